@@ -1,0 +1,3 @@
+from mrs.cli import main
+
+main()

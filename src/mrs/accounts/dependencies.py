@@ -1,0 +1,62 @@
+"""Who is calling: the token from the Authorization header or the session cookie."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from mrs.accounts import service
+from mrs.accounts.service import AuthenticatedUser
+from mrs.accounts.tokens import decode_token
+from mrs.errors import Forbidden, Unauthenticated
+from mrs.http.dependencies import DatabaseDep, SettingsDep
+
+SESSION_COOKIE = "mrs_session"
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    return None
+
+
+def request_token(request: Request) -> str | None:
+    """The access token of a request: a Bearer header wins over the cookie."""
+    return bearer_token(request) or request.cookies.get(SESSION_COOKIE)
+
+
+async def optional_user(
+    request: Request, db: DatabaseDep, settings: SettingsDep
+) -> AuthenticatedUser | None:
+    token = request_token(request)
+    if token is None:
+        return None
+    claims = decode_token(token, secret=settings.effective_secret_key)
+    user = await service.user_for_token(db, claims=claims)
+    request.state.user = user
+    return user
+
+
+async def current_user(
+    user: Annotated[AuthenticatedUser | None, Depends(optional_user)],
+) -> AuthenticatedUser:
+    if user is None:
+        raise Unauthenticated()
+    return user
+
+
+async def admin_user(
+    user: Annotated[AuthenticatedUser, Depends(current_user)],
+) -> AuthenticatedUser:
+    if not user.is_admin:
+        raise Forbidden("This page is for administrators only.")
+    return user
+
+
+CurrentUser = Annotated[AuthenticatedUser, Depends(current_user)]
+AdminUser = Annotated[AuthenticatedUser, Depends(admin_user)]
+OptionalUser = Annotated[AuthenticatedUser | None, Depends(optional_user)]

@@ -1,0 +1,49 @@
+"""The application factory: wires settings, database, routers, middleware and errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from mrs import __version__
+from mrs.accounts.api import router as accounts_router
+from mrs.clock import Clock, system_clock
+from mrs.db.engine import Database
+from mrs.http.error_handlers import install_error_handlers
+from mrs.reservations.api import router as reservations_router
+from mrs.rooms.api import router as rooms_router
+from mrs.settings import Settings, load_settings
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
+    """Build the ASGI app. The schema must already be migrated (`mrs db upgrade`)."""
+    settings = settings or load_settings()
+    db = Database(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await db.dispose()
+
+    app = FastAPI(
+        title="MRS — Meeting Room System",
+        version=__version__,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.clock = clock
+    install_error_handlers(app)
+    for router in (accounts_router, rooms_router, reservations_router):
+        app.include_router(router)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for uvicorn workers: settings come from the environment."""
+    return create_app(load_settings())

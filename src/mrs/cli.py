@@ -1,0 +1,178 @@
+"""The `mrs` command line. Each subcommand calls into the package that owns the work."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from mrs.settings import Settings, load_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="MRS: meeting-room reservations.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema and data.")
+user_app = typer.Typer(no_args_is_help=True, help="User accounts.")
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print a one-line error and return the Exit to raise."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ValueError as exc:
+        raise fail(f"invalid settings: {exc}", 2) from exc
+
+
+def _upgrade(settings: Settings) -> None:
+    from sqlalchemy.exc import OperationalError  # noqa: PLC0415
+
+    from mrs.db.engine import make_sync_engine  # noqa: PLC0415
+    from mrs.db.migrate import upgrade  # noqa: PLC0415
+    from mrs.db.urls import redacted  # noqa: PLC0415
+
+    engine = make_sync_engine(settings)
+    try:
+        upgrade(engine)
+    except OperationalError as exc:
+        raise fail(
+            f"cannot reach the database {redacted(settings.effective_database_url)}: "
+            f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}"
+        ) from exc
+    finally:
+        engine.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema up to date."""
+    settings = _settings()
+    _upgrade(settings)
+    typer.echo("database schema is up to date")
+
+
+def _load_demo(settings: Settings) -> bool:
+    from mrs.clock import system_clock  # noqa: PLC0415
+    from mrs.db.engine import make_sync_engine  # noqa: PLC0415
+    from mrs.demo import load_demo_data  # noqa: PLC0415
+
+    engine = make_sync_engine(settings)
+    try:
+        return load_demo_data(engine, settings, now=system_clock())
+    finally:
+        engine.dispose()
+
+
+def _print_demo_logins() -> None:
+    from mrs.demo import DEMO_LOGINS  # noqa: PLC0415
+
+    typer.echo("Demo logins:")
+    for login in DEMO_LOGINS:
+        typer.echo(f"  {login.role.value:<5}  user id: {login.user_id:<6}  password: {login.password}")
+
+
+@app.command()
+def demo() -> None:
+    """Load demo rooms (open for the coming weeks) and demo users into an empty database."""
+    settings = _settings()
+    _upgrade(settings)
+    if _load_demo(settings):
+        typer.echo("demo data loaded")
+        _print_demo_logins()
+    else:
+        typer.echo("the database already has users; demo data not loaded")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Load demo data into an empty database.")] = False,
+) -> None:
+    """Run the service (migrating the database first)."""
+    import uvicorn  # noqa: PLC0415
+
+    # Workers are separate processes that read settings from the environment.
+    for name, value in (("MRS_HOST", host), ("MRS_PORT", port), ("MRS_WORKERS", workers)):
+        if value is not None:
+            os.environ[name] = str(value)
+    settings = _settings()
+    _upgrade(settings)
+    from mrs.db.urls import redacted  # noqa: PLC0415
+
+    typer.echo(f"database: {redacted(settings.effective_database_url)}")
+    if demo:
+        _load_demo(settings)
+        _print_demo_logins()
+    typer.echo(f"MRS is running at http://{settings.host}:{settings.port}/  (API docs: /api/docs)")
+    sys.stdout.flush()
+    uvicorn.run(
+        "mrs.app:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        server_header=False,
+        proxy_headers=False,
+    )
+
+
+@user_app.command("create")
+def user_create(
+    user_id: Annotated[str, typer.Argument(help="The new user's id.")],
+    email: Annotated[str, typer.Option(help="Email address.")],
+    first_name: Annotated[str, typer.Option(help="First name.")],
+    last_name: Annotated[str, typer.Option(help="Last name.")],
+    role: Annotated[str, typer.Option(help="ADMIN or USER.")] = "USER",
+) -> None:
+    """Create an active user. The password comes from MRS_PASSWORD or a prompt, never argv."""
+    from mrs.accounts import service  # noqa: PLC0415
+    from mrs.accounts.models import Role  # noqa: PLC0415
+    from mrs.clock import system_clock  # noqa: PLC0415
+    from mrs.db.engine import Database  # noqa: PLC0415
+    from mrs.errors import DomainError  # noqa: PLC0415
+
+    try:
+        role_value = Role(role.upper())
+    except ValueError as exc:
+        raise fail("--role must be ADMIN or USER", 2) from exc
+    password = os.environ.get("MRS_PASSWORD") or typer.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    settings = _settings()
+    _upgrade(settings)
+
+    async def run() -> None:
+        db = Database(settings)
+        try:
+            await service.create_user(
+                db,
+                user_id=user_id,
+                password=password,
+                email=email,
+                first_name=first_name,
+                last_name=last_name,
+                role=role_value,
+                now=system_clock(),
+            )
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(run())
+    except DomainError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"user {user_id.lower()} created ({role_value.value})")
+
+
+def main() -> None:
+    app()

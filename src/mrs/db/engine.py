@@ -1,0 +1,121 @@
+"""Engines and the unit of work.
+
+Services own their transactions: `async with db.transaction() as session:` commits when
+the block ends normally and rolls back on any exception. Reads that need no lock use
+`db.snapshot()`.
+
+On SQLite, write transactions start with `BEGIN IMMEDIATE`, so two writers never both
+read "slot free" and then both insert: SQLite serialises them, which gives the same
+no-double-booking guarantee that the exclusion constraint gives on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from mrs.db.urls import async_url, sync_url
+from mrs.settings import Settings
+
+SQLITE_BEGIN_OPTION = "mrs_sqlite_begin"
+
+
+def _sqlite_setup(engine: Engine, busy_timeout_ms: int) -> None:
+    """Let us issue BEGIN ourselves (pysqlite's own handling defers it), and set pragmas."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _pg_connect_args(settings: Settings) -> dict[str, Any]:
+    options = f"-c statement_timeout={settings.statement_timeout_ms} -c TimeZone=UTC"
+    return {"options": options, "connect_timeout": 5}
+
+
+def make_sync_engine(settings: Settings, url: str | None = None, **kwargs: Any) -> Engine:
+    """A synchronous engine for the CLI, migrations and operations work."""
+    target = sync_url(url or settings.effective_database_url)
+    if target.get_backend_name() == "sqlite":
+        _ensure_sqlite_dir(target.database)
+        engine = create_engine(target, poolclass=NullPool, **kwargs)
+        _sqlite_setup(engine, settings.sqlite_busy_timeout_ms)
+        return engine
+    return create_engine(
+        target, pool_pre_ping=True, connect_args=_pg_connect_args(settings), **kwargs
+    )
+
+
+def _ensure_sqlite_dir(database: str | None) -> None:
+    if database and database != ":memory:":
+        from pathlib import Path  # noqa: PLC0415
+
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+class Database:
+    """The request path's async engine and the unit-of-work scopes built on it."""
+
+    def __init__(self, settings: Settings, url: str | None = None) -> None:
+        self.settings = settings
+        target = async_url(url or settings.effective_database_url)
+        self.dialect = target.get_backend_name()
+        if self.dialect == "sqlite":
+            _ensure_sqlite_dir(target.database)
+            self.engine: AsyncEngine = create_async_engine(target, poolclass=NullPool)
+            _sqlite_setup(self.engine.sync_engine, settings.sqlite_busy_timeout_ms)
+            read_engine = self.engine.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})
+        else:
+            self.engine = create_async_engine(
+                target,
+                pool_size=settings.pool_size,
+                max_overflow=settings.pool_max_overflow,
+                pool_timeout=settings.pool_timeout_seconds,
+                pool_pre_ping=True,
+                pool_recycle=1800,
+                connect_args=_pg_connect_args(settings),
+            )
+            read_engine = self.engine
+        self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = async_sessionmaker(read_engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction: committed at the end of the block, rolled back on error."""
+        async with self._writer() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A read-only scope; nothing in it is committed (closing rolls back and keeps
+        loaded objects usable, detached)."""
+        async with self._reader() as session:
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+@contextmanager
+def sync_transaction(engine: Engine) -> Iterator[Session]:
+    """A synchronous unit of work for CLI commands."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory() as session, session.begin():
+        yield session

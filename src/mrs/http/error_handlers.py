@@ -1,0 +1,133 @@
+"""Every error becomes one JSON shape: {"error": {"code", "message", "details"}}."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mrs.errors import DomainError, TooManyRequests
+from mrs.http.dependencies import request_locale
+from mrs.i18n import translate
+
+logger = logging.getLogger(__name__)
+
+# Pydantic error types we explain in our own words (and translate).
+_VALIDATION_MESSAGES = {
+    "missing": "This field is required.",
+    "json_invalid": "The request body is not valid JSON.",
+    "string_type": "Enter text.",
+    "int_type": "Enter a whole number.",
+    "int_parsing": "Enter a whole number.",
+    "int_from_float": "Enter a whole number.",
+    "bool_type": "Enter true or false.",
+    "bool_parsing": "Enter true or false.",
+    "list_type": "Enter a list.",
+    "string_too_short": "This field is too short.",
+    "string_too_long": "This field is too long (at most {max_length} characters).",
+    "too_long": "Too many items (at most {max_length}).",
+    "greater_than_equal": "Enter a value of at least {ge}.",
+    "less_than_equal": "Enter a value of at most {le}.",
+    "greater_than": "Enter a value greater than {gt}.",
+    "less_than": "Enter a value less than {lt}.",
+    "extra_forbidden": "This field is not allowed here.",
+    "model_attributes_type": "The request body must be a JSON object.",
+    "dict_type": "The request body must be a JSON object.",
+    "model_type": "The request body must be a JSON object.",
+    "enum": "Choose one of: {expected}.",
+    "literal_error": "Choose one of: {expected}.",
+    "string_pattern_mismatch": "This value has the wrong format.",
+}
+_STATUS_MESSAGES = {
+    400: ("bad_request", "The request is malformed."),
+    401: ("unauthenticated", "Please log in."),
+    403: ("forbidden", "You are not allowed to do this."),
+    404: ("not_found", "Not found."),
+    405: ("method_not_allowed", "This method is not allowed here."),
+    413: ("payload_too_large", "The request is too large."),
+    415: ("unsupported_media_type", "Send the request body as JSON."),
+}
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def _field_path(location: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in location if part not in ("body", "query", "path")]
+    return ".".join(parts) or str(location[0] if location else "")
+
+
+def _validation_message(locale: str, error: dict[str, Any]) -> str:
+    ctx = {key: value for key, value in (error.get("ctx") or {}).items()}
+    if error["type"] == "value_error" and "error" in ctx:
+        # Our own validators raise ValueError with an English msgid (and maybe params).
+        exc = ctx["error"]
+        params = getattr(exc, "params", {})
+        return translate(locale, str(exc.args[0]), **params)
+    template = _VALIDATION_MESSAGES.get(error["type"])
+    if template is None:
+        return translate(locale, "This value is not valid.")
+    try:
+        return translate(locale, template, **{k: str(v) for k, v in ctx.items()})
+    except (KeyError, IndexError):
+        return translate(locale, "This value is not valid.")
+
+
+def validation_details(locale: str, errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Field-level messages for a list of pydantic errors."""
+    return [
+        {"field": _field_path(tuple(error.get("loc", ()))), "message": _validation_message(locale, error)}
+        for error in errors[:50]
+    ]
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    locale = request_locale(request)
+    message = translate(locale, exc.msgid, **exc.params)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    return JSONResponse(
+        error_body(exc.code, message, exc.details), status_code=exc.status, headers=headers
+    )
+
+
+async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    locale = request_locale(request)
+    details = validation_details(locale, list(exc.errors()))
+    return JSONResponse(
+        error_body("validation_error", translate(locale, "The input is not valid."), details),
+        status_code=422,
+    )
+
+
+async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    locale = request_locale(request)
+    code, message = _STATUS_MESSAGES.get(exc.status_code, ("error", "The request failed."))
+    return JSONResponse(
+        error_body(code, translate(locale, message)),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    locale = request_locale(request)
+    return JSONResponse(
+        error_body("internal_error", translate(locale, "Something went wrong on our side.")),
+        status_code=500,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,67 @@
+"""Translations (English source strings, gettext catalogs per language) and negotiation.
+
+Catalogs are `.po` files under `mrs/locale`, read with Babel at first use, so there is no
+compile step. Messages use `{name}` fields, filled after translation.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.messages.pofile import read_po
+
+SUPPORTED_LOCALES = ("en", "ja")
+DEFAULT_LOCALE = "en"
+LOCALE_DIR = Path(__file__).parent / "locale"
+
+
+@cache
+def _catalog(locale: str) -> dict[str, str]:
+    path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return {}
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    return {
+        str(message.id): str(message.string)
+        for message in catalog
+        if message.id and message.string and not message.fuzzy
+    }
+
+
+def translate(locale: str, msgid: str, **params: Any) -> str:
+    """Translate `msgid` into `locale` and fill its `{name}` fields."""
+    text = _catalog(locale).get(msgid, msgid) if locale != DEFAULT_LOCALE else msgid
+    if not params:
+        return text
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError, ValueError):
+        # A broken translation must never break the response: fall back to English.
+        return msgid.format(**params)
+
+
+def negotiate_locale(accept_language: str | None, preferred: str | None = None) -> str:
+    """Pick a supported locale: an explicit preference first, then Accept-Language."""
+    if preferred in SUPPORTED_LOCALES:
+        return str(preferred)
+    if not accept_language:
+        return DEFAULT_LOCALE
+    choices: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept_language.split(",")[:20]):
+        piece = part.strip()
+        if not piece:
+            continue
+        tag, _, q_part = piece.partition(";")
+        quality = 1.0
+        if q_part.strip().startswith("q="):
+            try:
+                quality = float(q_part.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        language = tag.strip().lower().split("-")[0]
+        if language in SUPPORTED_LOCALES and quality > 0:
+            choices.append((-quality, index, language))
+    return sorted(choices)[0][2] if choices else DEFAULT_LOCALE

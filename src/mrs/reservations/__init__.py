@@ -1,0 +1,1 @@
+"""Reservations: rules, booking, cancelling."""

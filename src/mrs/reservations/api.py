@@ -1,0 +1,75 @@
+"""Reservation routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, status
+
+from mrs.accounts.dependencies import CurrentUser
+from mrs.http.dependencies import DatabaseDep, NowDep, SettingsDep
+from mrs.http.types import IsoDate, ReservationIdPath, RoomIdPath
+from mrs.reservations import rules, service
+from mrs.reservations.schemas import ReservationCreate, ReservationRead
+
+router = APIRouter(prefix="/api", tags=["reservations"])
+
+
+@router.get("/rooms/{room_id}/reservations", response_model=list[ReservationRead])
+async def room_day(
+    room_id: RoomIdPath,
+    _user: CurrentUser,
+    db: DatabaseDep,
+    day: IsoDate = Query(alias="date", description="YYYY-MM-DD"),
+) -> list[service.ReservationView]:
+    """The active reservations of a room on a date, in time order."""
+    return await service.reservations_of_room_day(db, room_id=room_id, day=day)
+
+
+@router.post(
+    "/rooms/{room_id}/reservations",
+    response_model=ReservationRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={404: {"description": "Room not reservable that date"}, 409: {"description": "Overlaps another reservation"}},
+)
+async def reserve(
+    room_id: RoomIdPath,
+    body: ReservationCreate,
+    user: CurrentUser,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> service.ReservationView:
+    return await service.reserve(
+        db,
+        settings=settings,
+        user_id=user.user_id,
+        room_id=room_id,
+        day=body.date,
+        start_minute=body.start_time,
+        end_minute=body.end_time,
+        now=now,
+    )
+
+
+@router.delete("/reservations/{reservation_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def cancel(
+    reservation_id: ReservationIdPath,
+    user: CurrentUser,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> None:
+    await service.cancel(
+        db,
+        settings=settings,
+        actor=rules.Actor(user_id=user.user_id, is_admin=user.is_admin),
+        reservation_id=reservation_id,
+        now=now,
+    )
+
+
+@router.get("/reservations/mine", response_model=list[ReservationRead])
+async def my_reservations(
+    user: CurrentUser, db: DatabaseDep, settings: SettingsDep, now: NowDep
+) -> list[service.ReservationView]:
+    """The caller's reservations, upcoming first."""
+    return await service.reservations_of_user(db, user_id=user.user_id, now=now, settings=settings)

@@ -1,0 +1,55 @@
+"""Reservation domain errors."""
+
+from __future__ import annotations
+
+from mrs.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+
+class InvalidTimeRange(InvalidInput):
+    code = "invalid_time_range"
+    message = "The end time must be after the start time."
+
+
+class OutsideDay(InvalidInput):
+    code = "outside_day"
+    message = "Times must lie within the day, between 00:00 and 24:00."
+
+
+class SlotMisaligned(InvalidInput):
+    code = "slot_misaligned"
+    message = "Times must fall on {slot_minutes}-minute slot boundaries (for example 10:00 or 10:{slot_minutes:02d})."
+
+
+class StartInPast(InvalidInput):
+    code = "start_in_past"
+    message = "The reservation would start in the past."
+
+
+class RoomNotReservable(NotFound):
+    code = "room_not_reservable"
+    message = "Room {room_id} cannot be reserved on {date}."
+
+
+class ReservationConflict(Conflict):
+    code = "reservation_conflict"
+    message = "The room is already reserved from {start} to {end} on that day."
+
+
+class ReservationNotFound(NotFound):
+    code = "reservation_not_found"
+    message = "Reservation {reservation_id} does not exist."
+
+
+class CancelNotAllowed(Forbidden):
+    code = "cancel_not_allowed"
+    message = "Only the person who made a reservation or an administrator can cancel it."
+
+
+class ReservationAlreadyEnded(Forbidden):
+    code = "reservation_ended"
+    message = "This reservation has already ended and can no longer be cancelled."
+
+
+class AlreadyCancelled(Conflict):
+    code = "already_cancelled"
+    message = "This reservation has already been cancelled."

@@ -1,0 +1,65 @@
+"""The reservation table.
+
+Times are minutes since local midnight (`start_minute`, `end_minute`), not SQL TIME: a
+reservation may end at 24:00, which neither Python's `time` nor SQLite can hold, and
+integer ranges make the PostgreSQL exclusion constraint simple
+(`int4range(start_minute, end_minute)` is half-open, like our rule).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mrs.db.base import Base
+from mrs.db.types import UTCDateTime
+
+
+class ReservationStatus(enum.StrEnum):
+    ACTIVE = "ACTIVE"
+    CANCELLED = "CANCELLED"
+
+
+class Reservation(Base):
+    __tablename__ = "reservation"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["reserved_date", "room_id"],
+            ["reservable_room.reserved_date", "reservable_room.room_id"],
+            name="fk_reservation_reservable_room",
+        ),
+        CheckConstraint("end_minute > start_minute", name="end_after_start"),
+        CheckConstraint("start_minute >= 0 AND end_minute <= 1440", name="within_day"),
+        CheckConstraint("status IN ('ACTIVE', 'CANCELLED')", name="status"),
+        Index("ix_reservation_room_day", "room_id", "reserved_date", "start_minute"),
+        Index("ix_reservation_user_day", "user_id", "reserved_date", "start_minute"),
+    )
+
+    reservation_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    room_id: Mapped[int] = mapped_column(Integer)
+    reserved_date: Mapped[date] = mapped_column(Date)
+    start_minute: Mapped[int] = mapped_column(SmallInteger)
+    end_minute: Mapped[int] = mapped_column(SmallInteger)
+    user_id: Mapped[str] = mapped_column(ForeignKey("usr.user_id"))
+    status: Mapped[str] = mapped_column(
+        String(16), default=ReservationStatus.ACTIVE.value, server_default=text("'ACTIVE'")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(ForeignKey("usr.user_id"))

@@ -1,0 +1,1 @@
+"""Rooms: meeting rooms and the dates they are open for reservation."""

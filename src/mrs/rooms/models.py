@@ -1,0 +1,39 @@
+"""Room tables."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, true
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mrs.db.base import Base
+
+
+class MeetingRoom(Base):
+    __tablename__ = "meeting_room"
+    __table_args__ = (
+        CheckConstraint("capacity IS NULL OR (capacity >= 1 AND capacity <= 10000)", name="capacity"),
+    )
+
+    room_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    room_name: Mapped[str] = mapped_column(String(100), unique=True)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    location: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class ReservableRoom(Base):
+    """A room opened for reservation on one date.
+
+    Closing a date sets `is_open` to false instead of deleting the row: cancelled
+    reservations keep referring to it (the history is never deleted).
+    """
+
+    __tablename__ = "reservable_room"
+
+    reserved_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting_room.room_id"), primary_key=True, index=True
+    )
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())

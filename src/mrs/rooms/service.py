@@ -1,0 +1,209 @@
+"""Room use cases: managing rooms and the dates they can be reserved."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from mrs.db.engine import Database
+from mrs.reservations.models import Reservation, ReservationStatus
+from mrs.rooms.errors import RoomHasReservations, RoomNameTaken, RoomNotFound
+from mrs.rooms.models import MeetingRoom, ReservableRoom
+from mrs.rooms.rules import dates_in_range
+from mrs.wallclock import format_minute
+
+
+@dataclass(frozen=True)
+class RoomOfDay:
+    room_id: int
+    room_name: str
+    capacity: int | None
+    location: str | None
+    reserved_minutes: int
+    reservation_count: int
+
+
+async def rooms_reservable_on(db: Database, *, day: date) -> list[RoomOfDay]:
+    """Active rooms open on `day`, with how much of the day is already reserved."""
+    taken = (
+        select(
+            Reservation.room_id,
+            func.count().label("reservation_count"),
+            func.sum(Reservation.end_minute - Reservation.start_minute).label("reserved_minutes"),
+        )
+        .where(Reservation.reserved_date == day, Reservation.status == ReservationStatus.ACTIVE)
+        .group_by(Reservation.room_id)
+        .subquery()
+    )
+    query = (
+        select(
+            MeetingRoom.room_id,
+            MeetingRoom.room_name,
+            MeetingRoom.capacity,
+            MeetingRoom.location,
+            func.coalesce(taken.c.reserved_minutes, 0),
+            func.coalesce(taken.c.reservation_count, 0),
+        )
+        .join(
+            ReservableRoom,
+            and_(ReservableRoom.room_id == MeetingRoom.room_id,
+                ReservableRoom.reserved_date == day,
+                ReservableRoom.is_open.is_(True),
+            ),
+        )
+        .outerjoin(taken, taken.c.room_id == MeetingRoom.room_id)
+        .where(MeetingRoom.active.is_(True))
+        .order_by(MeetingRoom.room_name)
+    )
+    async with db.snapshot() as session:
+        rows = (await session.execute(query)).all()
+    return [RoomOfDay(*row) for row in rows]
+
+
+async def list_rooms(db: Database) -> list[MeetingRoom]:
+    async with db.snapshot() as session:
+        return list((await session.scalars(select(MeetingRoom).order_by(MeetingRoom.room_name))).all())
+
+
+async def get_room(db: Database, *, room_id: int) -> MeetingRoom:
+    async with db.snapshot() as session:
+        room = await session.get(MeetingRoom, room_id)
+    if room is None:
+        raise RoomNotFound(room_id=room_id)
+    return room
+
+
+async def create_room(
+    db: Database, *, room_name: str, capacity: int | None, location: str | None
+) -> MeetingRoom:
+    room = MeetingRoom(room_name=room_name, capacity=capacity, location=location, active=True)
+    try:
+        async with db.transaction() as session:
+            if await session.scalar(select(MeetingRoom.room_id).where(MeetingRoom.room_name == room_name)):
+                raise RoomNameTaken(room_name=room_name)
+            session.add(room)
+    except IntegrityError as exc:
+        raise RoomNameTaken(room_name=room_name) from exc
+    return room
+
+
+async def update_room(db: Database, *, room_id: int, changes: dict[str, object]) -> MeetingRoom:
+    """Apply the given field changes (only keys present are changed)."""
+    try:
+        async with db.transaction() as session:
+            room = await session.get(MeetingRoom, room_id)
+            if room is None:
+                raise RoomNotFound(room_id=room_id)
+            new_name = changes.get("room_name")
+            if new_name is not None and new_name != room.room_name:
+                clash = await session.scalar(
+                    select(MeetingRoom.room_id).where(MeetingRoom.room_name == new_name)
+                )
+                if clash is not None:
+                    raise RoomNameTaken(room_name=new_name)
+            for field, value in changes.items():
+                setattr(room, field, value)
+    except IntegrityError as exc:
+        raise RoomNameTaken(room_name=changes.get("room_name")) from exc
+    return room
+
+
+async def open_room(
+    db: Database, *, room_id: int, from_date: date, to_date: date, weekdays: Sequence[int] | None
+) -> list[date]:
+    """Make the room reservable on every matching date; returns the dates newly opened."""
+    days = dates_in_range(from_date, to_date, weekdays)
+    async with db.transaction() as session:
+        if await session.get(MeetingRoom, room_id) is None:
+            raise RoomNotFound(room_id=room_id)
+        known = dict(
+            (
+                await session.execute(
+                    select(ReservableRoom.reserved_date, ReservableRoom.is_open).where(
+                        ReservableRoom.room_id == room_id, ReservableRoom.reserved_date.in_(days)
+                    )
+                )
+            ).tuples()
+        )
+        new_days = [day for day in days if day not in known]
+        reopened = [day for day, is_open in known.items() if not is_open]
+        if new_days:
+            await session.execute(
+                insert(ReservableRoom),
+                [{"reserved_date": day, "room_id": room_id, "is_open": True} for day in new_days],
+            )
+        if reopened:
+            await session.execute(
+                update(ReservableRoom)
+                .where(ReservableRoom.room_id == room_id, ReservableRoom.reserved_date.in_(reopened))
+                .values(is_open=True)
+            )
+    return sorted(new_days + reopened)
+
+
+async def close_room(
+    db: Database, *, room_id: int, from_date: date, to_date: date, weekdays: Sequence[int] | None
+) -> list[date]:
+    """Stop reservations on the matching dates; refused while active reservations remain."""
+    days = dates_in_range(from_date, to_date, weekdays)
+    async with db.transaction() as session:
+        if await session.get(MeetingRoom, room_id) is None:
+            raise RoomNotFound(room_id=room_id)
+        # Lock the dates first: a reservation being made for one of them holds a share
+        # lock on its date row, so we wait for it and then see it below.
+        open_days = list(
+            (
+                await session.scalars(
+                    select(ReservableRoom.reserved_date)
+                    .where(
+                        ReservableRoom.room_id == room_id,
+                        ReservableRoom.reserved_date.in_(days),
+                        ReservableRoom.is_open.is_(True),
+                    )
+                    .with_for_update()
+                )
+            ).all()
+        )
+        if not open_days:
+            return []
+        blocking = (
+            await session.execute(
+                select(
+                    Reservation.reservation_id,
+                    Reservation.reserved_date,
+                    Reservation.start_minute,
+                    Reservation.end_minute,
+                    Reservation.user_id,
+                )
+                .where(
+                    Reservation.room_id == room_id,
+                    Reservation.reserved_date.in_(open_days),
+                    Reservation.status == ReservationStatus.ACTIVE,
+                )
+                .order_by(Reservation.reserved_date, Reservation.start_minute)
+            )
+        ).all()
+        if blocking:
+            raise RoomHasReservations(
+                count=len(blocking),
+                details=[
+                    {
+                        "reservation_id": row.reservation_id,
+                        "date": row.reserved_date.isoformat(),
+                        "start_time": format_minute(row.start_minute),
+                        "end_time": format_minute(row.end_minute),
+                        "user_id": row.user_id,
+                    }
+                    for row in blocking[:100]
+                ],
+            )
+        await session.execute(
+            update(ReservableRoom)
+            .where(ReservableRoom.room_id == room_id, ReservableRoom.reserved_date.in_(open_days))
+            .values(is_open=False)
+        )
+    return sorted(open_days)

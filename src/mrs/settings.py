@@ -1,0 +1,95 @@
+"""One Settings object for the whole service; nothing else reads the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret_key"
+SQLITE_FILE = "mrs.sqlite3"
+
+
+class Settings(BaseSettings):
+    """Service settings, read from `MRS_*` environment variables and an optional `.env`."""
+
+    model_config = SettingsConfigDict(env_prefix="MRS_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("mrs")))
+    database_url: str = ""
+    slot_minutes: int = 30
+    timezone: str = "Asia/Tokyo"
+    secret_key: str = ""
+    access_token_minutes: int = Field(default=60 * 8, ge=1, le=60 * 24 * 30)
+    pool_size: int = Field(default=10, ge=1, le=200)
+    pool_max_overflow: int = Field(default=10, ge=0, le=200)
+    pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    statement_timeout_ms: int = Field(default=15_000, ge=0)
+    sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    debug: bool = False
+    # Test hooks are only ever enabled by the test suite.
+    enable_test_routes: bool = False
+
+    @field_validator("slot_minutes")
+    @classmethod
+    def _slot_divides_day(cls, value: int) -> int:
+        if value <= 0 or 1440 % value != 0 or value % 5 != 0:
+            raise ValueError("MRS_SLOT_MINUTES must be a multiple of 5 that divides a day (e.g. 15, 30, 60)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database URL, or a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / SQLITE_FILE}"
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+    @cached_property
+    def effective_secret_key(self) -> str:
+        """The secret key: from settings, or generated once and kept in the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.ensure_data_dir() / SECRET_KEY_FILE
+        if not path.exists():
+            # O_EXCL: two processes starting together must not both write a key.
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides taking precedence."""
+    return Settings(**overrides)  # type: ignore[arg-type]
