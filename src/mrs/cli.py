@@ -11,7 +11,9 @@ import typer
 
 from mrs.settings import Settings, load_settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="MRS: meeting-room reservations.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="MRS: meeting-room reservations."
+)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema and data.")
 user_app = typer.Typer(no_args_is_help=True, help="User accounts.")
 app.add_typer(db_app, name="db")
@@ -32,11 +34,11 @@ def _settings() -> Settings:
 
 
 def _upgrade(settings: Settings) -> None:
-    from sqlalchemy.exc import OperationalError  # noqa: PLC0415
+    from sqlalchemy.exc import OperationalError
 
-    from mrs.db.engine import make_sync_engine  # noqa: PLC0415
-    from mrs.db.migrate import upgrade  # noqa: PLC0415
-    from mrs.db.urls import redacted  # noqa: PLC0415
+    from mrs.db.engine import make_sync_engine
+    from mrs.db.migrate import upgrade
+    from mrs.db.urls import redacted
 
     engine = make_sync_engine(settings)
     try:
@@ -59,9 +61,9 @@ def db_upgrade() -> None:
 
 
 def _load_demo(settings: Settings) -> bool:
-    from mrs.clock import system_clock  # noqa: PLC0415
-    from mrs.db.engine import make_sync_engine  # noqa: PLC0415
-    from mrs.demo import load_demo_data  # noqa: PLC0415
+    from mrs.clock import system_clock
+    from mrs.db.engine import make_sync_engine
+    from mrs.demo import load_demo_data
 
     engine = make_sync_engine(settings)
     try:
@@ -71,11 +73,13 @@ def _load_demo(settings: Settings) -> bool:
 
 
 def _print_demo_logins() -> None:
-    from mrs.demo import DEMO_LOGINS  # noqa: PLC0415
+    from mrs.demo import DEMO_LOGINS
 
     typer.echo("Demo logins:")
     for login in DEMO_LOGINS:
-        typer.echo(f"  {login.role.value:<5}  user id: {login.user_id:<6}  password: {login.password}")
+        typer.echo(
+            f"  {login.role.value:<5}  user id: {login.user_id:<6}  password: {login.password}"
+        )
 
 
 @app.command()
@@ -95,10 +99,12 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
-    demo: Annotated[bool, typer.Option("--demo", help="Load demo data into an empty database.")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Load demo data into an empty database.")
+    ] = False,
 ) -> None:
     """Run the service (migrating the database first)."""
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
     # Workers are separate processes that read settings from the environment.
     for name, value in (("MRS_HOST", host), ("MRS_PORT", port), ("MRS_WORKERS", workers)):
@@ -106,7 +112,7 @@ def serve(
             os.environ[name] = str(value)
     settings = _settings()
     _upgrade(settings)
-    from mrs.db.urls import redacted  # noqa: PLC0415
+    from mrs.db.urls import redacted
 
     typer.echo(f"database: {redacted(settings.effective_database_url)}")
     if demo:
@@ -135,11 +141,11 @@ def user_create(
     role: Annotated[str, typer.Option(help="ADMIN or USER.")] = "USER",
 ) -> None:
     """Create an active user. The password comes from MRS_PASSWORD or a prompt, never argv."""
-    from mrs.accounts import service  # noqa: PLC0415
-    from mrs.accounts.models import Role  # noqa: PLC0415
-    from mrs.clock import system_clock  # noqa: PLC0415
-    from mrs.db.engine import Database  # noqa: PLC0415
-    from mrs.errors import DomainError  # noqa: PLC0415
+    from mrs.accounts import service
+    from mrs.accounts.models import Role
+    from mrs.clock import system_clock
+    from mrs.db.engine import Database
+    from mrs.errors import DomainError
 
     try:
         role_value = Role(role.upper())

@@ -66,7 +66,11 @@ def load_demo_data(engine: Engine, settings: Settings, *, now: datetime) -> bool
         session.execute(
             insert(ReservableRoom),
             [
-                {"reserved_date": today + timedelta(days=offset), "room_id": room.room_id, "is_open": True}
+                {
+                    "reserved_date": today + timedelta(days=offset),
+                    "room_id": room.room_id,
+                    "is_open": True,
+                }
                 for room in rooms
                 for offset in range(DEMO_DAYS)
             ],

@@ -16,9 +16,7 @@ class DomainError(Exception):
     status: ClassVar[int] = 400
     message: ClassVar[str] = "The request could not be completed."
 
-    def __init__(
-        self, message: str | None = None, *, details: Any = None, **params: Any
-    ) -> None:
+    def __init__(self, message: str | None = None, *, details: Any = None, **params: Any) -> None:
         self.msgid = message or self.message
         self.params = params
         self.details = details

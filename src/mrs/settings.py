@@ -13,7 +13,7 @@ import platformdirs
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 SQLITE_FILE = "mrs.sqlite3"
 
 
@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     @classmethod
     def _slot_divides_day(cls, value: int) -> int:
         if value <= 0 or 1440 % value != 0 or value % 5 != 0:
-            raise ValueError("MRS_SLOT_MINUTES must be a multiple of 5 that divides a day (e.g. 15, 30, 60)")
+            raise ValueError(
+                "MRS_SLOT_MINUTES must be a multiple of 5 that divides a day (e.g. 15, 30, 60)"
+            )
         return value
 
     @field_validator("timezone")

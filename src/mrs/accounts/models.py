@@ -30,9 +30,7 @@ class User(Base):
     __tablename__ = "usr"
     __table_args__ = (
         CheckConstraint("role_name IN ('USER', 'ADMIN')", name="role_name"),
-        CheckConstraint(
-            "status IN ('PENDING', 'ACTIVE', 'REJECTED', 'DISABLED')", name="status"
-        ),
+        CheckConstraint("status IN ('PENDING', 'ACTIVE', 'REJECTED', 'DISABLED')", name="status"),
     )
 
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)

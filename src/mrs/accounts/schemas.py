@@ -17,7 +17,7 @@ class LoginRequest(BaseModel):
 
 class TokenRead(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
     expires_in: int
 
 

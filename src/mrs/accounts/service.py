@@ -68,7 +68,9 @@ async def create_user(
             session.add(user)
     except IntegrityError as exc:
         # Two registrations raced past the checks; the unique constraints decided.
-        raise UserIdTaken(user_id=user.user_id) if "email" not in str(exc.orig) else EmailTaken() from exc
+        raise (
+            UserIdTaken(user_id=user.user_id) if "email" not in str(exc.orig) else EmailTaken()
+        ) from exc
     return user
 
 

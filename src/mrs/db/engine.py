@@ -16,7 +16,12 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -65,7 +70,7 @@ def make_sync_engine(settings: Settings, url: str | None = None, **kwargs: Any) 
 
 def _ensure_sqlite_dir(database: str | None) -> None:
     if database and database != ":memory:":
-        from pathlib import Path  # noqa: PLC0415
+        from pathlib import Path
 
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 

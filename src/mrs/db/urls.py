@@ -12,7 +12,9 @@ def sync_url(url: str | URL) -> URL:
         return parsed.set(drivername="sqlite")
     if parsed.get_backend_name() == "postgresql":
         return parsed.set(drivername="postgresql+psycopg")
-    raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
+    raise ValueError(
+        f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql"
+    )
 
 
 def async_url(url: str | URL) -> URL:

@@ -81,7 +81,10 @@ def _validation_message(locale: str, error: dict[str, Any]) -> str:
 def validation_details(locale: str, errors: list[dict[str, Any]]) -> list[dict[str, str]]:
     """Field-level messages for a list of pydantic errors."""
     return [
-        {"field": _field_path(tuple(error.get("loc", ()))), "message": _validation_message(locale, error)}
+        {
+            "field": _field_path(tuple(error.get("loc", ()))),
+            "message": _validation_message(locale, error),
+        }
         for error in errors[:50]
     ]
 

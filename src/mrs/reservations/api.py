@@ -28,7 +28,10 @@ async def room_day(
     "/rooms/{room_id}/reservations",
     response_model=ReservationRead,
     status_code=status.HTTP_201_CREATED,
-    responses={404: {"description": "Room not reservable that date"}, 409: {"description": "Overlaps another reservation"}},
+    responses={
+        404: {"description": "Room not reservable that date"},
+        409: {"description": "Overlaps another reservation"},
+    },
 )
 async def reserve(
     room_id: RoomIdPath,

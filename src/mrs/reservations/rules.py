@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from mrs.wallclock import MINUTES_PER_DAY
 from mrs.reservations.errors import (
     CancelNotAllowed,
     InvalidTimeRange,
@@ -15,6 +14,8 @@ from mrs.reservations.errors import (
     SlotMisaligned,
     StartInPast,
 )
+from mrs.wallclock import MINUTES_PER_DAY
+
 
 def check_time_range(start_minute: int, end_minute: int, slot_minutes: int) -> None:
     """A reservation lies within one day, ends after it starts, and sits on slot boundaries."""

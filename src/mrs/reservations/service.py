@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, Row, bindparam, select, text, update
+from sqlalchemy import Date, Row, Select, TextClause, bindparam, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,7 +51,7 @@ RETURNING reservation_id
 """
 
 
-def _insert_statement(dialect: str) -> text:  # type: ignore[valid-type]
+def _insert_statement(dialect: str) -> TextClause:
     # FOR SHARE makes an admin closing this date wait for us (and us for them).
     lock = "FOR SHARE" if dialect == "postgresql" else ""
     return text(_INSERT_IF_FREE.format(lock=lock)).bindparams(
@@ -74,7 +75,7 @@ class ReservationView:
     cancelled_by: str | None
 
 
-def _view_query():  # type: ignore[no-untyped-def]
+def _view_query() -> Select[*tuple[Any, ...]]:
     return (
         select(
             Reservation.reservation_id,
@@ -96,7 +97,7 @@ def _view_query():  # type: ignore[no-untyped-def]
     )
 
 
-def _to_view(row: Row[tuple[object, ...]]) -> ReservationView:
+def _to_view(row: Row[*tuple[Any, ...]]) -> ReservationView:
     m = row._mapping
     return ReservationView(
         reservation_id=m["reservation_id"],
@@ -175,7 +176,11 @@ async def reserve(
             new_id = await session.scalar(_insert_statement(db.dialect), params)
             if new_id is None:
                 raise await _why_not_inserted(
-                    session, room_id=room_id, day=day, start_minute=start_minute, end_minute=end_minute
+                    session,
+                    room_id=room_id,
+                    day=day,
+                    start_minute=start_minute,
+                    end_minute=end_minute,
                 )
     except DBAPIError as exc:
         state = sqlstate(exc)
@@ -198,7 +203,9 @@ async def get_reservation(db: Database, *, reservation_id: int) -> ReservationVi
     return _to_view(row)
 
 
-async def reservations_of_room_day(db: Database, *, room_id: int, day: date) -> list[ReservationView]:
+async def reservations_of_room_day(
+    db: Database, *, room_id: int, day: date
+) -> list[ReservationView]:
     """The active reservations of a room on a day, in time order."""
     query = (
         _view_query()
@@ -225,11 +232,12 @@ async def reservations_of_user(
     )
     async with db.snapshot() as session:
         views = [_to_view(row) for row in (await session.execute(query)).all()]
-    upcoming = [
-        view for view in views if rules.local_datetime(view.date, view.end_time, settings.tz) > now
-    ]
-    past = [view for view in views if view not in upcoming]
-    return list(reversed(upcoming)) + past
+    upcoming: list[ReservationView] = []
+    past: list[ReservationView] = []
+    for view in views:
+        ended = rules.local_datetime(view.date, view.end_time, settings.tz) <= now
+        (past if ended else upcoming).append(view)
+    return upcoming[::-1] + past
 
 
 async def cancel(
@@ -269,5 +277,9 @@ async def cancel(
         await session.execute(
             update(Reservation)
             .where(Reservation.reservation_id == reservation_id)
-            .values(status=ReservationStatus.CANCELLED.value, cancelled_at=now, cancelled_by=actor.user_id)
+            .values(
+                status=ReservationStatus.CANCELLED.value,
+                cancelled_at=now,
+                cancelled_by=actor.user_id,
+            )
         )

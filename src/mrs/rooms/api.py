@@ -30,7 +30,9 @@ async def rooms_of_day(
     db: DatabaseDep,
     settings: SettingsDep,
     now: NowDep,
-    day: Annotated[IsoDate | None, Query(alias="date", description="YYYY-MM-DD; today by default")] = None,
+    day: Annotated[
+        IsoDate | None, Query(alias="date", description="YYYY-MM-DD; today by default")
+    ] = None,
 ) -> list[service.RoomOfDay]:
     """Rooms that can be reserved on the date, with how much of the day is taken."""
     target: date = day or now.astimezone(settings.tz).date()
@@ -50,8 +52,12 @@ async def create_room(body: RoomCreate, _admin: AdminUser, db: DatabaseDep) -> M
 
 
 @router.patch("/admin/rooms/{room_id}", response_model=RoomRead)
-async def update_room(room_id: RoomIdPath, body: RoomUpdate, _admin: AdminUser, db: DatabaseDep) -> MeetingRoom:
-    return await service.update_room(db, room_id=room_id, changes=body.model_dump(exclude_unset=True))
+async def update_room(
+    room_id: RoomIdPath, body: RoomUpdate, _admin: AdminUser, db: DatabaseDep
+) -> MeetingRoom:
+    return await service.update_room(
+        db, room_id=room_id, changes=body.model_dump(exclude_unset=True)
+    )
 
 
 @router.post("/admin/rooms/{room_id}/open", response_model=RoomOpeningResult)

@@ -13,7 +13,9 @@ from mrs.db.base import Base
 class MeetingRoom(Base):
     __tablename__ = "meeting_room"
     __table_args__ = (
-        CheckConstraint("capacity IS NULL OR (capacity >= 1 AND capacity <= 10000)", name="capacity"),
+        CheckConstraint(
+            "capacity IS NULL OR (capacity >= 1 AND capacity <= 10000)", name="capacity"
+        ),
     )
 
     room_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

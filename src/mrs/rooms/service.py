@@ -50,7 +50,8 @@ async def rooms_reservable_on(db: Database, *, day: date) -> list[RoomOfDay]:
         )
         .join(
             ReservableRoom,
-            and_(ReservableRoom.room_id == MeetingRoom.room_id,
+            and_(
+                ReservableRoom.room_id == MeetingRoom.room_id,
                 ReservableRoom.reserved_date == day,
                 ReservableRoom.is_open.is_(True),
             ),
@@ -66,7 +67,9 @@ async def rooms_reservable_on(db: Database, *, day: date) -> list[RoomOfDay]:
 
 async def list_rooms(db: Database) -> list[MeetingRoom]:
     async with db.snapshot() as session:
-        return list((await session.scalars(select(MeetingRoom).order_by(MeetingRoom.room_name))).all())
+        return list(
+            (await session.scalars(select(MeetingRoom).order_by(MeetingRoom.room_name))).all()
+        )
 
 
 async def get_room(db: Database, *, room_id: int) -> MeetingRoom:
@@ -83,7 +86,9 @@ async def create_room(
     room = MeetingRoom(room_name=room_name, capacity=capacity, location=location, active=True)
     try:
         async with db.transaction() as session:
-            if await session.scalar(select(MeetingRoom.room_id).where(MeetingRoom.room_name == room_name)):
+            if await session.scalar(
+                select(MeetingRoom.room_id).where(MeetingRoom.room_name == room_name)
+            ):
                 raise RoomNameTaken(room_name=room_name)
             session.add(room)
     except IntegrityError as exc:
@@ -120,15 +125,12 @@ async def open_room(
     async with db.transaction() as session:
         if await session.get(MeetingRoom, room_id) is None:
             raise RoomNotFound(room_id=room_id)
-        known = dict(
-            (
-                await session.execute(
-                    select(ReservableRoom.reserved_date, ReservableRoom.is_open).where(
-                        ReservableRoom.room_id == room_id, ReservableRoom.reserved_date.in_(days)
-                    )
-                )
-            ).tuples()
+        rows = await session.execute(
+            select(ReservableRoom.reserved_date, ReservableRoom.is_open).where(
+                ReservableRoom.room_id == room_id, ReservableRoom.reserved_date.in_(days)
+            )
         )
+        known = {row.reserved_date: row.is_open for row in rows}
         new_days = [day for day in days if day not in known]
         reopened = [day for day, is_open in known.items() if not is_open]
         if new_days:
@@ -139,7 +141,9 @@ async def open_room(
         if reopened:
             await session.execute(
                 update(ReservableRoom)
-                .where(ReservableRoom.room_id == room_id, ReservableRoom.reserved_date.in_(reopened))
+                .where(
+                    ReservableRoom.room_id == room_id, ReservableRoom.reserved_date.in_(reopened)
+                )
                 .values(is_open=True)
             )
     return sorted(new_days + reopened)

@@ -1,0 +1,205 @@
+"""Fixtures shared by all tests.
+
+Every test that needs a database gets its own PostgreSQL database, copied from a
+migrated template made once per run, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from mrs.accounts import service as accounts_service
+from mrs.accounts.models import Role, UserStatus
+from mrs.app import create_app
+from mrs.clock import FixedClock
+from mrs.db.engine import Database, make_sync_engine
+from mrs.db.migrate import upgrade
+from mrs.rooms import service as rooms_service
+from mrs.settings import Settings
+from tests import support
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+# A Monday morning in Tokyo: tests reserve relative to this pinned "now".
+PINNED_NOW = datetime(2030, 1, 7, 9, 0, tzinfo=TOKYO)
+DEFAULT_PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    reason = support.postgres_reachable()
+    if reason is not None:
+        pytest.exit(
+            f"PostgreSQL is not reachable at {support.ADMIN_URL} ({reason}). Start it with: "
+            "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+            returncode=3,
+        )
+
+
+@pytest.fixture(scope="session")
+def template_database() -> Iterator[str]:
+    """A migrated database to copy for each test (name)."""
+    name = support.create_database("mrs_template")
+    settings = Settings(data_dir=Path("/nonexistent"), database_url=support.database_url(name))
+    engine = make_sync_engine(settings)
+    upgrade(engine)
+    engine.dispose()
+    yield name
+    support.drop_database(name)
+
+
+@pytest.fixture
+def database_url(template_database: str) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one test."""
+    with support.throwaway_database("mrs_test", template=template_database) as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh, migrated SQLite database for one test."""
+    url = f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    engine = make_sync_engine(Settings(data_dir=tmp_path, database_url=url))
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        secret_key="test-secret-key-0123456789-0123456789-0123456789",
+    )
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(PINNED_NOW)
+
+
+@pytest.fixture
+def today(clock: FixedClock, settings: Settings) -> date:
+    return clock().astimezone(settings.tz).date()
+
+
+@pytest.fixture
+def tomorrow(today: date) -> date:
+    return today + timedelta(days=1)
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(settings)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: FixedClock) -> AsyncIterator[Any]:
+    application = create_app(settings, clock=clock)
+    yield application
+    await application.state.db.dispose()
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+_counter = itertools.count(1)
+
+UserFactory = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture
+def make_user(app: Any, clock: FixedClock) -> UserFactory:
+    """Create an ACTIVE user (USER role by default); returns the user id."""
+
+    async def factory(
+        user_id: str | None = None,
+        *,
+        role: Role = Role.USER,
+        password: str = DEFAULT_PASSWORD,
+        status: UserStatus = UserStatus.ACTIVE,
+        email: str | None = None,
+    ) -> str:
+        uid = user_id or f"user{next(_counter)}"
+        await accounts_service.create_user(
+            app.state.db,
+            user_id=uid,
+            password=password,
+            email=email or f"{uid}@example.com",
+            first_name="Test",
+            last_name=uid.capitalize(),
+            role=role,
+            status=status,
+            now=clock(),
+        )
+        return uid
+
+    return factory
+
+
+LoginFactory = Callable[..., Awaitable[dict[str, str]]]
+
+
+@pytest.fixture
+def login(client: httpx.AsyncClient) -> LoginFactory:
+    """Log a user in through the API; returns Authorization headers."""
+
+    async def factory(user_id: str, password: str = DEFAULT_PASSWORD) -> dict[str, str]:
+        response = await client.post(
+            "/api/auth/login", json={"user_id": user_id, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        client.cookies.clear()  # API tests authenticate by header unless they say otherwise
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    return factory
+
+
+@pytest.fixture
+async def user_headers(make_user: UserFactory, login: LoginFactory) -> dict[str, str]:
+    return await login(await make_user())
+
+
+@pytest.fixture
+async def admin_headers(make_user: UserFactory, login: LoginFactory) -> dict[str, str]:
+    return await login(await make_user(role=Role.ADMIN))
+
+
+RoomFactory = Callable[..., Awaitable[int]]
+
+
+@pytest.fixture
+def make_room(app: Any, today: date) -> RoomFactory:
+    """Create a room opened for the next `days` days from the pinned today; returns its id."""
+
+    async def factory(name: str | None = None, *, days: int = 14, capacity: int | None = 6) -> int:
+        room = await rooms_service.create_room(
+            app.state.db,
+            room_name=name or f"Room {next(_counter)}",
+            capacity=capacity,
+            location="1F",
+        )
+        if days:
+            await rooms_service.open_room(
+                app.state.db,
+                room_id=room.room_id,
+                from_date=today,
+                to_date=today + timedelta(days=days - 1),
+                weekdays=None,
+            )
+        return room.room_id
+
+    return factory
