@@ -1,7 +1,8 @@
 """Translations (English source strings, gettext catalogs per language) and negotiation.
 
-Catalogs are `.po` files under `mrs/locale`, read with Babel at first use, so there is no
-compile step. Messages use `{name}` fields, filled after translation.
+Catalogs are `.po` files under `mrs/locale/<lang>/LC_MESSAGES/`, one per domain (every
+file there is read and merged), parsed with Babel at first use, so there is no compile
+step. Messages use `{name}` fields, filled after translation.
 """
 
 from __future__ import annotations
@@ -19,16 +20,14 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 
 @cache
 def _catalog(locale: str) -> dict[str, str]:
-    path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
-        return {}
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=locale)
-    return {
-        str(message.id): str(message.string)
-        for message in catalog
-        if message.id and message.string and not message.fuzzy
-    }
+    merged: dict[str, str] = {}
+    for path in sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=locale)
+        for message in catalog:
+            if message.id and message.string and not message.fuzzy:
+                merged[str(message.id)] = str(message.string)
+    return merged
 
 
 def translate(locale: str, msgid: str, **params: Any) -> str:

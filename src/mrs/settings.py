@@ -41,6 +41,26 @@ class Settings(BaseSettings):
     # Test hooks are only ever enabled by the test suite.
     enable_test_routes: bool = False
 
+    # --- accounts (issue 3) ---
+
+    # --- end accounts ---
+
+    # --- security (issue 4) ---
+
+    # --- end security ---
+
+    # --- monitoring (issue 5) ---
+
+    # --- end monitoring ---
+
+    # --- ops: backups and data copy (issue 6) ---
+
+    # --- end ops ---
+
+    # --- web (issue 7) ---
+
+    # --- end web ---
+
     @field_validator("slot_minutes")
     @classmethod
     def _slot_divides_day(cls, value: int) -> int:

@@ -25,6 +25,9 @@ MODEL_MODULES = (
     "mrs.accounts.models",
     "mrs.rooms.models",
     "mrs.reservations.models",
+    # accounts (issue 3)
+    # monitoring (issue 5)
+    # ops (issue 6)
 )
 
 
