@@ -15,6 +15,8 @@ from mrs.http.error_handlers import install_error_handlers
 from mrs.reservations.api import router as reservations_router
 from mrs.rooms.api import router as rooms_router
 from mrs.settings import Settings, load_settings
+from mrs.web import mount_web
+from mrs.web.errors import render_error_page
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
@@ -38,9 +40,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.state.settings = settings
     app.state.db = db
     app.state.clock = clock
-    install_error_handlers(app)
+    install_error_handlers(app, page_renderer=render_error_page)
     for router in (accounts_router, rooms_router, reservations_router):
         app.include_router(router)
+    mount_web(app)
     return app
 
 

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # --- end ops ---
 
     # --- web (issue 7) ---
+    # The hours a room's day grid shows by default; reservations outside still appear.
+    web_day_start_hour: int = Field(default=8, ge=0, le=23)
+    web_day_end_hour: int = Field(default=20, ge=1, le=24)
 
     # --- end web ---
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi import APIRouter, Request, Response, status
 
-from mrs.accounts import service
-from mrs.accounts.dependencies import SESSION_COOKIE, AdminUser, CurrentUser
+from mrs.accounts import service, sessions
+from mrs.accounts.dependencies import AdminUser, CurrentUser
 from mrs.accounts.models import User
 from mrs.accounts.schemas import LoginRequest, TokenRead, UserRead
-from mrs.accounts.tokens import issue_token
 from mrs.clock import system_clock
 from mrs.errors import NotFound
 from mrs.http.dependencies import DatabaseDep, SettingsDep
@@ -23,31 +20,17 @@ async def login(
     body: LoginRequest, request: Request, response: Response, db: DatabaseDep, settings: SettingsDep
 ) -> TokenRead:
     """Log in with user id and password; returns a bearer token and sets the session cookie."""
-    user = await service.authenticate(db, user_id=body.user_id, password=body.password)
-    lifetime = timedelta(minutes=settings.access_token_minutes)
-    issued = issue_token(
-        user_id=user.user_id,
-        secret=settings.effective_secret_key,
-        now=system_clock(),
-        lifetime=lifetime,
+    _user, issued = await sessions.log_in(
+        db, settings, user_id=body.user_id, password=body.password, now=system_clock()
     )
-    response.set_cookie(
-        SESSION_COOKIE,
-        issued.token,
-        max_age=issued.expires_in,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    sessions.set_session_cookie(request, response, issued)
     return TokenRead(access_token=issued.token, expires_in=issued.expires_in)
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def logout(user: CurrentUser, response: Response, db: DatabaseDep) -> None:
     """End the session: the token stops working at once and the cookie is cleared."""
-    await service.revoke_tokens(db, user_id=user.user_id, now=system_clock())
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    await sessions.log_out(db, response, user_id=user.user_id, now=system_clock())
 
 
 @router.get("/me", response_model=UserRead)

@@ -8,11 +8,12 @@ from fastapi import Depends, Request
 
 from mrs.accounts import service
 from mrs.accounts.service import AuthenticatedUser
+from mrs.accounts.sessions import SESSION_COOKIE
 from mrs.accounts.tokens import decode_token
 from mrs.errors import Forbidden, Unauthenticated
 from mrs.http.dependencies import DatabaseDep, SettingsDep
 
-SESSION_COOKIE = "mrs_session"
+__all__ = ["SESSION_COOKIE", "AdminUser", "CurrentUser", "OptionalUser"]
 
 
 def bearer_token(request: Request) -> str | None:
