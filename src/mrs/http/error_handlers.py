@@ -13,8 +13,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from mrs.errors import DomainError, TooManyRequests
 from mrs.http.dependencies import request_locale
@@ -150,7 +150,9 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     locale = request_locale(request)
     if (page := _page_renderer(request)) is not None:
-        return await page(request, 500, translate(locale, "Something went wrong on our side."), None)
+        return await page(
+            request, 500, translate(locale, "Something went wrong on our side."), None
+        )
     return JSONResponse(
         error_body("internal_error", translate(locale, "Something went wrong on our side.")),
         status_code=500,

@@ -11,7 +11,8 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from mrs.accounts.errors import InvalidToken
 from mrs.accounts.sessions import clear_session_cookie
 from mrs.errors import DomainError
-from mrs.web.rendering import N_, render
+from mrs.web.i18n import N_
+from mrs.web.rendering import render
 
 logger = logging.getLogger(__name__)
 

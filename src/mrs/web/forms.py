@@ -62,7 +62,7 @@ def parse(
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        for detail in validation_details(locale, list(exc.errors())):
+        for detail in validation_details(locale, [dict(error) for error in exc.errors()]):
             errors.add(detail["field"], detail["message"])
         return None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mrs.accounts.service import AuthenticatedUser
+from mrs.web.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -16,10 +17,10 @@ class NavItem:
 
 
 MAIN_NAV: tuple[NavItem, ...] = (
-    NavItem("Rooms", "/rooms"),
-    NavItem("My reservations", "/reservations"),
+    NavItem(N_("Rooms"), "/rooms"),
+    NavItem(N_("My reservations"), "/reservations"),
 )
-ADMIN_NAV: tuple[NavItem, ...] = (NavItem("Manage rooms", "/admin/rooms", admin_only=True),)
+ADMIN_NAV: tuple[NavItem, ...] = (NavItem(N_("Manage rooms"), "/admin/rooms", admin_only=True),)
 
 
 def nav_for(user: AuthenticatedUser | None) -> list[NavItem]:

@@ -15,6 +15,7 @@ from mrs.accounts import sessions
 from mrs.accounts.errors import InvalidCredentials
 from mrs.accounts.schemas import LoginRequest
 from mrs.clock import system_clock
+from mrs.db.engine import Database
 from mrs.errors import DomainError
 from mrs.http.dependencies import LOCALE_COOKIE, DatabaseDep, LocaleDep, NowDep, SettingsDep
 from mrs.http.types import ReservationIdPath, RoomIdPath, parse_iso_date
@@ -36,7 +37,8 @@ from mrs.settings import Settings
 from mrs.wallclock import format_minute
 from mrs.web.dependencies import PageAdmin, PageUser, Visitor, mark_page
 from mrs.web.forms import FormErrors, form_error, parse, read_form, text_values
-from mrs.web.rendering import N_, render
+from mrs.web.i18n import N_
+from mrs.web.rendering import render
 from mrs.web.slots import day_slots, grid_bounds, past_until, slot_choices
 
 router = APIRouter(dependencies=[Depends(mark_page)], include_in_schema=False)
@@ -253,7 +255,7 @@ async def rooms_of_day(
 async def _room_day_page(
     request: Request,
     *,
-    db: Any,
+    db: Database,
     settings: Settings,
     user_id: str,
     room_id: int,
@@ -268,9 +270,7 @@ async def _room_day_page(
     is_open = room.active and bool(
         await rooms_service.open_dates(db, room_id=room_id, from_date=day, to_date=day)
     )
-    reservations = await reservations_service.reservations_of_room_day(
-        db, room_id=room_id, day=day
-    )
+    reservations = await reservations_service.reservations_of_room_day(db, room_id=room_id, day=day)
     first, last = grid_bounds(
         reservations,
         slot_minutes=settings.slot_minutes,
@@ -340,7 +340,7 @@ async def room_day(
     )
 
 
-async def _conflict_message(db: Any, locale: str, exc: ReservationConflict) -> str:
+async def _conflict_message(db: Database, locale: str, exc: ReservationConflict) -> str:
     """Say which reservation is in the way, and whose it is."""
     details = exc.details if isinstance(exc.details, dict) else {}
     reservation_id = details.get("reservation_id")
@@ -397,9 +397,7 @@ async def reserve(
         except StartInPast as exc:
             errors.add("start_time", translate(locale, exc.msgid, **exc.params))
             status_code = exc.status
-        except DomainError as exc:
-            if exc.status == 404 and "room_not_found" == exc.code:
-                raise
+        except DomainError as exc:  # e.g. the room is not open that day
             form_error(errors, locale, exc.msgid, **exc.params)
             status_code = exc.status
         else:
@@ -428,7 +426,7 @@ async def reserve(
 async def _my_reservations_page(
     request: Request,
     *,
-    db: Any,
+    db: Database,
     settings: Settings,
     user_id: str,
     now: datetime,
@@ -439,9 +437,7 @@ async def _my_reservations_page(
     views = await reservations_service.reservations_of_user(
         db, user_id=user_id, now=now, settings=settings
     )
-    upcoming = [
-        v for v in views if rules.local_datetime(v.date, v.end_time, settings.tz) > now
-    ]
+    upcoming = [v for v in views if rules.local_datetime(v.date, v.end_time, settings.tz) > now]
     past = [v for v in views if v not in upcoming]
     return render(
         request,
@@ -521,7 +517,7 @@ def _room_payload(values: dict[str, str]) -> dict[str, Any]:
 
 async def _admin_rooms_page(
     request: Request,
-    db: Any,
+    db: Database,
     *,
     values: dict[str, str],
     errors: FormErrors,
@@ -588,7 +584,7 @@ def _default_opening(today: date) -> dict[str, Any]:
 
 async def _admin_room_page(
     request: Request,
-    db: Any,
+    db: Database,
     *,
     room_id: int,
     today: date,
@@ -737,9 +733,7 @@ async def admin_room_dates(
             form_error(errors, locale, exc.msgid, **exc.params)
             blocking = list(exc.details or [])
             status_code = exc.status
-        except DomainError as exc:
-            if exc.code == "room_not_found":
-                raise
+        except DomainError as exc:  # e.g. a range that runs backwards or is too long
             form_error(errors, locale, exc.msgid, **exc.params)
             status_code = exc.status
     return await _admin_room_page(

@@ -28,11 +28,6 @@ from mrs.web.navigation import nav_for
 LANGUAGE_NAMES = {"en": "English", "ja": "日本語"}
 
 
-def N_(msgid: str) -> str:
-    """Mark a msgid for extraction where it is translated later (gettext_noop)."""
-    return msgid
-
-
 @pass_context
 def _translate(context: Context, msgid: str, **params: Any) -> str:
     return translate(context["locale"], msgid, **params)
