@@ -1,0 +1,212 @@
+"""Browser tests: a real `mrs serve` on a throwaway PostgreSQL database, driven by Debian's
+Chromium through Playwright.
+
+The server's address comes from ONE fixture (`base_url`); when the security branch brings
+TLS, serving HTTPS is a change to `SCHEME` and the serve command here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+
+from tests import support
+from tests.e2e.browsing import ARTIFACTS, Visit
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCHEME = "http"
+READY_TIMEOUT_SECONDS = 60
+SECRET_KEY = "e2e-secret-key-0123456789-0123456789-0123456789"
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: str
+    password: str
+    first_name: str
+    last_name: str
+    role: str = "USER"
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+ADMIN = Person("e2eadmin", "admin-password-e2e-42", "Aiko", "Admin", "ADMIN")
+ALICE = Person("alice", "alice-password-e2e-42", "Alice", "Sato")
+BOB = Person("bob", "bob-password-e2e-42", "Bob", "Suzuki")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e/" in str(item.path).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.slow)
+            if not Path(CHROMIUM).exists():
+                item.add_marker(
+                    pytest.mark.skip(reason=f"{CHROMIUM} is missing: apt-get install chromium")
+                )
+
+
+def _server_env(database_url: str, data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MRS_")}
+    env.update(
+        MRS_DATABASE_URL=database_url,
+        MRS_DATA_DIR=str(data_dir),
+        MRS_SECRET_KEY=SECRET_KEY,
+        MRS_LOG_LEVEL="warning",
+    )
+    return env
+
+
+def _create_user(env: dict[str, str], person: Person) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mrs",
+            "user",
+            "create",
+            person.user_id,
+            "--email",
+            f"{person.user_id}@example.com",
+            "--first-name",
+            person.first_name,
+            "--last-name",
+            person.last_name,
+            "--role",
+            person.role,
+        ],
+        env={**env, "MRS_PASSWORD": person.password},
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="session")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A running `mrs serve` with an admin and two users; yields its base URL."""
+    data_dir = tmp_path_factory.mktemp("e2e-data")
+    with support.throwaway_database("mrs_e2e") as database_url:
+        env = _server_env(database_url, data_dir)
+        subprocess.run(
+            [sys.executable, "-m", "mrs", "db", "upgrade"],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        for person in (ADMIN, ALICE, BOB):
+            _create_user(env, person)
+        port = support.free_port()
+        url = f"{SCHEME}://127.0.0.1:{port}"
+        log_path = data_dir / "server.log"
+        with log_path.open("wb") as log:
+            server = subprocess.Popen(
+                [sys.executable, "-m", "mrs", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                _wait_until_ready(url, server, log_path)
+                yield url
+            finally:
+                server.terminate()
+                try:
+                    server.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait(timeout=5)
+
+
+def _wait_until_ready(url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"mrs serve exited early:\n{log_path.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/login", timeout=2, verify=False).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"mrs serve was not ready in {READY_TIMEOUT_SECONDS}s")
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def open_visit(browser: Browser, base_url: str) -> Iterator[VisitFactory]:
+    """Open browser sessions (one per person); each checks its pages for console errors."""
+    contexts: list[BrowserContext] = []
+    visits: list[Visit] = []
+
+    def factory(
+        language: str = "en",
+        *,
+        width: int = 1280,
+        height: int = 900,
+        name: str = "visit",
+        javascript: bool = True,
+    ) -> Visit:
+        context = browser.new_context(
+            java_script_enabled=javascript,
+            base_url=base_url,
+            locale={"en": "en-US", "ja": "ja-JP"}[language],
+            viewport={"width": width, "height": height},
+            ignore_https_errors=SCHEME == "https",  # our own self-signed certificate
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        visit = Visit(context, base_url=base_url, language=language, name=name)
+        visits.append(visit)
+        return visit
+
+    yield factory
+    try:
+        for visit in visits:
+            visit.assert_clean()
+    finally:
+        for context in contexts:
+            context.close()
+
+
+class VisitFactory:
+    """Type of the `open_visit` fixture."""
+
+    def __call__(
+        self,
+        language: str = "en",
+        *,
+        width: int = 1280,
+        height: int = 900,
+        name: str = "visit",
+        javascript: bool = True,
+    ) -> Visit: ...
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _artifacts_dir() -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
