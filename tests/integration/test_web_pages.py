@@ -502,6 +502,9 @@ async def test_missing_pages_are_friendly_and_translated(
     assert unknown.status_code == 404
     assert unknown.headers["content-type"].startswith("text/html")
     assert "Page not found" in unknown.text
+    bad_id = await client.get("/rooms/not-a-number", headers=HTML)
+    assert bad_id.status_code == 422
+    assert bad_id.headers["content-type"].startswith("text/html")
     api = await client.get("/api/no/such/thing", headers=HTML)
     assert api.json()["error"]["code"] == "not_found"
 

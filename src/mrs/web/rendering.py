@@ -70,6 +70,8 @@ def _build_environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates ship with the package; checking their files on every render costs time.
+        auto_reload=False,
     )
     env.globals.update(
         _=_translate,
