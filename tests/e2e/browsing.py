@@ -92,6 +92,7 @@ class Visit:
     def shot(self, name: str, *, full_page: bool = True) -> Path:
         """Save a screenshot as a test artifact (test-artifacts/e2e/<lang>-<name>.png)."""
         path = ARTIFACTS / f"{self.language}-{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(path), full_page=full_page)
         return path
 

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 
 from tests import support
-from tests.e2e.browsing import ARTIFACTS, Visit
+from tests.e2e.browsing import Visit
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -47,28 +47,14 @@ ALICE = Person("alice", "alice-password-e2e-42", "Alice", "Sato")
 BOB = Person("bob", "bob-password-e2e-42", "Bob", "Suzuki")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/e2e/" in str(item.path).replace(os.sep, "/"):
-            item.add_marker(pytest.mark.slow)
-            if not Path(CHROMIUM).exists():
-                item.add_marker(
-                    pytest.mark.skip(reason=f"{CHROMIUM} is missing: apt-get install chromium")
-                )
-
-
-def _server_env(database_url: str, data_dir: Path) -> dict[str, str]:
+def _cli_env(database_url: str, data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MRS_")}
-    env.update(
-        MRS_DATABASE_URL=database_url,
-        MRS_DATA_DIR=str(data_dir),
-        MRS_SECRET_KEY=SECRET_KEY,
-        MRS_LOG_LEVEL="warning",
-    )
+    env.update(MRS_DATABASE_URL=database_url, MRS_DATA_DIR=str(data_dir))
     return env
 
 
 def _create_user(env: dict[str, str], person: Person) -> None:
+    """Through the real CLI, which also migrates the new database."""
     subprocess.run(
         [
             sys.executable,
@@ -89,59 +75,45 @@ def _create_user(env: dict[str, str], person: Person) -> None:
         env={**env, "MRS_PASSWORD": person.password},
         check=True,
         capture_output=True,
-        timeout=60,
+        timeout=120,
     )
 
 
 @pytest.fixture(scope="session")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A running `mrs serve` with an admin and two users; yields its base URL."""
+    """The base URL of a running `mrs serve` with an admin and two users.
+
+    The one place that knows scheme and address: HTTPS after the security merge means
+    changing SCHEME and passing the TLS settings to `running_server` here.
+    """
     data_dir = tmp_path_factory.mktemp("e2e-data")
     with support.throwaway_database("mrs_e2e") as database_url:
-        env = _server_env(database_url, data_dir)
-        subprocess.run(
-            [sys.executable, "-m", "mrs", "db", "upgrade"],
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+        env = _cli_env(database_url, data_dir)
         for person in (ADMIN, ALICE, BOB):
             _create_user(env, person)
-        port = support.free_port()
-        url = f"{SCHEME}://127.0.0.1:{port}"
-        log_path = data_dir / "server.log"
-        with log_path.open("wb") as log:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "mrs", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                _wait_until_ready(url, server, log_path)
-                yield url
-            finally:
-                server.terminate()
-                try:
-                    server.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait(timeout=5)
+        with support.running_server(
+            database_url=database_url,
+            data_dir=data_dir,
+            env={"MRS_SECRET_KEY": SECRET_KEY, "MRS_LOG_LEVEL": "warning"},
+            scheme=SCHEME,
+            startup_timeout=READY_TIMEOUT_SECONDS,
+        ) as server:
+            _wait_until_serving(server.base_url)
+            yield server.base_url
 
 
-def _wait_until_ready(url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
+def _wait_until_serving(url: str) -> None:
+    """The port is open; wait (bounded) until pages answer."""
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"mrs serve exited early:\n{log_path.read_text()[-3000:]}")
+    while True:
         try:
             if httpx.get(f"{url}/login", timeout=2, verify=False).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"mrs serve did not answer at {url}/login")
         time.sleep(0.3)
-    raise RuntimeError(f"mrs serve was not ready in {READY_TIMEOUT_SECONDS}s")
 
 
 @pytest.fixture(scope="session")
@@ -152,6 +124,8 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
     chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield chromium
     chromium.close()
@@ -205,8 +179,3 @@ class VisitFactory:
         name: str = "visit",
         javascript: bool = True,
     ) -> Visit: ...
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _artifacts_dir() -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,8 @@ from tests.e2e.conftest import ADMIN, ALICE, BOB, VisitFactory
 
 SITE_TZ = ZoneInfo("Asia/Tokyo")
 
+pytestmark = pytest.mark.slow
+
 
 def _open_room(admin: Visit, *, days: int = 7) -> int:
     """Create a room through the admin pages and open it on every day of the next week."""

@@ -18,6 +18,8 @@ from tests.e2e.conftest import ADMIN, ALICE, BOB, VisitFactory
 
 scenarios("../features/web_reservation.feature")
 
+pytestmark = pytest.mark.slow
+
 LANGUAGES = {"English": "en", "Japanese": "ja"}
 # The server runs with the default site time zone.
 SITE_TZ = ZoneInfo("Asia/Tokyo")
