@@ -6,12 +6,14 @@ catalogs as the rest of the service (mrs.i18n), extracted with `pybabel extract 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 from babel.dates import format_date, format_datetime
 from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -23,6 +25,7 @@ from mrs.security.csrf import CSRF_FORM_FIELD, csrf_token
 from mrs.settings import Settings
 from mrs.wallclock import format_minute
 from mrs.web.navigation import nav_for
+from mrs.web.slots import Slot
 
 # Names shown on the language switch, each in its own language.
 LANGUAGE_NAMES = {"en": "English", "ja": "日本語"}
@@ -58,6 +61,18 @@ def _instant(context: Context, moment: datetime) -> str:
     )
 
 
+def _timeline(slots: Sequence[Slot]) -> Markup:
+    """The cells of a room's day bar, built in Python: the rooms page draws one per room and
+    a template loop over every cell was most of its rendering time. Only fixed class names
+    go into this markup, never data."""
+    cells = []
+    for slot in slots:
+        state = "taken" if slot.reservation else "past" if slot.past else "free"
+        hour = " hour" if slot.start % 60 == 0 else ""
+        cells.append(f'<span class="cell {state}{hour}"></span>')
+    return Markup("".join(cells))  # noqa: S704 - fixed strings only, no user data
+
+
 def _static_url(path: str) -> str:
     # The version busts caches when a release changes the asset.
     return f"/static/{path}?v={__version__}"
@@ -82,7 +97,11 @@ def _build_environment() -> Environment:
         supported_locales=SUPPORTED_LOCALES,
     )
     env.filters.update(
-        hm=format_minute, long_date=_long_date, short_date=_short_date, instant=_instant
+        hm=format_minute,
+        long_date=_long_date,
+        short_date=_short_date,
+        instant=_instant,
+        timeline=_timeline,
     )
     return env
 
