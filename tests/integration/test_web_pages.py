@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from mrs.accounts.models import Role
-from mrs.accounts.sessions import SESSION_COOKIE
+from mrs.accounts.session_cookie import SESSION_COOKIE
 from mrs.http.dependencies import LOCALE_COOKIE
 from tests.conftest import DEFAULT_PASSWORD, RoomFactory, UserFactory
 
@@ -343,6 +343,10 @@ async def test_my_reservations_lists_upcoming_and_cancels(
     text = _text(page.text)
     assert "Hinoki" in text
     assert "Tuesday, January 8, 2030 15:00–16:00" in text
+    assert "Reserved 1/7/30, 9:00 AM" in text  # made at the pinned now, site time, English
+    japanese = _text((await client.get("/reservations", headers={"accept-language": "ja"})).text)
+    assert "2030年1月8日火曜日 15:00–16:00" in japanese
+    assert "2030/01/07 9:00 に予約" in japanese
     reservation_id = re.search(r'action="/reservations/(\d+)/cancel"', page.text)
     assert reservation_id is not None
 

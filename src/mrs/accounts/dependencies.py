@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from mrs.accounts import service
 from mrs.accounts.service import AuthenticatedUser
-from mrs.accounts.sessions import SESSION_COOKIE
+from mrs.accounts.session_cookie import SESSION_COOKIE
 from mrs.accounts.tokens import decode_token
 from mrs.errors import Forbidden, Unauthenticated
 from mrs.http.dependencies import DatabaseDep, SettingsDep

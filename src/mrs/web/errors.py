@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from mrs.accounts.errors import InvalidToken
-from mrs.accounts.sessions import clear_session_cookie
+from mrs.accounts.session_cookie import clear_session_cookie
 from mrs.errors import DomainError
 from mrs.web.i18n import N_
 from mrs.web.rendering import render

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
-from mrs.accounts import sessions
+from mrs.accounts import session_cookie
 from mrs.accounts.errors import InvalidCredentials
 from mrs.accounts.schemas import LoginRequest
 from mrs.clock import system_clock
@@ -164,7 +164,7 @@ async def login_submit(
     status_code = 422
     if body is not None:
         try:
-            _user, issued = await sessions.log_in(
+            _user, issued = await session_cookie.log_in(
                 db, settings, user_id=body.user_id, password=body.password, now=system_clock()
             )
         except InvalidCredentials as exc:
@@ -175,7 +175,7 @@ async def login_submit(
             status_code = exc.status
         else:
             response = _redirect(next_url)
-            sessions.set_session_cookie(request, response, issued)
+            session_cookie.set_session_cookie(request, response, issued)
             return response
     return render(
         request,
@@ -188,7 +188,7 @@ async def login_submit(
 @router.post("/logout")
 async def logout(user: PageUser, db: DatabaseDep) -> Response:
     response = _redirect("/login?done=logged_out")
-    await sessions.log_out(db, response, user_id=user.user_id, now=system_clock())
+    await session_cookie.log_out(db, response, user_id=user.user_id, now=system_clock())
     return response
 
 
