@@ -179,13 +179,22 @@ async def test_rooms_of_today_show_the_taken_slots_at_a_glance(
 
 
 async def test_a_bad_date_is_explained_next_to_the_date_picker(
-    client: httpx.AsyncClient, make_user: UserFactory, page_login: PageLogin
+    client: httpx.AsyncClient, make_user: UserFactory, make_room: RoomFactory, page_login: PageLogin
 ) -> None:
+    room_id = await make_room()
     await page_login(await make_user())
     response = await client.get("/rooms?date=2030-02-30")
     assert response.status_code == 422
     assert 'id="date-error"' in response.text
     assert "This date does not exist." in response.text
+    for edge in ("0001-01-01", "9999-12-31"):
+        at_the_edge = await client.get(f"/rooms?date={edge}")
+        assert at_the_edge.status_code == 422
+        assert "This date is out of range." in at_the_edge.text
+        room_day = await client.get(f"/rooms/{room_id}?date={edge}")
+        assert room_day.status_code == 422
+        reserve = await _reserve(client, room_id, date.fromisoformat(edge), "10:00", "11:00")
+        assert reserve.status_code in (404, 422)  # in the past, or not open that day
 
 
 async def test_a_rooms_day_shows_who_holds_each_taken_slot(
@@ -539,3 +548,40 @@ async def test_static_files_are_served(client: httpx.AsyncClient) -> None:
     js = await client.get("/static/mrs.js")
     assert js.status_code == 200
     assert "javascript" in js.headers["content-type"]
+
+
+GARBAGE_FORMS = [
+    {},
+    {"date": "x" * 5000, "start_time": "x" * 5000, "end_time": "😀"},
+    {"room_name": "", "capacity": "-1", "location": "x" * 5000},
+    {"room_name": "x" * 101, "capacity": "99999999999999999999", "active": "yes"},
+    {"from_date": "2030-01-10", "to_date": "2030-01-01", "weekdays": ["0", "8", "x", ""]},
+    {"from_date": "2030-01-01", "to_date": "2031-12-31", "weekdays": "1", "action": "open"},
+    {"lang": "../../etc", "next": "javascript:alert(1)", "user_id": "x" * 5000},
+]
+
+
+@pytest.mark.parametrize("form", GARBAGE_FORMS)
+async def test_no_form_input_makes_a_server_error(
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    page_login: PageLogin,
+    form: dict[str, Any],
+) -> None:
+    room_id = await make_room()
+    await page_login(await make_user(role=Role.ADMIN))
+    for path in [
+        "/language",
+        f"/rooms/{room_id}/reservations",
+        "/reservations/1/cancel",
+        "/reservations/99999999999999999999/cancel",
+        "/admin/rooms",
+        f"/admin/rooms/{room_id}",
+        f"/admin/rooms/{room_id}/dates",
+        "/admin/rooms/2147483648/dates",
+    ]:
+        response = await client.post(path, data=form, headers=HTML)
+        assert response.status_code < 500, (path, response.text[:500])
+    login = await client.post("/login", data=form, headers=HTML)
+    assert login.status_code < 500

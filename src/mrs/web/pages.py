@@ -97,9 +97,12 @@ def _query_day(request: Request, today: date, locale: str) -> tuple[date, str | 
     if not raw:
         return today, None
     try:
-        return parse_iso_date(raw), None
+        day = parse_iso_date(raw)
     except ValueError as exc:
         return today, translate(locale, str(exc))
+    if not date.min < day < date.max:  # the pages link to the day before and after
+        return today, translate(locale, "This date is out of range.")
+    return day, None
 
 
 # --- home, language, login, logout ---
@@ -405,6 +408,8 @@ async def reserve(
     try:
         day = parse_iso_date(values["date"])
     except ValueError:
+        day = _local_now(now, settings).date()
+    if not date.min < day < date.max:
         day = _local_now(now, settings).date()
     return await _room_day_page(
         request,
