@@ -21,6 +21,9 @@ CSP = (
     "default-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
+# Flip to True when the security branch (issue 4) is merged: then every page must come
+# with the server's own policy and nothing is injected here.
+REQUIRE_SERVER_CSP = False
 _CSP_LISTENER = """
 document.addEventListener("securitypolicyviolation", (event) => {
   window.mrsCspViolation(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
@@ -78,6 +81,8 @@ class Visit:
 
     def assert_clean(self) -> None:
         assert self.problems == [], "\n".join(self.problems)
+        if REQUIRE_SERVER_CSP:
+            assert not self.csp_injected, "a page came without a Content-Security-Policy"
 
     def t(self, msgid: str, **params: Any) -> str:
         """The text the page shows for `msgid` in this visit's language."""
