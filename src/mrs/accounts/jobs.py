@@ -11,7 +11,7 @@ JOB_NAME = "accounts-housekeeping"
 
 def install(app: FastAPI) -> None:
     """Prune old login attempts and ended sessions once an hour (idempotent, no leader)."""
-    db, settings, clock = app.state.db, app.state.settings, app.state.clock
+    db, settings, clock = app.state.db, app.state.settings, app.state.auth_clock
 
     async def prune() -> None:
         await service.prune_history(db, settings, now=clock())

@@ -95,7 +95,7 @@ class SessionInfo:
 
 
 def _policy_error(violation: rules.PolicyViolation, field: str) -> InvalidInput:
-    error = WeakPassword if field == "password" else InvalidInput
+    error = WeakPassword if field in ("password", "new_password") else InvalidInput
     return error(violation.msgid, details={"field": field}, **violation.params)
 
 
@@ -816,9 +816,7 @@ async def account_stats(db: Database, *, since: datetime) -> AccountStats:
                     .where(RegistrationAttempt.attempted_at >= since)
                     .group_by(RegistrationAttempt.outcome)
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         decided = (
             await session.execute(
@@ -826,7 +824,7 @@ async def account_stats(db: Database, *, since: datetime) -> AccountStats:
                 .where(User.decided_at >= since, User.decided_by.is_not(None))
                 .group_by(User.status)
             )
-        ).tuples()
+        ).all()
         decisions = {"approved": 0, "rejected": 0}
         for status, count in decided:
             # An approved user may have been disabled since; they were still approved.
@@ -845,9 +843,7 @@ async def account_stats(db: Database, *, since: datetime) -> AccountStats:
                     .where(LoginAttempt.attempted_at >= since)
                     .group_by(LoginAttempt.outcome)
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
     return AccountStats(
         since=since,

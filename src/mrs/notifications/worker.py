@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI
 
 from mrs.background import BackgroundRunner
-from mrs.clock import Clock
+from mrs.clock import Clock, system_clock
 from mrs.db.engine import Database
 from mrs.notifications import service
 from mrs.notifications.sender import smtp_configured
@@ -47,7 +47,8 @@ def install(app: FastAPI) -> None:
     """Register the outbox job on the app's background runner."""
     runner: BackgroundRunner = app.state.background
     settings: Settings = app.state.settings
-    worker = OutboxWorker(app.state.db, settings, app.state.clock)
+    # Real time, like the queue times enqueue_mail writes (not the app's domain clock).
+    worker = OutboxWorker(app.state.db, settings, system_clock)
     # No leader lock: every process may send; row claims keep them from sending twice.
     runner.add(
         JOB_NAME, worker, interval_seconds=settings.mail_outbox_interval_seconds, leader_lock=None
