@@ -27,6 +27,15 @@ STRONG_PASSWORD = "plum-lantern-orbit-7"
 class _Collector:
     messages: list[EmailMessage] = field(default_factory=list)
 
+    async def handle_RCPT(
+        self, _server: SMTP, _session: Session, envelope: Envelope, address: str, _options: Any
+    ) -> str:
+        # Like a real server: an unknown mailbox is refused for good (5xx).
+        if address.startswith("nosuchuser@"):
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
         raw = envelope.content if isinstance(envelope.content, bytes) else b""
         message = email.message_from_bytes(raw, policy=email.policy.default)

@@ -86,7 +86,11 @@ class SmtpConnection:
 
     async def send(self, mail: Mail, *, now: datetime) -> None:
         """Send one message; raise PermanentMailError or TemporaryMailError on failure."""
-        message = build_message(self._settings, mail, now=now)
+        try:
+            message = build_message(self._settings, mail, now=now)
+        except (ValueError, IndexError, TypeError) as exc:
+            # The stdlib cannot even build it (e.g. a malformed address): retrying won't help.
+            raise PermanentMailError(f"cannot build the message: {exc!r}") from exc
         try:
             await self._client.send_message(message)
         except aiosmtplib.SMTPRecipientsRefused as exc:

@@ -131,13 +131,24 @@ def retry_delay(settings: Settings, attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.mail_retry_max_seconds))
 
 
-async def _claim(db: Database, *, now: datetime, limit: int) -> list[Mail]:
+async def _claim(db: Database, settings: Settings, *, now: datetime, limit: int) -> list[Mail]:
+    lease_over = and_(OutboxMail.state == MailState.SENDING.value, OutboxMail.lease_until < now)
     due = or_(
         and_(OutboxMail.state == MailState.PENDING.value, OutboxMail.next_attempt_at <= now),
-        # A worker died holding these: its lease ran out.
-        and_(OutboxMail.state == MailState.SENDING.value, OutboxMail.lease_until < now),
+        # A worker died holding these: its lease ran out, so they are tried again.
+        and_(lease_over, OutboxMail.attempts < settings.mail_max_attempts),
     )
     async with db.transaction() as session:
+        # Rows whose last allowed attempt died with its worker: give up, keep the record.
+        await session.execute(
+            update(OutboxMail)
+            .where(lease_over, OutboxMail.attempts >= settings.mail_max_attempts)
+            .values(
+                state=MailState.FAILED.value,
+                lease_until=None,
+                last_error="the worker stopped during the last attempt",
+            )
+        )
         query: Any = (
             select(OutboxMail.mail_id, OutboxMail.recipient, OutboxMail.subject, OutboxMail.body)
             .where(due)
@@ -209,7 +220,7 @@ async def deliver_due(db: Database, settings: Settings, *, now: datetime) -> Del
     sent = failed = claimed = 0
     # Bounded: at most ten batches per round, the rest waits for the next round.
     for _ in range(10):
-        batch = await _claim(db, now=now, limit=settings.mail_batch_size)
+        batch = await _claim(db, settings, now=now, limit=settings.mail_batch_size)
         if not batch:
             break
         claimed += len(batch)
