@@ -61,11 +61,9 @@ def test_bad_user_ids_are_refused(raw: str) -> None:
 
 def test_emails_are_checked_without_dns_and_lower_cased() -> None:
     assert rules.check_email(" Hanako@Example.COM ") == "hanako@example.com"
-    assert (
-        rules.check_email("someone@no-such-domain-for-sure.invalid")
-        == ("someone@no-such-domain-for-sure.invalid")
-        or True
-    )  # syntax only; .invalid may be refused as special-use, which is fine
+    # No DNS: a domain nobody registered is fine as long as the syntax is.
+    unregistered = "someone@surely-not-registered-mrs-domain.org"
+    assert rules.check_email(unregistered) == unregistered
     for bad in ["plain", "a@", "@b.com", "a b@c.com", "a@b@c.com"]:
         with pytest.raises(rules.PolicyViolation):
             rules.check_email(bad)
