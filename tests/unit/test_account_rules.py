@@ -106,3 +106,12 @@ def test_every_notification_text_is_translated() -> None:
         assert subject in catalog, subject
     body = notices.registration_approved("ja", user_id="u", first_name="F").body
     assert "承認されました" in body
+
+
+def test_the_demo_logins_satisfy_the_password_policy() -> None:
+    from mrs.demo import DEMO_LOGINS
+
+    for login in DEMO_LOGINS:
+        rules.check_password(
+            login.password, user_id=login.user_id, email=f"{login.user_id}@example.com"
+        )
