@@ -6,8 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
+from mrs.accounts.errors import InvalidToken
 from mrs.accounts.models import Role, UserSession
 from mrs.accounts.tokens import decode_token, issue_token
 from mrs.clock import FixedClock, system_clock
@@ -256,3 +258,21 @@ async def test_users_list_and_end_their_own_sessions(
     assert ended.json() == {"ended": 1}
     assert not await _ok(client, third)
     assert await _ok(client, first)
+
+
+async def test_service_callers_without_a_clock_or_settings_still_resolve_tokens(
+    make_user: UserFactory, login: LoginFactory, app: Any
+) -> None:
+    """Other domains call user_for_token(db, claims=...) alone: real time, db settings."""
+    from mrs.accounts import service
+
+    headers = await login(await make_user("plain"))
+    claims = decode_token(
+        headers["Authorization"].removeprefix("Bearer "),
+        secret=app.state.settings.effective_secret_key,
+    )
+    user = await service.user_for_token(app.state.db, claims=claims)
+    assert (user.user_id, user.session_id) == ("plain", claims.session_id)
+    await service.revoke_tokens(app.state.db, user_id="plain", now=system_clock())
+    with pytest.raises(InvalidToken):
+        await service.user_for_token(app.state.db, claims=claims)

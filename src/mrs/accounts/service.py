@@ -49,6 +49,7 @@ from mrs.accounts.models import (
     UserStatus,
 )
 from mrs.accounts.tokens import TokenClaims
+from mrs.clock import system_clock
 from mrs.db.engine import Database
 from mrs.errors import InvalidInput
 from mrs.notifications.service import enqueue_mail
@@ -436,12 +437,19 @@ def session_token_lifetime(settings: Settings, *, expires_at: datetime, now: dat
 
 
 async def user_for_token(
-    db: Database, *, claims: TokenClaims, now: datetime, settings: Settings
+    db: Database,
+    *,
+    claims: TokenClaims,
+    now: datetime | None = None,
+    settings: Settings | None = None,
 ) -> AuthenticatedUser:
     """The active user a valid token speaks for: its session must be open and fresh.
 
     One query (session joined with user); last_seen_at is written at most once a minute.
+    `now` defaults to the real time and `settings` to the database's settings.
     """
+    now = now or system_clock()
+    settings = settings or db.settings
     if not claims.session_id:
         raise InvalidToken()
     async with db.snapshot() as session:
@@ -534,6 +542,13 @@ async def end_other_sessions(db: Database, *, user_id: str, keep: str, now: date
     """End every session of the user but the current one."""
     async with db.transaction() as session:
         return await _revoke_all(session, user_id, now=now, reason="ended", keep=keep)
+
+
+async def revoke_tokens(db: Database, *, user_id: str, now: datetime) -> None:
+    """End every session of `user_id` (kept for callers written before sessions existed;
+    a logout should use `logout`, which ends only the current session)."""
+    async with db.transaction() as session:
+        await _revoke_all(session, user_id, now=now, reason="ended")
 
 
 async def logout(db: Database, *, user: AuthenticatedUser, now: datetime) -> None:
