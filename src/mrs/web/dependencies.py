@@ -7,8 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from mrs.accounts import service
-from mrs.accounts.dependencies import request_token
-from mrs.accounts.errors import InvalidToken
+from mrs.accounts.dependencies import auth_now, request_token
 from mrs.accounts.service import AuthenticatedUser
 from mrs.accounts.tokens import decode_token
 from mrs.errors import Forbidden, Unauthenticated
@@ -29,8 +28,10 @@ async def page_visitor(
         return None
     try:
         claims = decode_token(token, secret=settings.effective_secret_key)
-        user = await service.user_for_token(db, claims=claims)
-    except InvalidToken:
+        user = await service.user_for_token(
+            db, claims=claims, now=auth_now(request), settings=settings
+        )
+    except Unauthenticated:  # expired, revoked or for a disabled account
         return None
     request.state.user = user
     return user

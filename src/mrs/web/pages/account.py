@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from mrs.accounts import session_cookie
+from mrs.accounts.dependencies import AuthNowDep
 from mrs.accounts.errors import InvalidCredentials
 from mrs.accounts.schemas import LoginRequest
-from mrs.clock import system_clock
 from mrs.errors import DomainError
 from mrs.http.dependencies import LOCALE_COOKIE, DatabaseDep, LocaleDep, SettingsDep
 from mrs.i18n import SUPPORTED_LOCALES
@@ -69,7 +69,7 @@ async def login_form(request: Request, visitor: Visitor, locale: LocaleDep) -> R
 
 @router.post("/login")
 async def login_submit(
-    request: Request, db: DatabaseDep, settings: SettingsDep, locale: LocaleDep
+    request: Request, db: DatabaseDep, settings: SettingsDep, locale: LocaleDep, now: AuthNowDep
 ) -> Response:
     form = await read_form(request)
     values = text_values(form, ("user_id", "next"))
@@ -85,8 +85,8 @@ async def login_submit(
     status_code = 422
     if body is not None:
         try:
-            _user, issued = await session_cookie.log_in(
-                db, settings, user_id=body.user_id, password=body.password, now=system_clock()
+            issued = await session_cookie.log_in(
+                db, settings, request, user_id=body.user_id, password=body.password, now=now
             )
         except InvalidCredentials as exc:
             form_error(errors, locale, exc.msgid)
@@ -107,7 +107,7 @@ async def login_submit(
 
 
 @router.post("/logout")
-async def logout(user: PageUser, db: DatabaseDep) -> Response:
+async def logout(user: PageUser, db: DatabaseDep, now: AuthNowDep) -> Response:
     response = redirect("/login?done=logged_out")
-    await session_cookie.log_out(db, response, user_id=user.user_id, now=system_clock())
+    await session_cookie.log_out(db, response, user=user, now=now)
     return response
