@@ -42,9 +42,9 @@ class Person:
         return f"{self.first_name} {self.last_name}"
 
 
-ADMIN = Person("e2eadmin", "admin-password-e2e-42", "Aiko", "Admin", "ADMIN")
-ALICE = Person("alice", "alice-password-e2e-42", "Alice", "Sato")
-BOB = Person("bob", "bob-password-e2e-42", "Bob", "Suzuki")
+ADMIN = Person("e2eadmin", "orchid-lantern-e2e-7", "Aiko", "Admin", "ADMIN")
+ALICE = Person("alice", "maple-harbor-e2e-31", "Alice", "Sato")
+BOB = Person("bob", "cedar-window-e2e-58", "Bob", "Suzuki")
 
 
 def _cli_env(database_url: str, data_dir: Path) -> dict[str, str]:
@@ -55,7 +55,7 @@ def _cli_env(database_url: str, data_dir: Path) -> dict[str, str]:
 
 def _create_user(env: dict[str, str], person: Person) -> None:
     """Through the real CLI, which also migrates the new database."""
-    subprocess.run(
+    done = subprocess.run(
         [
             sys.executable,
             "-m",
@@ -73,10 +73,11 @@ def _create_user(env: dict[str, str], person: Person) -> None:
             person.role,
         ],
         env={**env, "MRS_PASSWORD": person.password},
-        check=True,
         capture_output=True,
+        text=True,
         timeout=120,
     )
+    assert done.returncode == 0, f"mrs user create {person.user_id}: {done.stderr}"
 
 
 @pytest.fixture(scope="session")
