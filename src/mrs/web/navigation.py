@@ -19,8 +19,16 @@ class NavItem:
 MAIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("Rooms"), "/rooms"),
     NavItem(N_("My reservations"), "/reservations"),
+    NavItem(N_("My sessions"), "/account/sessions"),
+    NavItem(N_("Change password"), "/account/password"),
 )
-ADMIN_NAV: tuple[NavItem, ...] = (NavItem(N_("Manage rooms"), "/admin/rooms", admin_only=True),)
+ADMIN_NAV: tuple[NavItem, ...] = (
+    NavItem(N_("Manage rooms"), "/admin/rooms", admin_only=True),
+    NavItem(N_("Registrations"), "/admin/registrations", admin_only=True),
+    NavItem(N_("Users"), "/admin/users", admin_only=True),
+    # Served by the monitoring package (issue 6); only linked from here.
+    NavItem(N_("Monitoring"), "/admin/monitoring", admin_only=True),
+)
 
 
 def nav_for(user: AuthenticatedUser | None) -> list[NavItem]:

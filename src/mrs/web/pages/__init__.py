@@ -11,8 +11,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from mrs.web.dependencies import mark_page
-from mrs.web.pages import account, admin_rooms, reservations, rooms
+from mrs.web.pages import (
+    account,
+    admin_rooms,
+    admin_users,
+    my_account,
+    registration,
+    reservations,
+    rooms,
+)
 
 router = APIRouter(dependencies=[Depends(mark_page)], include_in_schema=False)
-for area in (account, rooms, reservations, admin_rooms):
+for area in (account, registration, my_account, rooms, reservations, admin_rooms, admin_users):
     router.include_router(area.router)

@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from mrs.accounts import session_cookie
 from mrs.accounts.dependencies import AuthNowDep
-from mrs.accounts.errors import InvalidCredentials
+from mrs.accounts.errors import InvalidCredentials, LoginThrottled
 from mrs.accounts.schemas import LoginRequest
 from mrs.errors import DomainError
 from mrs.http.dependencies import LOCALE_COOKIE, DatabaseDep, LocaleDep, SettingsDep
@@ -83,6 +83,7 @@ async def login_submit(
         errors=errors,
     )
     status_code = 422
+    retry_after: int | None = None
     if body is not None:
         try:
             issued = await session_cookie.log_in(
@@ -91,19 +92,27 @@ async def login_submit(
         except InvalidCredentials as exc:
             form_error(errors, locale, exc.msgid)
             status_code = exc.status
-        except DomainError as exc:  # e.g. throttling: show it on the form
+        except LoginThrottled as exc:
+            form_error(errors, locale, exc.msgid, **exc.params)
+            status_code = exc.status
+            retry_after = exc.retry_after
+        except DomainError as exc:
+            # Pending, rejected or disabled: the service says so only after the right password.
             form_error(errors, locale, exc.msgid, **exc.params)
             status_code = exc.status
         else:
             response = redirect(next_url)
             session_cookie.set_session_cookie(request, response, issued)
             return response
-    return render(
+    page = render(
         request,
         "login.html",
         {"values": values, "errors": errors, "next_url": next_url, "done": None},
         status_code=status_code,
     )
+    if retry_after is not None:
+        page.headers["Retry-After"] = str(retry_after)
+    return page
 
 
 @router.post("/logout")

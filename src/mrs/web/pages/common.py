@@ -21,6 +21,16 @@ DONE_MESSAGES = {
     "room_saved": N_("The room was saved."),
     "opened": N_("The room is now open on {count} more date(s)."),
     "closed": N_("The room is now closed on {count} date(s)."),
+    "password_changed": N_(
+        "Your password was changed. You stay logged in here; your other sessions have ended."
+    ),
+    "session_ended": N_("The session was ended."),
+    "sessions_ended": N_("{count} other session(s) ended."),
+    "approved": N_("The registration was approved. The user has been told by mail."),
+    "rejected": N_("The registration was rejected. The user has been told by mail."),
+    "disabled": N_("The user was disabled and logged out everywhere."),
+    "enabled": N_("The user was enabled and can log in again."),
+    "user_sessions_ended": N_("{count} session(s) of the user ended."),
 }
 
 

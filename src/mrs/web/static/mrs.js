@@ -12,6 +12,68 @@
     });
   });
 
+  // Password rules, checked as you type. The server stays the authority (it also refuses
+  // common passwords); this only shows early which rule is not met yet.
+  document.querySelectorAll("ul[data-password-rules]").forEach(function (list) {
+    var form = list.closest("form");
+    if (!form) {
+      return;
+    }
+    function field(name) {
+      return name ? form.querySelector("[name='" + name + "']") : null;
+    }
+    var password = field(list.dataset.password);
+    var confirm = field(list.dataset.confirm);
+    var userIdField = field(list.dataset.userIdField);
+    var emailField = field(list.dataset.emailField);
+    var min = parseInt(list.dataset.min, 10);
+    var max = parseInt(list.dataset.max, 10);
+    if (!password) {
+      return;
+    }
+
+    function value(input, fallback) {
+      return (input ? input.value : fallback || "").trim().toLowerCase();
+    }
+
+    function results() {
+      var text = password.value;
+      var lowered = text.toLowerCase();
+      var userId = value(userIdField, list.dataset.userId);
+      var email = value(emailField, list.dataset.email);
+      var local = email.split("@")[0];
+      // Rules that cannot be judged yet (nothing typed) stay neutral.
+      return {
+        "length": text ? text.length >= min && text.length <= max : null,
+        "no-user-id": text && userId ? !(userId.length >= 3 && lowered.indexOf(userId) >= 0) : null,
+        "no-email": text && email ? !(lowered.indexOf(email) >= 0 ||
+          (local.length >= 3 && lowered.indexOf(local) >= 0)) : null,
+        "match": text && confirm && confirm.value ? confirm.value === text : null
+      };
+    }
+
+    function show() {
+      var state = results();
+      list.querySelectorAll("li[data-rule]").forEach(function (item) {
+        var met = state[item.dataset.rule];
+        item.classList.toggle("met", met === true);
+        item.classList.toggle("unmet", met === false);
+        var label = item.querySelector("[data-rule-state]");
+        if (label) {
+          label.textContent = met === null ? "" :
+            " " + (met ? list.dataset.textMet : list.dataset.textUnmet);
+        }
+      });
+    }
+
+    [password, confirm, userIdField, emailField].forEach(function (input) {
+      if (input) {
+        input.addEventListener("input", show);
+      }
+    });
+    show();
+  });
+
   // Picking free slots fills the reservation form: the first pick selects one slot, a
   // later free slot right after the selection extends it, anything else starts again.
   var form = document.querySelector("form[data-reserve-form]");

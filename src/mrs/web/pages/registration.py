@@ -1,0 +1,112 @@
+"""Self-registration: the form, and the "received, waiting for approval" page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from mrs.accounts import rules
+from mrs.accounts import service as accounts_service
+from mrs.accounts.dependencies import AuthNowDep
+from mrs.accounts.errors import EmailTaken, UserIdTaken
+from mrs.accounts.models import RegistrationOutcome
+from mrs.accounts.schemas import RegistrationCreate
+from mrs.errors import InvalidInput
+from mrs.http.dependencies import DatabaseDep, LocaleDep, SettingsDep
+from mrs.i18n import translate
+from mrs.web.dependencies import Visitor
+from mrs.web.forms import FormErrors, parse, read_form, text_values
+from mrs.web.pages.common import redirect
+from mrs.web.rendering import render
+
+router = APIRouter()
+
+# Shown again after a rejected form; the passwords never are.
+REGISTRATION_FIELDS = ("user_id", "first_name", "last_name", "email")
+PASSWORD_RULES = {
+    "min_length": rules.MIN_PASSWORD_LENGTH,
+    "max_length": rules.MAX_PASSWORD_LENGTH,
+    "min_user_id": rules.MIN_USER_ID_LENGTH,
+    "max_user_id": rules.MAX_USER_ID_LENGTH,
+}
+
+
+def password_value(form_value: object) -> str:
+    """A password field as typed: never trimmed (spaces count), bounded by the schema."""
+    return form_value if isinstance(form_value, str) else ""
+
+
+def _register_page(
+    request: Request, *, values: dict[str, str], errors: FormErrors, status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "register.html",
+        {"values": values, "errors": errors, "rules": PASSWORD_RULES},
+        status_code=status_code,
+    )
+
+
+@router.get("/register")
+async def register_form(request: Request, visitor: Visitor) -> Response:
+    if visitor is not None:
+        return redirect("/rooms")
+    return _register_page(
+        request, values=dict.fromkeys(REGISTRATION_FIELDS, ""), errors=FormErrors()
+    )
+
+
+@router.post("/register")
+async def register_submit(
+    request: Request,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    locale: LocaleDep,
+    now: AuthNowDep,
+) -> Response:
+    form = await read_form(request)
+    values = text_values(form, REGISTRATION_FIELDS)
+    password = password_value(form.get("password"))
+    confirmation = password_value(form.get("password_confirm"))
+    errors = FormErrors()
+    body = parse(RegistrationCreate, {**values, "password": password}, locale=locale, errors=errors)
+    if password and password != confirmation:
+        errors.add("password_confirm", translate(locale, "The two passwords do not match."))
+    status_code = 422
+    if body is not None and not errors:
+        try:
+            await accounts_service.register_user(
+                db,
+                settings,
+                user_id=body.user_id,
+                first_name=body.first_name,
+                last_name=body.last_name,
+                email=body.email,
+                password=body.password,
+                now=now,
+                locale=locale,
+            )
+        except UserIdTaken as exc:
+            errors.add("user_id", translate(locale, exc.msgid, **exc.params))
+            status_code = exc.status
+        except EmailTaken as exc:
+            errors.add("email", translate(locale, exc.msgid, **exc.params))
+            status_code = exc.status
+        except InvalidInput as exc:  # the service's own checks (e.g. a common password)
+            field = exc.details.get("field") if isinstance(exc.details, dict) else None
+            errors.add(str(field or "password"), translate(locale, exc.msgid, **exc.params))
+            status_code = exc.status
+        else:
+            return redirect("/register/received")
+    else:
+        # Refused forms count in the registration log like refused API calls (the plan's
+        # registration success rate needs the failures too).
+        await accounts_service.record_registration_attempt(
+            db, outcome=RegistrationOutcome.INVALID, now=now
+        )
+    return _register_page(request, values=values, errors=errors, status_code=status_code)
+
+
+@router.get("/register/received")
+async def registration_received(request: Request) -> Response:
+    return render(request, "register_received.html")
