@@ -26,7 +26,8 @@ from mrs.web.rendering import render
 
 router = APIRouter()
 
-UserIdPath = Annotated[str, Path(min_length=1, max_length=64)]
+# Ids that cannot exist are refused at the edge (a NUL byte would upset the database).
+UserIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 RECENT_FAILURES = 10
 
 # Statuses and roles as people read them (the stored values are English constants).

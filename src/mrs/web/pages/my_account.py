@@ -26,7 +26,8 @@ from mrs.web.rendering import render
 
 router = APIRouter()
 
-SessionIdPath = Annotated[str, Path(min_length=1, max_length=64)]
+# Session ids are URL-safe tokens; anything else cannot be one.
+SessionIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 async def _password_page(
