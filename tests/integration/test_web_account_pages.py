@@ -365,7 +365,7 @@ async def test_the_users_page_lists_status_and_role_and_disables_and_enables(
         text = _text(page.text)
         assert "worker1 Worker1 Test worker1@example.com 一般ユーザー 有効" in text
         assert "chief Chief Test chief@example.com 管理者 有効" in text
-        assert "waiting1" in text and "承認待ち" in text
+        assert "waiting1 Waiting1 Test waiting1@example.com 一般ユーザー 承認待ち" in text
         assert 'action="/admin/users/chief/disable"' not in page.text  # not oneself
 
         disabled = await client.post("/admin/users/worker1/disable", data={"csrf_token": ""})
