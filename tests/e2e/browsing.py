@@ -4,8 +4,11 @@ page must pass (no console error, no Content-Security-Policy violation)."""
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Route
 
@@ -111,3 +114,22 @@ class Visit:
     def log_out(self) -> None:
         self.page.get_by_role("button", name=self.t("Log out")).click()
         self.page.wait_for_url(re.compile(r".*/login.*"))
+
+
+SITE_TZ = ZoneInfo("Asia/Tokyo")  # the server runs with the default site time zone
+
+
+def open_room(admin: Visit, *, days: int = 7) -> int:
+    """Create a room through the admin pages and open it on every day of the next week."""
+    page = admin.goto("/admin/rooms")
+    page.get_by_label(admin.t("Name")).fill(f"Room {uuid.uuid4().hex[:6]}")
+    page.get_by_role("button", name=admin.t("Create room")).click()
+    page.wait_for_url(re.compile(r".*/admin/rooms/\d+\?done=room_created"))
+    room_id = int(re.findall(r"/admin/rooms/(\d+)", page.url)[0])
+    today = datetime.now(SITE_TZ).date()
+    page.get_by_label(admin.t("To (inclusive)")).fill((today + timedelta(days=days)).isoformat())
+    for weekday in ("Saturday", "Sunday"):
+        page.get_by_label(admin.t(weekday)).check()
+    page.get_by_role("button", name=admin.t("Open these dates")).click()
+    page.wait_for_url(re.compile(r".*done=opened"))
+    return room_id

@@ -4,35 +4,18 @@ phone width, and the plain-HTML path without JavaScript."""
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browsing import Visit
+from tests.e2e.browsing import open_room
 from tests.e2e.conftest import ADMIN, ALICE, BOB, VisitFactory
 
 SITE_TZ = ZoneInfo("Asia/Tokyo")
 
 pytestmark = pytest.mark.slow
-
-
-def _open_room(admin: Visit, *, days: int = 7) -> int:
-    """Create a room through the admin pages and open it on every day of the next week."""
-    page = admin.goto("/admin/rooms")
-    page.get_by_label(admin.t("Name")).fill(f"Room {uuid.uuid4().hex[:6]}")
-    page.get_by_role("button", name=admin.t("Create room")).click()
-    page.wait_for_url(re.compile(r".*/admin/rooms/\d+\?done=room_created"))
-    room_id = int(re.findall(r"/admin/rooms/(\d+)", page.url)[0])
-    today = datetime.now(SITE_TZ).date()
-    page.get_by_label(admin.t("To (inclusive)")).fill((today + timedelta(days=days)).isoformat())
-    for weekday in ("Saturday", "Sunday"):
-        page.get_by_label(admin.t(weekday)).check()
-    page.get_by_role("button", name=admin.t("Open these dates")).click()
-    page.wait_for_url(re.compile(r".*done=opened"))
-    return room_id
 
 
 def test_the_browser_harness_notices_a_csp_violation(open_visit: VisitFactory) -> None:
@@ -57,7 +40,7 @@ def test_every_page_renders_cleanly(open_visit: VisitFactory, language: str) -> 
     expect(page.locator("html")).to_have_attribute("lang", language)
     admin.shot("login")
     admin.log_in(ADMIN.user_id, ADMIN.password)
-    room_id = _open_room(admin)
+    room_id = open_room(admin)
     tomorrow = (datetime.now(SITE_TZ) + timedelta(days=1)).date().isoformat()
     for path, name in [
         ("/rooms", None),
@@ -66,6 +49,10 @@ def test_every_page_renders_cleanly(open_visit: VisitFactory, language: str) -> 
         ("/reservations", None),
         ("/admin/rooms", None),
         (f"/admin/rooms/{room_id}", None),
+        ("/admin/registrations", None),
+        ("/admin/users", None),
+        ("/account/sessions", None),
+        ("/account/password", None),
         ("/no/such/page", "not-found"),
     ]:
         admin.goto(path)
@@ -135,7 +122,7 @@ def test_logging_in_works_with_the_keyboard_alone(open_visit: VisitFactory) -> N
 def test_reserving_works_without_javascript(open_visit: VisitFactory) -> None:
     admin = open_visit("en", name="admin-nojs")
     admin.log_in(ADMIN.user_id, ADMIN.password)
-    room_id = _open_room(admin)
+    room_id = open_room(admin)
     visit = open_visit("en", name="nojs", javascript=False)
     visit.log_in(BOB.user_id, BOB.password)
     tomorrow = (datetime.now(SITE_TZ) + timedelta(days=1)).date().isoformat()
