@@ -273,7 +273,7 @@ async def test_an_admin_approves_a_registration_and_the_user_can_log_in(
         await _log_in(client, await make_user("chief", role=Role.ADMIN))
         page = await client.get("/admin/registrations")
         text = _text(page.text)
-        assert "Yamada Hanako" in text
+        assert "Hanako Yamada" in text
         assert "hanako · hanako@example.com" in text
         for link in ("/admin/registrations", "/admin/users", "/admin/monitoring"):
             assert f'href="{link}"' in page.text
