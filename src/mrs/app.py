@@ -13,6 +13,7 @@ from mrs.background import BackgroundRunner
 from mrs.clock import Clock, system_clock
 from mrs.db.engine import Database
 from mrs.http.error_handlers import install_error_handlers
+from mrs.monitoring.install import install_monitoring
 from mrs.reservations.api import router as reservations_router
 from mrs.rooms.api import router as rooms_router
 from mrs.settings import Settings, load_settings
@@ -49,9 +50,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     install_error_handlers(app)
     for router in (accounts_router, rooms_router, reservations_router):
         app.include_router(router)
+    install_monitoring(app, settings=settings, db=db, background=background, clock=clock)
     return app
 
 
 def app_from_environment() -> FastAPI:
     """Factory for uvicorn workers: settings come from the environment."""
-    return create_app(load_settings())
+    from mrs.monitoring.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings)
+    return create_app(settings)
