@@ -104,10 +104,16 @@ def test_metrics_count_requests_from_every_worker(server: str) -> None:
     for _ in range(liveness_calls):
         assert fresh_get(f"{server}/health/liveness").status_code == 200
 
-    scrape = fresh_get(f"{server}/metrics", headers=AUTH)
-    assert scrape.status_code == 200
-    text = scrape.text
-    # Every request is counted, whichever worker answered it and whichever one is scraped.
+    # Every request is counted, whichever worker answered it and whichever one is scraped
+    # (each worker flushes its batched figures every second).
+    deadline = time.monotonic() + 10
+    while True:
+        scrape = fresh_get(f"{server}/metrics", headers=AUTH)
+        assert scrape.status_code == 200
+        text = scrape.text
+        if counted(text, "/health/liveness") >= liveness_calls or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert counted(text, "/health/liveness") == liveness_calls
     assert counted(text, "/health") == health_calls
     assert gauge(text, "mrs_processes") == 2

@@ -93,7 +93,7 @@ async def test_request_logs_have_a_request_id_and_no_secrets(
     )
     assert response.headers["x-request-id"] == "abc-123"
     generated = await client.get("/health/liveness", headers={"X-Request-ID": "bad id\n"})
-    assert re.fullmatch(r"[0-9a-f]{32}", generated.headers["x-request-id"])
+    assert re.fullmatch(r"[0-9a-f]{16}-[0-9a-f]+", generated.headers["x-request-id"])
 
     records = [r for r in caplog.records if r.name == "mrs.access"]
     lines = [JsonFormatter().format(record) for record in records]

@@ -64,7 +64,7 @@ async def readiness(db: DatabaseDep, settings: SettingsDep) -> JSONResponse:
 async def prometheus_metrics(_access: RequiredManagement, db: DatabaseDep) -> Response:
     """Prometheus text exposition of every worker's metrics."""
     metrics.update_process_gauges(db)
-    body, content_type = await asyncio.to_thread(metrics.render_latest)
+    body, content_type = metrics.render_latest()
     return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
 
 

@@ -15,6 +15,8 @@ from mrs.settings import Settings
 
 # Each process refreshes its own pool and process gauges this often.
 GAUGE_INTERVAL_SECONDS = 10.0
+# Each process writes its batched request figures to the shared metrics this often.
+FLUSH_INTERVAL_SECONDS = 1.0
 
 
 def install_monitoring(
@@ -44,3 +46,8 @@ def install_monitoring(
         metrics.update_process_gauges(db)
 
     background.add("metrics-gauges", refresh_gauges, interval_seconds=GAUGE_INTERVAL_SECONDS)
+
+    async def flush_request_metrics() -> None:
+        metrics.RECORDER.flush()
+
+    background.add("metrics-flush", flush_request_metrics, interval_seconds=FLUSH_INTERVAL_SECONDS)

@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 import resource
 import time
-from dataclasses import dataclass
+from bisect import bisect_left
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from prometheus_client import (
@@ -118,6 +119,61 @@ ALERTS_FIRING = Gauge(
 )
 
 
+@dataclass
+class _Pending:
+    count: int = 0
+    seconds: float = 0.0
+    slow: int = 0
+    buckets: list[int] = field(default_factory=lambda: [0] * (len(DURATION_BUCKETS) + 1))
+
+
+class RequestRecorder:
+    """Collects this process's HTTP figures in plain Python and flushes them into the
+    Prometheus values in batches.
+
+    Why: in multiprocess mode every `inc()`/`observe()` takes a lock and writes a shared
+    file (about 5 writes per request); batching makes the hot path a few dict updates
+    and the writes proportional to the number of distinct routes, not of requests.
+    Flushed every second by a background job, and always before anyone reads the values
+    (/metrics, the alert evaluator, the dashboard), so those readings are exact for this
+    process and at most one flush interval behind for the others.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[tuple[str, str, int], _Pending] = {}
+        self.in_flight = 0
+
+    def record(self, route: str, method: str, status: int, seconds: float, slow: bool) -> None:
+        key = (route, method, status // 100)
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = self._pending[key] = _Pending()
+        pending.count += 1
+        pending.seconds += seconds
+        pending.buckets[bisect_left(DURATION_BUCKETS, seconds)] += 1
+        if slow:
+            pending.slow += 1
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        for (route, method, status_class), figures in pending.items():
+            HTTP_REQUESTS.labels(route, method, f"{status_class}xx").inc(figures.count)
+            histogram = HTTP_DURATION.labels(route, method)
+            # The histogram's own storage: one write per bucket touched, not per request.
+            histogram._sum.inc(figures.seconds)
+            for index, count in enumerate(figures.buckets):
+                if count:
+                    histogram._buckets[index].inc(count)
+            if status_class == 5:
+                HTTP_ERRORS.labels(route, method).inc(figures.count)
+            if figures.slow:
+                HTTP_SLOW.labels(route, method).inc(figures.slow)
+        HTTP_IN_FLIGHT.set(self.in_flight)
+
+
+RECORDER = RequestRecorder()
+
+
 def collection_registry() -> CollectorRegistry:
     """The registry to expose: every process's values in multiprocess mode, else ours."""
     if multiprocess_dir() is None:
@@ -128,7 +184,8 @@ def collection_registry() -> CollectorRegistry:
 
 
 def render_latest() -> tuple[bytes, str]:
-    """The exposition text and its content type."""
+    """The exposition text and its content type (call from the event loop's thread)."""
+    RECORDER.flush()
     return generate_latest(collection_registry()), CONTENT_TYPE_LATEST
 
 
@@ -227,6 +284,7 @@ class RequestTotals:
 
 def request_totals() -> RequestTotals:
     """Read the HTTP figures from every process (the same numbers /metrics shows)."""
+    RECORDER.flush()
     requests = errors = slow = duration_sum = 0.0
     buckets: dict[str, float] = {}
     for family in collection_registry().collect():

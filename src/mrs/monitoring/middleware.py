@@ -7,6 +7,7 @@ route template (`/api/rooms/{room_id}/reservations`), never the raw path.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
@@ -23,6 +24,10 @@ REQUEST_ID_HEADER = b"x-request-id"
 # A caller's request id is kept only when it looks like an id (no log injection).
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 UNMATCHED_ROUTE = "<unmatched>"
+# Request ids need to be unique, not secret: a random per-process prefix and a counter
+# are unique across processes and cost no system call per request.
+_ID_PREFIX = uuid.uuid4().hex[:16]
+_id_counter = itertools.count(1)
 
 
 def route_template(scope: Scope) -> str:
@@ -66,7 +71,7 @@ class RequestMonitoringMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        request_id = _incoming_request_id(scope) or f"{_ID_PREFIX}-{next(_id_counter):x}"
         scope.setdefault("state", {})["request_id"] = request_id
         header = (REQUEST_ID_HEADER, request_id.encode("latin-1"))
         status = 500
@@ -79,8 +84,9 @@ class RequestMonitoringMiddleware:
             await send(message)
 
         started = time.perf_counter()
+        recorder = metrics.RECORDER
         if self.metrics_enabled:
-            metrics.HTTP_IN_FLIGHT.inc()
+            recorder.in_flight += 1
         failed = False
         try:
             await self.app(scope, receive, send_with_id)
@@ -93,18 +99,10 @@ class RequestMonitoringMiddleware:
             method = scope.get("method", "GET")
             route = route_template(scope)
             if self.metrics_enabled:
-                metrics.HTTP_IN_FLIGHT.dec()
-                self._record(route, method, status, elapsed)
+                recorder.in_flight -= 1
+                recorder.record(route, method, status, elapsed, elapsed > self.slow_seconds)
             if self.access_log:
                 self._log(scope, request_id, route, status, elapsed, failed)
-
-    def _record(self, route: str, method: str, status: int, elapsed: float) -> None:
-        metrics.HTTP_REQUESTS.labels(route, method, f"{status // 100}xx").inc()
-        metrics.HTTP_DURATION.labels(route, method).observe(elapsed)
-        if status >= 500:
-            metrics.HTTP_ERRORS.labels(route, method).inc()
-        if elapsed > self.slow_seconds:
-            metrics.HTTP_SLOW.labels(route, method).inc()
 
     @staticmethod
     def _log(
