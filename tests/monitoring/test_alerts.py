@@ -255,3 +255,19 @@ async def test_alert_mail_goes_to_the_outbox(make_app: AppFactory) -> None:
     await evaluator_of(app).evaluate()
     after = _outbox_pending(await notifications.outbox_summary(app.state.db))
     assert after == before + 1
+
+
+async def test_health_probes_answering_503_are_not_errors(
+    make_app: AppFactory, webhook: WebhookReceiver, clock: FixedClock
+) -> None:
+    # A DOWN component makes /health answer 503; that must not also fire the error rate.
+    app = make_app(alert_disk_free_percent=100.0, alert_error_min_requests=5)
+    evaluator = evaluator_of(app)
+    await evaluator.evaluate()
+    async with client_for(app) as client:
+        for _ in range(10):
+            assert (await client.get("/health")).status_code == 503
+    later(clock, 30)
+    await evaluator.evaluate()
+    assert webhook.of("error_rate") == []
+    assert len(webhook.of("disk_space", "FIRING")) == 1

@@ -55,7 +55,7 @@ HTTP_IN_FLIGHT = Gauge(
 )
 HTTP_ERRORS = Counter(
     "mrs_http_errors_total",
-    "HTTP requests answered with a server error (5xx) or failed with an exception.",
+    "HTTP requests answered with a server error (5xx; health probes excluded).",
     ["route", "method"],
 )
 HTTP_SLOW = Counter(
@@ -119,6 +119,11 @@ ALERTS_FIRING = Gauge(
 )
 
 
+# A 503 from /health or /health/readiness reports a problem; it is not one more error
+# (counting it would make every DOWN component also fire the error-rate alert).
+PROBE_ROUTE_PREFIX = "/health"
+
+
 @dataclass
 class _Pending:
     count: int = 0
@@ -164,7 +169,7 @@ class RequestRecorder:
             for index, count in enumerate(figures.buckets):
                 if count:
                     histogram._buckets[index].inc(count)
-            if status_class == 5:
+            if status_class == 5 and not route.startswith(PROBE_ROUTE_PREFIX):
                 HTTP_ERRORS.labels(route, method).inc(figures.count)
             if figures.slow:
                 HTTP_SLOW.labels(route, method).inc(figures.slow)

@@ -61,6 +61,33 @@ def _series(samples: list[Any]) -> list[tuple[datetime, rules.WindowStats]]:
     ]
 
 
+_BYTE_KEYS = {"processRss", "hostTotal", "hostAvailable", "total", "free"}
+
+
+def _human_bytes(value: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def _display(details: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """Flatten a component's details into (label, text) rows for people."""
+    rows: list[tuple[str, str]] = []
+    for key, value in details.items():
+        label = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows.extend(_display(value, f"{label} · "))
+        elif key in _BYTE_KEYS and isinstance(value, int | float):
+            rows.append((label, _human_bytes(float(value))))
+        elif isinstance(value, str) and len(value) > 19 and value[10:11] == "T":
+            rows.append((label, value[:19].replace("T", " ")))  # an ISO timestamp
+        else:
+            rows.append((label, "–" if value is None else str(value)))
+    return rows
+
+
 def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value * 1000:.0f} ms"
 
@@ -95,7 +122,10 @@ async def dashboard(
     ]
     context = {
         "status": status.value,
-        "components": {name: part.as_dict(with_details=True) for name, part in components.items()},
+        "components": {
+            name: {"status": part.status.value, "rows": _display(part.details)}
+            for name, part in components.items()
+        },
         "windows": windows,
         "charts": charts,
         "chart_width": CHART_WIDTH,

@@ -165,15 +165,19 @@ def evaluate(obs: Observations, limits: Thresholds, now: datetime) -> list[RuleR
     return results
 
 
+def _span(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
 def _window_rules(window: WindowStats, limits: Thresholds) -> list[RuleResult]:
-    minutes = window.seconds / 60
+    span = _span(window.seconds)
     results = [
         RuleResult(
             Rule.SLOW_REQUESTS,
             window.slow > 0,
             window.slow,
             f"{window.slow:.0f} requests took longer than {limits.response_seconds:g} s "
-            f"in the last {minutes:.0f} min.",
+            f"in the last {span}.",
         )
     ]
     p95 = window.p95
@@ -182,7 +186,7 @@ def _window_rules(window: WindowStats, limits: Thresholds) -> list[RuleResult]:
             Rule.RESPONSE_TIME_P95,
             p95 is not None and p95 > limits.response_seconds,
             p95,
-            f"p95 response time is {p95:.3f} s over the last {minutes:.0f} min "
+            f"p95 response time is {p95:.3f} s over the last {span} "
             f"(threshold {limits.response_seconds:g} s)."
             if p95 is not None
             else "No requests in the window.",
@@ -195,7 +199,7 @@ def _window_rules(window: WindowStats, limits: Thresholds) -> list[RuleResult]:
             enough and window.error_rate > limits.error_rate,
             window.error_rate,
             f"{window.error_rate * 100:.1f} % of {window.requests:.0f} requests failed with a "
-            f"server error in the last {minutes:.0f} min "
+            f"server error in the last {span} "
             f"(threshold {limits.error_rate * 100:.1f} %).",
         )
     )
