@@ -70,6 +70,7 @@ async def test_metrics_count_requests_and_reservations(
     assert grew("mrs_reservations_created_total") == 1
     assert grew("mrs_reservation_conflicts_total") == 1
     assert grew("mrs_reservations_cancelled_total") == 1
+    assert grew("mrs_db_pool_wait_seconds_count") >= 3  # each request checked out a connection
     names = {name for name, _ in after}
     assert {
         "mrs_http_requests_in_flight",
