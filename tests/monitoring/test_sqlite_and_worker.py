@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from mrs.app import create_app
 from mrs.settings import Settings
@@ -37,10 +38,23 @@ async def test_alerts_and_health_work_on_sqlite(
             alerts = (
                 await client.get("/api/admin/alerts", headers={"Authorization": f"Bearer {TOKEN}"})
             ).json()
+            exposition = (
+                await client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+            ).text
+            # Test-only routes do not exist unless the settings enable them.
+            assert (await client.get("/api/test/slow")).status_code == 404
         assert body["components"]["db"]["status"] == "UP"
         assert body["components"]["db"]["details"]["database"] == "sqlite"
         assert body["components"]["diskSpace"]["status"] == "DOWN"
         assert alerts["firing"] == ["disk_space"]
+        firing = {
+            sample.labels["rule"]: sample.value
+            for family in text_string_to_metric_families(exposition)
+            for sample in family.samples
+            if sample.name == "mrs_alerts_firing"
+        }
+        assert firing["disk_space"] == 1
+        assert firing["db_connection"] == 0
     finally:
         await app.state.db.dispose()
 
