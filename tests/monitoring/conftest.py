@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email
+import email.policy
 import json
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -115,3 +117,33 @@ async def pg_proxy(database_url: str) -> AsyncIterator[tuple[TcpProxy, str]]:
     await proxy.start()
     yield proxy, url.set(port=proxy.port).render_as_string(hide_password=False)
     await proxy.stop()
+
+
+class SmtpReceiver:
+    """A real local SMTP server (aiosmtpd) keeping the messages it accepts."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.port = free_port()
+        self.messages: list[Any] = []
+        receiver = self
+
+        class Handler:
+            async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+                raw = envelope.content if isinstance(envelope.content, bytes) else b""
+                receiver.messages.append(email.message_from_bytes(raw, policy=email.policy.default))
+                return "250 Message accepted for delivery"
+
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def subjects(self) -> list[str]:
+        return [str(message["Subject"]) for message in self.messages]
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    receiver = SmtpReceiver()
+    receiver._controller.start()
+    yield receiver
+    receiver._controller.stop()

@@ -19,7 +19,7 @@ from mrs.db.leader import exclusive
 from mrs.monitoring import rules
 from mrs.monitoring.service import AlertEvaluator, alert_history
 from mrs.settings import Settings
-from tests.monitoring.conftest import TcpProxy, WebhookReceiver
+from tests.monitoring.conftest import SmtpReceiver, TcpProxy, WebhookReceiver
 
 AppFactory = Callable[..., FastAPI]
 
@@ -244,17 +244,29 @@ async def test_alert_history_api_is_for_admins(
     assert body["events"][0]["channels"] == ["log", "webhook"]
 
 
-def _outbox_pending(summary: dict[str, int]) -> int:
-    return sum(v for k, v in summary.items() if "pending" in k and k != "oldest_pending_seconds")
+async def test_alert_mail_goes_through_the_outbox_to_smtp(
+    make_app: AppFactory, webhook: WebhookReceiver, smtp: SmtpReceiver, clock: FixedClock
+) -> None:
+    app = make_app(
+        alert_disk_free_percent=100.0,
+        alert_email_to="ops@example.com, oncall@example.com",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+    )
+    evaluator = evaluator_of(app)
+    await evaluator.evaluate()
+    await app.state.background.run_once("mail-outbox")
+    assert smtp.subjects() == ["[MRS WARNING] FIRING: disk_space"] * 2
+    assert {str(m["To"]) for m in smtp.messages} == {"ops@example.com", "oncall@example.com"}
+    assert "Free disk space" in smtp.messages[0].get_content()
+    [event] = await alert_history(app.state.db, rule="disk_space")
+    assert event.channels == ["log", "webhook", "email"]
 
-
-async def test_alert_mail_goes_to_the_outbox(make_app: AppFactory) -> None:
-    notifications = pytest.importorskip("mrs.notifications.service")
-    app = make_app(alert_disk_free_percent=100.0, alert_email_to="ops@example.com")
-    before = _outbox_pending(await notifications.outbox_summary(app.state.db))
-    await evaluator_of(app).evaluate()
-    after = _outbox_pending(await notifications.outbox_summary(app.state.db))
-    assert after == before + 1
+    evaluator.settings = evaluator.settings.model_copy(update={"alert_disk_free_percent": 0.0})
+    later(clock, 60)
+    await evaluator.evaluate()
+    await app.state.background.run_once("mail-outbox")
+    assert smtp.subjects()[2:] == ["[MRS WARNING] RESOLVED: disk_space"] * 2
 
 
 async def test_health_probes_answering_503_are_not_errors(
