@@ -38,6 +38,9 @@ async def test_metrics_need_an_admin_or_the_token(
     response = await client.get("/metrics", headers=admin_headers)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
+    # A token whose session ended is refused, like everywhere else.
+    assert (await client.post("/api/auth/logout", headers=admin_headers)).status_code < 300
+    assert (await client.get("/metrics", headers=admin_headers)).status_code == 401
 
 
 async def test_metrics_count_requests_and_reservations(

@@ -8,29 +8,24 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 
-from mrs.accounts import service as accounts_service
-from mrs.accounts.dependencies import bearer_token, request_token
-from mrs.accounts.tokens import decode_token
+from mrs.accounts.dependencies import bearer_token, optional_user
 from mrs.errors import DomainError, Forbidden, Unauthenticated
 from mrs.http.dependencies import DatabaseDep, SettingsDep
 
 
 async def management_access(request: Request, db: DatabaseDep, settings: SettingsDep) -> str | None:
-    """ "token" or "admin" when the caller may see details; None for anyone else."""
+    """Who is calling: "token", "admin" or "user"; None for anonymous or bad credentials."""
     bearer = bearer_token(request)
     expected = settings.management_token
     if expected and bearer and hmac.compare_digest(bearer.encode(), expected.encode()):
         return "token"
-    token = request_token(request)
-    if token is None:
-        return None
     try:
-        claims = decode_token(token, secret=settings.effective_secret_key)
-        user = await accounts_service.user_for_token(db, claims=claims)
+        user = await optional_user(request, db, settings)
     except (DomainError, SQLAlchemyError, OSError):
         # A bad token or an unreachable database: the caller gets the anonymous view.
         return None
-    request.state.user = user
+    if user is None:
+        return None
     return "admin" if user.is_admin else "user"
 
 
