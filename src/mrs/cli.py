@@ -96,6 +96,17 @@ def demo() -> None:
         typer.echo("the database already has users; demo data not loaded")
 
 
+def _prepare_metrics_dir(settings: Settings) -> None:
+    """A fresh prometheus-client multiprocess directory, so /metrics counts every worker.
+
+    Set before uvicorn starts (and before anything imports prometheus_client): the
+    library picks its storage at import, and the workers inherit the environment.
+    """
+    from mrs.monitoring.multiproc import prepare_multiprocess_dir
+
+    prepare_multiprocess_dir(settings.ensure_data_dir() / "metrics")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
@@ -116,6 +127,7 @@ def serve(
     _upgrade(settings)
     from mrs.db.urls import redacted
 
+    _prepare_metrics_dir(settings)
     typer.echo(f"database: {redacted(settings.effective_database_url)}")
     if demo:
         _load_demo(settings)

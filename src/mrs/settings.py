@@ -78,7 +78,33 @@ class Settings(BaseSettings):
     # --- end security ---
 
     # --- monitoring (issue 5) ---
-
+    # A bearer token for machines (load balancers, Prometheus) to read /health details and
+    # /metrics without a user account. Empty: only admins can.
+    management_token: str = Field(default="", repr=False)
+    # HTTP request metrics on the hot path; off only to measure their overhead.
+    http_metrics_enabled: bool = True
+    log_format: Literal["text", "json"] = "text"
+    access_log: bool = True
+    health_db_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    alert_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # No repeat of the same alert within this many seconds (reminders while it stays firing).
+    alert_cooldown_seconds: float = Field(default=3600.0, ge=0)
+    # The window for error rate and p95 response time.
+    alert_window_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    alert_memory_percent: float = Field(default=90.0, gt=0, le=100)
+    alert_response_seconds: float = Field(default=5.0, gt=0)
+    alert_error_rate: float = Field(default=0.05, gt=0, le=1)
+    # The error-rate rule needs this many requests in the window (no alert on 1 of 2 failing).
+    alert_error_min_requests: int = Field(default=20, ge=1)
+    alert_disk_free_percent: float = Field(default=10.0, ge=0, le=100)
+    alert_backup_max_age_hours: float = Field(default=26.0, gt=0)
+    alert_webhook_url: str = ""
+    alert_webhook_retries: int = Field(default=3, ge=0, le=10)
+    alert_webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Comma-separated addresses that get alert mail through the outbox.
+    alert_email_to: str = ""
+    # Samples of the request metrics kept for the dashboard's charts and windows.
+    monitoring_sample_retention_hours: float = Field(default=48.0, gt=0)
     # --- end monitoring ---
 
     # --- ops: backups and data copy (issue 6) ---

@@ -26,7 +26,7 @@ MODEL_MODULES = (
     "mrs.rooms.models",
     "mrs.reservations.models",
     "mrs.notifications.models",  # accounts (issue 3)
-    # monitoring (issue 5)
+    "mrs.monitoring.models",  # monitoring (issue 5)
     # ops (issue 6)
 )
 
