@@ -13,6 +13,7 @@ from mrs.background import BackgroundRunner
 from mrs.clock import Clock, system_clock
 from mrs.db.engine import Database
 from mrs.http.error_handlers import install_error_handlers
+from mrs.ops.schedule import make_backup_job
 from mrs.reservations.api import router as reservations_router
 from mrs.rooms.api import router as rooms_router
 from mrs.settings import Settings, load_settings
@@ -47,6 +48,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.state.clock = clock
     app.state.background = background
     install_error_handlers(app)
+    background.add(
+        "backup", make_backup_job(settings, db, clock), interval_seconds=60, leader_lock="backup"
+    )
     for router in (accounts_router, rooms_router, reservations_router):
         app.include_router(router)
     return app

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from mrs.ops import cli as ops_cli
 from mrs.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -18,6 +19,8 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema and data.")
 user_app = typer.Typer(no_args_is_help=True, help="User accounts.")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+app.add_typer(ops_cli.backup_app, name="backup")
+ops_cli.register_db_commands(db_app)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
