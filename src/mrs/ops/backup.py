@@ -29,8 +29,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from mrs import __version__
 from mrs.clock import system_clock
@@ -188,12 +189,17 @@ def _dump_postgresql(
     settings: Settings, url: str, partial: Path, progress: Progress
 ) -> tuple[dict[str, canonical.TableDigest], str, str]:
     """pg_dump into `partial`; returns the table digests of the dumped snapshot."""
-    with open_engine(settings, url) as engine, engine.connect() as connection:
-        server = pgtools.server_major(connection)
-        server_version = str(connection.scalar(text("SHOW server_version")))
+    with open_engine(settings, url) as engine:
+        with engine.connect() as connection:
+            server = pgtools.server_major(connection)
+            server_version = str(connection.scalar(text("SHOW server_version")))
         pg_dump = pgtools.find_tool("pg_dump", settings, server)
-        snapshot_reader = connection.execution_options(isolation_level="REPEATABLE READ")
-        with snapshot_reader.begin():
+        with (
+            engine.connect().execution_options(
+                isolation_level="REPEATABLE READ"
+            ) as snapshot_reader,
+            snapshot_reader.begin(),
+        ):
             snapshot = str(snapshot_reader.scalar(text("SELECT pg_export_snapshot()")))
             revision = ",".join(sorted(current_revisions_on(snapshot_reader)))
             progress.start("pg_dump", None)
@@ -235,6 +241,11 @@ def _sqlite_path(url: str) -> Path:
     return Path(database)
 
 
+def _file_engine(path: Path) -> Engine:
+    """A plain engine on a SQLite file (unlike the service's, it leaves the journal mode)."""
+    return create_engine(f"sqlite:///{path}", poolclass=NullPool)
+
+
 def _dump_sqlite(
     settings: Settings, url: str, partial: Path, progress: Progress
 ) -> tuple[dict[str, canonical.TableDigest], str, str]:
@@ -246,14 +257,14 @@ def _dump_sqlite(
     target = sqlite3.connect(partial)
     try:
         source.backup(target)  # a consistent copy, even while the service writes
+        # One self-contained file: no -wal/-shm companions to lose when it is moved.
+        target.execute("PRAGMA journal_mode=DELETE")
     finally:
         target.close()
         source.close()
     # The copy itself is digested: it is exactly what the file holds.
-    engine = make_sync_engine(settings, f"sqlite:///{partial}")
+    engine = _file_engine(partial)
     try:
-        with engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA journal_mode=DELETE")
         revision = ",".join(sorted(current_revisions(engine)))
         digests = _digest_on(engine, progress)
     finally:
