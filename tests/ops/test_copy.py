@@ -38,7 +38,8 @@ def test_copy_of_100k_reservations_is_complete_equal_and_ids_continue(
 ) -> None:
     source = engine_for(sqlite_settings)
     data = fill(source, rooms=50, days=100, slots=20)
-    assert data.reservations == 100_000 and data.cancelled == 20_000
+    assert data.reservations == 100_000
+    assert data.cancelled == 20_000
 
     report = copy_database(
         sqlite_settings, source_url=sqlite_settings.database_url, target_url=database_url
@@ -159,7 +160,8 @@ def test_the_cli_copies_and_reports_each_table(
     )
     assert result.exit_code == 0, result.output
     assert "copied and verified" in result.output
-    assert "reservation" in result.output and "18 rows" in result.output
+    assert "reservation" in result.output
+    assert "18 rows" in result.output
 
 
 _KILLED_COPY = textwrap.dedent(
