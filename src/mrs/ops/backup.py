@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from mrs import __version__
@@ -628,12 +629,10 @@ def _restore_sqlite(settings: Settings, backup: Backup, progress: Progress) -> N
     with tempfile.TemporaryDirectory(prefix="mrs-restore-", dir=live.parent) as tmp:
         staged = Path(tmp) / "restored.sqlite3"
         shutil.copyfile(backup.path, staged)
-        engine = make_sync_engine(settings, f"sqlite:///{staged}")
+        engine = _file_engine(staged)
         try:
             _compare_with_manifest(backup, engine, progress)
             upgrade(engine)
-            with engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             engine.dispose()
         progress.start("copying into the live database", None)
@@ -680,6 +679,6 @@ def restore_backup(
             _restore_sqlite(settings, backup, progress)
     except RestoreFailed:
         raise
-    except OpsError as exc:
-        raise RestoreFailed(reason=str(exc)) from exc
+    except (OpsError, SQLAlchemyError, OSError, sqlite3.Error) as exc:
+        raise RestoreFailed(reason=first_line(exc)) from exc
     return RestoreReport(backup, safety, time.monotonic() - started, previous)
