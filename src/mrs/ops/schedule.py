@@ -92,6 +92,7 @@ def make_backup_job(settings: Settings, db: Database, clock: Clock) -> JobFuncti
             logger.info("scheduled backup starting")
             # pg_dump, checksums and the scratch restore block: keep them off the event loop.
             await asyncio.to_thread(service.run_backup, settings, trigger="schedule")
+            runs = await last_runs(db, RunKind.BACKUP)
         if runs.success is None:
             return  # nothing to drill on yet
         drills = await last_runs(db, RunKind.DRILL)
