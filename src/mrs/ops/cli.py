@@ -157,18 +157,28 @@ def backup_verify(
     latest: Annotated[
         bool, typer.Option("--latest", help="Verify the newest good backup.")
     ] = False,
+    drill: Annotated[
+        bool, typer.Option("--drill", help="Record it as the restore drill (OS schedulers).")
+    ] = False,
 ) -> None:
     """Check a backup's checksum, restore it into a scratch database and compare it."""
     from mrs.ops import backup as backups
     from mrs.ops import service
+    from mrs.ops.models import RunKind
 
-    if (path is None) == (not latest) and path is not None:
+    if path is not None and latest:
         raise _fail("give a PATH or --latest, not both", 2)
     settings = _settings()
     with _reported():
         target = backups.find_backup(settings, path)
         with _progress() as bar:
-            report = service.run_verify(settings, target, progress=bar)
+            report = service.run_verify(
+                settings,
+                target,
+                trigger="schedule" if drill else "manual",
+                kind=RunKind.DRILL if drill else RunKind.VERIFY,
+                progress=bar,
+            )
     typer.echo(
         f"{target.name}: OK — {report.rows} rows match the manifest; "
         f"restore took {report.restore_seconds:.1f} s (RTO); data age {_age(report.data_age_seconds)} (RPO)"
