@@ -65,14 +65,15 @@ def fill(database: str, reservations: int) -> None:
             "INSERT INTO reservation (room_id, reserved_date, start_minute, end_minute, user_id,"
             " status, created_at, cancelled_at, cancelled_by)"
             " SELECT r, date '2030-01-01' + d, 480 + s * 30, 510 + s * 30,"
-            " 'user' || lpad((1 + (d * 2000 + r * 20 + s) % 1000)::text, 5, '0'),"
-            " CASE WHEN s % 5 = 4 THEN 'CANCELLED' ELSE 'ACTIVE' END,"
+            " 'user' || lpad((1 + (d * 2000 + r * 20 + s) %% 1000)::text, 5, '0'),"
+            " CASE WHEN s %% 5 = 4 THEN 'CANCELLED' ELSE 'ACTIVE' END,"
             " now() - make_interval(mins => d),"
-            " CASE WHEN s % 5 = 4 THEN now() END, CASE WHEN s % 5 = 4 THEN 'user00001' END"
+            " CASE WHEN s %% 5 = 4 THEN now() END, CASE WHEN s %% 5 = 4 THEN 'user00001' END"
             " FROM generate_series(0, %s) d, generate_series(1, %s) r,"
             " generate_series(0, %s) s",
             (days - 1, ROOMS, SLOTS - 1),
         )
+        conn.execute("SET maintenance_work_mem = '256MB'")
         conn.execute(
             "ALTER TABLE reservation ADD CONSTRAINT ex_reservation_no_overlap"
             " EXCLUDE USING gist (room_id WITH =, reserved_date WITH =,"
