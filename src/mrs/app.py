@@ -48,8 +48,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.state.clock = clock
     app.state.background = background
     install_error_handlers(app)
+    # The first check waits a minute: start-up (and short-lived processes) stay light.
     background.add(
-        "backup", make_backup_job(settings, db, clock), interval_seconds=60, leader_lock="backup"
+        "backup",
+        make_backup_job(settings, db, clock),
+        interval_seconds=60,
+        leader_lock="backup",
+        initial_delay_seconds=60,
     )
     for router in (accounts_router, rooms_router, reservations_router):
         app.include_router(router)
