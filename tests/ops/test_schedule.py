@@ -95,4 +95,3 @@ async def test_the_app_registers_the_backup_job_as_a_leader_job(app: object) -> 
     assert len(backup) == 1
     assert backup[0].leader_lock == "backup"
     assert backup[0].interval_seconds == 60
-    assert backup[0].leader_lock == "backup"
