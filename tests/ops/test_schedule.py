@@ -95,3 +95,34 @@ async def test_the_app_registers_the_backup_job_as_a_leader_job(app: object) -> 
     assert len(backup) == 1
     assert backup[0].leader_lock == "backup"
     assert backup[0].interval_seconds == 60
+
+
+async def test_a_run_left_running_by_a_dead_process_is_marked_failed(
+    pg_settings: Settings, engine_for: EngineFactory
+) -> None:
+    from sqlalchemy import insert
+
+    from mrs.ops.schedule import fail_stale_runs
+    from mrs.ops.status import backup_status, recent_runs
+
+    now = datetime.now(UTC)
+    with engine_for(pg_settings).begin() as connection:
+        for hours in (7, 1):
+            connection.execute(
+                insert(BackupRun).values(
+                    kind="BACKUP",
+                    status="RUNNING",
+                    trigger="schedule",
+                    started_at=now - timedelta(hours=hours),
+                )
+            )
+    db = Database(pg_settings)
+    try:
+        assert await fail_stale_runs(db, now) == 1
+        runs = await recent_runs(db)
+        assert [r.status for r in runs] == ["RUNNING", "FAILED"]
+        status = await backup_status(db)
+        assert status.last_error is not None
+        assert status.last_error.startswith("BACKUP: interrupted")
+    finally:
+        await db.dispose()

@@ -53,3 +53,14 @@ async def backup_status(db: Database) -> BackupStatus:
         last_error=f"{failure.kind}: {failure.error}" if failure else None,
         last_success_path=success.path if success else None,
     )
+
+
+async def recent_runs(db: Database, *, limit: int = 20) -> list[BackupRun]:
+    """The newest backup_run rows (for the dashboard), newest first."""
+    async with db.snapshot() as session:
+        result = await session.scalars(
+            select(BackupRun)
+            .order_by(BackupRun.started_at.desc(), BackupRun.run_id.desc())
+            .limit(limit)
+        )
+        return list(result)
