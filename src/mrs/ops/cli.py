@@ -72,6 +72,8 @@ def _progress() -> Iterator[_Bar]:
 @contextmanager
 def _reported() -> Iterator[None]:
     """Turn operations errors into one red line and a non-zero exit."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from mrs.errors import DomainError
 
     try:
@@ -83,6 +85,11 @@ def _reported() -> Iterator[None]:
         raise _fail(str(exc)) from exc
     except KeyboardInterrupt:
         raise _fail("interrupted; nothing was changed", 130) from None
+    except (SQLAlchemyError, OSError) as exc:
+        # Unexpected, but an operator still gets one line (the run is in backup_run too).
+        from mrs.ops.connections import first_line
+
+        raise _fail(f"{type(exc).__name__}: {first_line(exc)}") from exc
 
 
 def _age(seconds: float) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mrs.clock import system_clock
 from mrs.db.engine import make_sync_engine
+from mrs.ops.connections import first_line
 from mrs.ops.models import BackupRun, RunKind, RunStatus
 from mrs.settings import Settings
 
@@ -50,8 +51,8 @@ def _write_start(settings: Settings, kind: RunKind, trigger: str) -> int | None:
                 .returning(BackupRun.run_id)
             )
             return int(run_id) if run_id is not None else None
-    except SQLAlchemyError:
-        logger.exception("cannot record the start of a %s run", kind.value)
+    except SQLAlchemyError as exc:
+        logger.warning("cannot record the start of a %s run: %s", kind.value, first_line(exc))
         return None
     finally:
         engine.dispose()
@@ -92,8 +93,8 @@ def _write_end(
                         kind=kind.value, trigger=trigger, started_at=started_at, **values
                     )
                 )
-    except SQLAlchemyError:
-        logger.exception("cannot record the end of a %s run", kind.value)
+    except SQLAlchemyError as exc:
+        logger.warning("cannot record the end of a %s run: %s", kind.value, first_line(exc))
     finally:
         engine.dispose()
 
