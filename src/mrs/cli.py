@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from mrs.ops import cli as ops_cli
 from mrs.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -20,6 +21,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 mail_app = typer.Typer(no_args_is_help=True, help="Mail: test the SMTP set-up, see the outbox.")
 app.add_typer(mail_app, name="mail")
+app.add_typer(ops_cli.backup_app, name="backup")
+ops_cli.register_db_commands(db_app)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -108,6 +108,37 @@ class Settings(BaseSettings):
     # --- end monitoring ---
 
     # --- ops: backups and data copy (issue 6) ---
+    # Where backups go; empty means `backups/` in the data directory.
+    backup_dir: Path | None = None
+    backup_keep: int = Field(default=5, ge=1, le=1000)
+    # Cron syntax, evaluated in MRS_TIMEZONE (the site's local time).
+    backup_schedule: str = "0 3 * * *"
+    backup_drill_schedule: str = "30 4 1 * *"
+    backup_enabled: bool = True
+    # After a failed scheduled backup, try again this many minutes later (not every minute).
+    backup_retry_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    # The database to back up; empty means MRS_DATABASE_URL (set it to use a dedicated role).
+    backup_database_url: str = ""
+    # Directory holding pg_dump/pg_restore; empty means the newest installed, then PATH.
+    pg_bin_dir: Path | None = None
+
+    @field_validator("backup_schedule", "backup_drill_schedule")
+    @classmethod
+    def _cron_expression(cls, value: str) -> str:
+        from croniter import croniter
+
+        if not croniter.is_valid(value):
+            raise ValueError(f"not a cron expression: {value!r} (e.g. '0 3 * * *')")
+        return value
+
+    @property
+    def effective_backup_dir(self) -> Path:
+        """Where backups are written: MRS_BACKUP_DIR or `backups/` in the data directory."""
+        return self.backup_dir or self.data_dir / "backups"
+
+    @property
+    def effective_backup_database_url(self) -> str:
+        return self.backup_database_url or self.effective_database_url
 
     # --- end ops ---
 

@@ -27,7 +27,7 @@ MODEL_MODULES = (
     "mrs.reservations.models",
     "mrs.notifications.models",  # accounts (issue 3)
     "mrs.monitoring.models",  # monitoring (issue 5)
-    # ops (issue 6)
+    "mrs.ops.models",  # ops (issue 6)
 )
 
 
