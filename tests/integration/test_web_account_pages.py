@@ -559,6 +559,8 @@ GARBAGE_FORMS: list[dict[str, Any]] = [
     {"password": "", "password_confirm": "x", "current_password": "\x00", "new_password": ""},
     {"new_password": "n" * 1500, "new_password_confirm": "n" * 1500, "reason": "r" * 3000},
     {"reason": ["a", "b"], "user_id": ["a", "b"], "csrf_token": "<script>"},
+    # PostgreSQL text cannot hold NUL: it must never reach a query as a value.
+    {"user_id": "\x00abc", "reason": "why\x00not", "password": "pass\x00word-long-enough"},
 ]
 
 
@@ -584,3 +586,6 @@ async def test_no_account_form_input_makes_a_server_error(
     ]:
         response = await client.post(path, data=form, headers=HTML)
         assert response.status_code < 500, (path, response.text[:500])
+    client.cookies.clear()
+    login = await client.post("/login", data=form, headers=HTML)
+    assert login.status_code < 500, login.text[:500]

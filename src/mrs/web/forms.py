@@ -46,11 +46,13 @@ async def read_form(request: Request) -> FormData:
 
 
 def text_values(form: FormData, names: tuple[str, ...]) -> dict[str, str]:
-    """The named text fields as typed (trimmed, bounded), "" when missing."""
+    """The named text fields as typed (trimmed, bounded, without NUL), "" when missing."""
     values: dict[str, str] = {}
     for name in names:
         raw = form.get(name)
-        values[name] = raw.strip()[:MAX_VALUE_LENGTH] if isinstance(raw, str) else ""
+        # No text column can hold a NUL byte (PostgreSQL refuses it): drop it at the edge.
+        text = raw.replace("\x00", "") if isinstance(raw, str) else ""
+        values[name] = text.strip()[:MAX_VALUE_LENGTH]
     return values
 
 
