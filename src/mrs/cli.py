@@ -135,9 +135,9 @@ def serve(
 
 @app.command()
 def openapi(
-    output: Annotated[
-        Path, typer.Option("--output", "-o", help="Where to write the spec.")
-    ] = Path("docs/openapi.json"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the spec.")] = Path(
+        "docs/openapi.json"
+    ),
     check: Annotated[
         bool, typer.Option("--check", help="Only check that the file is up to date.")
     ] = False,

@@ -20,9 +20,7 @@ def test_published_spec_is_up_to_date() -> None:
 
 
 def test_export_is_deterministic() -> None:
-    assert openapi.render(openapi.openapi_document()) == openapi.render(
-        openapi.openapi_document()
-    )
+    assert openapi.render(openapi.openapi_document()) == openapi.render(openapi.openapi_document())
 
 
 def test_spec_lists_the_reservation_routes() -> None:
