@@ -339,3 +339,9 @@ def login_tokens(base_url: str, user_ids: Sequence[str], password: str) -> list[
         with urllib.request.urlopen(request, timeout=30, context=context) as response:
             tokens.append(json.loads(response.read())["access_token"])
     return tokens
+
+
+def truncate_reservations(database_url: str) -> None:
+    """Empty the reservation table (PostgreSQL), keeping users, rooms and opened dates."""
+    with psycopg.connect(_conninfo(database_url), autocommit=True) as conn:
+        conn.execute("TRUNCATE reservation RESTART IDENTITY")
