@@ -97,7 +97,10 @@ class Database:
                 pool_recycle=1800,
                 connect_args=_pg_connect_args(settings),
             )
-            read_engine = self.engine
+            # Reads need no transaction: under READ COMMITTED each statement has its own
+            # snapshot anyway, and autocommit saves the BEGIN and ROLLBACK round trips
+            # that a read-only scope would otherwise cost on every request.
+            read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
         self._reader = async_sessionmaker(read_engine, expire_on_commit=False)
 
@@ -109,8 +112,11 @@ class Database:
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncSession]:
-        """A read-only scope; nothing in it is committed (closing rolls back and keeps
-        loaded objects usable, detached)."""
+        """A scope for reads only (loaded objects stay usable, detached, after it).
+
+        Never write in it: on PostgreSQL it runs in autocommit mode (see __init__), so a
+        write would be committed statement by statement. Use `transaction()` to write.
+        """
         async with self._reader() as session:
             yield session
 
