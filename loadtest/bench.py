@@ -86,7 +86,7 @@ def pgbench(
 
 
 def wrk(
-    base_url: str,
+    server: harness.RunningServer,
     mode: str,
     *,
     tokens: Path,
@@ -107,15 +107,20 @@ def wrk(
     command = [
         _require("wrk", "apt-get install wrk"),
         "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
-        "-s", str(WRK_SCRIPT), base_url,
+        "-s", str(WRK_SCRIPT), server.base_url,
     ]  # fmt: skip
+    cpu_before = server.cpu_seconds()
     out = subprocess.run(command, capture_output=True, text=True, env=env, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     statuses = {int(c): int(n) for c, n in re.findall(r"MRS_STATUS (\d+) (\d+)", out)}
     p50, p99 = (int(x) / 1000 for x in re.search(r"MRS_LATENCY (\d+) (\d+)", out).groups())  # type: ignore[union-attr]
     errors = re.search(r"MRS_ERRORS (\d+) (\d+) (\d+) (\d+)", out)
+    cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / max(sum(statuses.values()), 1)
     rendered = " ".join(f"{code}:{n}" for code, n in sorted(statuses.items()))
-    detail = f"{connections} conn, p50 {p50:.0f} ms, p99 {p99:.0f} ms, statuses {rendered}"
+    detail = (
+        f"server CPU {cpu_ms:.2f} ms/request, {connections} conn, p50 {p50:.0f} ms, "
+        f"p99 {p99:.0f} ms, statuses {rendered}"
+    )
     if errors and any(int(x) for x in errors.groups()):
         detail += f", socket errors connect/read/write/timeout {'/'.join(errors.groups())}"
     return Measure(f"wrk {mode}", rate, detail, statuses)
@@ -173,12 +178,12 @@ def fill_read_days_sqlite(path: Path, first_day: date) -> None:
 @contextmanager
 def server_with_tokens(
     options: harness.ServerOptions, dataset: harness.Dataset, workdir: Path, logins: int
-) -> Iterator[tuple[str, Path]]:
+) -> Iterator[tuple[harness.RunningServer, Path]]:
     with harness.running_server(options) as server:
         tokens = harness.login_tokens(server.base_url, dataset.user_ids[:logins], dataset.password)
         token_file = workdir / f"tokens-{options.scheme}.txt"
         token_file.write_text("\n".join(tokens) + "\n")
-        yield server.base_url, token_file
+        yield server, token_file
         tracebacks = server.count_in_log("Traceback")
         if tracebacks:
             print(f"warning: {tracebacks} tracebacks in the server log {server.log_path}")
@@ -237,11 +242,11 @@ def main(argv: list[str] | None = None) -> int:
         read_days: Path,
         fill: object = None,
     ) -> None:
-        with server_with_tokens(options, dataset, workdir, args.logins) as (base, tokens):
+        with server_with_tokens(options, dataset, workdir, args.logins) as (server, tokens):
             record(
                 f"{prefix}reserve",
                 wrk(
-                    base,
+                    server,
                     "reserve",
                     tokens=tokens,
                     days=write_days,
@@ -254,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             record(
                 f"{prefix}room_day",
                 wrk(
-                    base,
+                    server,
                     "room_day",
                     tokens=tokens,
                     days=read_days,
@@ -265,14 +270,14 @@ def main(argv: list[str] | None = None) -> int:
             record(
                 f"{prefix}rooms",
                 wrk(
-                    base, "rooms", tokens=tokens, days=read_days, connections=conns, seconds=seconds
+                    server, "rooms", tokens=tokens, days=read_days, connections=conns, seconds=seconds
                 ),
             )
             if args.page:
                 record(
                     f"{prefix}page",
                     wrk(
-                        base,
+                        server,
                         "page",
                         tokens=tokens,
                         days=read_days,

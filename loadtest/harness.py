@@ -252,6 +252,24 @@ class RunningServer:
         text_ = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text_.splitlines()[-lines:])
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the server and its workers.
+
+        Per request, this is far steadier than throughput on a shared machine: other
+        processes stealing the cores lower the rate but not the work done per request.
+        """
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # the process ended meanwhile
+            # After the command name: state ppid pgrp ... utime(12th) stime(13th).
+            if int(fields[2]) == self.process.pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / ticks
+
     def count_in_log(self, *needles: str) -> int:
         if not self.log_path.exists():
             return 0
