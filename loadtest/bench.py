@@ -186,7 +186,10 @@ def server_with_tokens(
         yield server, token_file
         tracebacks = server.count_in_log("Traceback")
         if tracebacks:
-            print(f"warning: {tracebacks} tracebacks in the server log {server.log_path}")
+            log = server.log_path.read_text(errors="replace")
+            first = log[log.find("Traceback") :].splitlines()
+            print(f"warning: {tracebacks} tracebacks in the server log; the first ends with:")
+            print("\n".join("    " + line for line in first[:60][-6:]))
 
 
 def day_file(workdir: Path, name: str, days: list[date]) -> Path:
@@ -270,7 +273,12 @@ def main(argv: list[str] | None = None) -> int:
             record(
                 f"{prefix}rooms",
                 wrk(
-                    server, "rooms", tokens=tokens, days=read_days, connections=conns, seconds=seconds
+                    server,
+                    "rooms",
+                    tokens=tokens,
+                    days=read_days,
+                    connections=conns,
+                    seconds=seconds,
                 ),
             )
             if args.page:
