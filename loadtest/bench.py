@@ -186,10 +186,12 @@ def server_with_tokens(
         yield server, token_file
         tracebacks = server.count_in_log("Traceback")
         if tracebacks:
-            log = server.log_path.read_text(errors="replace")
-            first = log[log.find("Traceback") :].splitlines()
+            log = server.log_path.read_text(errors="replace").splitlines()
+            start = next(i for i, line in enumerate(log) if line.startswith("Traceback"))
+            # The exception line is the first unindented line after the frames.
+            end = next((i for i in range(start + 1, len(log)) if not log[i].startswith(" ")), start)
             print(f"warning: {tracebacks} tracebacks in the server log; the first ends with:")
-            print("\n".join("    " + line for line in first[:60][-6:]))
+            print("\n".join("    " + line for line in log[max(start, end - 4) : end + 1]))
 
 
 def day_file(workdir: Path, name: str, days: list[date]) -> Path:
