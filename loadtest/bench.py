@@ -190,7 +190,9 @@ def server_with_tokens(
             start = next(i for i, line in enumerate(log) if line.startswith("Traceback"))
             # The exception line is the first unindented line after the frames.
             end = next((i for i in range(start + 1, len(log)) if not log[i].startswith(" ")), start)
-            print(f"warning: {tracebacks} tracebacks in the server log; the first ends with:")
+            kept = Path(tempfile.gettempdir()) / f"mrs-bench-{server.log_path.name}"
+            shutil.copyfile(server.log_path, kept)
+            print(f"warning: {tracebacks} tracebacks in the server log ({kept}); the first:")
             print("\n".join("    " + line for line in log[max(start, end - 4) : end + 1]))
 
 

@@ -3,6 +3,7 @@ databases, with the same answers (DESIGN §8; counted like Indico's count_querie
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -122,3 +123,26 @@ async def test_a_rooms_day_is_one_statement(
         views = await service.reservations_of_room_day(any_db, room_id=room_id, day=tomorrow)
     assert [v.start_time for v in views] == [540, 660]
     assert len([s for s in statements if not s.startswith("BEGIN")]) == 1, statements
+
+
+async def test_many_concurrent_reservations_queue_instead_of_failing(
+    any_db: Database, clock: FixedClock, tomorrow: date
+) -> None:
+    """40 at once, two per slot: each slot is won once, the rest are clean conflicts
+    (on SQLite the writers of a process take turns instead of timing out)."""
+    room_id = await _room_and_user(any_db, clock, tomorrow)
+    common = {"settings": any_db.settings, "user_id": "hana", "room_id": room_id, "now": clock()}
+
+    async def attempt(slot: int) -> str:
+        start = 480 + 30 * slot
+        try:
+            await service.reserve(
+                any_db, day=tomorrow, start_minute=start, end_minute=start + 30, **common
+            )
+        except ReservationConflict:
+            return "conflict"
+        return "created"
+
+    outcomes = await asyncio.gather(*(attempt(n % 20) for n in range(40)))
+    assert outcomes.count("created") == 20
+    assert outcomes.count("conflict") == 20
