@@ -19,6 +19,8 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema and data.")
 user_app = typer.Typer(no_args_is_help=True, help="User accounts.")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+mail_app = typer.Typer(no_args_is_help=True, help="Mail: test the SMTP set-up, see the outbox.")
+app.add_typer(mail_app, name="mail")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -95,6 +97,17 @@ def demo() -> None:
         typer.echo("the database already has users; demo data not loaded")
 
 
+def _prepare_metrics_dir(settings: Settings) -> None:
+    """A fresh prometheus-client multiprocess directory, so /metrics counts every worker.
+
+    Set before uvicorn starts (and before anything imports prometheus_client): the
+    library picks its storage at import, and the workers inherit the environment.
+    """
+    from mrs.monitoring.multiproc import prepare_multiprocess_dir
+
+    prepare_multiprocess_dir(settings.ensure_data_dir() / "metrics")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
@@ -115,6 +128,7 @@ def serve(
     _upgrade(settings)
     from mrs.db.urls import redacted
 
+    _prepare_metrics_dir(settings)
     typer.echo(f"database: {redacted(settings.effective_database_url)}")
     if demo:
         _load_demo(settings)
@@ -200,6 +214,50 @@ def user_create(
     except DomainError as exc:
         raise fail(str(exc)) from exc
     typer.echo(f"user {user_id.lower()} created ({role_value.value})")
+
+
+@mail_app.command("test")
+def mail_test(
+    address: Annotated[str, typer.Argument(help="Where to send the test message.")],
+) -> None:
+    """Send a test message now, directly over SMTP (not through the outbox)."""
+    from mrs.clock import system_clock
+    from mrs.notifications.sender import Mail, MailError, send_now, smtp_configured
+
+    settings = _settings()
+    if not smtp_configured(settings):
+        raise fail("no SMTP server is configured: set MRS_SMTP_HOST (and MRS_SMTP_PORT, ...)", 2)
+    mail = Mail(
+        mail_id=None,
+        recipient=address,
+        subject="MRS test message",
+        body="This is a test message from MRS. Mail delivery works.\n",
+    )
+    try:
+        asyncio.run(send_now(settings, mail, now=system_clock()))
+    except MailError as exc:
+        raise fail(f"sending failed: {exc}") from exc
+    typer.echo(f"test message sent to {address} via {settings.smtp_host}:{settings.smtp_port}")
+
+
+@mail_app.command("status")
+def mail_status() -> None:
+    """Show the outbox: messages by state and the age of the oldest unsent one."""
+    from mrs.db.engine import Database
+    from mrs.notifications.service import outbox_summary
+
+    settings = _settings()
+    _upgrade(settings)
+
+    async def run() -> dict[str, int]:
+        db = Database(settings)
+        try:
+            return await outbox_summary(db)
+        finally:
+            await db.dispose()
+
+    for key, value in asyncio.run(run()).items():
+        typer.echo(f"{key:<24} {value}")
 
 
 def main() -> None:

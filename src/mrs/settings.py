@@ -44,6 +44,32 @@ class Settings(BaseSettings):
     enable_test_routes: bool = False
 
     # --- accounts (issue 3) ---
+    # Sessions: a token dies after this long without a request, or this long after login.
+    session_idle_minutes: int = Field(default=120, ge=1, le=60 * 24 * 30)
+    session_absolute_minutes: int = Field(default=60 * 12, ge=1, le=60 * 24 * 90)
+    # Login throttling: this many failed logins within the window refuse further attempts
+    # (per account, and per client address) until the window has passed.
+    login_max_failures_per_account: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_address: int = Field(default=20, ge=1, le=100_000)
+    login_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Login attempts and ended sessions are kept this long (statistics), then pruned.
+    login_history_days: int = Field(default=90, ge=1, le=3650)
+    # Mail (SMTP). No host: messages stay in the outbox and are logged, never lost.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "mrs@localhost"
+    smtp_user: str = ""
+    smtp_password: str = Field(default="", repr=False)  # never shown in logs or reprs
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    # Comma-separated; empty means the email addresses of the active ADMIN users.
+    admin_notification_emails: str = ""
+    mail_outbox_interval_seconds: float = Field(default=10.0, gt=0, le=3600)
+    mail_max_attempts: int = Field(default=12, ge=1, le=100)
+    mail_retry_base_seconds: float = Field(default=30.0, gt=0, le=3600)
+    mail_retry_max_seconds: float = Field(default=3600.0, gt=0, le=86400)
+    mail_batch_size: int = Field(default=50, ge=1, le=1000)
 
     # --- end accounts ---
 
@@ -52,7 +78,33 @@ class Settings(BaseSettings):
     # --- end security ---
 
     # --- monitoring (issue 5) ---
-
+    # A bearer token for machines (load balancers, Prometheus) to read /health details and
+    # /metrics without a user account. Empty: only admins can.
+    management_token: str = Field(default="", repr=False)
+    # HTTP request metrics on the hot path; off only to measure their overhead.
+    http_metrics_enabled: bool = True
+    log_format: Literal["text", "json"] = "text"
+    access_log: bool = True
+    health_db_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    alert_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # No repeat of the same alert within this many seconds (reminders while it stays firing).
+    alert_cooldown_seconds: float = Field(default=3600.0, ge=0)
+    # The window for error rate and p95 response time.
+    alert_window_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    alert_memory_percent: float = Field(default=90.0, gt=0, le=100)
+    alert_response_seconds: float = Field(default=5.0, gt=0)
+    alert_error_rate: float = Field(default=0.05, gt=0, le=1)
+    # The error-rate rule needs this many requests in the window (no alert on 1 of 2 failing).
+    alert_error_min_requests: int = Field(default=20, ge=1)
+    alert_disk_free_percent: float = Field(default=10.0, ge=0, le=100)
+    alert_backup_max_age_hours: float = Field(default=26.0, gt=0)
+    alert_webhook_url: str = ""
+    alert_webhook_retries: int = Field(default=3, ge=0, le=10)
+    alert_webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Comma-separated addresses that get alert mail through the outbox.
+    alert_email_to: str = ""
+    # Samples of the request metrics kept for the dashboard's charts and windows.
+    monitoring_sample_retention_hours: float = Field(default=48.0, gt=0)
     # --- end monitoring ---
 
     # --- ops: backups and data copy (issue 6) ---
@@ -60,6 +112,9 @@ class Settings(BaseSettings):
     # --- end ops ---
 
     # --- web (issue 7) ---
+    # The hours a room's day grid shows by default; reservations outside still appear.
+    web_day_start_hour: int = Field(default=8, ge=0, le=23)
+    web_day_end_hour: int = Field(default=20, ge=1, le=24)
 
     # --- end web ---
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -29,6 +30,15 @@ def request_token(request: Request) -> str | None:
     return bearer_token(request) or request.cookies.get(SESSION_COOKIE)
 
 
+def auth_now(request: Request) -> datetime:
+    """Now, for sessions and throttling (real time, like the token's expiry)."""
+    now: datetime = request.app.state.auth_clock()
+    return now
+
+
+AuthNowDep = Annotated[datetime, Depends(auth_now)]
+
+
 async def optional_user(
     request: Request, db: DatabaseDep, settings: SettingsDep
 ) -> AuthenticatedUser | None:
@@ -36,7 +46,7 @@ async def optional_user(
     if token is None:
         return None
     claims = decode_token(token, secret=settings.effective_secret_key)
-    user = await service.user_for_token(db, claims=claims)
+    user = await service.user_for_token(db, claims=claims, now=auth_now(request), settings=settings)
     request.state.user = user
     return user
 

@@ -25,8 +25,8 @@ MODEL_MODULES = (
     "mrs.accounts.models",
     "mrs.rooms.models",
     "mrs.reservations.models",
-    # accounts (issue 3)
-    # monitoring (issue 5)
+    "mrs.notifications.models",  # accounts (issue 3)
+    "mrs.monitoring.models",  # monitoring (issue 5)
     # ops (issue 6)
 )
 
