@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -147,6 +148,27 @@ def serve(
         server_header=False,
         proxy_headers=False,
     )
+
+
+@app.command()
+def openapi(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the spec.")] = Path(
+        "docs/openapi.json"
+    ),
+    check: Annotated[
+        bool, typer.Option("--check", help="Only check that the file is up to date.")
+    ] = False,
+) -> None:
+    """Write the HTTP API's OpenAPI spec as JSON (deterministic output)."""
+    from mrs.http import openapi as spec
+
+    if check:
+        if not spec.is_current(output):
+            raise fail(f"{output} is stale: run `mrs openapi --output {output}`")
+        typer.echo(f"{output} is up to date")
+        return
+    changed = spec.write(output)
+    typer.echo(f"{output} {'written' if changed else 'already up to date'}")
 
 
 @user_app.command("create")

@@ -11,8 +11,9 @@ no-double-booking guarantee that the exclusion constraint gives on PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -97,20 +98,39 @@ class Database:
                 pool_recycle=1800,
                 connect_args=_pg_connect_args(settings),
             )
-            read_engine = self.engine
+            # Reads need no transaction: under READ COMMITTED each statement has its own
+            # snapshot anyway, and autocommit saves the BEGIN and ROLLBACK round trips
+            # that a read-only scope would otherwise cost on every request.
+            read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one write lock per file, and writers waiting for it poll with
+        # back-off, not in turn: under 100 concurrent reservations some waited past the
+        # busy timeout and failed with "database is locked" (a 500). Queueing this
+        # process's writers in turn here leaves only the worker processes to contend.
+        self._write_turn = asyncio.Lock() if self.dialect == "sqlite" else None
         self._reader = async_sessionmaker(read_engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A write transaction: committed at the end of the block, rolled back on error."""
-        async with self._writer() as session, session.begin():
+        async with AsyncExitStack() as stack:
+            if self._write_turn is not None:
+                # Bounded like SQLite's own wait, so a mistaken nested write transaction
+                # fails after the busy timeout instead of waiting forever.
+                timeout = self.settings.sqlite_busy_timeout_ms / 1000
+                await asyncio.wait_for(self._write_turn.acquire(), timeout)
+                stack.callback(self._write_turn.release)
+            session = await stack.enter_async_context(self._writer())
+            await stack.enter_async_context(session.begin())
             yield session
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncSession]:
-        """A read-only scope; nothing in it is committed (closing rolls back and keeps
-        loaded objects usable, detached)."""
+        """A scope for reads only (loaded objects stay usable, detached, after it).
+
+        Never write in it: on PostgreSQL it runs in autocommit mode (see __init__), so a
+        write would be committed statement by statement. Use `transaction()` to write.
+        """
         async with self._reader() as session:
             yield session
 

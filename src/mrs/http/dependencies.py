@@ -15,12 +15,17 @@ from mrs.settings import Settings
 LOCALE_COOKIE = "mrs_lang"
 
 
-def get_settings(request: Request) -> Settings:
+# These dependencies are `async def` although they never await: FastAPI runs plain `def`
+# dependencies in its thread pool, and a thread hop per dependency per request cost more
+# CPU than the rest of a room's-day request (measured: docs/performance.md).
+
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
@@ -30,8 +35,9 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
-def get_now(request: Request) -> datetime:
-    return get_clock(request)()
+async def get_now(request: Request) -> datetime:
+    clock: Clock = request.app.state.clock
+    return clock()
 
 
 def request_locale(request: Request) -> str:
@@ -41,7 +47,11 @@ def request_locale(request: Request) -> str:
     )
 
 
+async def _locale(request: Request) -> str:
+    return request_locale(request)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
 NowDep = Annotated[datetime, Depends(get_now)]
-LocaleDep = Annotated[str, Depends(request_locale)]
+LocaleDep = Annotated[str, Depends(_locale)]

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Date, Row, Select, TextClause, bindparam, select, text, update
+from sqlalchemy import Date, Row, Select, TextualSelect, bindparam, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,11 +34,12 @@ from mrs.rooms.models import MeetingRoom, ReservableRoom
 from mrs.settings import Settings
 from mrs.wallclock import format_minute
 
-_INSERT_IF_FREE = """
-WITH slot AS (
+_SLOT_IS_OPEN = """
+slot AS (
     SELECT 1 AS ok FROM reservable_room
     WHERE room_id = :room_id AND reserved_date = :day AND is_open {lock}
-)
+)"""
+_INSERT_IF_FREE = """
 INSERT INTO reservation
     (room_id, reserved_date, start_minute, end_minute, user_id, status, created_at)
 SELECT :room_id, :day, :start_minute, :end_minute, :user_id, 'ACTIVE', :now FROM slot
@@ -47,15 +49,42 @@ WHERE NOT EXISTS (
       AND other.status = 'ACTIVE'
       AND other.start_minute < :end_minute AND other.end_minute > :start_minute
 )
-RETURNING reservation_id
-"""
+RETURNING {returning}"""
+_VIEW_COLUMNS = (
+    "reservation_id, room_id, reserved_date, start_minute, end_minute, user_id, status, "
+    "created_at, cancelled_at, cancelled_by"
+)
+# PostgreSQL: insert and read back the full view in one statement (one round trip).
+_INSERT_AND_VIEW_PG = (
+    "WITH"
+    + _SLOT_IS_OPEN.format(lock="FOR SHARE")
+    + ",\nnew AS ("
+    + _INSERT_IF_FREE.format(returning=_VIEW_COLUMNS)
+    + """
+)
+SELECT new.*, meeting_room.room_name, usr.first_name, usr.last_name
+FROM new
+JOIN meeting_room ON meeting_room.room_id = new.room_id
+JOIN usr ON usr.user_id = new.user_id"""
+)
+# SQLite allows no INSERT inside a WITH clause: insert, then read in the same transaction.
+_INSERT_SQLITE = (
+    "WITH" + _SLOT_IS_OPEN.format(lock="") + _INSERT_IF_FREE.format(returning="reservation_id")
+)
 
 
-def _insert_statement(dialect: str) -> TextClause:
+@cache
+def _insert_statement(dialect: str) -> TextualSelect:
     # FOR SHARE makes an admin closing this date wait for us (and us for them).
-    lock = "FOR SHARE" if dialect == "postgresql" else ""
-    return text(_INSERT_IF_FREE.format(lock=lock)).bindparams(
-        bindparam("day", type_=Date()), bindparam("now", type_=UTCDateTime())
+    sql = _INSERT_AND_VIEW_PG if dialect == "postgresql" else _INSERT_SQLITE
+    return (
+        text(sql)
+        .bindparams(bindparam("day", type_=Date()), bindparam("now", type_=UTCDateTime()))
+        .columns(
+            reserved_date=Date(),
+            created_at=UTCDateTime(),
+            cancelled_at=UTCDateTime(),
+        )
     )
 
 
@@ -173,8 +202,8 @@ async def reserve(
     }
     try:
         async with db.transaction() as session:
-            new_id = await session.scalar(_insert_statement(db.dialect), params)
-            if new_id is None:
+            row = (await session.execute(_insert_statement(db.dialect), params)).first()
+            if row is None:
                 raise await _why_not_inserted(
                     session,
                     room_id=room_id,
@@ -182,6 +211,12 @@ async def reserve(
                     start_minute=start_minute,
                     end_minute=end_minute,
                 )
+            if db.dialect != "postgresql":
+                row = (
+                    await session.execute(
+                        _view_query().where(Reservation.reservation_id == row.reservation_id)
+                    )
+                ).one()
     except DBAPIError as exc:
         state = sqlstate(exc)
         if state not in (EXCLUSION_VIOLATION, DEADLOCK_DETECTED, FOREIGN_KEY_VIOLATION):
@@ -190,7 +225,7 @@ async def reserve(
             raise await _why_not_inserted(
                 session, room_id=room_id, day=day, start_minute=start_minute, end_minute=end_minute
             ) from exc
-    return await get_reservation(db, reservation_id=new_id)
+    return _to_view(row)
 
 
 async def get_reservation(db: Database, *, reservation_id: int) -> ReservationView:
