@@ -14,6 +14,7 @@ from mrs.db.engine import Database
 from mrs.http.error_handlers import install_error_handlers
 from mrs.reservations.api import router as reservations_router
 from mrs.rooms.api import router as rooms_router
+from mrs.security.install import install_security
 from mrs.settings import Settings, load_settings
 
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     install_error_handlers(app)
     for router in (accounts_router, rooms_router, reservations_router):
         app.include_router(router)
+    install_security(app, settings)
     return app
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, Response, status
 
 from mrs.accounts import service
-from mrs.accounts.dependencies import SESSION_COOKIE, AdminUser, CurrentUser
+from mrs.accounts.dependencies import AdminUser, CurrentUser, session_cookie_name
 from mrs.accounts.models import User
 from mrs.accounts.schemas import LoginRequest, TokenRead, UserRead
 from mrs.accounts.tokens import issue_token
@@ -32,7 +32,7 @@ async def login(
         lifetime=lifetime,
     )
     response.set_cookie(
-        SESSION_COOKIE,
+        session_cookie_name(request),
         issued.token,
         max_age=issued.expires_in,
         httponly=True,
@@ -44,10 +44,16 @@ async def login(
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(user: CurrentUser, response: Response, db: DatabaseDep) -> None:
+async def logout(user: CurrentUser, request: Request, response: Response, db: DatabaseDep) -> None:
     """End the session: the token stops working at once and the cookie is cleared."""
     await service.revoke_tokens(db, user_id=user.user_id, now=system_clock())
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(
+        session_cookie_name(request),
+        path="/",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="lax",
+    )
 
 
 @router.get("/me", response_model=UserRead)

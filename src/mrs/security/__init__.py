@@ -1,0 +1,1 @@
+"""Security: response headers, CSRF, TLS certificates and serving, the deploy check."""
