@@ -26,7 +26,7 @@ DOCS_CONTENT_SECURITY_POLICY = (
 )
 PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
-    "microphone=(), payment=(), usb=(), interest-cohort=()"
+    "microphone=(), payment=(), usb=()"
 )
 STATIC_PREFIX = "/static/"
 DOCS_PREFIX = "/api/docs"
