@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from mrs.accounts.dependencies import SECURE_SESSION_COOKIE, SESSION_COOKIE
+from mrs.security.api import router as security_router
 from mrs.security.csrf import CsrfMiddleware
 from mrs.security.docs import install_local_docs
 from mrs.security.headers import ErrorHandler, SecurityHeadersMiddleware
@@ -18,6 +19,7 @@ def install_security(app: FastAPI, settings: Settings) -> None:
         handler = app.exception_handlers.get(Exception)
         return handler  # type: ignore[return-value]
 
+    app.include_router(security_router)
     install_local_docs(app)
     app.add_middleware(CsrfMiddleware, settings=settings)
     app.add_middleware(
