@@ -55,7 +55,10 @@ class LiveServer:
 
     def client(self, **kwargs: object) -> httpx.Client:
         return httpx.Client(
-            base_url=self.https_url, verify=self.ssl_context(), timeout=30.0, **kwargs  # type: ignore[arg-type]
+            base_url=self.https_url,
+            verify=self.ssl_context(),
+            timeout=30.0,
+            **kwargs,  # type: ignore[arg-type]
         )
 
     def settings(self) -> Settings:
@@ -138,7 +141,9 @@ def _wait_until_ready(server: LiveServer) -> None:
             return
         except httpx.HTTPError:
             time.sleep(0.3)
-    raise RuntimeError(f"mrs serve not ready in {STARTUP_SECONDS}s:\n{server.log.read_text()[-4000:]}")
+    raise RuntimeError(
+        f"mrs serve not ready in {STARTUP_SECONDS}s:\n{server.log.read_text()[-4000:]}"
+    )
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:
@@ -165,7 +170,7 @@ def start_server(
         **(extra_env or {}),
     }
     with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        process = subprocess.Popen(
             [sys.executable, "-m", "mrs", "serve", "--host", "127.0.0.1", *args],
             env=env,
             stdout=out,

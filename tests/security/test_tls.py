@@ -24,7 +24,8 @@ pytestmark = pytest.mark.slow
 
 def _address(server: LiveServer) -> tuple[str, int]:
     parts = urlsplit(server.https_url)
-    assert parts.hostname and parts.port
+    assert parts.hostname
+    assert parts.port
     return parts.hostname, parts.port
 
 
@@ -122,7 +123,7 @@ def test_cert_create_writes_sans_a_private_key_and_a_keystore(
     )
     assert key is not None
     assert cert == certificate
-    with pytest.raises(ValueError):  # the password really protects it
+    with pytest.raises(ValueError, match="Invalid password"):
         pkcs12.load_key_and_certificates((tmp_path / "keystore.p12").read_bytes(), b"wrong")
 
 
