@@ -1,17 +1,20 @@
 """The API docs page (Swagger UI) served from our own files, with no inline script.
 
 FastAPI's default page loads Swagger UI from a CDN and starts it with an inline script,
-which our Content-Security-Policy forbids; this page uses the copy shipped by the
-`swagger-ui-bundle` package and a small script file of our own.
+which our Content-Security-Policy forbids; this page uses the copy of Swagger UI 5 shipped
+in the `fastapi-offline` package (only its files are used) and a small script of our own.
 """
 
 from __future__ import annotations
+
+from importlib.resources import files
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
+
+SWAGGER_UI_DIR = files("fastapi_offline") / "static"
 
 
 def _page(docs_url: str, title: str) -> str:
@@ -67,6 +70,6 @@ def install_local_docs(app: FastAPI) -> None:
     app.add_api_route(f"{docs_url}/init.js", docs_script, include_in_schema=False, methods=["GET"])
     app.mount(
         f"{docs_url}/assets",
-        StaticFiles(directory=str(swagger_ui_path)),
+        StaticFiles(directory=str(SWAGGER_UI_DIR)),
         name="api-docs-assets",
     )
