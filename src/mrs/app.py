@@ -12,6 +12,7 @@ from mrs.accounts.api import router as accounts_router
 from mrs.clock import Clock, system_clock
 from mrs.db.engine import Database
 from mrs.http.error_handlers import install_error_handlers
+from mrs.http.openapi import install_error_documentation
 from mrs.reservations.api import router as reservations_router
 from mrs.rooms.api import router as rooms_router
 from mrs.security.install import install_security
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.state.db = db
     app.state.clock = clock
     install_error_handlers(app)
+    install_error_documentation(app)
     for router in (accounts_router, rooms_router, reservations_router):
         app.include_router(router)
     install_security(app, settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from mrs.http.types import IsoDate
 
@@ -20,10 +21,11 @@ class RoomCreate(BaseModel):
 class RoomUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    room_name: str | None = Field(default=None, min_length=1, max_length=100)
+    # May be left out, but not null: the spec says so (SkipJsonSchema hides the None).
+    room_name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=100)
     capacity: int | None = Field(default=None, ge=1, le=10000)
     location: str | None = Field(default=None, max_length=200)
-    active: bool | None = None
+    active: bool | SkipJsonSchema[None] = None
 
     @field_validator("room_name", "active")
     @classmethod
