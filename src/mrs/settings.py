@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     # HSTS max-age in seconds (two years, as Mozilla recommends).
     hsts_max_age: int = Field(default=63_072_000, ge=0)
 
+    @field_validator("certfile", "keyfile", mode="before")
+    @classmethod
+    def _empty_path_is_none(cls, value: object) -> object:
+        # MRS_CERTFILE= (empty) means "no certificate", not the current directory.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @property
     def tls_enabled(self) -> bool:
         return self.https or self.certfile is not None
