@@ -129,6 +129,25 @@ class LiveServer:
         return {"Authorization": f"Bearer {self.token(user_id)}"}
 
 
+def wait_for_https(
+    process: subprocess.Popen[bytes], log: Path, https_url: str, certfile: Path
+) -> None:
+    """Wait (bounded) until the server answers over TLS with a certificate we trust."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"mrs serve exited early:\n{log.read_text()[-4000:]}")
+        if certfile.exists():
+            try:
+                context = ssl.create_default_context(cafile=str(certfile))
+                httpx.get(f"{https_url}/api/openapi.json", verify=context, timeout=2.0)
+                return
+            except (httpx.HTTPError, ssl.SSLError):
+                pass
+        time.sleep(0.3)
+    raise RuntimeError(f"mrs serve not ready in {STARTUP_SECONDS}s:\n{log.read_text()[-4000:]}")
+
+
 def _wait_until_ready(server: LiveServer) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     context = server.ssl_context()

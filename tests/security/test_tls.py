@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from mrs.cli import app as cli
 from mrs.security.certificates import ensure_self_signed, load_certificate, subject_alt_names
 from mrs.security.tls import INTERMEDIATE_CIPHERS
-from tests.security.conftest import LiveServer
+from tests import support
+from tests.security.conftest import LiveServer, start_server, stop_process, wait_for_https
 
 pytestmark = pytest.mark.slow
 
@@ -144,3 +145,21 @@ def test_the_data_directory_pair_is_made_once_and_kept(tmp_path: Path) -> None:
     assert second == first
     assert load_certificate(second.certfile).serial_number == serial
     assert stat.S_IMODE(first.keyfile.stat().st_mode) == 0o600
+
+
+def test_serve_https_without_files_makes_a_self_signed_pair_in_the_data_dir(
+    tmp_path: Path,
+) -> None:
+    port = support.free_port()
+    sqlite_url = f"sqlite:///{tmp_path / 'mrs.sqlite3'}"
+    process, log = start_server(
+        tmp_path, sqlite_url, ["--https", "--port", str(port), "--redirect-port", "0"]
+    )
+    try:
+        certfile = tmp_path / "data" / "tls" / "cert.pem"
+        wait_for_https(process, log, f"https://127.0.0.1:{port}", certfile)
+        assert stat.S_IMODE((tmp_path / "data" / "tls" / "key.pem").stat().st_mode) == 0o600
+        served = ssl.get_server_certificate(("127.0.0.1", port))
+        assert x509.load_pem_x509_certificate(served.encode()) == load_certificate(certfile)
+    finally:
+        stop_process(process)
