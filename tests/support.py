@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 from sqlalchemy.engine import make_url
@@ -62,3 +67,63 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """A real `mrs serve` subprocess (see `running_server`)."""
+
+    def __init__(self, process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
+        self.process = process
+        self.base_url = base_url
+        self.log_path = log_path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def running_server(
+    *,
+    database_url: str,
+    data_dir: Path,
+    args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+    scheme: str = "http",
+    startup_timeout: float = 30.0,
+) -> Iterator[ServerProcess]:
+    """Start `mrs serve` on a free port against `database_url`; stop it afterwards."""
+    port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "server.log"
+    child_env = {
+        **os.environ,
+        "MRS_DATABASE_URL": database_url,
+        "MRS_DATA_DIR": str(data_dir),
+        "MRS_SECRET_KEY": "server-test-secret-key-0123456789-0123456789",
+        **(env or {}),
+    }
+    command = [sys.executable, "-m", "mrs", "serve", "--port", str(port), *args]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, env=child_env, stdout=log, stderr=subprocess.STDOUT)
+    base_url = f"{scheme}://127.0.0.1:{port}"
+    server = ServerProcess(process, base_url, log_path)
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"mrs serve exited early:\n{server.log()}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"mrs serve did not start:\n{server.log()}") from None
+                time.sleep(0.1)
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)

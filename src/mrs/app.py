@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from mrs import __version__
 from mrs.accounts.api import router as accounts_router
+from mrs.background import BackgroundRunner
 from mrs.clock import Clock, system_clock
 from mrs.db.engine import Database
 from mrs.http.error_handlers import install_error_handlers
@@ -23,11 +24,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     """Build the ASGI app. The schema must already be migrated (`mrs db upgrade`)."""
     settings = settings or load_settings()
     db = Database(settings)
+    background = BackgroundRunner(db)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await db.dispose()
+        if settings.run_background_jobs:
+            await background.start()
+        try:
+            yield
+        finally:
+            await background.stop()
+            await db.dispose()
 
     app = FastAPI(
         title="MRS — Meeting Room System",
@@ -40,6 +47,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.state.settings = settings
     app.state.db = db
     app.state.clock = clock
+    app.state.background = background
     install_error_handlers(app)
     install_error_documentation(app)
     for router in (accounts_router, rooms_router, reservations_router):

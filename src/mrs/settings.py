@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     debug: bool = False
+    # Periodic jobs (outbox, alerts, backups) run inside `mrs serve`; tests drive them directly.
+    run_background_jobs: bool = True
     # Test hooks are only ever enabled by the test suite.
     enable_test_routes: bool = False
 
