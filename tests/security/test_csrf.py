@@ -244,3 +244,20 @@ async def test_the_form_field_token_is_read_and_the_body_still_reaches_the_handl
     assert accepted.json() == {"csrf_token": token, "note": "hello"}
     refused = await client.post("/api/test-echo-form", data={"note": "hello"}, headers=origin)
     assert refused.status_code == 403
+
+
+def test_a_script_logging_in_again_with_a_stale_cookie_jar_is_not_a_browser(
+    live_server: LiveServer,
+) -> None:
+    user_id = live_server.make_user()
+    with live_server.client() as http:  # httpx keeps cookies like a script's session would
+        body = {"user_id": user_id, "password": PASSWORD}
+        assert http.post("/api/auth/login", json=body).status_code == 200
+        assert http.cookies.get("__Host-mrs_session")
+        assert http.post("/api/auth/login", json=body).status_code == 200
+        # The same request with a browser's cross-site Origin is refused.
+        refused = http.post("/api/auth/login", json=body, headers={"Origin": EVIL})
+        assert refused.status_code == 403
+        # Cookie-authenticated calls other than the login are still checked.
+        logout = http.post("/api/auth/logout")
+        assert logout.status_code == 403

@@ -2,10 +2,11 @@
 
 Which requests are checked: unsafe methods (POST, PUT, PATCH, DELETE, …) that do not carry
 an `Authorization` header (a browser cannot add one cross-site without CORS, which we never
-allow) and that look like they come from a browser: they carry our session or CSRF cookie,
-an `Origin`/`Referer`/`Sec-Fetch-Site` header, or a body type an HTML form can send. A
-cookie-less JSON call from a script (no browser involved) carries no ambient credentials
-and is left alone, so API clients can log in with JSON and then use the bearer token.
+allow) and that carry our session or CSRF cookie, an `Origin`/`Referer`/`Sec-Fetch-Site`
+header, or a body type an HTML form can send. A cookie-less JSON call from a script (no
+browser involved) carries no ambient credentials and is left alone, and so is a JSON login
+with no browser header at all (even if the script's cookie jar holds a session), so API
+clients can log in with JSON and then use the bearer token.
 
 A checked request must come from our own origin (`Origin`, else `Referer`; one of them is
 required) and carry a token (header `X-CSRF-Token`, or the form field `csrf_token` of an
@@ -48,6 +49,8 @@ FORM_CONTENT_TYPES = frozenset(
 MAX_FORM_BYTES = 1024 * 1024
 _MAX_TOKEN_LENGTH = 200
 _STATE_NEW_COOKIE = "mrs_csrf_new_cookie"
+# The JSON login endpoint(s): see _needs_check.
+JSON_LOGIN_PATHS = frozenset({"/api/auth/login"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -123,14 +126,20 @@ def _origin_key(url: str) -> str | None:
 def _needs_check(request: Request) -> bool:
     if request.method in SAFE_METHODS or "authorization" in request.headers:
         return False
-    cookies = request.cookies
-    if cookies.get(session_cookie_name(request)) or cookies.get(csrf_cookie_name(request)):
-        return True
     headers = request.headers
+    # Browsers send Origin (or at least Referer / Sec-Fetch-Site) with every unsafe request.
     if "origin" in headers or "referer" in headers or "sec-fetch-site" in headers:
         return True
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    return content_type in FORM_CONTENT_TYPES
+    if content_type in FORM_CONTENT_TYPES:
+        return True
+    if request.url.path in JSON_LOGIN_PATHS:
+        # A JSON login without any browser header comes from a script (a cross-site JSON
+        # post needs a CORS preflight, which we never grant). It is not authenticated by
+        # a cookie, even if the script's cookie jar still holds an old session.
+        return False
+    cookies = request.cookies
+    return bool(cookies.get(session_cookie_name(request)) or cookies.get(csrf_cookie_name(request)))
 
 
 class CsrfMiddleware:
