@@ -170,19 +170,26 @@ class CsrfMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
+        https = scope.get("scheme") == "https"
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
                 value = scope.get("state", {}).get(_STATE_NEW_COOKIE)
                 if value:
-                    cookie = f"{csrf_cookie_name(request)}={value}; Path=/; HttpOnly; SameSite=Lax"
-                    if request.url.scheme == "https":
+                    name = SECURE_CSRF_COOKIE if https else CSRF_COOKIE
+                    cookie = f"{name}={value}; Path=/; HttpOnly; SameSite=Lax"
+                    if https:
                         cookie += "; Secure"
-                    message.setdefault("headers", [])
-                    message["headers"] = [*message["headers"], (b"set-cookie", cookie.encode())]
+                    message["headers"] = [
+                        *message.get("headers", ()),
+                        (b"set-cookie", cookie.encode()),
+                    ]
             await send(message)
 
+        if scope["method"] in SAFE_METHODS:  # the hot path: no parsing at all
+            await self.app(scope, receive, send_with_cookie)
+            return
+        request = Request(scope)
         if not _needs_check(request):
             await self.app(scope, receive, send_with_cookie)
             return

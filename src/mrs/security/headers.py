@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,6 +31,24 @@ STATIC_PREFIX = "/static/"
 DOCS_PREFIX = "/api/docs"
 
 ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def _base_headers(policy: str) -> tuple[tuple[bytes, bytes], ...]:
+    return (
+        (b"content-security-policy", policy.encode()),
+        (b"x-frame-options", b"DENY"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        (b"permissions-policy", PERMISSIONS_POLICY.encode()),
+        (b"cross-origin-opener-policy", b"same-origin"),
+        (b"cross-origin-resource-policy", b"same-origin"),
+    )
+
+
+_COMMON_HEADERS = _base_headers(CONTENT_SECURITY_POLICY)
+_DOCS_HEADERS = _base_headers(DOCS_CONTENT_SECURITY_POLICY)
+_DROPPED = frozenset({b"server", b"x-powered-by"})
+_CACHE_CONTROL = frozenset({b"cache-control"})
 
 
 def _is_authenticated(scope: Scope, session_cookie_names: tuple[bytes, ...]) -> bool:
@@ -65,20 +82,10 @@ class SecurityHeadersMiddleware:
         self.error_handler = error_handler
 
     def headers_for(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        """The headers this request's response gets (built from constants: hot path)."""
         path: str = scope.get("path", "")
         docs = path == DOCS_PREFIX or path.startswith(DOCS_PREFIX + "/")
-        headers = [
-            (
-                b"content-security-policy",
-                (DOCS_CONTENT_SECURITY_POLICY if docs else CONTENT_SECURITY_POLICY).encode(),
-            ),
-            (b"x-frame-options", b"DENY"),
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"strict-origin-when-cross-origin"),
-            (b"permissions-policy", PERMISSIONS_POLICY.encode()),
-            (b"cross-origin-opener-policy", b"same-origin"),
-            (b"cross-origin-resource-policy", b"same-origin"),
-        ]
+        headers = list(_DOCS_HEADERS if docs else _COMMON_HEADERS)
         if scope.get("scheme") == "https":
             headers.append((b"strict-transport-security", self.hsts))
         if not path.startswith(STATIC_PREFIX) and _is_authenticated(
@@ -93,22 +100,24 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         extra = self.headers_for(scope)
+        # Our no-store replaces whatever caching the app asked for on credentialed requests.
+        dropped = _DROPPED | _CACHE_CONTROL if extra[-1][0] == b"cache-control" else _DROPPED
         started = False
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                headers = MutableHeaders(scope=message)
-                for name, value in extra:
-                    key = name.decode()
-                    if key == "cache-control" or key not in headers:
-                        headers[key] = value.decode()
                 # No banner: whatever set it, the server software is nobody's business.
-                if "server" in headers:
-                    del headers["server"]
-                if "x-powered-by" in headers:
-                    del headers["x-powered-by"]
+                # The app's own security headers (a page's stricter CSP, say) are kept.
+                current = [
+                    (name, value)
+                    for name, value in message.get("headers", ())
+                    if name.lower() not in dropped
+                ]
+                present = {name.lower() for name, _ in current}
+                current += [(name, value) for name, value in extra if name not in present]
+                message["headers"] = current
             await send(message)
 
         try:
