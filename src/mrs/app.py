@@ -8,12 +8,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from mrs import __version__
+from mrs.accounts import jobs as accounts_jobs
 from mrs.accounts.api import router as accounts_router
 from mrs.background import BackgroundRunner
 from mrs.clock import Clock, system_clock
 from mrs.db.engine import Database
 from mrs.http.error_handlers import install_error_handlers
 from mrs.http.openapi import install_error_documentation
+from mrs.notifications import worker as mail_worker
+from mrs.notifications.api import router as notifications_router
 from mrs.reservations.api import router as reservations_router
 from mrs.rooms.api import router as rooms_router
 from mrs.security.install import install_security
@@ -47,11 +50,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.state.settings = settings
     app.state.db = db
     app.state.clock = clock
+    # accounts (issue 3): sessions and login throttling follow real time, like the JWT's
+    # exp; tests replace this to move it without moving the domain clock.
+    app.state.auth_clock = system_clock
     app.state.background = background
     install_error_handlers(app)
     install_error_documentation(app)
     for router in (accounts_router, rooms_router, reservations_router):
         app.include_router(router)
+    app.include_router(notifications_router)  # accounts (issue 3)
+    mail_worker.install(app)  # accounts (issue 3): the mail outbox job
+    accounts_jobs.install(app)  # accounts (issue 3): pruning old login history
     install_security(app, settings)
     return app
 

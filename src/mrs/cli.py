@@ -21,6 +21,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 cert_app = typer.Typer(no_args_is_help=True, help="TLS certificates.")
 app.add_typer(cert_app, name="cert")
+mail_app = typer.Typer(no_args_is_help=True, help="Mail: test the SMTP set-up, see the outbox.")
+app.add_typer(mail_app, name="mail")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -287,6 +289,50 @@ def check(
         typer.secho(f"{len(findings)} insecure setting(s) found.", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
     typer.echo("no insecure settings found")
+
+
+@mail_app.command("test")
+def mail_test(
+    address: Annotated[str, typer.Argument(help="Where to send the test message.")],
+) -> None:
+    """Send a test message now, directly over SMTP (not through the outbox)."""
+    from mrs.clock import system_clock
+    from mrs.notifications.sender import Mail, MailError, send_now, smtp_configured
+
+    settings = _settings()
+    if not smtp_configured(settings):
+        raise fail("no SMTP server is configured: set MRS_SMTP_HOST (and MRS_SMTP_PORT, ...)", 2)
+    mail = Mail(
+        mail_id=None,
+        recipient=address,
+        subject="MRS test message",
+        body="This is a test message from MRS. Mail delivery works.\n",
+    )
+    try:
+        asyncio.run(send_now(settings, mail, now=system_clock()))
+    except MailError as exc:
+        raise fail(f"sending failed: {exc}") from exc
+    typer.echo(f"test message sent to {address} via {settings.smtp_host}:{settings.smtp_port}")
+
+
+@mail_app.command("status")
+def mail_status() -> None:
+    """Show the outbox: messages by state and the age of the oldest unsent one."""
+    from mrs.db.engine import Database
+    from mrs.notifications.service import outbox_summary
+
+    settings = _settings()
+    _upgrade(settings)
+
+    async def run() -> dict[str, int]:
+        db = Database(settings)
+        try:
+            return await outbox_summary(db)
+        finally:
+            await db.dispose()
+
+    for key, value in asyncio.run(run()).items():
+        typer.echo(f"{key:<24} {value}")
 
 
 def main() -> None:

@@ -44,6 +44,32 @@ class Settings(BaseSettings):
     enable_test_routes: bool = False
 
     # --- accounts (issue 3) ---
+    # Sessions: a token dies after this long without a request, or this long after login.
+    session_idle_minutes: int = Field(default=120, ge=1, le=60 * 24 * 30)
+    session_absolute_minutes: int = Field(default=60 * 12, ge=1, le=60 * 24 * 90)
+    # Login throttling: this many failed logins within the window refuse further attempts
+    # (per account, and per client address) until the window has passed.
+    login_max_failures_per_account: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_address: int = Field(default=20, ge=1, le=100_000)
+    login_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Login attempts and ended sessions are kept this long (statistics), then pruned.
+    login_history_days: int = Field(default=90, ge=1, le=3650)
+    # Mail (SMTP). No host: messages stay in the outbox and are logged, never lost.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "mrs@localhost"
+    smtp_user: str = ""
+    smtp_password: str = Field(default="", repr=False)  # never shown in logs or reprs
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    # Comma-separated; empty means the email addresses of the active ADMIN users.
+    admin_notification_emails: str = ""
+    mail_outbox_interval_seconds: float = Field(default=10.0, gt=0, le=3600)
+    mail_max_attempts: int = Field(default=12, ge=1, le=100)
+    mail_retry_base_seconds: float = Field(default=30.0, gt=0, le=3600)
+    mail_retry_max_seconds: float = Field(default=3600.0, gt=0, le=86400)
+    mail_batch_size: int = Field(default=50, ge=1, le=1000)
 
     # --- end accounts ---
 

@@ -59,7 +59,10 @@ async def test_inactive_users_cannot_log_in(
     response = await client.post(
         "/api/auth/login", json={"user_id": "pending1", "password": DEFAULT_PASSWORD}
     )
-    assert response.status_code == 401
+    # Told why (only after the right password), and no token is issued.
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "account_pending"
+    assert "set-cookie" not in response.headers
 
 
 async def test_logout_revokes_the_token_at_once(

@@ -107,6 +107,7 @@ def test_the_defaults_are_not_fit_for_production(env: dict[str, str]) -> None:
         ({"MRS_ENABLE_TEST_ROUTES": "true"}, "D002"),
         ({"MRS_LOG_LEVEL": "debug"}, "D003"),
         ({"MRS_DATABASE_URL": "postgresql+psycopg://mrs:pw@db.example.test/mrs"}, "B001"),
+        ({"MRS_SMTP_HOST": "mail.example.test"}, "M001"),
     ],
 )
 def test_each_insecure_setting_is_reported(
@@ -149,4 +150,10 @@ def test_certificate_problems_are_reported(env: dict[str, str], tmp_path: Path) 
 def test_a_secure_database_connection_passes(env: dict[str, str]) -> None:
     url = "postgresql+psycopg://mrs:pw@db.example.test/mrs?sslmode=verify-full"
     code, output = _check({**env, "MRS_DATABASE_URL": url})
+    assert code == 0, output
+
+
+@pytest.mark.parametrize("tls", ["MRS_SMTP_STARTTLS", "MRS_SMTP_SSL"])
+def test_smtp_with_tls_passes(env: dict[str, str], tls: str) -> None:
+    code, output = _check({**env, "MRS_SMTP_HOST": "mail.example.test", tls: "true"})
     assert code == 0, output

@@ -1,35 +1,62 @@
-"""Account routes: login, logout, who am I, the admin user list."""
+"""Account routes: login and sessions, self-registration, approval and user administration."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Body, Path, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from mrs.accounts import service
-from mrs.accounts.dependencies import AdminUser, CurrentUser, session_cookie_name
-from mrs.accounts.models import User
-from mrs.accounts.schemas import LoginRequest, TokenRead, UserRead
+from mrs.accounts.dependencies import AdminUser, AuthNowDep, CurrentUser, session_cookie_name
+from mrs.accounts.models import RegistrationOutcome, User
+from mrs.accounts.schemas import (
+    AccountStats,
+    AdminUserRead,
+    EndedSessions,
+    LoginRequest,
+    PasswordChange,
+    RegistrationCreate,
+    RegistrationRead,
+    RejectRequest,
+    SessionRead,
+    TokenRead,
+    UserRead,
+)
 from mrs.accounts.tokens import issue_token
 from mrs.clock import system_clock
 from mrs.errors import NotFound
-from mrs.http.dependencies import DatabaseDep, SettingsDep
+from mrs.http.dependencies import DatabaseDep, LocaleDep, SettingsDep
+from mrs.settings import Settings
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
+UserIdPath = Annotated[str, Path(min_length=1, max_length=64, description="User id")]
+SessionIdPath = Annotated[str, Path(min_length=1, max_length=64, description="Session id")]
 
-@router.post("/auth/login", response_model=TokenRead)
-async def login(
-    body: LoginRequest, request: Request, response: Response, db: DatabaseDep, settings: SettingsDep
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _start_session(
+    request: Request,
+    response: Response,
+    settings: Settings,
+    opened: service.NewSession,
+    now: datetime,
 ) -> TokenRead:
-    """Log in with user id and password; returns a bearer token and sets the session cookie."""
-    user = await service.authenticate(db, user_id=body.user_id, password=body.password)
-    lifetime = timedelta(minutes=settings.access_token_minutes)
+    """Issue the token for a new session and set the session cookie."""
+    lifetime = service.session_token_lifetime(settings, expires_at=opened.expires_at, now=now)
     issued = issue_token(
-        user_id=user.user_id,
+        user_id=opened.user.user_id,
         secret=settings.effective_secret_key,
+        # PyJWT checks exp/nbf against the real time; the session row keeps the app's clock.
         now=system_clock(),
         lifetime=lifetime,
+        session_id=opened.session_id,
     )
     response.set_cookie(
         session_cookie_name(request),
@@ -43,10 +70,34 @@ async def login(
     return TokenRead(access_token=issued.token, expires_in=issued.expires_in)
 
 
+@router.post("/auth/login", response_model=TokenRead)
+async def login(
+    body: LoginRequest,
+    request: Request,
+    response: Response,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    now: AuthNowDep,
+) -> TokenRead:
+    """Log in with user id and password; returns a bearer token and sets the session cookie."""
+    opened = await service.login(
+        db,
+        settings,
+        user_id=body.user_id,
+        password=body.password,
+        client_address=_client_address(request),
+        user_agent=request.headers.get("user-agent"),
+        now=now,
+    )
+    return _start_session(request, response, settings, opened, now)
+
+
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(user: CurrentUser, request: Request, response: Response, db: DatabaseDep) -> None:
-    """End the session: the token stops working at once and the cookie is cleared."""
-    await service.revoke_tokens(db, user_id=user.user_id, now=system_clock())
+async def logout(
+    user: CurrentUser, request: Request, response: Response, db: DatabaseDep, now: AuthNowDep
+) -> None:
+    """End this session: its token stops working at once and the cookie is cleared."""
+    await service.logout(db, user=user, now=now)
     response.delete_cookie(
         session_cookie_name(request),
         path="/",
@@ -64,6 +115,196 @@ async def me(user: CurrentUser, db: DatabaseDep) -> User:
     return record
 
 
-@router.get("/admin/users", response_model=list[UserRead])
+@router.post("/me/password", response_model=TokenRead)
+async def change_password(
+    body: PasswordChange,
+    user: CurrentUser,
+    request: Request,
+    response: Response,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    now: AuthNowDep,
+) -> TokenRead:
+    """Change your password. Every session ends; this one continues with the new token."""
+    opened = await service.change_password(
+        db,
+        settings,
+        user_id=user.user_id,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        now=now,
+        client_address=_client_address(request),
+        user_agent=request.headers.get("user-agent"),
+    )
+    return _start_session(request, response, settings, opened, now)
+
+
+@router.get("/me/sessions", response_model=list[SessionRead])
+async def my_sessions(
+    user: CurrentUser, db: DatabaseDep, settings: SettingsDep, now: AuthNowDep
+) -> list[SessionRead]:
+    """Your open sessions (devices where you are logged in), newest first."""
+    sessions = await service.list_sessions(db, settings, user_id=user.user_id, now=now)
+    return [
+        SessionRead(
+            session_id=info.session_id,
+            created_at=info.created_at,
+            last_seen_at=info.last_seen_at,
+            expires_at=info.expires_at,
+            client_address=info.client_address,
+            user_agent=info.user_agent,
+            current=info.session_id == user.session_id,
+        )
+        for info in sessions
+    ]
+
+
+@router.delete("/me/sessions", response_model=EndedSessions)
+async def end_my_other_sessions(
+    user: CurrentUser, db: DatabaseDep, now: AuthNowDep
+) -> EndedSessions:
+    """End all your sessions except this one."""
+    ended = await service.end_other_sessions(
+        db, user_id=user.user_id, keep=user.session_id, now=now
+    )
+    return EndedSessions(ended=ended)
+
+
+@router.delete("/me/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def end_my_session(
+    session_id: SessionIdPath, user: CurrentUser, db: DatabaseDep, now: AuthNowDep
+) -> None:
+    """End one of your sessions."""
+    await service.end_session(db, user_id=user.user_id, session_id=session_id, now=now)
+
+
+@router.post(
+    "/users/register",
+    response_model=RegistrationRead,
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": RegistrationCreate.model_json_schema()}},
+        }
+    },
+)
+async def register(
+    payload: Annotated[Any, Body(include_in_schema=False)],
+    db: DatabaseDep,
+    settings: SettingsDep,
+    now: AuthNowDep,
+    locale: LocaleDep,
+) -> RegistrationRead:
+    """Register yourself; an administrator approves the account before you can log in."""
+    # Validated here rather than by FastAPI so refused input is counted in the registration
+    # log: the plan's success rate needs the failures too.
+    try:
+        body = RegistrationCreate.model_validate(payload)
+    except ValidationError as exc:
+        await service.record_registration_attempt(db, outcome=RegistrationOutcome.INVALID, now=now)
+        raise RequestValidationError(exc.errors(include_url=False)) from exc
+    user = await service.register_user(
+        db,
+        settings,
+        user_id=body.user_id,
+        first_name=body.first_name,
+        last_name=body.last_name,
+        email=body.email,
+        password=body.password,
+        now=now,
+        locale=locale,
+    )
+    return RegistrationRead(user_id=user.user_id, status=user.status)
+
+
+@router.get("/admin/users", response_model=list[AdminUserRead])
 async def list_users(_admin: AdminUser, db: DatabaseDep) -> list[User]:
     return await service.list_users(db)
+
+
+@router.get("/admin/pending-users", response_model=list[AdminUserRead])
+async def pending_users(_admin: AdminUser, db: DatabaseDep) -> list[User]:
+    """Registrations waiting for a decision, oldest first."""
+    return await service.list_pending_users(db)
+
+
+@router.post("/admin/approve-user/{user_id}", response_model=AdminUserRead)
+async def approve_user(
+    user_id: UserIdPath, admin: AdminUser, db: DatabaseDep, now: AuthNowDep
+) -> User:
+    """Approve a pending registration (409 when already decided)."""
+    return await service.approve_user(db, user_id=user_id, admin_id=admin.user_id, now=now)
+
+
+@router.post("/admin/reject-user/{user_id}", response_model=AdminUserRead)
+async def reject_user(
+    user_id: UserIdPath,
+    admin: AdminUser,
+    db: DatabaseDep,
+    now: AuthNowDep,
+    body: RejectRequest | None = None,
+) -> User:
+    """Reject a pending registration, optionally with a reason (409 when already decided)."""
+    return await service.reject_user(
+        db,
+        user_id=user_id,
+        admin_id=admin.user_id,
+        now=now,
+        reason=body.reason if body else None,
+    )
+
+
+@router.post("/admin/users/{user_id}/disable", response_model=AdminUserRead)
+async def disable_user(
+    user_id: UserIdPath, admin: AdminUser, db: DatabaseDep, now: AuthNowDep
+) -> User:
+    """Disable a user: their sessions end at once and they can no longer log in."""
+    return await service.disable_user(db, user_id=user_id, admin_id=admin.user_id, now=now)
+
+
+@router.post("/admin/users/{user_id}/enable", response_model=AdminUserRead)
+async def enable_user(
+    user_id: UserIdPath, admin: AdminUser, db: DatabaseDep, now: AuthNowDep
+) -> User:
+    """Re-enable a disabled user."""
+    return await service.enable_user(db, user_id=user_id, admin_id=admin.user_id, now=now)
+
+
+@router.post("/admin/users/{user_id}/end-sessions", response_model=EndedSessions)
+async def end_user_sessions(
+    user_id: UserIdPath, _admin: AdminUser, db: DatabaseDep, now: AuthNowDep
+) -> EndedSessions:
+    """End every session of a user (they must log in again)."""
+    return EndedSessions(ended=await service.end_sessions(db, user_id=user_id, now=now))
+
+
+@router.get("/admin/account-stats", response_model=AccountStats)
+async def account_stats(
+    _admin: AdminUser,
+    db: DatabaseDep,
+    now: AuthNowDep,
+    days: Annotated[int, Query(ge=1, le=3650)] = 30,
+) -> AccountStats:
+    """Registration and login figures of the last `days` days, from the database."""
+    stats = await service.account_stats(db, since=now - timedelta(days=days))
+    reg, logins = stats.registrations, stats.logins
+    submitted = reg.get("SUBMITTED", 0)
+    invalid, duplicate = reg.get("INVALID", 0), reg.get("DUPLICATE", 0)
+    succeeded, failed = logins.get("SUCCEEDED", 0), logins.get("FAILED", 0)
+    refused, throttled = logins.get("REFUSED", 0), logins.get("THROTTLED", 0)
+    return AccountStats(
+        since=stats.since,
+        registrations_submitted=submitted,
+        registrations_invalid=invalid,
+        registrations_duplicate=duplicate,
+        registration_success_rate=stats.rate(submitted, submitted + invalid + duplicate),
+        registrations_approved=stats.decisions["approved"],
+        registrations_rejected=stats.decisions["rejected"],
+        registrations_pending=stats.decisions["pending"],
+        logins_succeeded=succeeded,
+        logins_failed=failed,
+        logins_refused=refused,
+        logins_throttled=throttled,
+        login_success_rate=stats.rate(succeeded, succeeded + failed + refused + throttled),
+    )

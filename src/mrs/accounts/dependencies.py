@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -37,6 +38,15 @@ def request_token(request: Request) -> str | None:
     return bearer_token(request) or request.cookies.get(session_cookie_name(request))
 
 
+def auth_now(request: Request) -> datetime:
+    """Now, for sessions and throttling (real time, like the token's expiry)."""
+    now: datetime = request.app.state.auth_clock()
+    return now
+
+
+AuthNowDep = Annotated[datetime, Depends(auth_now)]
+
+
 async def optional_user(
     request: Request, db: DatabaseDep, settings: SettingsDep
 ) -> AuthenticatedUser | None:
@@ -48,7 +58,7 @@ async def optional_user(
         secret=settings.effective_secret_key,
         previous_secrets=settings.previous_secret_key_list,
     )
-    user = await service.user_for_token(db, claims=claims)
+    user = await service.user_for_token(db, claims=claims, now=auth_now(request), settings=settings)
     request.state.user = user
     return user
 

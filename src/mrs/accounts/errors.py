@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mrs.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from mrs.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthenticated
 
 
 class InvalidCredentials(Unauthenticated):
@@ -33,3 +33,48 @@ class EmailTaken(Conflict):
 class WeakPassword(InvalidInput):
     code = "weak_password"
     message = "The password must be at least {min_length} characters long."
+
+
+class AccountPending(Forbidden):
+    code = "account_pending"
+    message = "Your registration is waiting for an administrator's approval."
+
+
+class AccountRejected(Forbidden):
+    code = "account_rejected"
+    message = "Your registration was not approved. Contact an administrator."
+
+
+class AccountDisabled(Forbidden):
+    code = "account_disabled"
+    message = "Your account has been disabled. Contact an administrator."
+
+
+class LoginThrottled(TooManyRequests):
+    code = "login_throttled"
+    message = "Too many failed logins. Try again in {retry_after} seconds."
+
+
+class AlreadyDecided(Conflict):
+    code = "already_decided"
+    message = "The registration of {user_id} has already been decided ({status})."
+
+
+class InvalidUserState(Conflict):
+    code = "invalid_user_state"
+    message = "User {user_id} is {status}; this action is not possible."
+
+
+class WrongCurrentPassword(InvalidInput):
+    code = "wrong_current_password"
+    message = "The current password is incorrect."
+
+
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+    message = "This session does not exist."
+
+
+class CannotChangeOwnAccount(Conflict):
+    code = "own_account"
+    message = "You cannot do this to your own account."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mrs.db.base import Base
@@ -44,4 +44,78 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(32))
+    # Kept for the migration history; sessions (UserSession) now decide token validity.
     tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str | None] = mapped_column(String(500))
+    # The language the user registered in; their notification mails use it.
+    locale: Mapped[str | None] = mapped_column(String(8))
+
+
+class UserSession(Base):
+    """One login: the JWT's `sid` names it; revoking the row ends the token at once."""
+
+    __tablename__ = "user_session"
+    __table_args__ = (Index("ix_user_session_user_id", "user_id", "revoked_at"),)
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("usr.user_id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+
+class LoginOutcome(enum.StrEnum):
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"  # wrong user id or password: counts towards throttling
+    REFUSED = "REFUSED"  # right password, but the account is not ACTIVE
+    THROTTLED = "THROTTLED"
+
+
+class LoginAttempt(Base):
+    """Every login attempt: the throttling counters (shared by all processes) and statistics."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        CheckConstraint(
+            "outcome IN ('SUCCEEDED', 'FAILED', 'REFUSED', 'THROTTLED')", name="outcome"
+        ),
+        Index("ix_login_attempt_account_key", "account_key", "attempted_at"),
+        Index("ix_login_attempt_client_address", "client_address", "attempted_at"),
+        Index("ix_login_attempt_attempted_at", "attempted_at"),
+    )
+
+    attempt_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The user id as typed (lower-cased), whether or not such a user exists.
+    account_key: Mapped[str] = mapped_column(String(64))
+    client_address: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+
+
+class RegistrationOutcome(enum.StrEnum):
+    SUBMITTED = "SUBMITTED"
+    INVALID = "INVALID"  # a field failed validation
+    DUPLICATE = "DUPLICATE"  # user id or email already taken
+
+
+class RegistrationAttempt(Base):
+    """The registration log: the plan's "self-registration success rate" is read from it."""
+
+    __tablename__ = "registration_attempt"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('SUBMITTED', 'INVALID', 'DUPLICATE')", name="outcome"),
+        Index("ix_registration_attempt_attempted_at", "attempted_at"),
+    )
+
+    attempt_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str | None] = mapped_column(String(32))

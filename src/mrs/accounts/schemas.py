@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from mrs.accounts import rules
 
 
 class LoginRequest(BaseModel):
@@ -31,3 +33,97 @@ class UserRead(BaseModel):
     role_name: str
     status: str
     created_at: datetime
+
+
+class RegistrationCreate(BaseModel):
+    """A self-registration. Every field is checked with a field-level message."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Bounded before the rules run, so a huge value costs nothing; the rules say why.
+    user_id: str = Field(max_length=64, examples=["hanako.yamada"])
+    first_name: str = Field(max_length=200, examples=["Hanako"])
+    last_name: str = Field(max_length=200, examples=["Yamada"])
+    email: str = Field(max_length=320, examples=["hanako.yamada@example.com"])
+    password: str = Field(max_length=1024, examples=["a long passphrase of your own"])
+
+    @field_validator("user_id")
+    @classmethod
+    def _user_id(cls, value: str) -> str:
+        return rules.check_user_id(value)
+
+    @field_validator("first_name", "last_name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return rules.check_name(value)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return rules.check_email(value)
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, value: str, info: ValidationInfo) -> str:
+        # Fields are validated in order: user_id and email are known (when valid) here.
+        return rules.check_password(
+            value, user_id=info.data.get("user_id"), email=info.data.get("email")
+        )
+
+
+class RegistrationRead(BaseModel):
+    user_id: str
+    status: str
+
+
+class RejectRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=rules.MAX_REASON_LENGTH)
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class AdminUserRead(UserRead):
+    """A user as administrators see it, with the registration decision."""
+
+    decided_at: datetime | None
+    decided_by: str | None
+    decision_reason: str | None
+
+
+class SessionRead(BaseModel):
+    session_id: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    client_address: str | None
+    user_agent: str | None
+    current: bool
+
+
+class EndedSessions(BaseModel):
+    ended: int
+
+
+class AccountStats(BaseModel):
+    """Counts since `since`, read from the database (registration log, login attempts)."""
+
+    since: datetime
+    registrations_submitted: int
+    registrations_invalid: int
+    registrations_duplicate: int
+    registration_success_rate: float | None
+    registrations_approved: int
+    registrations_rejected: int
+    registrations_pending: int
+    logins_succeeded: int
+    logins_failed: int
+    logins_refused: int
+    logins_throttled: int
+    login_success_rate: float | None

@@ -1,24 +1,66 @@
-"""Account use cases: creating users, logging in, resolving tokens."""
+"""Account use cases: users, registration and approval, login, sessions, throttling.
+
+Every function owns its transaction. Functions the web pages call as well as the JSON API:
+register_user, list_pending_users, approve_user, reject_user, disable_user, enable_user,
+end_sessions, change_password, list_sessions, end_session, login, logout.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import math
+import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
 
-from mrs.accounts import passwords
+from mrs.accounts import metrics, notices, passwords, rules
 from mrs.accounts.errors import (
+    AccountDisabled,
+    AccountPending,
+    AccountRejected,
+    AlreadyDecided,
+    CannotChangeOwnAccount,
     EmailTaken,
     InvalidCredentials,
     InvalidToken,
+    InvalidUserState,
+    LoginThrottled,
+    SessionNotFound,
     UserIdTaken,
+    UserNotFound,
     WeakPassword,
+    WrongCurrentPassword,
 )
-from mrs.accounts.models import Role, User, UserStatus
+from mrs.accounts.models import (
+    LoginAttempt,
+    LoginOutcome,
+    RegistrationAttempt,
+    RegistrationOutcome,
+    Role,
+    User,
+    UserSession,
+    UserStatus,
+)
 from mrs.accounts.tokens import TokenClaims
+from mrs.clock import system_clock
 from mrs.db.engine import Database
+from mrs.errors import InvalidInput
+from mrs.notifications.service import enqueue_mail
+from mrs.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# last_seen_at is written at most this often per session: no write on every request.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+_MAX_ADDRESS = 64
+_MAX_USER_AGENT = 200
 
 
 @dataclass(frozen=True)
@@ -27,10 +69,50 @@ class AuthenticatedUser:
 
     user_id: str
     role_name: str
+    session_id: str = ""
 
     @property
     def is_admin(self) -> bool:
         return self.role_name == Role.ADMIN
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """A session just opened by a login (or a password change)."""
+
+    user: User
+    session_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    session_id: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    client_address: str | None
+    user_agent: str | None
+
+
+def _policy_error(violation: rules.PolicyViolation, field: str) -> InvalidInput:
+    error = WeakPassword if field in ("password", "new_password") else InvalidInput
+    return error(violation.msgid, details={"field": field}, **violation.params)
+
+
+async def _hash(password: str) -> str:
+    # argon2 takes tens of milliseconds of CPU: keep the event loop free meanwhile.
+    return await asyncio.to_thread(passwords.hash_password, password)
+
+
+async def _verify(password_hash: str | None, password: str) -> bool:
+    if password_hash is None:
+        await asyncio.to_thread(passwords.burn_verification_time, password)
+        return False
+    return await asyncio.to_thread(passwords.verify_password, password_hash, password)
+
+
+# --- users -------------------------------------------------------------------------------
 
 
 async def create_user(
@@ -44,80 +126,55 @@ async def create_user(
     role: Role = Role.USER,
     status: UserStatus = UserStatus.ACTIVE,
     now: datetime,
+    locale: str | None = None,
 ) -> User:
-    """Create a user; ids and emails are unique regardless of case."""
-    if len(password) < passwords.MIN_PASSWORD_LENGTH:
-        raise WeakPassword(min_length=passwords.MIN_PASSWORD_LENGTH)
+    """Create a user (CLI, tests, registration); ids and emails are unique regardless of case."""
+    try:
+        clean_id = rules.check_user_id(user_id)
+    except rules.PolicyViolation as violation:
+        raise _policy_error(violation, "user_id") from violation
+    try:
+        clean_email = rules.check_email(email)
+    except rules.PolicyViolation as violation:
+        raise _policy_error(violation, "email") from violation
+    try:
+        clean_first, clean_last = rules.check_name(first_name), rules.check_name(last_name)
+    except rules.PolicyViolation as violation:
+        raise _policy_error(violation, "name") from violation
+    try:
+        rules.check_password(password, user_id=clean_id, email=clean_email)
+    except rules.PolicyViolation as violation:
+        raise _policy_error(violation, "password") from violation
     user = User(
-        user_id=user_id.lower(),
-        password_hash=passwords.hash_password(password),
-        email=email.strip().lower(),
-        first_name=first_name.strip(),
-        last_name=last_name.strip(),
+        user_id=clean_id,
+        password_hash=await _hash(password),
+        email=clean_email,
+        first_name=clean_first,
+        last_name=clean_last,
         role_name=role.value,
         status=status.value,
         created_at=now,
+        locale=locale,
     )
     try:
         async with db.transaction() as session:
-            if await session.get(User, user.user_id) is not None:
-                raise UserIdTaken(user_id=user.user_id)
-            taken = await session.scalar(select(User.user_id).where(User.email == user.email))
-            if taken is not None:
-                raise EmailTaken()
-            session.add(user)
+            await _insert_user(session, user)
     except IntegrityError as exc:
         # Two registrations raced past the checks; the unique constraints decided.
         raise (
-            UserIdTaken(user_id=user.user_id) if "email" not in str(exc.orig) else EmailTaken()
+            EmailTaken() if "email" in str(exc.orig) else UserIdTaken(user_id=user.user_id)
         ) from exc
     return user
 
 
-async def authenticate(db: Database, *, user_id: str, password: str) -> User:
-    """The ACTIVE user with these credentials, or InvalidCredentials."""
-    async with db.snapshot() as session:
-        user = await session.get(User, user_id.strip().lower())
-    if user is None:
-        passwords.burn_verification_time(password)
-        raise InvalidCredentials()
-    if not passwords.verify_password(user.password_hash, password):
-        raise InvalidCredentials()
-    if user.status != UserStatus.ACTIVE:
-        raise InvalidCredentials()
-    if passwords.needs_rehash(user.password_hash):
-        async with db.transaction() as session:
-            await session.execute(
-                update(User)
-                .where(User.user_id == user.user_id)
-                .values(password_hash=passwords.hash_password(password))
-            )
-    return user
-
-
-async def user_for_token(db: Database, *, claims: TokenClaims) -> AuthenticatedUser:
-    """The active user a valid token speaks for; revoked or stale tokens are refused."""
-    async with db.snapshot() as session:
-        row = (
-            await session.execute(
-                select(User.user_id, User.role_name, User.status, User.tokens_valid_after).where(
-                    User.user_id == claims.subject
-                )
-            )
-        ).one_or_none()
-    if row is None or row.status != UserStatus.ACTIVE:
-        raise InvalidToken()
-    if row.tokens_valid_after is not None and claims.issued_at < row.tokens_valid_after:
-        raise InvalidToken()
-    return AuthenticatedUser(user_id=row.user_id, role_name=row.role_name)
-
-
-async def revoke_tokens(db: Database, *, user_id: str, now: datetime) -> None:
-    """Invalidate every token issued to `user_id` before now."""
-    async with db.transaction() as session:
-        await session.execute(
-            update(User).where(User.user_id == user_id).values(tokens_valid_after=now)
-        )
+async def _insert_user(session: AsyncSession, user: User) -> None:
+    if await session.get(User, user.user_id) is not None:
+        raise UserIdTaken(user_id=user.user_id)
+    taken = await session.scalar(select(User.user_id).where(User.email == user.email))
+    if taken is not None:
+        raise EmailTaken()
+    session.add(user)
+    await session.flush()
 
 
 async def list_users(db: Database) -> list[User]:
@@ -127,4 +184,685 @@ async def list_users(db: Database) -> list[User]:
 
 async def get_user(db: Database, *, user_id: str) -> User | None:
     async with db.snapshot() as session:
-        return await session.get(User, user_id)
+        return await session.get(User, rules.normalize_user_id(user_id))
+
+
+async def _admin_addresses(session: AsyncSession, settings: Settings) -> list[str]:
+    configured = [a.strip() for a in settings.admin_notification_emails.split(",") if a.strip()]
+    if configured:
+        return configured
+    rows = await session.scalars(
+        select(User.email).where(
+            User.role_name == Role.ADMIN.value, User.status == UserStatus.ACTIVE.value
+        )
+    )
+    return list(rows.all())
+
+
+# --- registration and approval ---------------------------------------------------------
+
+
+async def record_registration_attempt(
+    db: Database, *, outcome: RegistrationOutcome, now: datetime, user_id: str | None = None
+) -> None:
+    """Write the registration log (the plan's success rate is read from it)."""
+    async with db.transaction() as session:
+        session.add(
+            RegistrationAttempt(attempted_at=now, outcome=outcome.value, user_id=(user_id or None))
+        )
+    if outcome is RegistrationOutcome.SUBMITTED:
+        metrics.REGISTRATIONS.labels(outcome="submitted").inc()
+    else:
+        metrics.REGISTRATIONS.labels(outcome="invalid").inc()
+
+
+async def register_user(
+    db: Database,
+    settings: Settings,
+    *,
+    user_id: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+    password: str,
+    now: datetime,
+    locale: str | None = None,
+) -> User:
+    """Create a PENDING user and queue the mails (to the admins and to the user).
+
+    The caller has checked the fields (RegistrationCreate); they are checked again here so
+    every caller obeys the same rules. No session or token is ever made for this user.
+    """
+    try:
+        clean_id = rules.check_user_id(user_id)
+        clean_email = rules.check_email(email)
+        clean_first, clean_last = rules.check_name(first_name), rules.check_name(last_name)
+        rules.check_password(password, user_id=clean_id, email=clean_email)
+    except rules.PolicyViolation as violation:
+        await record_registration_attempt(db, outcome=RegistrationOutcome.INVALID, now=now)
+        raise _policy_error(violation, "password") from violation
+    user = User(
+        user_id=clean_id,
+        password_hash=await _hash(password),
+        email=clean_email,
+        first_name=clean_first,
+        last_name=clean_last,
+        role_name=Role.USER.value,
+        status=UserStatus.PENDING.value,
+        created_at=now,
+        locale=locale,
+    )
+    try:
+        async with db.transaction() as session:
+            await _insert_user(session, user)
+            session.add(
+                RegistrationAttempt(
+                    attempted_at=now,
+                    outcome=RegistrationOutcome.SUBMITTED.value,
+                    user_id=user.user_id,
+                )
+            )
+            to_admins = notices.registration_for_admins(
+                user_id=user.user_id,
+                first_name=user.first_name,
+                last_name=user.last_name,
+                email=user.email,
+            )
+            admins = await _admin_addresses(session, settings)
+            if admins:
+                await enqueue_mail(
+                    session, to=admins, subject=to_admins.subject, body=to_admins.body
+                )
+            else:
+                logger.warning("registration of %s: no administrator address to notify", clean_id)
+            receipt = notices.registration_received(
+                locale, user_id=user.user_id, first_name=user.first_name
+            )
+            await enqueue_mail(session, to=[user.email], subject=receipt.subject, body=receipt.body)
+    except (UserIdTaken, EmailTaken):
+        await record_registration_attempt(db, outcome=RegistrationOutcome.DUPLICATE, now=now)
+        raise
+    except IntegrityError as exc:
+        await record_registration_attempt(db, outcome=RegistrationOutcome.DUPLICATE, now=now)
+        raise (
+            EmailTaken() if "email" in str(exc.orig) else UserIdTaken(user_id=user.user_id)
+        ) from exc
+    metrics.REGISTRATIONS.labels(outcome="submitted").inc()
+    logger.info("registration received: %s", user.user_id)
+    return user
+
+
+async def list_pending_users(db: Database) -> list[User]:
+    """Registrations waiting for a decision, oldest first."""
+    async with db.snapshot() as session:
+        rows = await session.scalars(
+            select(User)
+            .where(User.status == UserStatus.PENDING.value)
+            .order_by(User.created_at, User.user_id)
+        )
+        return list(rows.all())
+
+
+async def _locked_user(session: AsyncSession, user_id: str) -> User:
+    user = await session.scalar(
+        select(User).where(User.user_id == rules.normalize_user_id(user_id)).with_for_update()
+    )
+    if user is None:
+        raise UserNotFound(user_id=rules.normalize_user_id(user_id)[:64])
+    return user
+
+
+async def _decide(
+    db: Database,
+    *,
+    user_id: str,
+    admin_id: str,
+    now: datetime,
+    approve: bool,
+    reason: str | None,
+) -> User:
+    async with db.transaction() as session:
+        user = await _locked_user(session, user_id)
+        if user.status != UserStatus.PENDING:
+            raise AlreadyDecided(user_id=user.user_id, status=user.status)
+        user.status = (UserStatus.ACTIVE if approve else UserStatus.REJECTED).value
+        user.decided_at = now
+        user.decided_by = admin_id
+        user.decision_reason = reason
+        if approve:
+            notice = notices.registration_approved(
+                user.locale, user_id=user.user_id, first_name=user.first_name
+            )
+        else:
+            notice = notices.registration_rejected(
+                user.locale, user_id=user.user_id, first_name=user.first_name, reason=reason
+            )
+        await enqueue_mail(session, to=[user.email], subject=notice.subject, body=notice.body)
+    metrics.REGISTRATIONS.labels(outcome="approved" if approve else "rejected").inc()
+    logger.info(
+        "registration of %s %s by %s", user.user_id, "approved" if approve else "rejected", admin_id
+    )
+    return user
+
+
+async def approve_user(db: Database, *, user_id: str, admin_id: str, now: datetime) -> User:
+    """Approve a PENDING registration: the user may log in from now on."""
+    return await _decide(db, user_id=user_id, admin_id=admin_id, now=now, approve=True, reason=None)
+
+
+async def reject_user(
+    db: Database, *, user_id: str, admin_id: str, now: datetime, reason: str | None = None
+) -> User:
+    """Reject a PENDING registration, optionally with a reason the user is told."""
+    clean = " ".join(reason.split())[: rules.MAX_REASON_LENGTH] if reason else None
+    return await _decide(
+        db, user_id=user_id, admin_id=admin_id, now=now, approve=False, reason=clean or None
+    )
+
+
+async def disable_user(db: Database, *, user_id: str, admin_id: str, now: datetime) -> User:
+    """Disable an ACTIVE user: every session ends at once and login is refused."""
+    async with db.transaction() as session:
+        user = await _locked_user(session, user_id)
+        if user.user_id == admin_id:
+            raise CannotChangeOwnAccount()
+        if user.status != UserStatus.ACTIVE:
+            raise InvalidUserState(user_id=user.user_id, status=user.status)
+        user.status = UserStatus.DISABLED.value
+        await _revoke_all(session, user.user_id, now=now, reason="disabled")
+    logger.info("user %s disabled by %s", user.user_id, admin_id)
+    return user
+
+
+async def enable_user(db: Database, *, user_id: str, admin_id: str, now: datetime) -> User:
+    """Re-enable a DISABLED user."""
+    async with db.transaction() as session:
+        user = await _locked_user(session, user_id)
+        if user.status != UserStatus.DISABLED:
+            raise InvalidUserState(user_id=user.user_id, status=user.status)
+        user.status = UserStatus.ACTIVE.value
+    logger.info("user %s enabled by %s at %s", user.user_id, admin_id, now.isoformat())
+    return user
+
+
+async def end_sessions(db: Database, *, user_id: str, now: datetime) -> int:
+    """End every session of a user (an admin's "end sessions"); returns how many."""
+    async with db.transaction() as session:
+        user = await _locked_user(session, user_id)
+        return await _revoke_all(session, user.user_id, now=now, reason="ended_by_admin")
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+async def _revoke_all(
+    session: AsyncSession, user_id: str, *, now: datetime, reason: str, keep: str | None = None
+) -> int:
+    statement = (
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+    )
+    if keep:
+        statement = statement.where(UserSession.session_id != keep)
+    result = await session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _open_session(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    user_id: str,
+    now: datetime,
+    client_address: str | None,
+    user_agent: str | None,
+) -> UserSession:
+    row = UserSession(
+        session_id=secrets.token_urlsafe(32),
+        user_id=user_id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(minutes=settings.session_absolute_minutes),
+        client_address=(client_address or None) and client_address[:_MAX_ADDRESS],
+        user_agent=(user_agent or None) and user_agent[:_MAX_USER_AGENT],
+    )
+    session.add(row)
+    return row
+
+
+def session_token_lifetime(settings: Settings, *, expires_at: datetime, now: datetime) -> timedelta:
+    """A token never outlives its session's absolute timeout."""
+    return min(timedelta(minutes=settings.access_token_minutes), expires_at - now)
+
+
+async def user_for_token(
+    db: Database,
+    *,
+    claims: TokenClaims,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> AuthenticatedUser:
+    """The active user a valid token speaks for: its session must be open and fresh.
+
+    One query (session joined with user); last_seen_at is written at most once a minute.
+    `now` defaults to the real time and `settings` to the database's settings.
+    """
+    now = now or system_clock()
+    settings = settings or db.settings
+    if not claims.session_id:
+        raise InvalidToken()
+    async with db.snapshot() as session:
+        row = (
+            await session.execute(
+                select(
+                    User.user_id,
+                    User.role_name,
+                    User.status,
+                    UserSession.last_seen_at,
+                    UserSession.expires_at,
+                    UserSession.revoked_at,
+                )
+                .join(User, User.user_id == UserSession.user_id)
+                .where(
+                    UserSession.session_id == claims.session_id,
+                    UserSession.user_id == claims.subject,
+                )
+            )
+        ).one_or_none()
+    if row is None or row.revoked_at is not None or row.status != UserStatus.ACTIVE:
+        raise InvalidToken()
+    if now >= row.expires_at:
+        raise InvalidToken()
+    if now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+        raise InvalidToken()
+    if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
+        async with db.transaction() as session:
+            await session.execute(
+                update(UserSession)
+                .where(
+                    UserSession.session_id == claims.session_id,
+                    UserSession.last_seen_at < now - LAST_SEEN_RESOLUTION,
+                )
+                .values(last_seen_at=now)
+            )
+    return AuthenticatedUser(
+        user_id=row.user_id, role_name=row.role_name, session_id=claims.session_id
+    )
+
+
+def _active_session_filter(settings: Settings, now: datetime) -> list[ColumnElement[bool]]:
+    return [
+        UserSession.revoked_at.is_(None),
+        UserSession.expires_at > now,
+        UserSession.last_seen_at >= now - timedelta(minutes=settings.session_idle_minutes),
+    ]
+
+
+async def list_sessions(
+    db: Database, settings: Settings, *, user_id: str, now: datetime
+) -> list[SessionInfo]:
+    """A user's open sessions, newest first."""
+    async with db.snapshot() as session:
+        rows = await session.scalars(
+            select(UserSession)
+            .where(UserSession.user_id == user_id, *_active_session_filter(settings, now))
+            .order_by(UserSession.created_at.desc())
+        )
+        return [
+            SessionInfo(
+                session_id=row.session_id,
+                created_at=row.created_at,
+                last_seen_at=row.last_seen_at,
+                expires_at=row.expires_at,
+                client_address=row.client_address,
+                user_agent=row.user_agent,
+            )
+            for row in rows.all()
+        ]
+
+
+async def end_session(db: Database, *, user_id: str, session_id: str, now: datetime) -> None:
+    """End one of the user's own sessions (logout, or from the sessions list)."""
+    async with db.transaction() as session:
+        result = await session.execute(
+            update(UserSession)
+            .where(
+                UserSession.session_id == session_id,
+                UserSession.user_id == user_id,
+                UserSession.revoked_at.is_(None),
+            )
+            .values(revoked_at=now, revoked_reason="ended")
+        )
+        if not getattr(result, "rowcount", 0):
+            raise SessionNotFound()
+
+
+async def end_other_sessions(db: Database, *, user_id: str, keep: str, now: datetime) -> int:
+    """End every session of the user but the current one."""
+    async with db.transaction() as session:
+        return await _revoke_all(session, user_id, now=now, reason="ended", keep=keep)
+
+
+async def revoke_tokens(db: Database, *, user_id: str, now: datetime) -> None:
+    """End every session of `user_id` (kept for callers written before sessions existed;
+    a logout should use `logout`, which ends only the current session)."""
+    async with db.transaction() as session:
+        await _revoke_all(session, user_id, now=now, reason="ended")
+
+
+async def logout(db: Database, *, user: AuthenticatedUser, now: datetime) -> None:
+    """End the caller's current session only."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(UserSession)
+            .where(
+                UserSession.session_id == user.session_id,
+                UserSession.user_id == user.user_id,
+                UserSession.revoked_at.is_(None),
+            )
+            .values(revoked_at=now, revoked_reason="logout")
+        )
+
+
+async def change_password(
+    db: Database,
+    settings: Settings,
+    *,
+    user_id: str,
+    current_password: str,
+    new_password: str,
+    now: datetime,
+    client_address: str | None = None,
+    user_agent: str | None = None,
+) -> NewSession:
+    """Change the password (the current one is required); every session ends, and a new
+    one is opened for the caller so they stay logged in on this device."""
+    async with db.snapshot() as session:
+        user = await session.get(User, user_id)
+    if user is None or user.status != UserStatus.ACTIVE:
+        raise InvalidToken()
+    if not await _verify(user.password_hash, current_password):
+        raise WrongCurrentPassword(details={"field": "current_password"})
+    try:
+        rules.check_password(new_password, user_id=user.user_id, email=user.email)
+    except rules.PolicyViolation as violation:
+        raise _policy_error(violation, "new_password") from violation
+    new_hash = await _hash(new_password)
+    async with db.transaction() as session:
+        await session.execute(
+            update(User).where(User.user_id == user.user_id).values(password_hash=new_hash)
+        )
+        await _revoke_all(session, user.user_id, now=now, reason="password_changed")
+        row = _open_session(
+            session,
+            settings,
+            user_id=user.user_id,
+            now=now,
+            client_address=client_address,
+            user_agent=user_agent,
+        )
+    logger.info("password changed for %s; all sessions ended", user.user_id)
+    return NewSession(user=user, session_id=row.session_id, expires_at=row.expires_at)
+
+
+# --- login and throttling ------------------------------------------------------------------
+
+
+async def _nth_latest_failure(
+    session: AsyncSession, *, where: Sequence[ColumnElement[bool]], since: datetime, nth: int
+) -> datetime | None:
+    """The time of the nth most recent failure after `since`, if there are that many."""
+    return await session.scalar(
+        select(LoginAttempt.attempted_at)
+        .where(
+            *where,
+            LoginAttempt.outcome == LoginOutcome.FAILED.value,
+            LoginAttempt.attempted_at > since,
+        )
+        .order_by(LoginAttempt.attempted_at.desc())
+        .offset(nth - 1)
+        .limit(1)
+    )
+
+
+async def throttle_retry_after(
+    db: Database, settings: Settings, *, account_key: str, client_address: str, now: datetime
+) -> int | None:
+    """Seconds until another login may be tried, or None when not throttled.
+
+    Per account: N failures since the window start (or since the last successful login,
+    whichever is later). Per address: M failures in the window, whatever the account.
+    """
+    window = timedelta(minutes=settings.login_failure_window_minutes)
+    window_start = now - window
+    async with db.snapshot() as session:
+        last_success = await session.scalar(
+            select(func.max(LoginAttempt.attempted_at)).where(
+                LoginAttempt.account_key == account_key,
+                LoginAttempt.outcome == LoginOutcome.SUCCEEDED.value,
+            )
+        )
+        since = max(window_start, last_success) if last_success else window_start
+        blocking = [
+            await _nth_latest_failure(
+                session,
+                where=[LoginAttempt.account_key == account_key],
+                since=since,
+                nth=settings.login_max_failures_per_account,
+            ),
+            await _nth_latest_failure(
+                session,
+                where=[LoginAttempt.client_address == client_address],
+                since=window_start,
+                nth=settings.login_max_failures_per_address,
+            ),
+        ]
+    waits = [
+        max(1, math.ceil((failed_at + window - now).total_seconds()))
+        for failed_at in blocking
+        if failed_at is not None
+    ]
+    return max(waits) if waits else None
+
+
+async def _record_attempt(
+    session: AsyncSession,
+    *,
+    account_key: str,
+    client_address: str,
+    outcome: LoginOutcome,
+    now: datetime,
+) -> None:
+    session.add(
+        LoginAttempt(
+            attempted_at=now,
+            account_key=account_key,
+            client_address=client_address,
+            outcome=outcome.value,
+        )
+    )
+
+
+async def _record(
+    db: Database, *, account_key: str, client_address: str, outcome: LoginOutcome, now: datetime
+) -> None:
+    async with db.transaction() as session:
+        await _record_attempt(
+            session,
+            account_key=account_key,
+            client_address=client_address,
+            outcome=outcome,
+            now=now,
+        )
+
+
+async def login(
+    db: Database,
+    settings: Settings,
+    *,
+    user_id: str,
+    password: str,
+    client_address: str,
+    user_agent: str | None,
+    now: datetime,
+) -> NewSession:
+    """Check the credentials (throttled), open a session; the caller issues the token.
+
+    Unknown ids and wrong passwords get one answer and take as long (a dummy hash is
+    verified). Whether an account is pending, rejected or disabled is said only after the
+    right password.
+    """
+    account_key = rules.normalize_user_id(user_id)[:64]
+    address = (client_address or "unknown")[:_MAX_ADDRESS]
+    retry_after = await throttle_retry_after(
+        db, settings, account_key=account_key, client_address=address, now=now
+    )
+    if retry_after is not None:
+        await _record(
+            db,
+            account_key=account_key,
+            client_address=address,
+            outcome=LoginOutcome.THROTTLED,
+            now=now,
+        )
+        metrics.LOGINS.labels(outcome="throttled").inc()
+        raise LoginThrottled(retry_after=retry_after)
+    async with db.snapshot() as session:
+        user = await session.get(User, account_key) if len(account_key) <= 32 else None
+    if not await _verify(user.password_hash if user else None, password) or user is None:
+        await _record(
+            db,
+            account_key=account_key,
+            client_address=address,
+            outcome=LoginOutcome.FAILED,
+            now=now,
+        )
+        metrics.LOGINS.labels(outcome="failed").inc()
+        raise InvalidCredentials()
+    refusal = {
+        UserStatus.PENDING: AccountPending,
+        UserStatus.REJECTED: AccountRejected,
+        UserStatus.DISABLED: AccountDisabled,
+    }.get(UserStatus(user.status))
+    if refusal is not None:
+        await _record(
+            db,
+            account_key=account_key,
+            client_address=address,
+            outcome=LoginOutcome.REFUSED,
+            now=now,
+        )
+        metrics.LOGINS.labels(outcome="failed").inc()
+        raise refusal()
+    rehash = await _hash(password) if passwords.needs_rehash(user.password_hash) else None
+    async with db.transaction() as session:
+        await _record_attempt(
+            session,
+            account_key=account_key,
+            client_address=address,
+            outcome=LoginOutcome.SUCCEEDED,
+            now=now,
+        )
+        if rehash is not None:
+            await session.execute(
+                update(User).where(User.user_id == user.user_id).values(password_hash=rehash)
+            )
+        row = _open_session(
+            session,
+            settings,
+            user_id=user.user_id,
+            now=now,
+            client_address=address,
+            user_agent=user_agent,
+        )
+    metrics.LOGINS.labels(outcome="succeeded").inc()
+    return NewSession(user=user, session_id=row.session_id, expires_at=row.expires_at)
+
+
+async def authenticate(db: Database, *, user_id: str, password: str) -> User:
+    """The ACTIVE user with these credentials, or InvalidCredentials (no session, no
+    throttling: for tools that check a password once)."""
+    async with db.snapshot() as session:
+        user = await session.get(User, rules.normalize_user_id(user_id)[:32])
+    if not await _verify(user.password_hash if user else None, password) or user is None:
+        raise InvalidCredentials()
+    if user.status != UserStatus.ACTIVE:
+        raise InvalidCredentials()
+    return user
+
+
+# --- housekeeping and statistics -----------------------------------------------------------
+
+
+async def prune_history(db: Database, settings: Settings, *, now: datetime) -> None:
+    """Delete login attempts and ended sessions older than the history period."""
+    from sqlalchemy import delete, or_
+
+    cutoff = now - timedelta(days=settings.login_history_days)
+    async with db.transaction() as session:
+        await session.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at < cutoff))
+        await session.execute(
+            delete(UserSession).where(
+                or_(UserSession.revoked_at < cutoff, UserSession.expires_at < cutoff)
+            )
+        )
+
+
+@dataclass(frozen=True)
+class AccountStats:
+    since: datetime
+    registrations: dict[str, int]
+    decisions: dict[str, int]
+    logins: dict[str, int]
+
+    @staticmethod
+    def rate(good: int, total: int) -> float | None:
+        return round(good / total, 4) if total else None
+
+
+async def account_stats(db: Database, *, since: datetime) -> AccountStats:
+    """Registration and login counts since `since`, from the database."""
+    async with db.snapshot() as session:
+        registrations = dict(
+            (
+                await session.execute(
+                    select(RegistrationAttempt.outcome, func.count())
+                    .where(RegistrationAttempt.attempted_at >= since)
+                    .group_by(RegistrationAttempt.outcome)
+                )
+            ).all()
+        )
+        decided = (
+            await session.execute(
+                select(User.status, func.count())
+                .where(User.decided_at >= since, User.decided_by.is_not(None))
+                .group_by(User.status)
+            )
+        ).all()
+        decisions = {"approved": 0, "rejected": 0}
+        for status, count in decided:
+            # An approved user may have been disabled since; they were still approved.
+            key = "rejected" if status == UserStatus.REJECTED else "approved"
+            decisions[key] += int(count)
+        decisions["pending"] = int(
+            await session.scalar(
+                select(func.count()).where(User.status == UserStatus.PENDING.value)
+            )
+            or 0
+        )
+        logins = dict(
+            (
+                await session.execute(
+                    select(LoginAttempt.outcome, func.count())
+                    .where(LoginAttempt.attempted_at >= since)
+                    .group_by(LoginAttempt.outcome)
+                )
+            ).all()
+        )
+    return AccountStats(
+        since=since,
+        registrations={str(k): int(v) for k, v in registrations.items()},
+        decisions=decisions,
+        logins={str(k): int(v) for k, v in logins.items()},
+    )

@@ -37,9 +37,17 @@ class TokenClaims:
     subject: str
     issued_at: datetime
     token_id: str
+    session_id: str = ""  # the `sid` claim: the user_session row backing this token
 
 
-def issue_token(*, user_id: str, secret: str, now: datetime, lifetime: timedelta) -> IssuedToken:
+def issue_token(
+    *,
+    user_id: str,
+    secret: str,
+    now: datetime,
+    lifetime: timedelta,
+    session_id: str | None = None,
+) -> IssuedToken:
     """A signed access token for `user_id`, valid from now for `lifetime`."""
     payload: dict[str, Any] = {
         "sub": user_id,
@@ -51,6 +59,8 @@ def issue_token(*, user_id: str, secret: str, now: datetime, lifetime: timedelta
         "iss": ISSUER,
         "jti": secrets.token_urlsafe(12),
     }
+    if session_id is not None:
+        payload["sid"] = session_id
     token = jwt.encode(payload, secret, algorithm=ALGORITHM, headers={"kid": key_id(secret)})
     return IssuedToken(token=token, expires_in=int(lifetime.total_seconds()))
 
@@ -95,4 +105,10 @@ def decode_token(token: str, *, secret: str, previous_secrets: Sequence[str] = (
     if not isinstance(subject, str) or not subject:
         raise InvalidToken()
     issued_at = datetime.fromtimestamp(float(payload["iat"]), tz=UTC)
-    return TokenClaims(subject=subject, issued_at=issued_at, token_id=str(payload.get("jti", "")))
+    session_id = payload.get("sid", "")
+    return TokenClaims(
+        subject=subject,
+        issued_at=issued_at,
+        token_id=str(payload.get("jti", "")),
+        session_id=session_id if isinstance(session_id, str) else "",
+    )

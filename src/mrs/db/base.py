@@ -25,7 +25,7 @@ MODEL_MODULES = (
     "mrs.accounts.models",
     "mrs.rooms.models",
     "mrs.reservations.models",
-    # accounts (issue 3)
+    "mrs.notifications.models",  # accounts (issue 3)
     # monitoring (issue 5)
     # ops (issue 6)
 )

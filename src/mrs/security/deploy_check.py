@@ -16,7 +16,6 @@ MIN_SECRET_KEY_LENGTH = 32
 # Values people paste from examples; a key like these is as good as public.
 _WELL_KNOWN_SECRETS = {"secret", "changeme", "change-me", "password", "development", "dev", "test"}
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
-_SMTP_TLS_FIELDS = ("smtp_starttls", "smtp_use_tls", "smtp_tls", "smtp_ssl", "smtp_use_ssl")
 MAX_TOKEN_MINUTES = 60 * 24
 CERT_EXPIRY_WARNING = timedelta(days=30)
 
@@ -243,19 +242,14 @@ def _database_findings(settings: Settings) -> list[Finding]:
 
 
 def _smtp_findings(settings: Settings) -> list[Finding]:
-    host = str(getattr(settings, "smtp_host", "") or "")
-    if not host or host in _LOCAL_HOSTS:
-        return []
-    if any(getattr(settings, name, False) for name in _SMTP_TLS_FIELDS):
-        return []
-    security = str(getattr(settings, "smtp_security", "") or "").lower()
-    if security in ("starttls", "tls", "ssl"):
+    host = settings.smtp_host.strip()
+    if not host or host in _LOCAL_HOSTS or settings.smtp_starttls or settings.smtp_ssl:
         return []
     return [
         Finding(
             "M001",
             f"Mail goes to {host} without TLS: messages and the SMTP password travel in clear.",
-            "Turn on STARTTLS or implicit TLS for SMTP.",
+            "Set MRS_SMTP_STARTTLS=true (port 587) or MRS_SMTP_SSL=true (port 465).",
         )
     ]
 

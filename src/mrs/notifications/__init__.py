@@ -1,0 +1,1 @@
+"""Notifications: mail through a persistent outbox, sent by a background worker over SMTP."""

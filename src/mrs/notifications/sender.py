@@ -1,0 +1,113 @@
+"""Sending one batch of messages over SMTP (aiosmtplib), as the settings describe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+import aiosmtplib
+
+from mrs.settings import Settings
+
+
+@dataclass(frozen=True)
+class Mail:
+    """A message ready to go: one recipient."""
+
+    mail_id: int | None
+    recipient: str
+    subject: str
+    body: str
+
+
+class MailError(Exception):
+    """Sending failed."""
+
+
+class PermanentMailError(MailError):
+    """The server refused the message for good (5xx): retrying cannot help."""
+
+
+class TemporaryMailError(MailError):
+    """The server could not be reached or deferred the message: retry later."""
+
+
+def smtp_configured(settings: Settings) -> bool:
+    return bool(settings.smtp_host)
+
+
+def build_message(settings: Settings, mail: Mail, *, now: datetime) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.smtp_from
+    message["To"] = mail.recipient
+    message["Subject"] = mail.subject
+    message["Date"] = format_datetime(now)
+    domain = settings.smtp_from.rpartition("@")[2] or "localhost"
+    if mail.mail_id is not None:
+        # Stable per outbox row, so a message delivered twice after a crash is recognisable.
+        message["Message-ID"] = f"<mrs-outbox-{mail.mail_id}@{domain}>"
+    message.set_content(mail.body)
+    return message
+
+
+class SmtpConnection:
+    """One SMTP session for a batch of messages (`async with SmtpConnection(settings)`)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client = aiosmtplib.SMTP(
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_user or None,
+            password=settings.smtp_password or None,
+            timeout=settings.smtp_timeout_seconds,
+            use_tls=settings.smtp_ssl,
+            # False, not None: never upgrade silently unless asked to; True requires it.
+            start_tls=bool(settings.smtp_starttls),
+        )
+
+    async def __aenter__(self) -> SmtpConnection:
+        try:
+            await self._client.connect()
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            raise TemporaryMailError(f"cannot connect to {self._describe()}: {exc}") from exc
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        try:
+            await self._client.quit()
+        except (TimeoutError, aiosmtplib.SMTPException, OSError):
+            self._client.close()
+
+    def _describe(self) -> str:
+        return f"SMTP server {self._settings.smtp_host}:{self._settings.smtp_port}"
+
+    async def send(self, mail: Mail, *, now: datetime) -> None:
+        """Send one message; raise PermanentMailError or TemporaryMailError on failure."""
+        try:
+            message = build_message(self._settings, mail, now=now)
+        except (ValueError, IndexError, TypeError) as exc:
+            # The stdlib cannot even build it (e.g. a malformed address): retrying won't help.
+            raise PermanentMailError(f"cannot build the message: {exc!r}") from exc
+        try:
+            await self._client.send_message(message)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [refused.code for refused in exc.recipients]
+            if codes and all(code >= 500 for code in codes):
+                raise PermanentMailError(f"recipient refused: {exc}") from exc
+            raise TemporaryMailError(f"recipient deferred: {exc}") from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            error = f"{exc.code} {exc.message}"
+            if 500 <= exc.code < 600:
+                raise PermanentMailError(error) from exc
+            raise TemporaryMailError(error) from exc
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            raise TemporaryMailError(str(exc) or type(exc).__name__) from exc
+
+
+async def send_now(settings: Settings, mail: Mail, *, now: datetime) -> None:
+    """Send one message directly, bypassing the outbox (`mrs mail test`)."""
+    async with SmtpConnection(settings) as connection:
+        await connection.send(mail, now=now)

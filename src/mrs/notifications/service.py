@@ -1,0 +1,260 @@
+"""The outbox: queue mail in the caller's transaction; deliver due mail with retries.
+
+Queuing never touches the network, so a mail server outage can neither fail nor slow the
+work that produced the message. A worker (see mrs.notifications.worker) claims due rows,
+sends them and records the outcome. Claims are leases: a worker that dies mid-send leaves
+its rows to be retried once the lease has run out, so a message may in rare cases arrive
+twice but is never lost. Several processes share the outbox safely: on PostgreSQL rows are
+claimed with FOR UPDATE SKIP LOCKED; SQLite serialises writers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mrs.clock import system_clock
+from mrs.db.engine import Database
+from mrs.notifications.models import MailState, OutboxMail
+from mrs.notifications.sender import (
+    Mail,
+    PermanentMailError,
+    SmtpConnection,
+    TemporaryMailError,
+    smtp_configured,
+)
+from mrs.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# How long a worker may hold claimed rows before another worker may retry them.
+_LEASE = timedelta(minutes=5)
+_MAX_SUBJECT = 200
+_MAX_ERROR = 500
+
+
+async def enqueue_mail(
+    session: AsyncSession, *, to: Sequence[str], subject: str, body: str
+) -> None:
+    """Queue one message per recipient in the caller's transaction (sent after commit)."""
+    now = system_clock()
+    subject = " ".join(subject.split())[:_MAX_SUBJECT]  # no header injection, bounded
+    for recipient in dict.fromkeys(address.strip() for address in to if address.strip()):
+        session.add(
+            OutboxMail(
+                recipient=recipient,
+                subject=subject,
+                body=body,
+                state=MailState.PENDING.value,
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+        logger.info("mail queued for %s: %s", recipient, subject)
+
+
+async def outbox_summary(db: Database) -> dict[str, int]:
+    """Counts by state (lower-case keys) and the age of the oldest unsent message."""
+    now = system_clock()
+    async with db.snapshot() as session:
+        rows = (
+            await session.execute(
+                select(OutboxMail.state, func.count(), func.min(OutboxMail.created_at)).group_by(
+                    OutboxMail.state
+                )
+            )
+        ).all()
+    summary = {state.value.lower(): 0 for state in MailState}
+    oldest: datetime | None = None
+    for state, count, created_at in rows:
+        summary[str(state).lower()] = int(count)
+        if state in (MailState.PENDING, MailState.SENDING) and created_at is not None:
+            created = _aware(created_at)
+            oldest = created if oldest is None else min(oldest, created)
+    summary["oldest_pending_seconds"] = max(0, int((now - oldest).total_seconds())) if oldest else 0
+    return summary
+
+
+def _aware(value: datetime) -> datetime:
+    # Defensive: an aggregate may come back naive (UTC) from SQLite.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    mail_id: int
+    recipient: str
+    subject: str
+    state: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+
+async def list_outbox(
+    db: Database, *, state: MailState | None = None, limit: int = 100
+) -> list[OutboxEntry]:
+    """The newest messages (without bodies), optionally of one state, for admins."""
+    query = select(OutboxMail).order_by(OutboxMail.mail_id.desc()).limit(limit)
+    if state is not None:
+        query = query.where(OutboxMail.state == state.value)
+    async with db.snapshot() as session:
+        rows = (await session.scalars(query)).all()
+    return [
+        OutboxEntry(
+            mail_id=row.mail_id,
+            recipient=row.recipient,
+            subject=row.subject,
+            state=row.state,
+            attempts=row.attempts,
+            created_at=row.created_at,
+            next_attempt_at=row.next_attempt_at,
+            sent_at=row.sent_at,
+            last_error=row.last_error,
+        )
+        for row in rows
+    ]
+
+
+def retry_delay(settings: Settings, attempts: int) -> timedelta:
+    """Exponential backoff after the `attempts`-th failed attempt, capped."""
+    seconds = settings.mail_retry_base_seconds * (2 ** max(0, attempts - 1))
+    return timedelta(seconds=min(seconds, settings.mail_retry_max_seconds))
+
+
+async def _claim(db: Database, settings: Settings, *, now: datetime, limit: int) -> list[Mail]:
+    lease_over = and_(OutboxMail.state == MailState.SENDING.value, OutboxMail.lease_until < now)
+    due = or_(
+        and_(OutboxMail.state == MailState.PENDING.value, OutboxMail.next_attempt_at <= now),
+        # A worker died holding these: its lease ran out, so they are tried again.
+        and_(lease_over, OutboxMail.attempts < settings.mail_max_attempts),
+    )
+    async with db.transaction() as session:
+        # Rows whose last allowed attempt died with its worker: give up, keep the record.
+        await session.execute(
+            update(OutboxMail)
+            .where(lease_over, OutboxMail.attempts >= settings.mail_max_attempts)
+            .values(
+                state=MailState.FAILED.value,
+                lease_until=None,
+                last_error="the worker stopped during the last attempt",
+            )
+        )
+        query: Any = (
+            select(OutboxMail.mail_id, OutboxMail.recipient, OutboxMail.subject, OutboxMail.body)
+            .where(due)
+            .order_by(OutboxMail.next_attempt_at, OutboxMail.mail_id)
+            .limit(limit)
+        )
+        if db.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = (await session.execute(query)).all()
+        if not rows:
+            return []
+        await session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.mail_id.in_([row.mail_id for row in rows]))
+            .values(
+                state=MailState.SENDING.value,
+                lease_until=now + _LEASE,
+                attempts=OutboxMail.attempts + 1,
+            )
+        )
+    return [Mail(row.mail_id, row.recipient, row.subject, row.body) for row in rows]
+
+
+async def _record_sent(db: Database, mail_id: int, *, now: datetime) -> None:
+    async with db.transaction() as session:
+        await session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.mail_id == mail_id)
+            .values(state=MailState.SENT.value, sent_at=now, lease_until=None, last_error=None)
+        )
+
+
+async def _record_failure(
+    db: Database, settings: Settings, mail_id: int, *, error: str, permanent: bool, now: datetime
+) -> None:
+    async with db.transaction() as session:
+        attempts = await session.scalar(
+            select(OutboxMail.attempts).where(OutboxMail.mail_id == mail_id)
+        )
+        attempts = int(attempts or 0)
+        give_up = permanent or attempts >= settings.mail_max_attempts
+        values: dict[str, Any] = {
+            "lease_until": None,
+            "last_error": error[:_MAX_ERROR],
+            "state": MailState.FAILED.value if give_up else MailState.PENDING.value,
+        }
+        if not give_up:
+            values["next_attempt_at"] = now + retry_delay(settings, attempts)
+        await session.execute(
+            update(OutboxMail).where(OutboxMail.mail_id == mail_id).values(**values)
+        )
+    if give_up:
+        logger.error("mail %s failed for good after %s attempts: %s", mail_id, attempts, error)
+    else:
+        logger.warning("mail %s not sent (attempt %s), will retry: %s", mail_id, attempts, error)
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    claimed: int = 0
+
+
+async def deliver_due(db: Database, settings: Settings, *, now: datetime) -> DeliveryReport:
+    """Send every message that is due, in batches; returns what happened."""
+    if not smtp_configured(settings):
+        return DeliveryReport()
+    sent = failed = claimed = 0
+    # Bounded: at most ten batches per round, the rest waits for the next round.
+    for _ in range(10):
+        batch = await _claim(db, settings, now=now, limit=settings.mail_batch_size)
+        if not batch:
+            break
+        claimed += len(batch)
+        try:
+            async with SmtpConnection(settings) as connection:
+                for index, mail in enumerate(batch):
+                    try:
+                        await connection.send(mail, now=now)
+                    except PermanentMailError as exc:
+                        failed += 1
+                        await _record_failure(
+                            db, settings, mail.mail_id or 0, error=str(exc), permanent=True, now=now
+                        )
+                    except TemporaryMailError as exc:
+                        # The connection is likely gone: this and the rest of the batch retry.
+                        for rest in batch[index:]:
+                            failed += 1
+                            await _record_failure(
+                                db,
+                                settings,
+                                rest.mail_id or 0,
+                                error=str(exc),
+                                permanent=False,
+                                now=now,
+                            )
+                        return DeliveryReport(sent=sent, failed=failed, claimed=claimed)
+                    else:
+                        sent += 1
+                        await _record_sent(db, mail.mail_id or 0, now=now)
+        except TemporaryMailError as exc:
+            for mail in batch:
+                failed += 1
+                await _record_failure(
+                    db, settings, mail.mail_id or 0, error=str(exc), permanent=False, now=now
+                )
+            break
+    return DeliveryReport(sent=sent, failed=failed, claimed=claimed)
