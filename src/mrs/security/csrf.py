@@ -1,12 +1,14 @@
 """CSRF protection: a signed double-submit token bound to the session, plus an origin check.
 
-Which requests are checked: unsafe methods (POST, PUT, PATCH, DELETE, …) that do not carry
-an `Authorization` header (a browser cannot add one cross-site without CORS, which we never
-allow) and that carry our session or CSRF cookie, an `Origin`/`Referer`/`Sec-Fetch-Site`
-header, or a body type an HTML form can send. A cookie-less JSON call from a script (no
-browser involved) carries no ambient credentials and is left alone, and so is a JSON login
-with no browser header at all (even if the script's cookie jar holds a session), so API
-clients can log in with JSON and then use the bearer token.
+Which requests are checked: every unsafe request (POST, PUT, PATCH, DELETE, …) that a
+browser may have sent, whatever cookies it carries: one with an `Origin`, `Referer` or
+`Sec-Fetch-Site` header (browsers send `Origin` on every unsafe request), or with a body
+that a cross-site page can send without a CORS preflight (an HTML form's types,
+`text/plain`, or no type at all). Requests with an `Authorization` header are exempt: a
+browser cannot add one cross-site. So is a script's JSON request without any browser
+header, even if its cookie jar holds a session: a cross-site page cannot produce it,
+because a JSON body needs a CORS preflight, which MRS never grants. (The session cookie is
+also SameSite=Lax, so browsers do not send it on cross-site posts at all.)
 
 A checked request must come from our own origin (`Origin`, else `Referer`; one of them is
 required) and carry a token (header `X-CSRF-Token`, or the form field `csrf_token` of an
@@ -49,8 +51,6 @@ FORM_CONTENT_TYPES = frozenset(
 MAX_FORM_BYTES = 1024 * 1024
 _MAX_TOKEN_LENGTH = 200
 _STATE_NEW_COOKIE = "mrs_csrf_new_cookie"
-# The JSON login endpoint(s): see _needs_check.
-JSON_LOGIN_PATHS = frozenset({"/api/auth/login"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -124,22 +124,19 @@ def _origin_key(url: str) -> str | None:
 
 
 def _needs_check(request: Request) -> bool:
+    """True for unsafe requests that a browser may have sent (see the module docstring)."""
     if request.method in SAFE_METHODS or "authorization" in request.headers:
         return False
     headers = request.headers
-    # Browsers send Origin (or at least Referer / Sec-Fetch-Site) with every unsafe request.
+    # Browsers send Origin with every unsafe request (and Referer / Sec-Fetch-Site).
     if "origin" in headers or "referer" in headers or "sec-fetch-site" in headers:
         return True
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in FORM_CONTENT_TYPES:
-        return True
-    if request.url.path in JSON_LOGIN_PATHS:
-        # A JSON login without any browser header comes from a script (a cross-site JSON
-        # post needs a CORS preflight, which we never grant). It is not authenticated by
-        # a cookie, even if the script's cookie jar still holds an old session.
-        return False
-    cookies = request.cookies
-    return bool(cookies.get(session_cookie_name(request)) or cookies.get(csrf_cookie_name(request)))
+        return True  # what an old browser's cross-site form can send without Origin
+    # A body without a type is also a "simple" request (FastAPI would read it as JSON).
+    has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+    return not content_type and has_body
 
 
 class CsrfMiddleware:
