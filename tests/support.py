@@ -100,6 +100,8 @@ def running_server(
         "MRS_DATABASE_URL": database_url,
         "MRS_DATA_DIR": str(data_dir),
         "MRS_SECRET_KEY": "server-test-secret-key-0123456789-0123456789",
+        # A backup starts a minute after start-up; test servers opt in when they want one.
+        "MRS_BACKUP_ENABLED": "false",
         **(env or {}),
     }
     command = [sys.executable, "-m", "mrs", "serve", "--port", str(port), *args]

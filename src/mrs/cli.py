@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from mrs.ops import cli as ops_cli
 from mrs.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -23,6 +24,8 @@ cert_app = typer.Typer(no_args_is_help=True, help="TLS certificates.")
 app.add_typer(cert_app, name="cert")
 mail_app = typer.Typer(no_args_is_help=True, help="Mail: test the SMTP set-up, see the outbox.")
 app.add_typer(mail_app, name="mail")
+app.add_typer(ops_cli.backup_app, name="backup")
+ops_cli.register_db_commands(db_app)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -99,6 +102,17 @@ def demo() -> None:
         typer.echo("the database already has users; demo data not loaded")
 
 
+def _prepare_metrics_dir(settings: Settings) -> None:
+    """A fresh prometheus-client multiprocess directory, so /metrics counts every worker.
+
+    Set before uvicorn starts (and before anything imports prometheus_client): the
+    library picks its storage at import, and the workers inherit the environment.
+    """
+    from mrs.monitoring.multiproc import prepare_multiprocess_dir
+
+    prepare_multiprocess_dir(settings.ensure_data_dir() / "metrics")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
@@ -146,6 +160,7 @@ def serve(
     _upgrade(settings)
     from mrs.db.urls import redacted
 
+    _prepare_metrics_dir(settings)
     typer.echo(f"database: {redacted(settings.effective_database_url)}")
     if demo:
         _load_demo(settings)

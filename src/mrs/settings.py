@@ -115,14 +115,74 @@ class Settings(BaseSettings):
     # --- end security ---
 
     # --- monitoring (issue 5) ---
-
+    # A bearer token for machines (load balancers, Prometheus) to read /health details and
+    # /metrics without a user account. Empty: only admins can.
+    management_token: str = Field(default="", repr=False)
+    # HTTP request metrics on the hot path; off only to measure their overhead.
+    http_metrics_enabled: bool = True
+    log_format: Literal["text", "json"] = "text"
+    access_log: bool = True
+    health_db_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    alert_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # No repeat of the same alert within this many seconds (reminders while it stays firing).
+    alert_cooldown_seconds: float = Field(default=3600.0, ge=0)
+    # The window for error rate and p95 response time.
+    alert_window_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    alert_memory_percent: float = Field(default=90.0, gt=0, le=100)
+    alert_response_seconds: float = Field(default=5.0, gt=0)
+    alert_error_rate: float = Field(default=0.05, gt=0, le=1)
+    # The error-rate rule needs this many requests in the window (no alert on 1 of 2 failing).
+    alert_error_min_requests: int = Field(default=20, ge=1)
+    alert_disk_free_percent: float = Field(default=10.0, ge=0, le=100)
+    alert_backup_max_age_hours: float = Field(default=26.0, gt=0)
+    alert_webhook_url: str = ""
+    alert_webhook_retries: int = Field(default=3, ge=0, le=10)
+    alert_webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Comma-separated addresses that get alert mail through the outbox.
+    alert_email_to: str = ""
+    # Samples of the request metrics kept for the dashboard's charts and windows.
+    monitoring_sample_retention_hours: float = Field(default=48.0, gt=0)
     # --- end monitoring ---
 
     # --- ops: backups and data copy (issue 6) ---
+    # Where backups go; empty means `backups/` in the data directory.
+    backup_dir: Path | None = None
+    backup_keep: int = Field(default=5, ge=1, le=1000)
+    # Cron syntax, evaluated in MRS_TIMEZONE (the site's local time).
+    backup_schedule: str = "0 3 * * *"
+    backup_drill_schedule: str = "30 4 1 * *"
+    backup_enabled: bool = True
+    # After a failed scheduled backup, try again this many minutes later (not every minute).
+    backup_retry_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    # The database to back up; empty means MRS_DATABASE_URL (set it to use a dedicated role).
+    backup_database_url: str = ""
+    # Directory holding pg_dump/pg_restore; empty means the newest installed, then PATH.
+    pg_bin_dir: Path | None = None
+
+    @field_validator("backup_schedule", "backup_drill_schedule")
+    @classmethod
+    def _cron_expression(cls, value: str) -> str:
+        from croniter import croniter
+
+        if not croniter.is_valid(value):
+            raise ValueError(f"not a cron expression: {value!r} (e.g. '0 3 * * *')")
+        return value
+
+    @property
+    def effective_backup_dir(self) -> Path:
+        """Where backups are written: MRS_BACKUP_DIR or `backups/` in the data directory."""
+        return self.backup_dir or self.data_dir / "backups"
+
+    @property
+    def effective_backup_database_url(self) -> str:
+        return self.backup_database_url or self.effective_database_url
 
     # --- end ops ---
 
     # --- web (issue 7) ---
+    # The hours a room's day grid shows by default; reservations outside still appear.
+    web_day_start_hour: int = Field(default=8, ge=0, le=23)
+    web_day_end_hour: int = Field(default=20, ge=1, le=24)
 
     # --- end web ---
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from mrs.accounts import service
-from mrs.accounts.dependencies import AdminUser, AuthNowDep, CurrentUser, session_cookie_name
+from mrs.accounts import service, session_cookie
+from mrs.accounts.dependencies import AdminUser, AuthNowDep, CurrentUser
 from mrs.accounts.models import RegistrationOutcome, User
 from mrs.accounts.schemas import (
     AccountStats,
@@ -25,8 +25,6 @@ from mrs.accounts.schemas import (
     TokenRead,
     UserRead,
 )
-from mrs.accounts.tokens import issue_token
-from mrs.clock import system_clock
 from mrs.errors import NotFound
 from mrs.http.dependencies import DatabaseDep, LocaleDep, SettingsDep
 from mrs.settings import Settings
@@ -38,7 +36,7 @@ SessionIdPath = Annotated[str, Path(min_length=1, max_length=64, description="Se
 
 
 def _client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return session_cookie.client_address(request)
 
 
 def _start_session(
@@ -49,24 +47,8 @@ def _start_session(
     now: datetime,
 ) -> TokenRead:
     """Issue the token for a new session and set the session cookie."""
-    lifetime = service.session_token_lifetime(settings, expires_at=opened.expires_at, now=now)
-    issued = issue_token(
-        user_id=opened.user.user_id,
-        secret=settings.effective_secret_key,
-        # PyJWT checks exp/nbf against the real time; the session row keeps the app's clock.
-        now=system_clock(),
-        lifetime=lifetime,
-        session_id=opened.session_id,
-    )
-    response.set_cookie(
-        session_cookie_name(request),
-        issued.token,
-        max_age=issued.expires_in,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    issued = session_cookie.issue_session_token(settings, opened, now=now)
+    session_cookie.set_session_cookie(request, response, issued)
     return TokenRead(access_token=issued.token, expires_in=issued.expires_in)
 
 
@@ -80,31 +62,17 @@ async def login(
     now: AuthNowDep,
 ) -> TokenRead:
     """Log in with user id and password; returns a bearer token and sets the session cookie."""
-    opened = await service.login(
-        db,
-        settings,
-        user_id=body.user_id,
-        password=body.password,
-        client_address=_client_address(request),
-        user_agent=request.headers.get("user-agent"),
-        now=now,
+    issued = await session_cookie.log_in(
+        db, settings, request, user_id=body.user_id, password=body.password, now=now
     )
-    return _start_session(request, response, settings, opened, now)
+    session_cookie.set_session_cookie(request, response, issued)
+    return TokenRead(access_token=issued.token, expires_in=issued.expires_in)
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(
-    user: CurrentUser, request: Request, response: Response, db: DatabaseDep, now: AuthNowDep
-) -> None:
+async def logout(user: CurrentUser, response: Response, db: DatabaseDep, now: AuthNowDep) -> None:
     """End this session: its token stops working at once and the cookie is cleared."""
-    await service.logout(db, user=user, now=now)
-    response.delete_cookie(
-        session_cookie_name(request),
-        path="/",
-        secure=request.url.scheme == "https",
-        httponly=True,
-        samesite="lax",
-    )
+    await session_cookie.log_out(db, response, user=user, now=now)
 
 
 @router.get("/me", response_model=UserRead)

@@ -26,8 +26,8 @@ MODEL_MODULES = (
     "mrs.rooms.models",
     "mrs.reservations.models",
     "mrs.notifications.models",  # accounts (issue 3)
-    # monitoring (issue 5)
-    # ops (issue 6)
+    "mrs.monitoring.models",  # monitoring (issue 5)
+    "mrs.ops.models",  # ops (issue 6)
 )
 
 

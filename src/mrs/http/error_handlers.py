@@ -1,14 +1,20 @@
-"""Every error becomes one JSON shape: {"error": {"code", "message", "details"}}."""
+"""Every error becomes one JSON shape: {"error": {"code", "message", "details"}}.
+
+Browsers asking for a page get the same mapping rendered as an HTML page instead, by the
+page renderer the app installs (mrs.web.errors), in the user's language.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from mrs.errors import DomainError, TooManyRequests
 from mrs.http.dependencies import request_locale
@@ -53,6 +59,20 @@ _STATUS_MESSAGES = {
 }
 
 
+# (request, status, translated message, the domain error if any) -> an HTML page.
+PageRenderer = Callable[[Request, int, str, DomainError | None], Awaitable[Response]]
+
+
+def _page_renderer(request: Request) -> PageRenderer | None:
+    """The HTML renderer when this request is for a page rather than the JSON API."""
+    renderer: PageRenderer | None = getattr(request.app.state, "page_error_renderer", None)
+    if renderer is None or request.url.path.startswith("/api"):
+        return None
+    if getattr(request.state, "page", False) or "text/html" in request.headers.get("accept", ""):
+        return renderer
+    return None
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
@@ -89,19 +109,23 @@ def validation_details(locale: str, errors: list[dict[str, Any]]) -> list[dict[s
     ]
 
 
-async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     locale = request_locale(request)
     message = translate(locale, exc.msgid, **exc.params)
+    if (page := _page_renderer(request)) is not None:
+        return await page(request, exc.status, message, exc)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
     return JSONResponse(
         error_body(exc.code, message, exc.details), status_code=exc.status, headers=headers
     )
 
 
-async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def _request_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     locale = request_locale(request)
+    if (page := _page_renderer(request)) is not None:
+        return await page(request, 422, translate(locale, "The input is not valid."), None)
     details = validation_details(locale, list(exc.errors()))
     return JSONResponse(
         error_body("validation_error", translate(locale, "The input is not valid."), details),
@@ -109,10 +133,12 @@ async def _request_validation_error(request: Request, exc: Exception) -> JSONRes
     )
 
 
-async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
+async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     locale = request_locale(request)
     code, message = _STATUS_MESSAGES.get(exc.status_code, ("error", "The request failed."))
+    if (page := _page_renderer(request)) is not None:
+        return await page(request, exc.status_code, translate(locale, message), None)
     return JSONResponse(
         error_body(code, translate(locale, message)),
         status_code=exc.status_code,
@@ -120,16 +146,22 @@ async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     locale = request_locale(request)
+    if (page := _page_renderer(request)) is not None:
+        return await page(
+            request, 500, translate(locale, "Something went wrong on our side."), None
+        )
     return JSONResponse(
         error_body("internal_error", translate(locale, "Something went wrong on our side.")),
         status_code=500,
     )
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, page_renderer: PageRenderer | None = None) -> None:
+    """Map errors to responses; with `page_renderer`, browsers get HTML error pages."""
+    app.state.page_error_renderer = page_renderer
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_exception)

@@ -7,7 +7,9 @@ from fastapi import APIRouter, Query, status
 from mrs.accounts.dependencies import CurrentUser
 from mrs.http.dependencies import DatabaseDep, NowDep, SettingsDep
 from mrs.http.types import IsoDate, ReservationIdPath, RoomIdPath
+from mrs.monitoring import metrics as monitoring_metrics
 from mrs.reservations import rules, service
+from mrs.reservations.errors import ReservationConflict
 from mrs.reservations.schemas import ReservationCreate, ReservationRead
 
 router = APIRouter(prefix="/api", tags=["reservations"])
@@ -41,16 +43,22 @@ async def reserve(
     settings: SettingsDep,
     now: NowDep,
 ) -> service.ReservationView:
-    return await service.reserve(
-        db,
-        settings=settings,
-        user_id=user.user_id,
-        room_id=room_id,
-        day=body.date,
-        start_minute=body.start_time,
-        end_minute=body.end_time,
-        now=now,
-    )
+    try:
+        view = await service.reserve(
+            db,
+            settings=settings,
+            user_id=user.user_id,
+            room_id=room_id,
+            day=body.date,
+            start_minute=body.start_time,
+            end_minute=body.end_time,
+            now=now,
+        )
+    except ReservationConflict:
+        monitoring_metrics.RESERVATION_CONFLICTS.inc()
+        raise
+    monitoring_metrics.RESERVATIONS_CREATED.inc()
+    return view
 
 
 @router.delete("/reservations/{reservation_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -68,6 +76,7 @@ async def cancel(
         reservation_id=reservation_id,
         now=now,
     )
+    monitoring_metrics.RESERVATIONS_CANCELLED.inc()
 
 
 @router.get("/reservations/mine", response_model=list[ReservationRead])

@@ -220,6 +220,20 @@ async def reservations_of_room_day(
         return [_to_view(row) for row in (await session.execute(query)).all()]
 
 
+async def reservations_of_day(db: Database, *, day: date) -> list[ReservationView]:
+    """Every active reservation on a day, by room and time (one query for a day overview)."""
+    query = (
+        _view_query()
+        .where(
+            Reservation.reserved_date == day,
+            Reservation.status == ReservationStatus.ACTIVE,
+        )
+        .order_by(Reservation.room_id, Reservation.start_minute)
+    )
+    async with db.snapshot() as session:
+        return [_to_view(row) for row in (await session.execute(query)).all()]
+
+
 async def reservations_of_user(
     db: Database, *, user_id: str, now: datetime, settings: Settings, limit: int = 500
 ) -> list[ReservationView]:

@@ -80,6 +80,25 @@ async def get_room(db: Database, *, room_id: int) -> MeetingRoom:
     return room
 
 
+async def open_dates(db: Database, *, room_id: int, from_date: date, to_date: date) -> list[date]:
+    """The dates in the range (inclusive) on which the room is open for reservation."""
+    async with db.snapshot() as session:
+        return list(
+            (
+                await session.scalars(
+                    select(ReservableRoom.reserved_date)
+                    .where(
+                        ReservableRoom.room_id == room_id,
+                        ReservableRoom.reserved_date >= from_date,
+                        ReservableRoom.reserved_date <= to_date,
+                        ReservableRoom.is_open.is_(True),
+                    )
+                    .order_by(ReservableRoom.reserved_date)
+                )
+            ).all()
+        )
+
+
 async def create_room(
     db: Database, *, room_name: str, capacity: int | None, location: str | None
 ) -> MeetingRoom:

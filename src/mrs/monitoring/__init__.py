@@ -1,0 +1,1 @@
+"""Monitoring: health, Prometheus metrics, request logs, threshold alerts and a dashboard."""

@@ -1,0 +1,1 @@
+"""Operations: backups, restores, restore drills and data copies between databases."""

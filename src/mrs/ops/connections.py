@@ -1,0 +1,50 @@
+"""Opening operations engines on arbitrary database URLs, with one clear error when not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from mrs.db.engine import make_sync_engine
+from mrs.db.migrate import current_revisions, head_revisions
+from mrs.db.urls import redacted
+from mrs.ops.errors import DatabaseUnreachable, SchemaNotCurrent
+from mrs.settings import Settings
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a driver error: the part an operator needs."""
+    origin = getattr(exc, "orig", None) or exc
+    lines = str(origin).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+@contextmanager
+def open_engine(settings: Settings, url: str) -> Iterator[Engine]:
+    """A synchronous engine on `url`, checked to answer; disposed at the end of the block."""
+    engine = make_sync_engine(settings, url)
+    try:
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except DBAPIError as exc:
+            raise DatabaseUnreachable(url=redacted(url), reason=first_line(exc)) from exc
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def require_current_schema(engine: Engine, url: str) -> str:
+    """The database's revision, which must be this code's head; returned for manifests."""
+    found = current_revisions(engine)
+    expected = head_revisions()
+    if found != expected:
+        raise SchemaNotCurrent(
+            url=redacted(url),
+            found=", ".join(sorted(found)) or "none",
+            expected=", ".join(sorted(expected)),
+        )
+    return ",".join(sorted(found))

@@ -1,0 +1,56 @@
+"""Who is looking at a page: like the API's, but a stale cookie means "not logged in"."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from mrs.accounts import service
+from mrs.accounts.dependencies import auth_now, request_token
+from mrs.accounts.service import AuthenticatedUser
+from mrs.accounts.tokens import decode_token
+from mrs.errors import Forbidden, Unauthenticated
+from mrs.http.dependencies import DatabaseDep, SettingsDep
+
+
+def mark_page(request: Request) -> None:
+    """Tell the error handlers that this request wants HTML answers."""
+    request.state.page = True
+
+
+async def page_visitor(
+    request: Request, db: DatabaseDep, settings: SettingsDep
+) -> AuthenticatedUser | None:
+    """The logged-in user, or None (an expired or revoked cookie counts as logged out)."""
+    token = request_token(request)
+    if token is None:
+        return None
+    try:
+        claims = decode_token(token, secret=settings.effective_secret_key)
+        user = await service.user_for_token(
+            db, claims=claims, now=auth_now(request), settings=settings
+        )
+    except Unauthenticated:  # expired, revoked or for a disabled account
+        return None
+    request.state.user = user
+    return user
+
+
+async def page_user(
+    user: Annotated[AuthenticatedUser | None, Depends(page_visitor)],
+) -> AuthenticatedUser:
+    if user is None:
+        raise Unauthenticated()
+    return user
+
+
+async def page_admin(user: Annotated[AuthenticatedUser, Depends(page_user)]) -> AuthenticatedUser:
+    if not user.is_admin:
+        raise Forbidden("This page is for administrators only.")
+    return user
+
+
+Visitor = Annotated[AuthenticatedUser | None, Depends(page_visitor)]
+PageUser = Annotated[AuthenticatedUser, Depends(page_user)]
+PageAdmin = Annotated[AuthenticatedUser, Depends(page_admin)]

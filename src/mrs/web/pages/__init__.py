@@ -1,0 +1,18 @@
+"""The HTML pages. Each calls the domain services directly (never the JSON API over HTTP),
+answers a POST with a redirect (post/redirect/get), and on a rejected form renders the
+form again with what was typed and the message next to the field.
+
+One module per area; later pages (registration, approvals, password, sessions, users)
+add their module here and their links in mrs.web.navigation.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from mrs.web.dependencies import mark_page
+from mrs.web.pages import account, admin_rooms, reservations, rooms
+
+router = APIRouter(dependencies=[Depends(mark_page)], include_in_schema=False)
+for area in (account, rooms, reservations, admin_rooms):
+    router.include_router(area.router)

@@ -1,0 +1,62 @@
+"""What the page modules share: redirects, confirmations after a redirect, dates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from fastapi import Request
+from starlette.responses import RedirectResponse
+
+from mrs.http.types import parse_iso_date
+from mrs.i18n import translate
+from mrs.settings import Settings
+from mrs.web.i18n import N_
+
+# Confirmations shown after a redirect (?done=...); only these keys are honoured.
+DONE_MESSAGES = {
+    "reserved": N_("Your reservation is confirmed."),
+    "cancelled": N_("The reservation was cancelled."),
+    "logged_out": N_("You have logged out."),
+    "room_created": N_("The room was created. Open it for the dates people may reserve it."),
+    "room_saved": N_("The room was saved."),
+    "opened": N_("The room is now open on {count} more date(s)."),
+    "closed": N_("The room is now closed on {count} date(s)."),
+}
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def safe_next(target: str | None, default: str = "/rooms") -> str:
+    """Only same-site paths: never an open redirect to another host."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def done_message(request: Request, locale: str) -> str | None:
+    key = request.query_params.get("done", "")
+    msgid = DONE_MESSAGES.get(key)
+    if msgid is None:
+        return None
+    count = request.query_params.get("n", "0")
+    return translate(locale, msgid, count=int(count) if count.isdigit() and len(count) < 5 else 0)
+
+
+def site_now(now: datetime, settings: Settings) -> datetime:
+    return now.astimezone(settings.tz)
+
+
+def query_day(request: Request, today: date, locale: str) -> tuple[date, str | None]:
+    """The ?date= of the request (today when absent) and a message when it is not a date."""
+    raw = request.query_params.get("date")
+    if not raw:
+        return today, None
+    try:
+        day = parse_iso_date(raw)
+    except ValueError as exc:
+        return today, translate(locale, str(exc))
+    if not date.min < day < date.max:  # the pages link to the day before and after
+        return today, translate(locale, "This date is out of range.")
+    return day, None

@@ -1,0 +1,266 @@
+"""Rooms by date, a room's day with its slot grid, and reserving."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from mrs.db.engine import Database
+from mrs.errors import DomainError
+from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
+from mrs.http.types import RoomIdPath, parse_iso_date
+from mrs.i18n import translate
+from mrs.reservations import service as reservations_service
+from mrs.reservations.errors import (
+    InvalidTimeRange,
+    OutsideDay,
+    ReservationConflict,
+    SlotMisaligned,
+    StartInPast,
+)
+from mrs.reservations.schemas import ReservationCreate
+from mrs.rooms import service as rooms_service
+from mrs.settings import Settings
+from mrs.wallclock import format_minute
+from mrs.web.dependencies import PageUser
+from mrs.web.forms import FormErrors, form_error, parse, read_form, text_values
+from mrs.web.pages.common import (
+    done_message,
+    query_day,
+    redirect,
+    site_now,
+)
+from mrs.web.rendering import render
+from mrs.web.slots import day_slots, grid_bounds, past_until, slot_choices
+
+router = APIRouter()
+
+
+@router.get("/rooms")
+async def rooms_of_day(
+    request: Request,
+    user: PageUser,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    now: NowDep,
+    locale: LocaleDep,
+) -> Response:
+    """Rooms open on a date (today by default) with the taken slots at a glance."""
+    local_now = site_now(now, settings)
+    day, date_error = query_day(request, local_now.date(), locale)
+    rooms = await rooms_service.rooms_reservable_on(db, day=day)
+    by_room: dict[int, list[reservations_service.ReservationView]] = defaultdict(list)
+    for reservation in await reservations_service.reservations_of_day(db, day=day):
+        by_room[reservation.room_id].append(reservation)
+    first, last = grid_bounds(
+        [r for rs in by_room.values() for r in rs],
+        slot_minutes=settings.slot_minutes,
+        first_hour=settings.web_day_start_hour,
+        last_hour=settings.web_day_end_hour,
+    )
+    gone = past_until(day, local_now)
+    overview = [
+        {
+            "room": room,
+            "reservations": by_room.get(room.room_id, []),
+            "slots": day_slots(
+                by_room.get(room.room_id, []),
+                slot_minutes=settings.slot_minutes,
+                first_minute=first,
+                last_minute=last,
+                gone_until=gone,
+            ),
+        }
+        for room in rooms
+    ]
+    hours = list(range(first, last, 60 if last - first <= 16 * 60 else 120))
+    return render(
+        request,
+        "rooms.html",
+        {
+            "day": day,
+            "today": local_now.date(),
+            "previous_day": day - timedelta(days=1),
+            "next_day": day + timedelta(days=1),
+            "overview": overview,
+            "hours": hours,
+            "date_error": date_error,
+        },
+        status_code=422 if date_error else 200,
+    )
+
+
+# --- a room's day and reserving ---
+
+
+async def _room_day_page(
+    request: Request,
+    *,
+    db: Database,
+    settings: Settings,
+    user_id: str,
+    room_id: int,
+    day: date,
+    now: datetime,
+    values: dict[str, str],
+    errors: FormErrors,
+    status_code: int = 200,
+    done: str | None = None,
+) -> Response:
+    room = await rooms_service.get_room(db, room_id=room_id)
+    is_open = room.active and bool(
+        await rooms_service.open_dates(db, room_id=room_id, from_date=day, to_date=day)
+    )
+    reservations = await reservations_service.reservations_of_room_day(db, room_id=room_id, day=day)
+    first, last = grid_bounds(
+        reservations,
+        slot_minutes=settings.slot_minutes,
+        first_hour=settings.web_day_start_hour,
+        last_hour=settings.web_day_end_hour,
+    )
+    local_now = site_now(now, settings)
+    slots = day_slots(
+        reservations,
+        slot_minutes=settings.slot_minutes,
+        first_minute=first,
+        last_minute=last,
+        gone_until=past_until(day, local_now),
+    )
+    return render(
+        request,
+        "room_day.html",
+        {
+            "room": room,
+            "day": day,
+            "today": local_now.date(),
+            "previous_day": day - timedelta(days=1),
+            "next_day": day + timedelta(days=1),
+            "is_open": is_open,
+            "slots": slots,
+            "choices": slot_choices(settings.slot_minutes),
+            "values": values,
+            "errors": errors,
+            "me": user_id,
+            "done": done,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/rooms/{room_id}")
+async def room_day(
+    request: Request,
+    room_id: RoomIdPath,
+    user: PageUser,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    now: NowDep,
+    locale: LocaleDep,
+) -> Response:
+    """A room's day: the slot grid, who holds the taken slots, and the reservation form."""
+    day, date_error = query_day(request, site_now(now, settings).date(), locale)
+    errors = FormErrors()
+    if date_error:
+        errors.add("date", date_error)
+    values = {
+        "start_time": request.query_params.get("start", "")[:5],
+        "end_time": request.query_params.get("end", "")[:5],
+    }
+    return await _room_day_page(
+        request,
+        db=db,
+        settings=settings,
+        user_id=user.user_id,
+        room_id=room_id,
+        day=day,
+        now=now,
+        values=values,
+        errors=errors,
+        status_code=422 if date_error else 200,
+        done=done_message(request, locale),
+    )
+
+
+async def _conflict_message(db: Database, locale: str, exc: ReservationConflict) -> str:
+    """Say which reservation is in the way, and whose it is."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    reservation_id = details.get("reservation_id")
+    if isinstance(reservation_id, int):
+        try:
+            other = await reservations_service.get_reservation(db, reservation_id=reservation_id)
+        except DomainError:
+            other = None
+        if other is not None:
+            return translate(
+                locale,
+                "This time overlaps the reservation of {name} from {start} to {end}. "
+                "Choose another time.",
+                name=other.user_name or other.user_id,
+                start=format_minute(other.start_time),
+                end=format_minute(other.end_time),
+            )
+    return translate(locale, exc.msgid, **exc.params)
+
+
+@router.post("/rooms/{room_id}/reservations")
+async def reserve(
+    request: Request,
+    room_id: RoomIdPath,
+    user: PageUser,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    now: NowDep,
+    locale: LocaleDep,
+) -> Response:
+    form = await read_form(request)
+    values = text_values(form, ("date", "start_time", "end_time"))
+    errors = FormErrors()
+    body = parse(ReservationCreate, values, locale=locale, errors=errors)
+    status_code = 422
+    if body is not None:
+        try:
+            await reservations_service.reserve(
+                db,
+                settings=settings,
+                user_id=user.user_id,
+                room_id=room_id,
+                day=body.date,
+                start_minute=body.start_time,
+                end_minute=body.end_time,
+                now=now,
+            )
+        except ReservationConflict as exc:
+            errors.add("", await _conflict_message(db, locale, exc))
+            status_code = exc.status
+        except (InvalidTimeRange, SlotMisaligned, OutsideDay) as exc:
+            errors.add("end_time", translate(locale, exc.msgid, **exc.params))
+            status_code = exc.status
+        except StartInPast as exc:
+            errors.add("start_time", translate(locale, exc.msgid, **exc.params))
+            status_code = exc.status
+        except DomainError as exc:  # e.g. the room is not open that day
+            form_error(errors, locale, exc.msgid, **exc.params)
+            status_code = exc.status
+        else:
+            return redirect(f"/rooms/{room_id}?date={body.date.isoformat()}&done=reserved")
+    try:
+        day = parse_iso_date(values["date"])
+    except ValueError:
+        day = site_now(now, settings).date()
+    if not date.min < day < date.max:
+        day = site_now(now, settings).date()
+    return await _room_day_page(
+        request,
+        db=db,
+        settings=settings,
+        user_id=user.user_id,
+        room_id=room_id,
+        day=day,
+        now=now,
+        values=values,
+        errors=errors,
+        status_code=status_code,
+    )

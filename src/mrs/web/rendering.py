@@ -1,0 +1,152 @@
+"""Jinja2 templates, the page context every template sees, and locale-aware formatting.
+
+Templates translate with `_("English msgid", name=value)`: the same msgids and `.po`
+catalogs as the rest of the service (mrs.i18n), extracted with `pybabel extract -F babel.cfg`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from babel.dates import format_date, format_datetime
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from mrs import __version__
+from mrs.accounts.service import AuthenticatedUser
+from mrs.http.dependencies import request_locale
+from mrs.i18n import SUPPORTED_LOCALES, translate
+from mrs.security.csrf import CSRF_FORM_FIELD, csrf_token
+from mrs.settings import Settings
+from mrs.wallclock import format_minute
+from mrs.web.navigation import nav_for
+from mrs.web.slots import Slot
+
+# Names shown on the language switch, each in its own language.
+LANGUAGE_NAMES = {"en": "English", "ja": "日本語"}
+
+
+@pass_context
+def _translate(context: Context, msgid: str, **params: Any) -> str:
+    return translate(context["locale"], msgid, **params)
+
+
+@pass_context
+def _csrf_token(context: Context) -> str:
+    return csrf_token(context["request"])
+
+
+@pass_context
+def _long_date(context: Context, day: date) -> str:
+    """A date as people write it: "Monday, January 7, 2030" / "2030年1月7日月曜日"."""
+    return str(format_date(day, format="full", locale=context["locale"]))
+
+
+@pass_context
+def _short_date(context: Context, day: date) -> str:
+    return str(format_date(day, format="medium", locale=context["locale"]))
+
+
+@pass_context
+def _instant(context: Context, moment: datetime) -> str:
+    """An instant in the site's time zone and the reader's language."""
+    settings: Settings = context["settings"]
+    return str(
+        format_datetime(moment.astimezone(settings.tz), format="short", locale=context["locale"])
+    )
+
+
+def _timeline(slots: Sequence[Slot]) -> Markup:
+    """The cells of a room's day bar, built in Python: the rooms page draws one per room and
+    a template loop over every cell was most of its rendering time. Only fixed class names
+    go into this markup, never data."""
+    cells = []
+    for slot in slots:
+        state = "taken" if slot.reservation else "past" if slot.past else "free"
+        hour = " hour" if slot.start % 60 == 0 else ""
+        cells.append(f'<span class="cell {state}{hour}"></span>')
+    return Markup("".join(cells))  # noqa: S704 - fixed strings only, no user data
+
+
+def _static_url(path: str) -> str:
+    # The version busts caches when a release changes the asset.
+    return f"/static/{path}?v={__version__}"
+
+
+def _build_environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("mrs.web", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        # Templates ship with the package; checking their files on every render costs time.
+        auto_reload=False,
+    )
+    env.globals.update(
+        _=_translate,
+        csrf_token=_csrf_token,
+        csrf_field_name=CSRF_FORM_FIELD,
+        static_url=_static_url,
+        language_names=LANGUAGE_NAMES,
+        supported_locales=SUPPORTED_LOCALES,
+    )
+    env.filters.update(
+        hm=format_minute,
+        long_date=_long_date,
+        short_date=_short_date,
+        instant=_instant,
+        timeline=_timeline,
+    )
+    return env
+
+
+ENVIRONMENT = _build_environment()
+
+
+def page_user(request: Request) -> AuthenticatedUser | None:
+    """The logged-in user the page dependencies found, if any."""
+    user = getattr(request.state, "user", None)
+    return user if isinstance(user, AuthenticatedUser) else None
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """Render a page in the request's language with the shared layout context."""
+    locale = request_locale(request)
+    settings: Settings = request.app.state.settings
+    user = page_user(request)
+    values: dict[str, Any] = {
+        "request": request,
+        "locale": locale,
+        "settings": settings,
+        "user": user,
+        "nav": nav_for(user),
+        "current_path": request.url.path,
+        "here": _here(request),
+        "done": None,
+    }
+    values.update(context or {})
+    html = ENVIRONMENT.get_template(template).render(values)
+    response = HTMLResponse(html, status_code=status_code)
+    response.headers["Content-Language"] = locale
+    # Pages carry personal data and per-language text: never cache them in shared caches.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Vary"] = "Cookie, Accept-Language"
+    return response
+
+
+def _here(request: Request) -> str:
+    """The current path and query, for "come back here" links (the language switch)."""
+    query = request.url.query
+    return f"{request.url.path}?{query}" if query else request.url.path

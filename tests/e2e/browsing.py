@@ -1,0 +1,113 @@
+"""A person's browser session for the e2e tests: pages, screenshots, and the checks every
+page must pass (no console error, no Content-Security-Policy violation)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Route
+
+from mrs.i18n import translate
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+
+# The policy the security branch serves (issue 4). Until it is merged the server sends no
+# CSP, so the browser applies this one to every page; once the server sends its own, that
+# one is used as-is (and `server_csp_seen` tells the tests it is there).
+CSP = (
+    "default-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+# Flip to True when the security branch (issue 4) is merged: then every page must come
+# with the server's own policy and nothing is injected here.
+REQUIRE_SERVER_CSP = False
+_CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.mrsCspViolation(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
+});
+"""
+# A page answered with its error status (401/403/404/409/422) is expected in some steps;
+# Chromium logs that as "Failed to load resource" for the document. Anything else counts.
+_EXPECTED_STATUS = re.compile(r"the server responded with a status of (401|403|404|409|422)")
+
+
+class Visit:
+    """One person's browser context and page, with its problems recorded as they happen."""
+
+    def __init__(self, context: BrowserContext, *, base_url: str, language: str, name: str):
+        self.context = context
+        self.base_url = base_url
+        self.language = language
+        self.name = name
+        self.problems: list[str] = []
+        self.server_csp_seen = False
+        self.csp_injected = False
+        context.expose_function("mrsCspViolation", self._csp_violation)
+        context.add_init_script(script=_CSP_LISTENER)
+        context.route("**/*", self._with_csp)
+        self.page: Page = context.new_page()
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+
+    # --- checks ---
+
+    def _csp_violation(self, text: str) -> None:
+        self.problems.append(f"CSP violation on {self.page.url}: {text}")
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type not in ("error", "warning"):
+            return
+        location = message.location.get("url", "")
+        if _EXPECTED_STATUS.search(message.text) and "/static/" not in location:
+            return
+        self.problems.append(f"console {message.type} on {self.page.url}: {message.text}")
+
+    def _with_csp(self, route: Route) -> None:
+        request = route.request
+        if request.resource_type != "document" or not request.url.startswith(self.base_url):
+            route.continue_()
+            return
+        response = route.fetch(max_redirects=0)
+        headers = dict(response.headers)
+        if "content-security-policy" in headers:
+            self.server_csp_seen = True
+        else:
+            headers["content-security-policy"] = CSP
+            self.csp_injected = True
+        route.fulfill(response=response, headers=headers)
+
+    def assert_clean(self) -> None:
+        assert self.problems == [], "\n".join(self.problems)
+        if REQUIRE_SERVER_CSP:
+            assert not self.csp_injected, "a page came without a Content-Security-Policy"
+
+    def t(self, msgid: str, **params: Any) -> str:
+        """The text the page shows for `msgid` in this visit's language."""
+        return translate(self.language, msgid, **params)
+
+    # --- actions ---
+
+    def goto(self, path: str) -> Page:
+        self.page.goto(path)
+        return self.page
+
+    def shot(self, name: str, *, full_page: bool = True) -> Path:
+        """Save a screenshot as a test artifact (test-artifacts/e2e/<lang>-<name>.png)."""
+        path = ARTIFACTS / f"{self.language}-{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+    def log_in(self, user_id: str, password: str) -> None:
+        page = self.goto("/login")
+        page.get_by_label(self.t("User ID")).fill(user_id)
+        page.get_by_label(self.t("Password"), exact=True).fill(password)
+        page.get_by_role("button", name=self.t("Log in"), exact=True).click()
+        page.wait_for_url(re.compile(r".*/rooms.*"))
+
+    def log_out(self) -> None:
+        self.page.get_by_role("button", name=self.t("Log out")).click()
+        self.page.wait_for_url(re.compile(r".*/login.*"))

@@ -1,0 +1,587 @@
+"""The web pages, driven over HTTP without a browser (the browser stories are in tests/e2e).
+
+The app's clock is pinned to Monday 2030-01-07 09:00 in Tokyo (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+
+from mrs.accounts.models import Role
+from mrs.accounts.session_cookie import SESSION_COOKIE
+from mrs.http.dependencies import LOCALE_COOKIE
+from tests.conftest import DEFAULT_PASSWORD, RoomFactory, UserFactory
+
+HTML = {"accept": "text/html"}
+
+PageLogin = Callable[..., Awaitable[None]]
+
+
+@pytest.fixture
+def page_login(client: httpx.AsyncClient) -> PageLogin:
+    """Log in through the login form; the client keeps the session cookie."""
+
+    async def factory(user_id: str, password: str = DEFAULT_PASSWORD) -> None:
+        response = await client.post("/login", data={"user_id": user_id, "password": password})
+        assert response.status_code == 303, response.text
+        assert SESSION_COOKIE in client.cookies
+
+    return factory
+
+
+async def _reserve(
+    client: httpx.AsyncClient, room_id: int, day: date, start: str, end: str
+) -> httpx.Response:
+    return await client.post(
+        f"/rooms/{room_id}/reservations",
+        data={"date": day.isoformat(), "start_time": start, "end_time": end, "csrf_token": ""},
+    )
+
+
+def _text(html: str) -> str:
+    """The visible text of a page, whitespace collapsed (enough for assertions)."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+# --- getting in ---
+
+
+async def test_pages_send_anonymous_visitors_to_login_and_back(client: httpx.AsyncClient) -> None:
+    response = await client.get("/rooms?date=2030-01-08")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=%2Frooms%3Fdate%3D2030-01-08"
+    login = await client.get(response.headers["location"])
+    assert login.status_code == 200
+    assert 'value="/rooms?date=2030-01-08"' in login.text
+    assert '<label for="user_id">' in login.text
+    assert '<label for="password">' in login.text
+
+
+async def test_logging_in_sets_the_session_cookie_and_goes_where_asked(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    await make_user("hana")
+    response = await client.post(
+        "/login",
+        data={"user_id": "hana", "password": DEFAULT_PASSWORD, "next": "/reservations"},
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/reservations"
+    assert "httponly" in response.headers["set-cookie"].lower()
+    assert (await client.get("/reservations")).status_code == 200
+
+
+async def test_a_wrong_password_keeps_the_user_id_but_never_the_password(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    await make_user("ken")
+    response = await client.post(
+        "/login", data={"user_id": "ken", "password": "wrong-password-123"}
+    )
+    assert response.status_code == 401
+    assert "The user ID or password is incorrect." in response.text
+    assert 'value="ken"' in response.text
+    assert "wrong-password-123" not in response.text
+    assert SESSION_COOKIE not in client.cookies
+
+
+async def test_next_never_leads_off_site(client: httpx.AsyncClient, make_user: UserFactory) -> None:
+    await make_user("ivy")
+    for evil in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        client.cookies.clear()
+        response = await client.post(
+            "/login", data={"user_id": "ivy", "password": DEFAULT_PASSWORD, "next": evil}
+        )
+        assert response.headers["location"] == "/rooms"
+    language = await client.post("/language", data={"lang": "ja", "next": "//evil.example/"})
+    assert language.headers["location"] == "/"
+
+
+async def test_logging_out_ends_the_session(
+    client: httpx.AsyncClient, make_user: UserFactory, page_login: PageLogin
+) -> None:
+    await page_login(await make_user())
+    token = client.cookies[SESSION_COOKIE]
+    response = await client.post("/logout", data={"csrf_token": ""})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?done=logged_out"
+    # Even a copy of the old cookie no longer opens a page.
+    client.cookies.set(SESSION_COOKIE, token)
+    again = await client.get("/rooms")
+    assert again.status_code == 303
+    assert again.headers["location"].startswith("/login")
+
+
+# --- language ---
+
+
+async def test_the_language_follows_the_browser_then_the_saved_choice(
+    client: httpx.AsyncClient,
+) -> None:
+    japanese = await client.get("/login", headers={"accept-language": "ja,en;q=0.5"})
+    assert '<html lang="ja">' in japanese.text
+    assert "ログイン" in japanese.text
+    assert japanese.headers["content-language"] == "ja"
+
+    switched = await client.post(
+        "/language", data={"lang": "en", "next": "/login?next=%2Frooms", "csrf_token": ""}
+    )
+    assert switched.status_code == 303
+    assert switched.headers["location"] == "/login?next=%2Frooms"
+    assert client.cookies[LOCALE_COOKIE] == "en"
+    english = await client.get("/login", headers={"accept-language": "ja"})
+    assert '<html lang="en">' in english.text
+    assert "Log in" in english.text
+
+
+async def test_an_unknown_language_is_ignored(client: httpx.AsyncClient) -> None:
+    response = await client.post("/language", data={"lang": "xx", "next": "/login"})
+    assert response.status_code == 303
+    assert LOCALE_COOKIE not in client.cookies
+
+
+# --- rooms by date and a room's day ---
+
+
+async def test_rooms_of_today_show_the_taken_slots_at_a_glance(
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    page_login: PageLogin,
+    tomorrow: date,
+) -> None:
+    room_id = await make_room("Sakura")
+    await make_room("Fuji")
+    await page_login(await make_user())
+    assert (await _reserve(client, room_id, tomorrow, "10:00", "11:30")).status_code == 303
+
+    today_page = await client.get("/rooms", headers={"accept-language": "ja"})
+    assert today_page.status_code == 200
+    assert "2030年1月7日月曜日 の会議室" in _text(today_page.text)
+    day_page = await client.get(f"/rooms?date={tomorrow.isoformat()}")
+    text = _text(day_page.text)
+    assert "Rooms on Tuesday, January 8, 2030" in text
+    assert "Sakura" in text
+    assert "Fuji" in text
+    assert "Taken: 10:00–11:30" in text
+    assert "Free all day" in text
+    assert 'href="/rooms?date=2030-01-07" rel="prev"' in day_page.text
+    assert 'href="/rooms?date=2030-01-09" rel="next"' in day_page.text
+    timelines = re.findall(r'<div class="timeline" aria-hidden="true">(.*?)</div>', day_page.text)
+    # Fuji is free; Sakura's 10:00-11:30 is three 30-minute cells.
+    assert [bar.count("cell taken") for bar in timelines] == [0, 3]
+
+
+async def test_a_bad_date_is_explained_next_to_the_date_picker(
+    client: httpx.AsyncClient, make_user: UserFactory, make_room: RoomFactory, page_login: PageLogin
+) -> None:
+    room_id = await make_room()
+    await page_login(await make_user())
+    response = await client.get("/rooms?date=2030-02-30")
+    assert response.status_code == 422
+    assert 'id="date-error"' in response.text
+    assert "This date does not exist." in response.text
+    for edge in ("0001-01-01", "9999-12-31"):
+        at_the_edge = await client.get(f"/rooms?date={edge}")
+        assert at_the_edge.status_code == 422
+        assert "This date is out of range." in at_the_edge.text
+        room_day = await client.get(f"/rooms/{room_id}?date={edge}")
+        assert room_day.status_code == 422
+        reserve = await _reserve(client, room_id, date.fromisoformat(edge), "10:00", "11:00")
+        assert reserve.status_code in (404, 422)  # in the past, or not open that day
+
+
+async def test_a_rooms_day_shows_who_holds_each_taken_slot(
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    page_login: PageLogin,
+    tomorrow: date,
+) -> None:
+    room_id = await make_room("Momiji")
+    await page_login(await make_user("owner1"))
+    await _reserve(client, room_id, tomorrow, "13:00", "14:00")
+    client.cookies.clear()
+    await page_login(await make_user("viewer1"))
+    page = await client.get(f"/rooms/{room_id}?date={tomorrow.isoformat()}")
+    text = _text(page.text)
+    assert "13:00–13:30 Reserved by Test Owner1 (13:00–14:00)" in text
+    assert "13:30–14:00 Reserved by Test Owner1" in text
+    # Free slots link to the same page with the form filled in (no script needed).
+    assert f'href="/rooms/{room_id}?date=2030-01-08&amp;start=14:00&amp;end=14:30#reserve"' in (
+        page.text
+    )
+    picked = await client.get(f"/rooms/{room_id}?date=2030-01-08&start=14:00&end=14:30")
+    assert '<option value="14:00" selected>' in picked.text
+    assert '<option value="14:30" selected>' in picked.text
+
+
+async def test_slots_of_today_before_now_are_past(
+    client: httpx.AsyncClient, make_user: UserFactory, make_room: RoomFactory, page_login: PageLogin
+) -> None:
+    room_id = await make_room()
+    await page_login(await make_user())
+    text = _text((await client.get(f"/rooms/{room_id}")).text)
+    assert "08:30–09:00 Past" in text
+    assert "09:00–09:30 Free — choose 09:00" in text
+
+
+async def test_a_closed_date_offers_no_form(
+    client: httpx.AsyncClient, make_user: UserFactory, make_room: RoomFactory, page_login: PageLogin
+) -> None:
+    room_id = await make_room(days=1)
+    await page_login(await make_user())
+    page = await client.get(f"/rooms/{room_id}?date=2030-03-01")
+    assert "This room cannot be reserved on this date." in page.text
+    assert "data-reserve-form" not in page.text
+
+
+# --- reserving ---
+
+
+async def test_reserving_redirects_to_the_day_with_a_confirmation(
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    page_login: PageLogin,
+    tomorrow: date,
+) -> None:
+    room_id = await make_room()
+    await page_login(await make_user())
+    response = await _reserve(client, room_id, tomorrow, "10:00", "10:30")
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/rooms/{room_id}?date=2030-01-08&done=reserved"
+    page = await client.get(response.headers["location"])
+    assert "Your reservation is confirmed." in page.text
+    assert "10:00–10:30 Reserved by you" in _text(page.text)
+
+
+async def test_a_conflict_names_the_reservation_in_the_way_and_keeps_the_form(
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    page_login: PageLogin,
+    tomorrow: date,
+) -> None:
+    room_id = await make_room()
+    await page_login(await make_user("first1"))
+    await _reserve(client, room_id, tomorrow, "10:00", "11:00")
+    client.cookies.clear()
+    await page_login(await make_user("second1"))
+    response = await _reserve(client, room_id, tomorrow, "10:30", "12:00")
+    assert response.status_code == 409
+    assert (
+        "This time overlaps the reservation of Test First1 from 10:00 to 11:00. "
+        "Choose another time." in response.text
+    )
+    assert '<option value="10:30" selected>' in response.text
+    assert '<option value="12:00" selected>' in response.text
+
+    japanese = await client.post(
+        f"/rooms/{room_id}/reservations",
+        data={"date": "2030-01-08", "start_time": "10:30", "end_time": "12:00"},
+        headers={"accept-language": "ja"},
+    )
+    assert "Test First1 さんの予約（10:00〜11:00）と重なっています" in japanese.text
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "field", "message"),
+    [
+        ("10:00", "10:00", "end_time", "The end time must be after the start time."),
+        ("10:00", "10:15", "end_time", "Times must fall on 30-minute slot boundaries"),
+        ("", "10:30", "start_time", "Enter a time as HH:MM."),
+        ("25:00", "26:00", "start_time", "This time does not exist"),
+    ],
+)
+async def test_a_rejected_time_is_explained_next_to_its_field(
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    page_login: PageLogin,
+    tomorrow: date,
+    start: str,
+    end: str,
+    field: str,
+    message: str,
+) -> None:
+    room_id = await make_room()
+    await page_login(await make_user())
+    response = await _reserve(client, room_id, tomorrow, start, end)
+    assert response.status_code == 422
+    error = re.search(rf'<p class="field-error" id="{field}-error">([^<]*)</p>', response.text)
+    assert error is not None, response.text
+    assert message in error.group(1)
+    assert f'aria-describedby="{field}-error"' in response.text
+
+
+async def test_a_start_in_the_past_is_refused(
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    page_login: PageLogin,
+    today: date,
+) -> None:
+    room_id = await make_room()
+    await page_login(await make_user())
+    response = await _reserve(client, room_id, today, "08:00", "08:30")
+    assert response.status_code == 422
+    assert "The reservation would start in the past." in response.text
+
+
+# --- my reservations ---
+
+
+async def test_my_reservations_lists_upcoming_and_cancels(
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    page_login: PageLogin,
+    tomorrow: date,
+) -> None:
+    room_id = await make_room("Hinoki")
+    await page_login(await make_user())
+    await _reserve(client, room_id, tomorrow, "15:00", "16:00")
+    page = await client.get("/reservations")
+    text = _text(page.text)
+    assert "Hinoki" in text
+    assert "Tuesday, January 8, 2030 15:00–16:00" in text
+    assert "Reserved 1/7/30, 9:00 AM" in text  # made at the pinned now, site time, English
+    japanese = _text((await client.get("/reservations", headers={"accept-language": "ja"})).text)
+    assert "2030年1月8日火曜日 15:00–16:00" in japanese
+    assert "2030/01/07 9:00 に予約" in japanese
+    reservation_id = re.search(r'action="/reservations/(\d+)/cancel"', page.text)
+    assert reservation_id is not None
+
+    cancelled = await client.post(
+        f"/reservations/{reservation_id.group(1)}/cancel", data={"csrf_token": ""}
+    )
+    assert cancelled.status_code == 303
+    assert cancelled.headers["location"] == "/reservations?done=cancelled"
+    after = await client.get(cancelled.headers["location"])
+    assert "The reservation was cancelled." in after.text
+    assert "Cancelled" in after.text
+    assert "/cancel" not in after.text
+    again = await client.post(f"/reservations/{reservation_id.group(1)}/cancel")
+    assert again.status_code == 409
+    assert "This reservation has already been cancelled." in again.text
+
+
+async def test_cancelling_someone_elses_reservation_is_refused_in_words(
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    page_login: PageLogin,
+    tomorrow: date,
+) -> None:
+    room_id = await make_room()
+    await page_login(await make_user())
+    await _reserve(client, room_id, tomorrow, "09:00", "09:30")
+    reservation_id = re.search(
+        r"/reservations/(\d+)/cancel", (await client.get("/reservations")).text
+    )
+    assert reservation_id is not None
+    client.cookies.clear()
+    await page_login(await make_user())
+    response = await client.post(
+        f"/reservations/{reservation_id.group(1)}/cancel", headers={"accept-language": "ja"}
+    )
+    assert response.status_code == 403
+    assert "予約を取り消せるのは、予約した本人か管理者だけです。" in response.text
+
+
+# --- admin: rooms ---
+
+
+async def test_admin_pages_are_refused_to_users_in_their_language(
+    client: httpx.AsyncClient, make_user: UserFactory, page_login: PageLogin
+) -> None:
+    await page_login(await make_user())
+    response = await client.get("/admin/rooms", headers={"accept-language": "ja"})
+    assert response.status_code == 403
+    assert "このページを開く権限がありません" in response.text
+    assert "このページは管理者専用です。" in response.text
+    assert 'href="/admin/rooms"' not in response.text  # no admin link in the navigation
+
+
+async def test_an_admin_creates_edits_and_opens_a_room(
+    client: httpx.AsyncClient, make_user: UserFactory, page_login: PageLogin
+) -> None:
+    await page_login(await make_user(role=Role.ADMIN))
+    created = await client.post(
+        "/admin/rooms", data={"room_name": "Kaede", "capacity": "8", "location": "4F"}
+    )
+    assert created.status_code == 303
+    room_url = created.headers["location"].split("?")[0]
+    room_id = int(room_url.rsplit("/", 1)[1])
+
+    edited = await client.post(
+        room_url, data={"room_name": "Kaede", "capacity": "10", "location": "4F", "active": "on"}
+    )
+    assert edited.status_code == 303
+    page = await client.get(room_url)
+    assert 'value="10"' in page.text
+
+    opened = await client.post(
+        f"{room_url}/dates",
+        data={
+            "from_date": "2030-01-07",
+            "to_date": "2030-01-20",
+            "weekdays": ["1", "3", "5"],
+            "action": "open",
+        },
+    )
+    assert opened.status_code == 303
+    assert opened.headers["location"] == f"{room_url}?done=opened&n=6"
+    after = await client.get(opened.headers["location"])
+    assert "The room is now open on 6 more date(s)." in after.text
+    rooms_of_wednesday = await client.get("/rooms?date=2030-01-09")
+    assert f'href="/rooms/{room_id}?date=2030-01-09"' in rooms_of_wednesday.text
+    rooms_of_tuesday = await client.get("/rooms?date=2030-01-08")
+    assert f'href="/rooms/{room_id}?date=2030-01-08"' not in rooms_of_tuesday.text
+
+
+async def test_room_forms_keep_what_was_typed_when_rejected(
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    page_login: PageLogin,
+) -> None:
+    await make_room("Taken name")
+    await page_login(await make_user(role=Role.ADMIN))
+    duplicate = await client.post(
+        "/admin/rooms", data={"room_name": "Taken name", "capacity": "4", "location": "B1"}
+    )
+    assert duplicate.status_code == 409
+    assert "A room named Taken name already exists." in duplicate.text
+    assert 'value="B1"' in duplicate.text
+    bad_number = await client.post(
+        "/admin/rooms", data={"room_name": "New one", "capacity": "many", "location": ""}
+    )
+    assert bad_number.status_code == 422
+    assert 'id="capacity-error"' in bad_number.text
+    assert 'value="many"' in bad_number.text
+
+
+async def test_closing_dates_with_reservations_lists_them(
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    page_login: PageLogin,
+    tomorrow: date,
+) -> None:
+    room_id = await make_room()
+    await page_login(await make_user("booker1"))
+    await _reserve(client, room_id, tomorrow, "10:00", "11:00")
+    client.cookies.clear()
+    await page_login(await make_user(role=Role.ADMIN))
+    response = await client.post(
+        f"/admin/rooms/{room_id}/dates",
+        data={
+            "from_date": "2030-01-07",
+            "to_date": "2030-01-10",
+            "weekdays": [str(d) for d in range(1, 8)],
+            "action": "close",
+        },
+    )
+    assert response.status_code == 409
+    assert "1 active reservation(s)" in response.text
+    assert "2030-01-08 10:00–11:00 (booker1)" in response.text
+    assert 'value="2030-01-10"' in response.text  # the typed range is kept
+    no_weekday = await client.post(
+        f"/admin/rooms/{room_id}/dates",
+        data={"from_date": "2030-01-07", "to_date": "2030-01-10", "action": "close"},
+    )
+    assert no_weekday.status_code == 422
+    assert "Choose at least one weekday." in no_weekday.text
+
+
+# --- errors ---
+
+
+async def test_missing_pages_are_friendly_and_translated(
+    client: httpx.AsyncClient, make_user: UserFactory, page_login: PageLogin
+) -> None:
+    await page_login(await make_user())
+    room = await client.get("/rooms/999999", headers={"accept-language": "ja"})
+    assert room.status_code == 404
+    assert "ページが見つかりません" in room.text
+    unknown = await client.get("/no/such/page", headers=HTML)
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("text/html")
+    assert "Page not found" in unknown.text
+    bad_id = await client.get("/rooms/not-a-number", headers=HTML)
+    assert bad_id.status_code == 422
+    assert bad_id.headers["content-type"].startswith("text/html")
+    api = await client.get("/api/no/such/thing", headers=HTML)
+    assert api.json()["error"]["code"] == "not_found"
+
+
+@pytest.fixture
+async def failing_client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async def broken() -> None:
+        raise RuntimeError("boom")
+
+    app.add_api_route("/broken-page", broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+async def test_a_server_error_is_a_friendly_page(failing_client: httpx.AsyncClient) -> None:
+    response = await failing_client.get("/broken-page", headers={**HTML, "accept-language": "ja"})
+    assert response.status_code == 500
+    assert "エラーが発生しました" in response.text
+    assert "boom" not in response.text
+
+
+async def test_static_files_are_served(client: httpx.AsyncClient) -> None:
+    css = await client.get("/static/mrs.css")
+    assert css.status_code == 200
+    assert css.headers["content-type"].startswith("text/css")
+    js = await client.get("/static/mrs.js")
+    assert js.status_code == 200
+    assert "javascript" in js.headers["content-type"]
+
+
+GARBAGE_FORMS = [
+    {},
+    {"date": "x" * 5000, "start_time": "x" * 5000, "end_time": "😀"},
+    {"room_name": "", "capacity": "-1", "location": "x" * 5000},
+    {"room_name": "x" * 101, "capacity": "99999999999999999999", "active": "yes"},
+    {"from_date": "2030-01-10", "to_date": "2030-01-01", "weekdays": ["0", "8", "x", ""]},
+    {"from_date": "2030-01-01", "to_date": "2031-12-31", "weekdays": "1", "action": "open"},
+    {"lang": "../../etc", "next": "javascript:alert(1)", "user_id": "x" * 5000},
+]
+
+
+@pytest.mark.parametrize("form", GARBAGE_FORMS)
+async def test_no_form_input_makes_a_server_error(
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    page_login: PageLogin,
+    form: dict[str, Any],
+) -> None:
+    room_id = await make_room()
+    await page_login(await make_user(role=Role.ADMIN))
+    for path in [
+        "/language",
+        f"/rooms/{room_id}/reservations",
+        "/reservations/1/cancel",
+        "/reservations/99999999999999999999/cancel",
+        "/admin/rooms",
+        f"/admin/rooms/{room_id}",
+        f"/admin/rooms/{room_id}/dates",
+        "/admin/rooms/2147483648/dates",
+    ]:
+        response = await client.post(path, data=form, headers=HTML)
+        assert response.status_code < 500, (path, response.text[:500])
+    login = await client.post("/login", data=form, headers=HTML)
+    assert login.status_code < 500

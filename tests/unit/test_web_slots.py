@@ -1,0 +1,76 @@
+"""The slot grid of a room's day (pure rules behind the page)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from mrs.reservations.service import ReservationView
+from mrs.web.slots import day_slots, grid_bounds, past_until, slot_choices
+
+DAY = date(2030, 1, 8)
+
+
+def _reservation(start: int, end: int, user_id: str = "alice") -> ReservationView:
+    return ReservationView(
+        reservation_id=1,
+        room_id=1,
+        room_name="Sakura",
+        date=DAY,
+        start_time=start,
+        end_time=end,
+        user_id=user_id,
+        user_name="Alice Sato",
+        status="ACTIVE",
+        created_at=datetime(2030, 1, 1, tzinfo=UTC),
+        cancelled_at=None,
+        cancelled_by=None,
+    )
+
+
+def test_the_grid_covers_the_usual_hours() -> None:
+    assert grid_bounds([], slot_minutes=30, first_hour=8, last_hour=20) == (480, 1200)
+
+
+def test_the_grid_widens_to_show_early_and_late_reservations() -> None:
+    early_late = [_reservation(6 * 60 + 15, 7 * 60), _reservation(22 * 60, 24 * 60)]
+    assert grid_bounds(early_late, slot_minutes=30, first_hour=8, last_hour=20) == (360, 1440)
+
+
+def test_each_slot_knows_the_reservation_holding_it() -> None:
+    slots = day_slots(
+        [_reservation(600, 690)], slot_minutes=30, first_minute=570, last_minute=720, gone_until=0
+    )
+    assert [(s.start, s.reservation is not None) for s in slots] == [
+        (570, False),
+        (600, True),
+        (630, True),
+        (660, True),
+        (690, False),
+    ]
+    assert slots[0].free
+    assert not slots[1].free
+
+
+def test_a_reservation_shorter_than_a_slot_still_takes_it() -> None:
+    # Slot length can shrink after reservations were made (30 → 15 or the other way).
+    slots = day_slots(
+        [_reservation(615, 630)], slot_minutes=30, first_minute=600, last_minute=660, gone_until=0
+    )
+    assert slots[0].reservation is not None
+    assert slots[1].reservation is None
+
+
+def test_slots_before_now_are_past_only_today() -> None:
+    now = datetime(2030, 1, 8, 10, 40)
+    assert past_until(date(2030, 1, 7), now) == 1440
+    assert past_until(DAY, now) == 640
+    assert past_until(date(2030, 1, 9), now) == 0
+    slots = day_slots([], slot_minutes=30, first_minute=600, last_minute=720, gone_until=640)
+    assert [s.past for s in slots] == [True, True, False, False]
+
+
+def test_the_pickers_offer_every_boundary_of_the_day() -> None:
+    choices = slot_choices(15)
+    assert choices[0] == 0
+    assert choices[-1] == 1440
+    assert len(choices) == 97
