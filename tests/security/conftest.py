@@ -15,10 +15,12 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -35,6 +37,17 @@ SECRET_KEY = "security-suite-secret-key-6b1f0c2e9a7d4e8f-1234567890"
 PREVIOUS_KEY = "security-suite-previous-key-0f9e8d7c6b5a4f3e-0987654321"
 PASSWORD = "correct-horse-battery-staple"
 STARTUP_SECONDS = 90
+T = TypeVar("T")
+
+
+def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion in a thread of its own.
+
+    Other suites (Playwright's sync API) may leave an event loop running in the main
+    thread, where asyncio.run() refuses to start.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result(timeout=120)
 
 
 @dataclass
@@ -89,7 +102,7 @@ class LiveServer:
             finally:
                 await db.dispose()
 
-        asyncio.run(create())
+        run_async(create)
         return user_id
 
     def make_room(self, days: int = 14) -> int:
@@ -114,7 +127,7 @@ class LiveServer:
             finally:
                 await db.dispose()
 
-        return asyncio.run(create())
+        return run_async(create)
 
     def tomorrow(self) -> date:
         return datetime.now(self.settings().tz).date() + timedelta(days=1)
