@@ -23,6 +23,10 @@ PUBLIC = {
     ("POST", "/api/auth/login"),
     ("GET", "/api/auth/csrf-token"),
     ("POST", "/api/users/register"),
+    # Health probes for load balancers (details only for admins).
+    ("GET", "/health"),
+    ("GET", "/health/liveness"),
+    ("GET", "/health/readiness"),
 }
 ADMIN_PREFIX = "/api/admin/"
 
