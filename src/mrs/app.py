@@ -14,12 +14,14 @@ from mrs.background import BackgroundRunner
 from mrs.clock import Clock, system_clock
 from mrs.db.engine import Database
 from mrs.http.error_handlers import install_error_handlers
+from mrs.http.openapi import install_error_documentation
 from mrs.monitoring.install import install_monitoring
 from mrs.notifications import worker as mail_worker
 from mrs.notifications.api import router as notifications_router
 from mrs.ops.schedule import make_backup_job
 from mrs.reservations.api import router as reservations_router
 from mrs.rooms.api import router as rooms_router
+from mrs.security.install import install_security
 from mrs.settings import Settings, load_settings
 from mrs.web import mount_web
 from mrs.web.errors import render_error_page
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.state.auth_clock = system_clock
     app.state.background = background
     install_error_handlers(app, page_renderer=render_error_page)
+    install_error_documentation(app)
     # The first check waits a minute: start-up (and short-lived processes) stay light.
     background.add(
         "backup",
@@ -70,6 +73,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(notifications_router)  # accounts (issue 3)
     mail_worker.install(app)  # accounts (issue 3): the mail outbox job
     accounts_jobs.install(app)  # accounts (issue 3): pruning old login history
+    install_security(app, settings)
     # Monitoring mounts /static/monitoring, which must come before the site's /static.
     install_monitoring(app, settings=settings, db=db, background=background, clock=clock)
     mount_web(app)

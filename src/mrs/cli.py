@@ -20,6 +20,8 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema and data.")
 user_app = typer.Typer(no_args_is_help=True, help="User accounts.")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+cert_app = typer.Typer(no_args_is_help=True, help="TLS certificates.")
+app.add_typer(cert_app, name="cert")
 mail_app = typer.Typer(no_args_is_help=True, help="Mail: test the SMTP set-up, see the outbox.")
 app.add_typer(mail_app, name="mail")
 app.add_typer(ops_cli.backup_app, name="backup")
@@ -114,20 +116,47 @@ def _prepare_metrics_dir(settings: Settings) -> None:
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port to listen on (with TLS: the HTTPS port, default 8443)."),
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
     demo: Annotated[
         bool, typer.Option("--demo", help="Load demo data into an empty database.")
     ] = False,
+    https: Annotated[
+        bool,
+        typer.Option(
+            "--https", help="Serve HTTPS; without --certfile a self-signed pair is made once."
+        ),
+    ] = False,
+    certfile: Annotated[
+        Path | None, typer.Option(help="TLS certificate chain (PEM); turns HTTPS on.")
+    ] = None,
+    keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
+    redirect_port: Annotated[
+        int | None,
+        typer.Option(help="With TLS: plain-HTTP port that redirects to HTTPS (0: none)."),
+    ] = None,
 ) -> None:
     """Run the service (migrating the database first)."""
-    import uvicorn
-
     # Workers are separate processes that read settings from the environment.
-    for name, value in (("MRS_HOST", host), ("MRS_PORT", port), ("MRS_WORKERS", workers)):
+    tls = https or certfile is not None or os.environ.get("MRS_CERTFILE") or _env_true("MRS_HTTPS")
+    options: list[tuple[str, object]] = [
+        ("MRS_HOST", host),
+        ("MRS_HTTPS_PORT" if tls else "MRS_PORT", port),
+        ("MRS_WORKERS", workers),
+        ("MRS_HTTPS", "true" if https else None),
+        ("MRS_CERTFILE", certfile.resolve() if certfile else None),
+        ("MRS_KEYFILE", keyfile.resolve() if keyfile else None),
+        ("MRS_REDIRECT_PORT", redirect_port),
+    ]
+    for name, value in options:
         if value is not None:
             os.environ[name] = str(value)
     settings = _settings()
+    if settings.certfile is not None and settings.keyfile is None:
+        raise fail("--keyfile is needed with --certfile", 2)
     _upgrade(settings)
     from mrs.db.urls import redacted
 
@@ -136,6 +165,25 @@ def serve(
     if demo:
         _load_demo(settings)
         _print_demo_logins()
+    if settings.tls_enabled:
+        from mrs.security.serving import serve_https
+
+        redirect = (
+            f"; http://{settings.host}:{settings.redirect_port}/ redirects to it"
+            if settings.redirect_port
+            else ""
+        )
+        typer.echo(
+            f"MRS is running at https://{settings.host}:{settings.https_port}/  "
+            f"(API docs: /api/docs{redirect})"
+        )
+        sys.stdout.flush()
+        serve_https(settings)
+        return
+    import uvicorn
+
+    from mrs.security.serving import proxy_options
+
     typer.echo(f"MRS is running at http://{settings.host}:{settings.port}/  (API docs: /api/docs)")
     sys.stdout.flush()
     uvicorn.run(
@@ -146,7 +194,7 @@ def serve(
         workers=settings.workers,
         log_level=settings.log_level,
         server_header=False,
-        proxy_headers=False,
+        **proxy_options(settings),  # type: ignore[arg-type]
     )
 
 
@@ -169,6 +217,10 @@ def openapi(
         return
     changed = spec.write(output)
     typer.echo(f"{output} {'written' if changed else 'already up to date'}")
+
+
+def _env_true(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 @user_app.command("create")
@@ -217,6 +269,62 @@ def user_create(
     except DomainError as exc:
         raise fail(str(exc)) from exc
     typer.echo(f"user {user_id.lower()} created ({role_value.value})")
+
+
+@cert_app.command("create")
+def cert_create(
+    out: Annotated[Path, typer.Option("--out", help="Directory for cert.pem and key.pem.")],
+    host: Annotated[
+        list[str] | None,
+        typer.Option("--host", help="Host name or IP address (repeatable)."),
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, max=3650, help="Days of validity.")] = 397,
+    p12: Annotated[bool, typer.Option("--p12", help="Also write keystore.p12 (PKCS#12).")] = False,
+) -> None:
+    """Create a self-signed certificate (default hosts: localhost and 127.0.0.1).
+
+    The PKCS#12 password comes from MRS_KEYSTORE_PASSWORD or a prompt, never argv.
+    """
+    from mrs.security.certificates import DEFAULT_HOSTS, create_self_signed
+
+    password = None
+    if p12:
+        password = os.environ.get("MRS_KEYSTORE_PASSWORD") or typer.prompt(
+            "Keystore password", hide_input=True, confirmation_prompt=True
+        )
+    try:
+        pair = create_self_signed(
+            out, hosts=tuple(host or DEFAULT_HOSTS), days=days, p12_password=password
+        )
+    except (OSError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"certificate: {pair.certfile}")
+    typer.echo(f"private key: {pair.keyfile} (mode 600)")
+    if pair.p12file:
+        typer.echo(f"PKCS#12 keystore: {pair.p12file} (mode 600)")
+
+
+@app.command()
+def check(
+    deploy: Annotated[
+        bool, typer.Option("--deploy", help="Also list settings unsafe for production.")
+    ] = False,
+) -> None:
+    """Check the settings; with --deploy, exit non-zero when any is insecure."""
+    settings = _settings()
+    if not deploy:
+        typer.echo("settings are valid")
+        return
+    from mrs.security.deploy_check import deploy_findings
+
+    findings = deploy_findings(settings)
+    for finding in findings:
+        typer.secho(f"{finding.id}: {finding.message}", fg=typer.colors.YELLOW)
+        typer.echo(f"      fix: {finding.hint}")
+    if findings:
+        typer.secho(f"{len(findings)} insecure setting(s) found.", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+    typer.echo("no insecure settings found")
 
 
 @mail_app.command("test")

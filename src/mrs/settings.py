@@ -74,6 +74,43 @@ class Settings(BaseSettings):
     # --- end accounts ---
 
     # --- security (issue 4) ---
+    # TLS: a certificate and key (PEM); `https` alone serves a self-signed pair kept in
+    # the data directory. With TLS on, `https_port` serves the app and `redirect_port`
+    # (0 = off) answers plain HTTP with a 308 to HTTPS.
+    https: bool = False
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    https_port: int = Field(default=8443, ge=1, le=65535)
+    redirect_port: int = Field(default=8080, ge=0, le=65535)
+    # Addresses (IPs or CIDR networks, comma-separated) of reverse proxies whose
+    # X-Forwarded-Proto/-For headers are trusted. Empty: trust nobody.
+    forwarded_allow_ips: str = ""
+    # Older secret keys (comma-separated) still accepted to verify tokens after a rotation,
+    # until the tokens they signed expire. Only the current key signs.
+    previous_secret_keys: str = ""
+    # Extra origins (scheme://host[:port], comma-separated) allowed to post forms, e.g. the
+    # public URL when a proxy rewrites the Host header.
+    trusted_origins: str = ""
+    # HSTS max-age in seconds (two years, as Mozilla recommends).
+    hsts_max_age: int = Field(default=63_072_000, ge=0)
+
+    @field_validator("certfile", "keyfile", mode="before")
+    @classmethod
+    def _empty_path_is_none(cls, value: object) -> object:
+        # MRS_CERTFILE= (empty) means "no certificate", not the current directory.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.https or self.certfile is not None
+
+    @property
+    def previous_secret_key_list(self) -> list[str]:
+        return [key.strip() for key in self.previous_secret_keys.split(",") if key.strip()]
+
+    @property
+    def trusted_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.trusted_origins.split(",") if o.strip()]
 
     # --- end security ---
 

@@ -26,7 +26,7 @@ CSP = (
 )
 # Flip to True when the security branch (issue 4) is merged: then every page must come
 # with the server's own policy and nothing is injected here.
-REQUIRE_SERVER_CSP = False
+REQUIRE_SERVER_CSP = True
 _CSP_LISTENER = """
 document.addEventListener("securitypolicyviolation", (event) => {
   window.mrsCspViolation(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);

@@ -24,7 +24,7 @@ from tests.e2e.browsing import Visit
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SCHEME = "http"
+SCHEME = "https"
 READY_TIMEOUT_SECONDS = 60
 SECRET_KEY = "e2e-secret-key-0123456789-0123456789-0123456789"
 
@@ -96,6 +96,9 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             database_url=database_url,
             data_dir=data_dir,
             env={"MRS_SECRET_KEY": SECRET_KEY, "MRS_LOG_LEVEL": "warning"},
+            # HTTPS with a self-signed pair made in the data directory; no redirect listener
+            # (its fixed default port could clash with other test servers).
+            args=["--https", "--redirect-port", "0"] if SCHEME == "https" else [],
             scheme=SCHEME,
             startup_timeout=READY_TIMEOUT_SECONDS,
         ) as server:

@@ -112,3 +112,17 @@ async def test_sql_injection_in_a_user_id_is_just_a_failed_login(client: httpx.A
 
 def test_today_is_a_date(today: date) -> None:
     assert isinstance(today, date)
+
+
+async def test_nul_bytes_are_refused_not_a_server_error(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    login = await client.post("/api/auth/login", json={"user_id": "\x00abc", "password": "x\x00y"})
+    assert login.status_code in (401, 422)
+    approve = await client.post("/api/admin/approve-user/%00", headers=admin_headers)
+    assert 400 <= approve.status_code < 500
+    _assert_error_shape(approve, approve.status_code)
+    room = await client.post(
+        "/api/admin/rooms", json={"room_name": "a\x00b"}, headers=admin_headers
+    )
+    _assert_error_shape(room, 422)

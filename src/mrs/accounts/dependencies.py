@@ -14,6 +14,14 @@ from mrs.errors import Forbidden, Unauthenticated
 from mrs.http.dependencies import DatabaseDep, SettingsDep
 
 SESSION_COOKIE = "mrs_session"
+# Over HTTPS the cookie is Secure with the `__Host-` prefix: no subdomain or plain-HTTP
+# page can set or overwrite it.
+SECURE_SESSION_COOKIE = "__Host-mrs_session"
+
+
+def session_cookie_name(request: Request) -> str:
+    """The session cookie's name for this request's scheme (the one place that decides)."""
+    return SECURE_SESSION_COOKIE if request.url.scheme == "https" else SESSION_COOKIE
 
 
 def bearer_token(request: Request) -> str | None:
@@ -27,7 +35,7 @@ def bearer_token(request: Request) -> str | None:
 
 def request_token(request: Request) -> str | None:
     """The access token of a request: a Bearer header wins over the cookie."""
-    return bearer_token(request) or request.cookies.get(SESSION_COOKIE)
+    return bearer_token(request) or request.cookies.get(session_cookie_name(request))
 
 
 def auth_now(request: Request) -> datetime:
@@ -45,7 +53,11 @@ async def optional_user(
     token = request_token(request)
     if token is None:
         return None
-    claims = decode_token(token, secret=settings.effective_secret_key)
+    claims = decode_token(
+        token,
+        secret=settings.effective_secret_key,
+        previous_secrets=settings.previous_secret_key_list,
+    )
     user = await service.user_for_token(db, claims=claims, now=auth_now(request), settings=settings)
     request.state.user = user
     return user

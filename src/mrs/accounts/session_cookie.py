@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mrs.accounts import service
-from mrs.accounts.dependencies import SESSION_COOKIE
+from mrs.accounts.dependencies import SECURE_SESSION_COOKIE, SESSION_COOKIE, session_cookie_name
 from mrs.accounts.service import AuthenticatedUser
 from mrs.accounts.tokens import IssuedToken, issue_token
 from mrs.clock import system_clock
@@ -53,7 +53,7 @@ def issue_session_token(
 def set_session_cookie(request: Request, response: Response, issued: IssuedToken) -> None:
     """Give the browser the token in an HttpOnly cookie (Secure when served over HTTPS)."""
     response.set_cookie(
-        SESSION_COOKIE,
+        session_cookie_name(request),
         issued.token,
         max_age=issued.expires_in,
         httponly=True,
@@ -94,4 +94,12 @@ async def log_out(
 
 
 def clear_session_cookie(response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    """Clear the session cookie under both names (plain HTTP and `__Host-` on HTTPS).
+
+    A `__Host-` cookie is only replaced by a Set-Cookie with the same attributes, Secure
+    included; over plain HTTP a browser ignores that line, which is harmless.
+    """
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    response.delete_cookie(
+        SECURE_SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="lax"
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +17,13 @@ ALGORITHM = "HS256"
 AUDIENCE = "mrs"
 ISSUER = "mrs"
 _REQUIRED_CLAIMS = ["exp", "iat", "nbf", "sub", "aud", "iss"]
+# Far above any token we issue; refusing longer input bounds the work per request.
+MAX_TOKEN_LENGTH = 4096
+
+
+def key_id(secret: str) -> str:
+    """The `kid` naming a signing key: a short hash, so the key itself is never revealed."""
+    return hashlib.sha256(b"mrs jwt kid|" + secret.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -52,16 +61,38 @@ def issue_token(
     }
     if session_id is not None:
         payload["sid"] = session_id
-    token = jwt.encode(payload, secret, algorithm=ALGORITHM)
+    token = jwt.encode(payload, secret, algorithm=ALGORITHM, headers={"kid": key_id(secret)})
     return IssuedToken(token=token, expires_in=int(lifetime.total_seconds()))
 
 
-def decode_token(token: str, *, secret: str) -> TokenClaims:
-    """Check signature, algorithm and claims; raise InvalidToken on any problem."""
+def _verification_key(token: str, secret: str, previous_secrets: Sequence[str]) -> str:
+    """The key named by the token's `kid`: the current one or a previous one still accepted."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise InvalidToken() from exc
+    kid = header.get("kid")
+    if kid is None:
+        return secret  # tokens issued before key ids existed
+    for candidate in (secret, *previous_secrets):
+        if isinstance(kid, str) and secrets.compare_digest(kid, key_id(candidate)):
+            return candidate
+    raise InvalidToken()
+
+
+def decode_token(token: str, *, secret: str, previous_secrets: Sequence[str] = ()) -> TokenClaims:
+    """Check signature, algorithm and claims; raise InvalidToken on any problem.
+
+    `previous_secrets` are keys rotated out but still accepted (by `kid`) until the tokens
+    they signed expire.
+    """
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidToken()
+    key = _verification_key(token, secret, previous_secrets)
     try:
         payload = jwt.decode(
             token,
-            secret,
+            key,
             algorithms=[ALGORITHM],
             audience=AUDIENCE,
             issuer=ISSUER,

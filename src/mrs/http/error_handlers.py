@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -146,6 +147,18 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _refused_data(request: Request, exc: Exception) -> Response:
+    """The database driver refused a value the edge let through (a NUL byte in text, a
+    number out of range): the client's input is at fault, so answer 422, never 500."""
+    cause = type(getattr(exc, "orig", exc)).__name__
+    logger.warning("database refused input on %s %s: %s", request.method, request.url.path, cause)
+    locale = request_locale(request)
+    message = translate(locale, "The input is not valid.")
+    if (page := _page_renderer(request)) is not None:
+        return await page(request, 422, message, None)
+    return JSONResponse(error_body("validation_error", message), status_code=422)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     locale = request_locale(request)
@@ -165,4 +178,5 @@ def install_error_handlers(app: FastAPI, page_renderer: PageRenderer | None = No
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(DataError, _refused_data)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from mrs.http.types import IsoDate
 
@@ -20,10 +21,13 @@ class RoomCreate(BaseModel):
 class RoomUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    room_name: str | None = Field(default=None, min_length=1, max_length=100)
+    # May be left out, but not null (see _not_null): the spec says so too.
+    room_name: Annotated[
+        str | None, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 100})
+    ] = Field(default=None, min_length=1, max_length=100)
     capacity: int | None = Field(default=None, ge=1, le=10000)
     location: str | None = Field(default=None, max_length=200)
-    active: bool | None = None
+    active: Annotated[bool | None, WithJsonSchema({"type": "boolean"})] = None
 
     @field_validator("room_name", "active")
     @classmethod

@@ -1,1 +1,1 @@
-"""Security: headers, CSRF, TLS (issue 4). Placeholder on the web branch; see csrf.py."""
+"""Security: response headers, CSRF, TLS certificates and serving, the deploy check."""
