@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -203,3 +204,27 @@ def make_room(app: Any, today: date) -> RoomFactory:
         return room.room_id
 
     return factory
+
+
+@asynccontextmanager
+async def browser_like_client(
+    app: Any, origin: str = "http://testserver"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that posts forms as a browser on our own pages does (CSRF, issue 4).
+
+    Each unsafe request gets the page's CSRF token (fetched for the client's own cookies,
+    as a rendered form would embed it) and the same-origin `Origin` header.
+    """
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=origin) as http:
+
+        async def as_a_browser(request: httpx.Request) -> None:
+            if request.method in ("GET", "HEAD") or "x-csrf-token" in request.headers:
+                return
+            token = (await http.get("/api/auth/csrf-token")).json()["csrf_token"]
+            request.headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+            request.headers["X-CSRF-Token"] = token
+            request.headers["Origin"] = origin
+
+        http.event_hooks["request"] = [as_a_browser]
+        yield http

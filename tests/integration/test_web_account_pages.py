@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
@@ -18,7 +18,7 @@ from mrs.accounts.models import RegistrationAttempt, Role, UserStatus
 from mrs.accounts.session_cookie import SESSION_COOKIE
 from mrs.clock import system_clock
 from mrs.notifications.models import MailState, OutboxMail
-from tests.conftest import DEFAULT_PASSWORD, UserFactory
+from tests.conftest import DEFAULT_PASSWORD, UserFactory, browser_like_client
 
 HTML = {"accept": "text/html"}
 JA = {"accept-language": "ja"}
@@ -52,16 +52,16 @@ Browser = Callable[[], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
 @pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """Pages are driven as a browser drives them: CSRF token and same-origin Origin."""
+    async with browser_like_client(app) as http:
+        yield http
+
+
+@pytest.fixture
 def another_browser(app: Any) -> Browser:
     """A second, independent cookie jar on the same app (another device)."""
-
-    @asynccontextmanager
-    async def factory() -> AsyncIterator[httpx.AsyncClient]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
-
-    return factory
+    return lambda: browser_like_client(app)
 
 
 async def _log_in(

@@ -16,7 +16,7 @@ import pytest
 from mrs.accounts.models import Role
 from mrs.accounts.session_cookie import SESSION_COOKIE
 from mrs.http.dependencies import LOCALE_COOKIE
-from tests.conftest import DEFAULT_PASSWORD, RoomFactory, UserFactory
+from tests.conftest import DEFAULT_PASSWORD, RoomFactory, UserFactory, browser_like_client
 
 HTML = {"accept": "text/html"}
 ORIGIN = "http://testserver"
@@ -24,23 +24,8 @@ ORIGIN = "http://testserver"
 
 @pytest.fixture
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """A client that posts forms as a browser on our own pages does (security, issue 4).
-
-    Each unsafe request gets the page's CSRF token (fetched for the client's own cookies,
-    as a rendered form would embed it) and the same-origin `Origin` header.
-    """
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as http:
-
-        async def as_a_browser(request: httpx.Request) -> None:
-            if request.method in ("GET", "HEAD") or "x-csrf-token" in request.headers:
-                return
-            token = (await http.get("/api/auth/csrf-token")).json()["csrf_token"]
-            request.headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
-            request.headers["X-CSRF-Token"] = token
-            request.headers["Origin"] = ORIGIN
-
-        http.event_hooks["request"] = [as_a_browser]
+    """Pages are driven as a browser drives them: CSRF token and same-origin Origin."""
+    async with browser_like_client(app, ORIGIN) as http:
         yield http
 
 
