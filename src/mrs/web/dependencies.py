@@ -14,7 +14,7 @@ from mrs.errors import Forbidden, Unauthenticated
 from mrs.http.dependencies import DatabaseDep, SettingsDep
 
 
-def mark_page(request: Request) -> None:
+async def mark_page(request: Request) -> None:
     """Tell the error handlers that this request wants HTML answers."""
     request.state.page = True
 
