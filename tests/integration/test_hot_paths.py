@@ -30,11 +30,24 @@ def counted_statements(db: Database) -> Iterator[list[str]]:
     def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
+    # PostgreSQL's hot statements bypass the engine (mrs.db.direct): count those too.
+    direct = db._direct
+    original = direct.rows if direct is not None else None
+
+    async def _counted_rows(statement: Any, params: Any, **kwargs: Any) -> Any:
+        statements.append(str(statement))
+        assert original is not None
+        return await original(statement, params, **kwargs)
+
     event.listen(db.engine.sync_engine, "before_cursor_execute", _count)
+    if direct is not None:
+        direct.rows = _counted_rows  # type: ignore[method-assign]
     try:
         yield statements
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", _count)
+        if direct is not None:
+            direct.rows = original  # type: ignore[method-assign]
 
 
 async def _room_and_user(db: Database, clock: FixedClock, day: date) -> int:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
@@ -51,6 +51,7 @@ from mrs.accounts.models import (
 from mrs.accounts.tokens import TokenClaims
 from mrs.clock import system_clock
 from mrs.db.engine import Database
+from mrs.db.types import UTCDateTime
 from mrs.errors import InvalidInput
 from mrs.notifications.service import enqueue_mail
 from mrs.settings import Settings
@@ -436,6 +437,27 @@ def session_token_lifetime(settings: Settings, *, expires_at: datetime, now: dat
     return min(timedelta(minutes=settings.access_token_minutes), expires_at - now)
 
 
+# Every authenticated request runs this, so it is plain SQL on the hot path (Database.read).
+_SESSION_OF_TOKEN = text(
+    """
+    SELECT usr.user_id, usr.role_name, usr.status,
+           user_session.last_seen_at, user_session.expires_at, user_session.revoked_at
+    FROM user_session JOIN usr ON usr.user_id = user_session.user_id
+    WHERE user_session.session_id = :session_id AND user_session.user_id = :user_id
+    """
+).columns(
+    last_seen_at=UTCDateTime(),
+    expires_at=UTCDateTime(),
+    revoked_at=UTCDateTime(),
+)
+_TOUCH_SESSION = text(
+    """
+    UPDATE user_session SET last_seen_at = :now
+    WHERE session_id = :session_id AND last_seen_at < :seen_before
+    """
+).bindparams(bindparam("now", type_=UTCDateTime()), bindparam("seen_before", type_=UTCDateTime()))
+
+
 async def user_for_token(
     db: Database,
     *,
@@ -452,24 +474,10 @@ async def user_for_token(
     settings = settings or db.settings
     if not claims.session_id:
         raise InvalidToken()
-    async with db.snapshot() as session:
-        row = (
-            await session.execute(
-                select(
-                    User.user_id,
-                    User.role_name,
-                    User.status,
-                    UserSession.last_seen_at,
-                    UserSession.expires_at,
-                    UserSession.revoked_at,
-                )
-                .join(User, User.user_id == UserSession.user_id)
-                .where(
-                    UserSession.session_id == claims.session_id,
-                    UserSession.user_id == claims.subject,
-                )
-            )
-        ).one_or_none()
+    rows = await db.read(
+        _SESSION_OF_TOKEN, {"session_id": claims.session_id, "user_id": claims.subject}
+    )
+    row = rows[0] if rows else None
     if row is None or row.revoked_at is not None or row.status != UserStatus.ACTIVE:
         raise InvalidToken()
     if now >= row.expires_at:
@@ -477,15 +485,14 @@ async def user_for_token(
     if now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
         raise InvalidToken()
     if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
-        async with db.transaction() as session:
-            await session.execute(
-                update(UserSession)
-                .where(
-                    UserSession.session_id == claims.session_id,
-                    UserSession.last_seen_at < now - LAST_SEEN_RESOLUTION,
-                )
-                .values(last_seen_at=now)
-            )
+        await db.write(
+            _TOUCH_SESSION,
+            {
+                "session_id": claims.session_id,
+                "now": now,
+                "seen_before": now - LAST_SEEN_RESOLUTION,
+            },
+        )
     return AuthenticatedUser(
         user_id=row.user_id, role_name=row.role_name, session_id=claims.session_id
     )

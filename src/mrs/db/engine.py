@@ -12,11 +12,11 @@ no-double-booking guarantee that the exclusion constraint gives on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, create_engine, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -25,7 +25,10 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.selectable import TextualSelect
 
+from mrs.db.direct import DirectPool
 from mrs.db.urls import async_url, sync_url
 from mrs.settings import Settings
 
@@ -83,6 +86,7 @@ class Database:
         self.settings = settings
         target = async_url(url or settings.effective_database_url)
         self.dialect = target.get_backend_name()
+        self._direct: DirectPool | None = None
         if self.dialect == "sqlite":
             _ensure_sqlite_dir(target.database)
             self.engine: AsyncEngine = create_async_engine(target, poolclass=NullPool)
@@ -102,6 +106,12 @@ class Database:
             # snapshot anyway, and autocommit saves the BEGIN and ROLLBACK round trips
             # that a read-only scope would otherwise cost on every request.
             read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._direct = DirectPool(
+                target.set(drivername="postgresql").render_as_string(hide_password=False),
+                size=settings.pool_size,
+                timeout_seconds=settings.pool_timeout_seconds,
+                connect_kwargs=_pg_connect_args(settings),
+            )
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one write lock per file, and writers waiting for it poll with
         # back-off, not in turn: under 100 concurrent reservations some waited past the
@@ -134,7 +144,42 @@ class Database:
         async with self._reader() as session:
             yield session
 
+    async def read(
+        self, statement: TextClause | TextualSelect, params: Mapping[str, Any]
+    ) -> Sequence[Any]:
+        """The rows of one read-only `text()` statement (rows have attribute access).
+
+        The request path's hot reads: on PostgreSQL straight on psycopg (see
+        mrs.db.direct), retried once if a pooled connection died; on SQLite through
+        SQLAlchemy, which applies the statement's column types.
+        """
+        if self._direct is not None:
+            return await self._direct.rows(statement, params, retry_broken=True)
+        async with self.snapshot() as session:
+            return (await session.execute(statement, params)).all()
+
+    async def write(
+        self, statement: TextClause | TextualSelect, params: Mapping[str, Any]
+    ) -> Sequence[Any]:
+        """Run one writing `text()` statement as a transaction of its own; its rows.
+
+        For writes that one statement can do atomically (INSERT … SELECT … RETURNING):
+        on PostgreSQL in autocommit mode, one round trip; on SQLite in a write
+        transaction (BEGIN IMMEDIATE, this process's writers in turn).
+        """
+        if self._direct is not None:
+            return await self._direct.rows(statement, params, retry_broken=False)
+        async with self.transaction() as session:
+            result: CursorResult[Any] = await session.execute(statement, params)  # type: ignore[assignment]
+            return result.all() if result.returns_rows else []
+
+    def direct_pool_stats(self) -> Mapping[str, int]:
+        """Gauges of the PostgreSQL hot-path pool (empty on SQLite or before first use)."""
+        return self._direct.stats() if self._direct is not None else {}
+
     async def dispose(self) -> None:
+        if self._direct is not None:
+            await self._direct.close()
         await self.engine.dispose()
 
 

@@ -14,11 +14,9 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Date, Row, Select, TextualSelect, bindparam, select, text, update
+from sqlalchemy import Date, TextualSelect, bindparam, select, text, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from mrs.accounts.models import User
 from mrs.db.engine import Database
 from mrs.db.errors import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, FOREIGN_KEY_VIOLATION, sqlstate
 from mrs.db.types import UTCDateTime
@@ -30,7 +28,6 @@ from mrs.reservations.errors import (
     RoomNotReservable,
 )
 from mrs.reservations.models import Reservation, ReservationStatus
-from mrs.rooms.models import MeetingRoom, ReservableRoom
 from mrs.settings import Settings
 from mrs.wallclock import format_minute
 
@@ -104,78 +101,111 @@ class ReservationView:
     cancelled_by: str | None
 
 
-def _view_query() -> Select[*tuple[Any, ...]]:
+# The reads every page and API call makes run as plain SQL (Database.read: psycopg on
+# PostgreSQL), one statement each; the column types serve SQLite through SQLAlchemy.
+_VIEW_SELECT = """
+SELECT reservation.reservation_id, reservation.room_id, meeting_room.room_name,
+       reservation.reserved_date, reservation.start_minute, reservation.end_minute,
+       reservation.user_id, usr.first_name, usr.last_name, reservation.status,
+       reservation.created_at, reservation.cancelled_at, reservation.cancelled_by
+FROM reservation
+JOIN meeting_room ON meeting_room.room_id = reservation.room_id
+JOIN usr ON usr.user_id = reservation.user_id
+"""
+
+
+def _view_statement(where_and_order: str, **bind_types: Any) -> TextualSelect:
     return (
-        select(
-            Reservation.reservation_id,
-            Reservation.room_id,
-            MeetingRoom.room_name,
-            Reservation.reserved_date,
-            Reservation.start_minute,
-            Reservation.end_minute,
-            Reservation.user_id,
-            User.first_name,
-            User.last_name,
-            Reservation.status,
-            Reservation.created_at,
-            Reservation.cancelled_at,
-            Reservation.cancelled_by,
+        text(_VIEW_SELECT + where_and_order)
+        .bindparams(*(bindparam(name, type_=type_) for name, type_ in bind_types.items()))
+        .columns(
+            reserved_date=Date(),
+            created_at=UTCDateTime(),
+            cancelled_at=UTCDateTime(),
         )
-        .join(MeetingRoom, MeetingRoom.room_id == Reservation.room_id)
-        .join(User, User.user_id == Reservation.user_id)
     )
 
 
-def _to_view(row: Row[*tuple[Any, ...]]) -> ReservationView:
-    m = row._mapping
+_RESERVATION_BY_ID = _view_statement("WHERE reservation.reservation_id = :reservation_id")
+_ROOM_DAY = _view_statement(
+    """WHERE reservation.room_id = :room_id AND reservation.reserved_date = :day
+      AND reservation.status = 'ACTIVE'
+    ORDER BY reservation.start_minute""",
+    day=Date(),
+)
+_DAY = _view_statement(
+    """WHERE reservation.reserved_date = :day AND reservation.status = 'ACTIVE'
+    ORDER BY reservation.room_id, reservation.start_minute""",
+    day=Date(),
+)
+_OF_USER = _view_statement(
+    """WHERE reservation.user_id = :user_id
+    ORDER BY reservation.reserved_date DESC, reservation.start_minute DESC
+    LIMIT :limit"""
+)
+_ROOM_IS_OPEN = text(
+    "SELECT is_open FROM reservable_room WHERE room_id = :room_id AND reserved_date = :day"
+).bindparams(bindparam("day", type_=Date()))
+_FIRST_OVERLAP = text(
+    """
+    SELECT reservation_id, start_minute, end_minute FROM reservation
+    WHERE room_id = :room_id AND reserved_date = :day AND status = 'ACTIVE'
+      AND start_minute < :end_minute AND end_minute > :start_minute
+    ORDER BY start_minute LIMIT 1
+    """
+).bindparams(bindparam("day", type_=Date()))
+
+
+def _to_view(row: Any) -> ReservationView:
     return ReservationView(
-        reservation_id=m["reservation_id"],
-        room_id=m["room_id"],
-        room_name=m["room_name"],
-        date=m["reserved_date"],
-        start_time=m["start_minute"],
-        end_time=m["end_minute"],
-        user_id=m["user_id"],
-        user_name=f"{m['first_name']} {m['last_name']}".strip(),
-        status=m["status"],
-        created_at=m["created_at"],
-        cancelled_at=m["cancelled_at"],
-        cancelled_by=m["cancelled_by"],
+        reservation_id=row.reservation_id,
+        room_id=row.room_id,
+        room_name=row.room_name,
+        date=row.reserved_date,
+        start_time=row.start_minute,
+        end_time=row.end_minute,
+        user_id=row.user_id,
+        user_name=f"{row.first_name} {row.last_name}".strip(),
+        status=row.status,
+        created_at=row.created_at,
+        cancelled_at=row.cancelled_at,
+        cancelled_by=row.cancelled_by,
     )
 
 
 async def _why_not_inserted(
-    session: AsyncSession, *, room_id: int, day: date, start_minute: int, end_minute: int
+    db: Database, attempt: dict[str, Any]
 ) -> ReservationConflict | RoomNotReservable:
-    is_open = await session.scalar(
-        select(ReservableRoom.is_open).where(
-            ReservableRoom.room_id == room_id, ReservableRoom.reserved_date == day
-        )
-    )
-    if not is_open:
-        return RoomNotReservable(room_id=room_id, date=day.isoformat())
-    other = (
-        await session.execute(
-            select(Reservation.reservation_id, Reservation.start_minute, Reservation.end_minute)
-            .where(
-                Reservation.room_id == room_id,
-                Reservation.reserved_date == day,
-                Reservation.status == ReservationStatus.ACTIVE,
-                Reservation.start_minute < end_minute,
-                Reservation.end_minute > start_minute,
-            )
-            .order_by(Reservation.start_minute)
-            .limit(1)
-        )
-    ).first()
-    if other is None:
+    """Why the reservation `attempt` (reserve's parameters) was not inserted."""
+    is_open = await db.read(_ROOM_IS_OPEN, attempt)
+    if not is_open or not is_open[0].is_open:
+        return RoomNotReservable(room_id=attempt["room_id"], date=attempt["day"].isoformat())
+    others = await db.read(_FIRST_OVERLAP, attempt)
+    if not others:
         # The blocking reservation was cancelled meanwhile; still a conflict for this try.
-        return ReservationConflict(start=format_minute(start_minute), end=format_minute(end_minute))
+        return ReservationConflict(
+            start=format_minute(attempt["start_minute"]), end=format_minute(attempt["end_minute"])
+        )
+    other = others[0]
     return ReservationConflict(
         start=format_minute(other.start_minute),
         end=format_minute(other.end_minute),
         details={"reservation_id": other.reservation_id},
     )
+
+
+async def _insert_if_free(db: Database, params: dict[str, Any]) -> Any | None:
+    """The new reservation's view row, or None when the room is closed or the time taken."""
+    if db.dialect == "postgresql":
+        rows = await db.write(_insert_statement(db.dialect), params)
+        return rows[0] if rows else None
+    async with db.transaction() as session:
+        inserted = (await session.execute(_insert_statement(db.dialect), params)).first()
+        if inserted is None:
+            return None
+        return (
+            await session.execute(_RESERVATION_BY_ID, {"reservation_id": inserted.reservation_id})
+        ).one()
 
 
 async def reserve(
@@ -201,86 +231,41 @@ async def reserve(
         "now": now,
     }
     try:
-        async with db.transaction() as session:
-            row = (await session.execute(_insert_statement(db.dialect), params)).first()
-            if row is None:
-                raise await _why_not_inserted(
-                    session,
-                    room_id=room_id,
-                    day=day,
-                    start_minute=start_minute,
-                    end_minute=end_minute,
-                )
-            if db.dialect != "postgresql":
-                row = (
-                    await session.execute(
-                        _view_query().where(Reservation.reservation_id == row.reservation_id)
-                    )
-                ).one()
+        row = await _insert_if_free(db, params)
     except DBAPIError as exc:
-        state = sqlstate(exc)
-        if state not in (EXCLUSION_VIOLATION, DEADLOCK_DETECTED, FOREIGN_KEY_VIOLATION):
+        if sqlstate(exc) not in (EXCLUSION_VIOLATION, DEADLOCK_DETECTED, FOREIGN_KEY_VIOLATION):
             raise
-        async with db.snapshot() as session:
-            raise await _why_not_inserted(
-                session, room_id=room_id, day=day, start_minute=start_minute, end_minute=end_minute
-            ) from exc
+        raise await _why_not_inserted(db, params) from exc
+    if row is None:
+        raise await _why_not_inserted(db, params)
     return _to_view(row)
 
 
 async def get_reservation(db: Database, *, reservation_id: int) -> ReservationView:
-    async with db.snapshot() as session:
-        row = (
-            await session.execute(_view_query().where(Reservation.reservation_id == reservation_id))
-        ).first()
-    if row is None:
+    rows = await db.read(_RESERVATION_BY_ID, {"reservation_id": reservation_id})
+    if not rows:
         raise ReservationNotFound(reservation_id=reservation_id)
-    return _to_view(row)
+    return _to_view(rows[0])
 
 
 async def reservations_of_room_day(
     db: Database, *, room_id: int, day: date
 ) -> list[ReservationView]:
     """The active reservations of a room on a day, in time order."""
-    query = (
-        _view_query()
-        .where(
-            Reservation.room_id == room_id,
-            Reservation.reserved_date == day,
-            Reservation.status == ReservationStatus.ACTIVE,
-        )
-        .order_by(Reservation.start_minute)
-    )
-    async with db.snapshot() as session:
-        return [_to_view(row) for row in (await session.execute(query)).all()]
+    return [_to_view(row) for row in await db.read(_ROOM_DAY, {"room_id": room_id, "day": day})]
 
 
 async def reservations_of_day(db: Database, *, day: date) -> list[ReservationView]:
     """Every active reservation on a day, by room and time (one query for a day overview)."""
-    query = (
-        _view_query()
-        .where(
-            Reservation.reserved_date == day,
-            Reservation.status == ReservationStatus.ACTIVE,
-        )
-        .order_by(Reservation.room_id, Reservation.start_minute)
-    )
-    async with db.snapshot() as session:
-        return [_to_view(row) for row in (await session.execute(query)).all()]
+    return [_to_view(row) for row in await db.read(_DAY, {"day": day})]
 
 
 async def reservations_of_user(
     db: Database, *, user_id: str, now: datetime, settings: Settings, limit: int = 500
 ) -> list[ReservationView]:
     """A user's reservations: upcoming ones first (soonest first), then past ones (latest first)."""
-    query = (
-        _view_query()
-        .where(Reservation.user_id == user_id)
-        .order_by(Reservation.reserved_date.desc(), Reservation.start_minute.desc())
-        .limit(limit)
-    )
-    async with db.snapshot() as session:
-        views = [_to_view(row) for row in (await session.execute(query)).all()]
+    rows = await db.read(_OF_USER, {"user_id": user_id, "limit": limit})
+    views = [_to_view(row) for row in rows]
     upcoming: list[ReservationView] = []
     past: list[ReservationView] = []
     for view in views:
