@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime
 
 from mrs.reservations.service import ReservationView
@@ -74,3 +75,22 @@ def test_the_pickers_offer_every_boundary_of_the_day() -> None:
     assert choices[0] == 0
     assert choices[-1] == 1440
     assert len(choices) == 97
+
+
+def test_each_slot_is_held_by_the_earliest_reservation_touching_it() -> None:
+    """The one-pass grid agrees with the definition on many random days (some with
+    overlapping or sub-slot reservations, as after a change of slot length)."""
+    rng = random.Random(20261128)
+    for _ in range(300):
+        ranges = []
+        for _ in range(rng.randint(0, 12)):
+            start = rng.randrange(0, 1440, 15)
+            ranges.append(_reservation(start, min(1440, start + rng.choice([15, 30, 60, 150]))))
+        slot = rng.choice([15, 30, 60])
+        slots = day_slots(ranges, slot_minutes=slot, first_minute=0, last_minute=1440, gone_until=0)
+        ordered = sorted(ranges, key=lambda r: r.start_time)
+        for s in slots:
+            expected = next(
+                (r for r in ordered if r.start_time < s.end and s.start < r.end_time), None
+            )
+            assert s.reservation is expected

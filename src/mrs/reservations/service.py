@@ -128,12 +128,6 @@ def _view_statement(where_and_order: str, **bind_types: Any) -> TextualSelect:
 
 _RESERVATION_BY_ID = _view_statement("WHERE reservation.reservation_id = :reservation_id")
 _ROOM_DAY = _view_statement(
-    """WHERE reservation.room_id = :room_id AND reservation.reserved_date = :day
-      AND reservation.status = 'ACTIVE'
-    ORDER BY reservation.start_minute""",
-    day=Date(),
-)
-_DAY = _view_statement(
     """WHERE reservation.reserved_date = :day AND reservation.status = 'ACTIVE'
     ORDER BY reservation.room_id, reservation.start_minute""",
     day=Date(),
@@ -253,11 +247,6 @@ async def reservations_of_room_day(
 ) -> list[ReservationView]:
     """The active reservations of a room on a day, in time order."""
     return [_to_view(row) for row in await db.read(_ROOM_DAY, {"room_id": room_id, "day": day})]
-
-
-async def reservations_of_day(db: Database, *, day: date) -> list[ReservationView]:
-    """Every active reservation on a day, by room and time (one query for a day overview)."""
-    return [_to_view(row) for row in await db.read(_DAY, {"day": day})]
 
 
 async def reservations_of_user(

@@ -25,7 +25,7 @@ from mrs.security.csrf import CSRF_FORM_FIELD, csrf_token
 from mrs.settings import Settings
 from mrs.wallclock import format_minute
 from mrs.web.navigation import nav_for
-from mrs.web.slots import Slot
+from mrs.web.slots import Slot, TimeRange
 
 # Names shown on the language switch, each in its own language.
 LANGUAGE_NAMES = {"en": "English", "ja": "日本語"}
@@ -61,7 +61,7 @@ def _instant(context: Context, moment: datetime) -> str:
     )
 
 
-def _timeline(slots: Sequence[Slot]) -> Markup:
+def _timeline(slots: Sequence[Slot[Any]]) -> Markup:
     """The cells of a room's day bar, built in Python: the rooms page draws one per room and
     a template loop over every cell was most of its rendering time. Only fixed class names
     go into this markup, never data."""
@@ -71,6 +71,17 @@ def _timeline(slots: Sequence[Slot]) -> Markup:
         hour = " hour" if slot.start % 60 == 0 else ""
         cells.append(f'<span class="cell {state}{hour}"></span>')
     return Markup("".join(cells))  # noqa: S704 - fixed strings only, no user data
+
+
+def _taken_ranges(taken: Sequence[TimeRange]) -> Markup:
+    """ "09:00–10:00, 13:00–14:30" for a room's taken times. Built in Python for the same
+    reason as the timeline; the text is only formatted digits, never user data."""
+    return Markup(  # noqa: S704 - digits and fixed markup only
+        ", ".join(
+            f'<span class="taken-range">{format_minute(t.start_time)}–{format_minute(t.end_time)}</span>'
+            for t in taken
+        )
+    )
 
 
 def _static_url(path: str) -> str:
@@ -102,6 +113,7 @@ def _build_environment() -> Environment:
         short_date=_short_date,
         instant=_instant,
         timeline=_timeline,
+        taken_ranges=_taken_ranges,
     )
     return env
 

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
-from mrs.reservations.service import ReservationView
 from mrs.wallclock import MINUTES_PER_DAY
 
 
-@dataclass(frozen=True)
-class Slot:
+class TimeRange(Protocol):
+    """Anything that takes a time of the day: a reservation, or just its times."""
+
+    @property
+    def start_time(self) -> int: ...
+
+    @property
+    def end_time(self) -> int: ...
+
+
+Taken = TypeVar("Taken", bound=TimeRange)
+
+
+class Slot(NamedTuple, Generic[Taken]):
+    """One cell of the grid (a tuple: the rooms page builds over a thousand per request)."""
+
     start: int
     end: int
-    reservation: ReservationView | None
+    reservation: Taken | None
     past: bool
 
     @property
@@ -23,7 +36,7 @@ class Slot:
 
 
 def grid_bounds(
-    reservations: Sequence[ReservationView], *, slot_minutes: int, first_hour: int, last_hour: int
+    reservations: Sequence[TimeRange], *, slot_minutes: int, first_hour: int, last_hour: int
 ) -> tuple[int, int]:
     """The minutes the grid covers: the usual hours, widened to show every reservation."""
     start = min(first_hour * 60, *(r.start_time for r in reservations)) if reservations else None
@@ -48,19 +61,30 @@ def past_until(day: date, now: datetime) -> int:
 
 
 def day_slots(
-    reservations: Sequence[ReservationView],
+    reservations: Sequence[Taken],
     *,
     slot_minutes: int,
     first_minute: int,
     last_minute: int,
     gone_until: int,
-) -> list[Slot]:
-    """One slot per `slot_minutes` from first to last, each with the reservation holding it."""
+) -> list[Slot[Taken]]:
+    """One slot per `slot_minutes` from first to last, each with the reservation holding it
+    (the earliest, should two overlap). One pass over slots and reservations together: the
+    rooms page draws this for every room."""
     ordered = sorted(reservations, key=lambda r: r.start_time)
-    slots: list[Slot] = []
+    slots: list[Slot[Taken]] = []
+    index = 0
     for start in range(first_minute, last_minute, slot_minutes):
         end = start + slot_minutes
-        holder = next((r for r in ordered if r.start_time < end and start < r.end_time), None)
+        while index < len(ordered) and ordered[index].end_time <= start:
+            index += 1  # ended before this slot: no later slot can hold it either
+        holder = None
+        for candidate in ordered[index:]:
+            if candidate.start_time >= end:
+                break
+            if candidate.end_time > start:
+                holder = candidate
+                break
         slots.append(Slot(start=start, end=end, reservation=holder, past=start < gone_until))
     return slots
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from fastapi import APIRouter, Request
@@ -51,12 +50,9 @@ async def rooms_of_day(
     """Rooms open on a date (today by default) with the taken slots at a glance."""
     local_now = site_now(now, settings)
     day, date_error = query_day(request, local_now.date(), locale)
-    rooms = await rooms_service.rooms_reservable_on(db, day=day)
-    by_room: dict[int, list[reservations_service.ReservationView]] = defaultdict(list)
-    for reservation in await reservations_service.reservations_of_day(db, day=day):
-        by_room[reservation.room_id].append(reservation)
+    timelines = await rooms_service.room_timelines(db, day=day)
     first, last = grid_bounds(
-        [r for rs in by_room.values() for r in rs],
+        [taken for timeline in timelines for taken in timeline.taken],
         slot_minutes=settings.slot_minutes,
         first_hour=settings.web_day_start_hour,
         last_hour=settings.web_day_end_hour,
@@ -64,17 +60,17 @@ async def rooms_of_day(
     gone = past_until(day, local_now)
     overview = [
         {
-            "room": room,
-            "reservations": by_room.get(room.room_id, []),
+            "room": timeline,
+            "reservations": timeline.taken,
             "slots": day_slots(
-                by_room.get(room.room_id, []),
+                timeline.taken,
                 slot_minutes=settings.slot_minutes,
                 first_minute=first,
                 last_minute=last,
                 gone_until=gone,
             ),
         }
-        for room in rooms
+        for timeline in timelines
     ]
     hours = list(range(first, last, 60 if last - first <= 16 * 60 else 120))
     return render(
