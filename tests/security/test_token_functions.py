@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -38,3 +39,30 @@ def test_jwts_name_their_key_and_previous_keys_verify_by_kid() -> None:
     assert decode_token(issued.token, secret=KEY, previous_secrets=[OLD]).subject == "alice"
     with pytest.raises(InvalidToken):
         decode_token(issued.token, secret=KEY)  # rotated out entirely
+
+
+def test_a_remembered_token_still_expires_on_time() -> None:
+    """Verified tokens are remembered per process; the memory never outlives `exp`."""
+    now = datetime.now(UTC)
+    # exp is whole seconds: this token expires within the next second.
+    lifetime = timedelta(seconds=int(now.timestamp()) + 1 - now.timestamp())
+    issued = issue_token(user_id="alice", secret=KEY, now=now, lifetime=lifetime)
+    assert decode_token(issued.token, secret=KEY).subject == "alice"
+    assert decode_token(issued.token, secret=KEY).subject == "alice"  # from memory
+    expires = int(now.timestamp()) + 1
+    for _ in range(30):  # at most 1.5 s
+        if time.time() >= expires + 0.05:
+            break
+        time.sleep(0.05)
+    with pytest.raises(InvalidToken):
+        decode_token(issued.token, secret=KEY)
+
+
+def test_a_remembered_token_is_refused_once_its_key_is_rotated_out() -> None:
+    issued = issue_token(
+        user_id="alice", secret=OLD, now=datetime.now(UTC), lifetime=timedelta(minutes=5)
+    )
+    assert decode_token(issued.token, secret=OLD).subject == "alice"
+    assert decode_token(issued.token, secret=KEY, previous_secrets=[OLD]).subject == "alice"
+    with pytest.raises(InvalidToken):
+        decode_token(issued.token, secret=KEY)

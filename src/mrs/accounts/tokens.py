@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,12 @@ ISSUER = "mrs"
 _REQUIRED_CLAIMS = ["exp", "iat", "nbf", "sub", "aud", "iss"]
 # Far above any token we issue; refusing longer input bounds the work per request.
 MAX_TOKEN_LENGTH = 4096
+# Verified tokens remembered per process. Every API call presents its token again, and
+# the same bytes checked against the same keys give the same answer until the token's
+# time window closes, which a hit still checks; revocation lives in the session row,
+# checked on every request regardless.
+_VERIFIED_LIMIT = 4096
+_verified: dict[tuple[str, str, tuple[str, ...]], tuple[TokenClaims, float, float]] = {}
 
 
 def key_id(secret: str) -> str:
@@ -88,6 +95,24 @@ def decode_token(token: str, *, secret: str, previous_secrets: Sequence[str] = (
     """
     if len(token) > MAX_TOKEN_LENGTH:
         raise InvalidToken()
+    cache_key = (token, secret, tuple(previous_secrets))
+    remembered = _verified.get(cache_key)
+    if remembered is not None:
+        claims, valid_from, valid_until = remembered
+        if valid_from <= time.time() < valid_until:
+            return claims
+        del _verified[cache_key]
+    claims, valid_from, valid_until = _verify(token, secret, previous_secrets)
+    if len(_verified) >= _VERIFIED_LIMIT:
+        del _verified[next(iter(_verified))]  # the oldest entry
+    _verified[cache_key] = (claims, valid_from, valid_until)
+    return claims
+
+
+def _verify(
+    token: str, secret: str, previous_secrets: Sequence[str]
+) -> tuple[TokenClaims, float, float]:
+    """The claims of a token, and the time window (epoch seconds) in which it is valid."""
     key = _verification_key(token, secret, previous_secrets)
     try:
         payload = jwt.decode(
@@ -106,9 +131,12 @@ def decode_token(token: str, *, secret: str, previous_secrets: Sequence[str] = (
         raise InvalidToken()
     issued_at = datetime.fromtimestamp(float(payload["iat"]), tz=UTC)
     session_id = payload.get("sid", "")
-    return TokenClaims(
+    claims = TokenClaims(
         subject=subject,
         issued_at=issued_at,
         token_id=str(payload.get("jti", "")),
         session_id=session_id if isinstance(session_id, str) else "",
     )
+    # PyJWT's own rule (leeway 0): valid while iat <= now, nbf <= now and now < exp.
+    valid_from = max(float(payload["iat"]), float(payload["nbf"]))
+    return claims, valid_from, float(payload["exp"])
