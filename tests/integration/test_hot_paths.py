@@ -138,6 +138,30 @@ async def test_a_rooms_day_is_one_statement(
     assert len([s for s in statements if not s.startswith("BEGIN")]) == 1, statements
 
 
+async def test_a_rooms_day_holds_only_that_room_and_that_day(
+    any_db: Database, clock: FixedClock, tomorrow: date
+) -> None:
+    room_id = await _room_and_user(any_db, clock, tomorrow)
+    other = await rooms_service.create_room(any_db, room_name="Kiku", capacity=4, location="2F")
+    day_after = tomorrow + timedelta(days=1)
+    for room in (room_id, other.room_id):
+        await rooms_service.open_room(
+            any_db, room_id=room, from_date=tomorrow, to_date=day_after, weekdays=None
+        )
+    common = {"settings": any_db.settings, "user_id": "hana", "now": clock()}
+    mine = await service.reserve(
+        any_db, room_id=room_id, day=tomorrow, start_minute=600, end_minute=660, **common
+    )
+    await service.reserve(
+        any_db, room_id=other.room_id, day=tomorrow, start_minute=600, end_minute=660, **common
+    )
+    await service.reserve(
+        any_db, room_id=room_id, day=day_after, start_minute=600, end_minute=660, **common
+    )
+    views = await service.reservations_of_room_day(any_db, room_id=room_id, day=tomorrow)
+    assert [v.reservation_id for v in views] == [mine.reservation_id]
+
+
 async def test_many_concurrent_reservations_queue_instead_of_failing(
     any_db: Database, clock: FixedClock, tomorrow: date
 ) -> None:

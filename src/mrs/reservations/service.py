@@ -128,8 +128,9 @@ def _view_statement(where_and_order: str, **bind_types: Any) -> TextualSelect:
 
 _RESERVATION_BY_ID = _view_statement("WHERE reservation.reservation_id = :reservation_id")
 _ROOM_DAY = _view_statement(
-    """WHERE reservation.reserved_date = :day AND reservation.status = 'ACTIVE'
-    ORDER BY reservation.room_id, reservation.start_minute""",
+    """WHERE reservation.room_id = :room_id AND reservation.reserved_date = :day
+      AND reservation.status = 'ACTIVE'
+    ORDER BY reservation.start_minute""",
     day=Date(),
 )
 _OF_USER = _view_statement(
