@@ -5,10 +5,12 @@
 --   MRS_WRK_ROOMS    "first,last" room ids
 --   MRS_WRK_DAYS     file with one YYYY-MM-DD per line
 --   MRS_WRK_PAGE     path for mode "page" (sent with the session cookie)
+--   MRS_WRK_COOKIE   the session cookie's name (over HTTPS it is "__Host-mrs_session")
 -- done() prints "MRS_STATUS <code> <count>" and "MRS_LATENCY <p50_us> <p99_us>" lines.
 
 local mode = os.getenv("MRS_WRK_MODE") or "room_day"
 local page = os.getenv("MRS_WRK_PAGE") or "/"
+local cookie = os.getenv("MRS_WRK_COOKIE") or "mrs_session"
 local tokens, days = {}, {}
 for line in io.lines(os.getenv("MRS_WRK_TOKENS")) do tokens[#tokens + 1] = line end
 for line in io.lines(os.getenv("MRS_WRK_DAYS")) do days[#days + 1] = line end
@@ -47,7 +49,7 @@ function request()
   elseif mode == "rooms" then
     return wrk.format("GET", "/api/rooms?date=" .. day, {["Authorization"] = "Bearer " .. token})
   elseif mode == "page" then
-    return wrk.format("GET", (string.gsub(page, "{date}", day)), {["Cookie"] = "mrs_session=" .. token})
+    return wrk.format("GET", (string.gsub(page, "{date}", day)), {["Cookie"] = cookie .. "=" .. token})
   end
   return wrk.format("GET", "/api/rooms/" .. room .. "/reservations?date=" .. day,
     {["Authorization"] = "Bearer " .. token})

@@ -194,6 +194,9 @@ def serve(
         workers=settings.workers,
         log_level=settings.log_level,
         server_header=False,
+        # mrs.access logs each request (without its query string, which can carry
+        # tokens); uvicorn's own line would repeat it, query string included.
+        access_log=False,
         **proxy_options(settings),  # type: ignore[arg-type]
     )
 

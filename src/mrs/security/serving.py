@@ -52,6 +52,7 @@ class RedirectListener:
             port=settings.redirect_port,
             log_level=settings.log_level,
             server_header=False,
+            access_log=False,
             proxy_headers=False,
             lifespan="off",
         )
@@ -88,6 +89,9 @@ def serve_https(settings: Settings) -> None:
             workers=settings.workers,
             log_level=settings.log_level,
             server_header=False,
+            # mrs.access logs each request (without its query string, which can carry
+            # tokens); uvicorn's own line would repeat it, query string included.
+            access_log=False,
             ssl_certfile=str(certfile),
             ssl_keyfile=str(keyfile) if keyfile else None,
             ssl_context_factory=uvicorn_context_factory,
