@@ -80,12 +80,20 @@ def _timeline(slots: Sequence[Slot[Any]]) -> Markup:
 
 
 def _taken_ranges(taken: Sequence[TimeRange]) -> Markup:
-    """ "09:00–10:00, 13:00–14:30" for a room's taken times. Built in Python for the same
-    reason as the timeline; the text is only formatted digits, never user data."""
+    """ "09:00–12:00, 13:00–14:30" for a room's taken times (in order), back-to-back
+    reservations shown as one busy stretch, which is what someone looking for a free room
+    needs. Built in Python for the same reason as the timeline; the text is only
+    formatted digits, never user data."""
+    stretches: list[list[int]] = []
+    for t in taken:
+        if stretches and t.start_time <= stretches[-1][1]:
+            stretches[-1][1] = max(stretches[-1][1], t.end_time)
+        else:
+            stretches.append([t.start_time, t.end_time])
     return Markup(  # noqa: S704 - digits and fixed markup only
         ", ".join(
-            f'<span class="taken-range">{format_minute(t.start_time)}–{format_minute(t.end_time)}</span>'
-            for t in taken
+            f'<span class="taken-range">{format_minute(start)}–{format_minute(end)}</span>'
+            for start, end in stretches
         )
     )
 
