@@ -11,16 +11,18 @@ import asyncio
 import logging
 import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from mrs.accounts import metrics, notices, passwords, rules
+from mrs.accounts import metrics, notices, passwords, rules, session_cache
 from mrs.accounts.errors import (
     AccountDisabled,
     AccountPending,
@@ -322,7 +324,7 @@ async def _decide(
     approve: bool,
     reason: str | None,
 ) -> User:
-    async with db.transaction() as session:
+    async with _changing_sessions(db, user_id=user_id) as session:
         user = await _locked_user(session, user_id)
         if user.status != UserStatus.PENDING:
             raise AlreadyDecided(user_id=user.user_id, status=user.status)
@@ -363,7 +365,7 @@ async def reject_user(
 
 async def disable_user(db: Database, *, user_id: str, admin_id: str, now: datetime) -> User:
     """Disable an ACTIVE user: every session ends at once and login is refused."""
-    async with db.transaction() as session:
+    async with _changing_sessions(db, user_id=user_id) as session:
         user = await _locked_user(session, user_id)
         if user.user_id == admin_id:
             raise CannotChangeOwnAccount()
@@ -388,12 +390,23 @@ async def enable_user(db: Database, *, user_id: str, admin_id: str, now: datetim
 
 async def end_sessions(db: Database, *, user_id: str, now: datetime) -> int:
     """End every session of a user (an admin's "end sessions"); returns how many."""
-    async with db.transaction() as session:
+    async with _changing_sessions(db, user_id=user_id) as session:
         user = await _locked_user(session, user_id)
         return await _revoke_all(session, user.user_id, now=now, reason="ended_by_admin")
 
 
 # --- sessions ------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def _changing_sessions(
+    db: Database, *, session_id: str | None = None, user_id: str | None = None
+) -> AsyncIterator[AsyncSession]:
+    """A write transaction that revokes sessions or changes who may use them: once it is
+    committed, this process forgets the sessions at once (others hear of it by NOTIFY)."""
+    async with db.transaction() as session:
+        yield session
+    session_cache.forget(db, session_id=session_id, user_id=user_id)
 
 
 async def _revoke_all(
@@ -474,16 +487,22 @@ async def user_for_token(
     settings = settings or db.settings
     if not claims.session_id:
         raise InvalidToken()
-    rows = await db.read(
-        _SESSION_OF_TOKEN, {"session_id": claims.session_id, "user_id": claims.subject}
-    )
-    row = rows[0] if rows else None
-    if row is None or row.revoked_at is not None or row.status != UserStatus.ACTIVE:
-        raise InvalidToken()
-    if now >= row.expires_at:
-        raise InvalidToken()
-    if now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
-        raise InvalidToken()
+    cache = session_cache.for_database(db)
+    row = cache.get(claims.session_id) if cache is not None else None
+    if row is None or not _session_is_usable(row, claims, now, settings):
+        # Not remembered, or remembered with a "no" that only the database may confirm
+        # (another process may have seen the session more recently).
+        generation = cache.generation if cache is not None else 0
+        rows = await db.read(
+            _SESSION_OF_TOKEN, {"session_id": claims.session_id, "user_id": claims.subject}
+        )
+        row = rows[0] if rows else None
+        if row is None or not _session_is_usable(row, claims, now, settings):
+            if cache is not None:
+                cache.forget(claims.session_id)
+            raise InvalidToken()
+        if cache is not None:
+            cache.put(claims.session_id, row, generation=generation)
     if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
         await db.write(
             _TOUCH_SESSION,
@@ -493,8 +512,21 @@ async def user_for_token(
                 "seen_before": now - LAST_SEEN_RESOLUTION,
             },
         )
+        if cache is not None:
+            cache.update(claims.session_id, row._replace(last_seen_at=now))
     return AuthenticatedUser(
         user_id=row.user_id, role_name=row.role_name, session_id=claims.session_id
+    )
+
+
+def _session_is_usable(row: Any, claims: TokenClaims, now: datetime, settings: Settings) -> bool:
+    """The session check's verdict on a session row read for `claims`."""
+    return (
+        row.user_id == claims.subject
+        and row.revoked_at is None
+        and row.status == UserStatus.ACTIVE
+        and now < row.expires_at
+        and now - row.last_seen_at <= timedelta(minutes=settings.session_idle_minutes)
     )
 
 
@@ -531,7 +563,7 @@ async def list_sessions(
 
 async def end_session(db: Database, *, user_id: str, session_id: str, now: datetime) -> None:
     """End one of the user's own sessions (logout, or from the sessions list)."""
-    async with db.transaction() as session:
+    async with _changing_sessions(db, session_id=session_id) as session:
         result = await session.execute(
             update(UserSession)
             .where(
@@ -547,20 +579,20 @@ async def end_session(db: Database, *, user_id: str, session_id: str, now: datet
 
 async def end_other_sessions(db: Database, *, user_id: str, keep: str, now: datetime) -> int:
     """End every session of the user but the current one."""
-    async with db.transaction() as session:
+    async with _changing_sessions(db, user_id=user_id) as session:
         return await _revoke_all(session, user_id, now=now, reason="ended", keep=keep)
 
 
 async def revoke_tokens(db: Database, *, user_id: str, now: datetime) -> None:
     """End every session of `user_id` (kept for callers written before sessions existed;
     a logout should use `logout`, which ends only the current session)."""
-    async with db.transaction() as session:
+    async with _changing_sessions(db, user_id=user_id) as session:
         await _revoke_all(session, user_id, now=now, reason="ended")
 
 
 async def logout(db: Database, *, user: AuthenticatedUser, now: datetime) -> None:
     """End the caller's current session only."""
-    async with db.transaction() as session:
+    async with _changing_sessions(db, session_id=user.session_id) as session:
         await session.execute(
             update(UserSession)
             .where(
@@ -596,7 +628,7 @@ async def change_password(
     except rules.PolicyViolation as violation:
         raise _policy_error(violation, "new_password") from violation
     new_hash = await _hash(new_password)
-    async with db.transaction() as session:
+    async with _changing_sessions(db, user_id=user_id) as session:
         await session.execute(
             update(User).where(User.user_id == user.user_id).values(password_hash=new_hash)
         )

@@ -17,10 +17,12 @@ HTTP error handlers treat both paths alike.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import psycopg
+import psycopg.sql
 from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import exc as sa_exc
@@ -29,6 +31,9 @@ from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.selectable import TextualSelect
 
 _DIALECT = postgresql.dialect(paramstyle="pyformat")  # type: ignore[no-untyped-call]
+logger = logging.getLogger(__name__)
+# A lost listening connection is retried with growing pauses, up to this many seconds.
+LISTEN_RETRY_MAX_SECONDS = 30.0
 
 
 class DirectPool:
@@ -49,6 +54,7 @@ class DirectPool:
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening = asyncio.Lock()
+        self._listeners: list[asyncio.Task[None]] = []
         # Keyed by id(); the statement is kept alongside so the id is never reused.
         self._compiled: dict[int, tuple[TextClause | TextualSelect, str]] = {}
 
@@ -117,8 +123,59 @@ class DirectPool:
         """The pool's gauges (psycopg_pool's names), empty before first use."""
         return self._pool.get_stats() if self._pool is not None else {}
 
+    def listen(
+        self,
+        channel: str,
+        *,
+        on_message: Callable[[str], None],
+        on_listening: Callable[[bool], None],
+    ) -> None:
+        """Hand every NOTIFY on `channel` to `on_message`, from a task of the running loop.
+
+        `on_listening(True)` runs once LISTEN is in place, `on_listening(False)` as soon as
+        the connection is lost (messages may be missed until the next True); the
+        connection is reopened with growing pauses until close().
+        """
+        task = asyncio.get_running_loop().create_task(
+            self._listen(channel, on_message, on_listening), name=f"mrs-listen-{channel}"
+        )
+        self._listeners.append(task)
+
+    async def _listen(
+        self,
+        channel: str,
+        on_message: Callable[[str], None],
+        on_listening: Callable[[bool], None],
+    ) -> None:
+        pause = 1.0
+        while True:
+            try:
+                connection = await psycopg.AsyncConnection.connect(
+                    self._conninfo, **self._connect_kwargs
+                )
+                async with connection:
+                    await connection.execute(
+                        psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(channel))
+                    )
+                    on_listening(True)
+                    pause = 1.0
+                    async for notice in connection.notifies():
+                        on_message(notice.payload)
+            except psycopg.Error as error:
+                logger.warning("listening on %s stopped (%s); retrying", channel, error)
+            finally:
+                on_listening(False)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, LISTEN_RETRY_MAX_SECONDS)
+
     async def close(self) -> None:
-        if self._pool is not None and self._loop is asyncio.get_running_loop():
+        running = asyncio.get_running_loop()
+        for task in self._listeners:
+            if task.get_loop() is running:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._listeners.clear()
+        if self._pool is not None and self._loop is running:
             await self._pool.close()
         self._pool = self._loop = None
 

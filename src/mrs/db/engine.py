@@ -12,7 +12,7 @@ no-double-booking guarantee that the exclusion constraint gives on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from typing import Any
 
@@ -172,6 +172,20 @@ class Database:
         async with self.transaction() as session:
             result: CursorResult[Any] = await session.execute(statement, params)  # type: ignore[assignment]
             return result.all() if result.returns_rows else []
+
+    def listen(
+        self,
+        channel: str,
+        *,
+        on_message: Callable[[str], None],
+        on_listening: Callable[[bool], None],
+    ) -> bool:
+        """Follow PostgreSQL NOTIFY messages on `channel` (see DirectPool.listen) until
+        dispose(). False, and nothing started, on SQLite, which has no NOTIFY."""
+        if self._direct is None:
+            return False
+        self._direct.listen(channel, on_message=on_message, on_listening=on_listening)
+        return True
 
     def direct_pool_stats(self) -> Mapping[str, int]:
         """Gauges of the PostgreSQL hot-path pool (empty on SQLite or before first use)."""
