@@ -183,3 +183,25 @@ async def test_many_concurrent_reservations_queue_instead_of_failing(
     outcomes = await asyncio.gather(*(attempt(n % 20) for n in range(40)))
     assert outcomes.count("created") == 20
     assert outcomes.count("conflict") == 20
+
+
+async def test_the_rooms_of_a_day_come_with_their_taken_times_in_order(
+    any_db: Database, clock: FixedClock, tomorrow: date
+) -> None:
+    room_id = await _room_and_user(any_db, clock, tomorrow)
+    other = await rooms_service.create_room(any_db, room_name="Kiku", capacity=4, location="2F")
+    await rooms_service.open_room(
+        any_db, room_id=other.room_id, from_date=tomorrow, to_date=tomorrow, weekdays=None
+    )
+    common = {"settings": any_db.settings, "user_id": "hana", "room_id": room_id, "now": clock()}
+    for start in (780, 540, 600):
+        await service.reserve(
+            any_db, day=tomorrow, start_minute=start, end_minute=start + 60, **common
+        )
+    with counted_statements(any_db) as statements:
+        timelines = await rooms_service.room_timelines(any_db, day=tomorrow)
+    assert [(t.room_name, [(r.start_time, r.end_time) for r in t.taken]) for t in timelines] == [
+        ("Kiku", []),
+        ("Sakura", [(540, 600), (600, 660), (780, 840)]),
+    ]
+    assert len([s for s in statements if not s.startswith("BEGIN")]) == 1, statements

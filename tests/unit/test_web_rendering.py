@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mrs.rooms.service import TakenTime
 from mrs.web.rendering import ENVIRONMENT
+from mrs.web.slots import timeline_cells
 
 
 def _ranges(*taken: tuple[int, int]) -> str:
@@ -24,10 +25,12 @@ def test_separate_reservations_stay_separate() -> None:
 
 
 def test_the_bar_has_one_cell_per_slot_marking_hours() -> None:
-    from mrs.web.slots import day_slots
-
-    slots = day_slots(
-        [TakenTime(600, 660)], slot_minutes=30, first_minute=570, last_minute=690, gone_until=0
+    cells = timeline_cells(
+        [TakenTime(600, 660)], slot_minutes=30, first_minute=540, last_minute=690, gone_until=570
     )
-    bar = str(ENVIRONMENT.filters["timeline"](slots))
-    assert bar == '<i class="f"></i><i class="t h"></i><i class="t"></i><i class="f h"></i>'
+    assert cells == [(540, "past"), (570, "free"), (600, "taken"), (630, "taken"), (660, "free")]
+    bar = str(ENVIRONMENT.filters["timeline"](cells))
+    assert bar == (
+        '<i class="p h"></i><i class="f"></i><i class="t h"></i><i class="t"></i>'
+        '<i class="f h"></i>'
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from babel.dates import format_date, format_datetime
@@ -25,7 +26,7 @@ from mrs.security.csrf import CSRF_FORM_FIELD, csrf_token
 from mrs.settings import Settings
 from mrs.wallclock import format_minute
 from mrs.web.navigation import nav_for
-from mrs.web.slots import Slot, TimeRange
+from mrs.web.slots import TimeRange
 
 # Names shown on the language switch, each in its own language.
 LANGUAGE_NAMES = {"en": "English", "ja": "日本語"}
@@ -66,17 +67,21 @@ def _instant(context: Context, moment: datetime) -> str:
 # bytes, and of the TLS work to send them.
 
 
-def _timeline(slots: Sequence[Slot[Any]]) -> Markup:
-    """The cells of a room's day bar, built in Python: the rooms page draws one per room and
-    a template loop over every cell was most of its rendering time. Only fixed class names
-    go into this markup, never data."""
-    cells = []
-    for slot in slots:
-        state = "t" if slot.reservation else "p" if slot.past else "f"
-        cells.append(
-            f'<i class="{state} h"></i>' if slot.start % 60 == 0 else f'<i class="{state}"></i>'
+_CELL_CLASS = {"free": "f", "taken": "t", "past": "p"}
+
+
+def _timeline(cells: Sequence[tuple[int, str]]) -> Markup:
+    """The cells of a room's day bar (from `timeline_cells`), built in Python: the rooms
+    page draws one per room and a template loop over every cell was most of its rendering
+    time. Only fixed class names go into this markup, never data."""
+    return Markup(  # noqa: S704 - fixed strings only, no user data
+        "".join(
+            f'<i class="{_CELL_CLASS[state]} h"></i>'
+            if start % 60 == 0
+            else f'<i class="{_CELL_CLASS[state]}"></i>'
+            for start, state in cells
         )
-    return Markup("".join(cells))  # noqa: S704 - fixed strings only, no user data
+    )
 
 
 def _taken_ranges(taken: Sequence[TimeRange]) -> Markup:
@@ -153,6 +158,11 @@ def render(
     settings: Settings = request.app.state.settings
     user = page_user(request)
     values: dict[str, Any] = {
+        # Bound to the page's language here: as plain functions, not `pass_context` ones,
+        # Jinja calls them without building a derived context per call (inside a loop or
+        # after a `set`, that was a tenth of the rooms page's time).
+        "_": partial(translate, locale),
+        "csrf_token": partial(csrf_token, request),
         "request": request,
         "locale": locale,
         "settings": settings,

@@ -60,6 +60,32 @@ def past_until(day: date, now: datetime) -> int:
     return now.hour * 60 + now.minute
 
 
+def slot_holders(
+    reservations: Sequence[Taken], *, slot_minutes: int, first_minute: int, last_minute: int
+) -> list[Taken | None]:
+    """For each slot from first to last, the reservation holding it (the earliest, should
+    two overlap), or None. One pass over slots and reservations together: the rooms page
+    does this for every room."""
+    ordered = sorted(reservations, key=lambda r: r.start_time)
+    count = len(ordered)
+    holders: list[Taken | None] = []
+    index = 0
+    for start in range(first_minute, last_minute, slot_minutes):
+        end = start + slot_minutes
+        while index < count and ordered[index].end_time <= start:
+            index += 1  # ended before this slot: no later slot can hold it either
+        holder = None
+        for position in range(index, count):
+            candidate = ordered[position]
+            if candidate.start_time >= end:
+                break
+            if candidate.end_time > start:
+                holder = candidate
+                break
+        holders.append(holder)
+    return holders
+
+
 def day_slots(
     reservations: Sequence[Taken],
     *,
@@ -68,25 +94,35 @@ def day_slots(
     last_minute: int,
     gone_until: int,
 ) -> list[Slot[Taken]]:
-    """One slot per `slot_minutes` from first to last, each with the reservation holding it
-    (the earliest, should two overlap). One pass over slots and reservations together: the
-    rooms page draws this for every room."""
-    ordered = sorted(reservations, key=lambda r: r.start_time)
-    slots: list[Slot[Taken]] = []
-    index = 0
-    for start in range(first_minute, last_minute, slot_minutes):
-        end = start + slot_minutes
-        while index < len(ordered) and ordered[index].end_time <= start:
-            index += 1  # ended before this slot: no later slot can hold it either
-        holder = None
-        for candidate in ordered[index:]:
-            if candidate.start_time >= end:
-                break
-            if candidate.end_time > start:
-                holder = candidate
-                break
-        slots.append(Slot(start=start, end=end, reservation=holder, past=start < gone_until))
-    return slots
+    """One slot per `slot_minutes` from first to last, each with the reservation holding it."""
+    holders = slot_holders(
+        reservations, slot_minutes=slot_minutes, first_minute=first_minute, last_minute=last_minute
+    )
+    starts = range(first_minute, last_minute, slot_minutes)
+    return [
+        Slot(start=start, end=start + slot_minutes, reservation=holder, past=start < gone_until)
+        for start, holder in zip(starts, holders, strict=True)
+    ]
+
+
+def timeline_cells(
+    reservations: Sequence[TimeRange],
+    *,
+    slot_minutes: int,
+    first_minute: int,
+    last_minute: int,
+    gone_until: int,
+) -> list[tuple[int, str]]:
+    """(start, "taken" | "past" | "free") per slot: a room's bar on the rooms page, which
+    needs no more than that (and draws over a thousand cells per request)."""
+    holders = slot_holders(
+        reservations, slot_minutes=slot_minutes, first_minute=first_minute, last_minute=last_minute
+    )
+    starts = range(first_minute, last_minute, slot_minutes)
+    return [
+        (start, "taken" if holder is not None else "past" if start < gone_until else "free")
+        for start, holder in zip(starts, holders, strict=True)
+    ]
 
 
 def slot_choices(slot_minutes: int) -> list[int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -33,9 +34,18 @@ from mrs.web.pages.common import (
     site_now,
 )
 from mrs.web.rendering import render
-from mrs.web.slots import day_slots, grid_bounds, past_until, slot_choices
+from mrs.web.slots import day_slots, grid_bounds, past_until, slot_choices, timeline_cells
 
 router = APIRouter()
+
+
+class RoomCard(NamedTuple):
+    """One room on the rooms page. A tuple, not a dict: Jinja looks up `entry.room` as an
+    attribute first, and on a dict that miss raised and caught an exception each time."""
+
+    room: rooms_service.RoomTimeline
+    reservations: list[rooms_service.TakenTime]
+    cells: list[tuple[int, str]]
 
 
 @router.get("/rooms")
@@ -59,17 +69,17 @@ async def rooms_of_day(
     )
     gone = past_until(day, local_now)
     overview = [
-        {
-            "room": timeline,
-            "reservations": timeline.taken,
-            "slots": day_slots(
+        RoomCard(
+            room=timeline,
+            reservations=timeline.taken,
+            cells=timeline_cells(
                 timeline.taken,
                 slot_minutes=settings.slot_minutes,
                 first_minute=first,
                 last_minute=last,
                 gone_until=gone,
             ),
-        }
+        )
         for timeline in timelines
     ]
     hours = list(range(first, last, 60 if last - first <= 16 * 60 else 120))
@@ -83,6 +93,8 @@ async def rooms_of_day(
             "next_day": day + timedelta(days=1),
             "overview": overview,
             "hours": hours,
+            "grid_first": first,
+            "grid_last": last,
             "date_error": date_error,
         },
         status_code=422 if date_error else 200,
