@@ -68,7 +68,11 @@ def make_sync_engine(settings: Settings, url: str | None = None, **kwargs: Any) 
         _sqlite_setup(engine, settings.sqlite_busy_timeout_ms)
         return engine
     return create_engine(
-        target, pool_pre_ping=True, connect_args=_pg_connect_args(settings), **kwargs
+        target,
+        pool_pre_ping=True,
+        connect_args=_pg_connect_args(settings),
+        hide_parameters=True,  # error messages are logged; values are users' data
+        **kwargs,
     )
 
 
@@ -89,7 +93,9 @@ class Database:
         self._direct: DirectPool | None = None
         if self.dialect == "sqlite":
             _ensure_sqlite_dir(target.database)
-            self.engine: AsyncEngine = create_async_engine(target, poolclass=NullPool)
+            self.engine: AsyncEngine = create_async_engine(
+                target, poolclass=NullPool, hide_parameters=True
+            )
             _sqlite_setup(self.engine.sync_engine, settings.sqlite_busy_timeout_ms)
             read_engine = self.engine.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})
         else:
@@ -101,6 +107,7 @@ class Database:
                 pool_pre_ping=True,
                 pool_recycle=1800,
                 connect_args=_pg_connect_args(settings),
+                hide_parameters=True,  # error messages are logged; values are users' data
             )
             # Reads need no transaction: under READ COMMITTED each statement has its own
             # snapshot anyway, and autocommit saves the BEGIN and ROLLBACK round trips

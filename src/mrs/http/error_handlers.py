@@ -13,7 +13,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -159,6 +160,29 @@ async def _refused_data(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body("validation_error", message), status_code=422)
 
 
+# Seconds a client is asked to wait when the database cannot be reached.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    """The database is down, unreachable, or every connection busy: 503 and a retry hint,
+    not a 500 — nothing is wrong with the request, and nothing was half-done (each use
+    case's transaction rolled back)."""
+    logger.error(
+        "database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
+    )
+    locale = request_locale(request)
+    message = translate(locale, "The service is briefly unavailable. Please try again shortly.")
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+    if (page := _page_renderer(request)) is not None:
+        response = await page(request, 503, message, None)
+        response.headers.update(headers)
+        return response
+    return JSONResponse(
+        error_body("service_unavailable", message), status_code=503, headers=headers
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     locale = request_locale(request)
@@ -179,4 +203,6 @@ def install_error_handlers(app: FastAPI, page_renderer: PageRenderer | None = No
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(DataError, _refused_data)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(PoolTimeout, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
