@@ -199,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--contested", type=float, default=0.25,
                         help="share of reservations aimed at a few hot slots")  # fmt: skip
     parser.add_argument("--wait", default="0.2,1.0", help="think time min,max in seconds")
-    parser.add_argument("--scheme", choices=["http", "https"], default="http")
+    parser.add_argument(
+        "--scheme", choices=["http", "https"], default="https", help="https as in production"
+    )
     parser.add_argument(
         "--certfile", type=Path, help="TLS certificate (https; default: a throwaway one)"
     )

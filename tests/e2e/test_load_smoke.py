@@ -1,4 +1,5 @@
-"""CI's short run of the 100-user load test against a real server on PostgreSQL.
+"""CI's short run of the 100-user load test against a real server on PostgreSQL, over
+HTTPS (run_load.py's default, with a throwaway certificate).
 
 The full run and its figures are in docs/performance.md. Locust runs in its own process
 and virtual environment (gevent stays out of this one).
@@ -20,7 +21,7 @@ def test_hundred_users_for_thirty_seconds_without_errors_or_double_booking() -> 
     completed = subprocess.run(
         [
             sys.executable, str(REPO / "loadtest" / "run_load.py"),
-            "--users", "100", "--duration", "30s", "--spawn-rate", "25",
+            "--users", "100", "--duration", "30s", "--spawn-rate", "25", "--scheme", "https",
         ],
         capture_output=True,
         text=True,
@@ -31,3 +32,4 @@ def test_hundred_users_for_thirty_seconds_without_errors_or_double_booking() -> 
     assert completed.returncode == 0, summary
     assert "PASSED" in completed.stdout
     assert "overlapping active pairs: 0" in completed.stdout
+    assert "https://" in completed.stdout + completed.stderr, summary
