@@ -594,3 +594,20 @@ async def test_no_form_input_makes_a_server_error(
         assert response.status_code < 500, (path, response.text[:500])
     login = await client.post("/login", data=form, headers=HTML)
     assert login.status_code < 500
+
+
+async def test_a_stale_form_gets_a_page_saying_to_reload_not_json(
+    client: httpx.AsyncClient, make_user: UserFactory, page_login: PageLogin
+) -> None:
+    await page_login(await make_user())
+    # The form's token no longer matches (an old tab, the session changed meanwhile).
+    response = await client.post(
+        "/logout",
+        data={"csrf_token": "stale"},
+        headers={"X-CSRF-Token": "stale", "Origin": ORIGIN, "Accept": "text/html"},
+    )
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Reload the page and try again." in _text(response.text)
+    # Still logged in: nothing happened.
+    assert (await client.get("/reservations")).status_code == 200

@@ -65,7 +65,7 @@ _STATUS_MESSAGES = {
 PageRenderer = Callable[[Request, int, str, DomainError | None], Awaitable[Response]]
 
 
-def _page_renderer(request: Request) -> PageRenderer | None:
+def page_renderer_for(request: Request) -> PageRenderer | None:
     """The HTML renderer when this request is for a page rather than the JSON API."""
     renderer: PageRenderer | None = getattr(request.app.state, "page_error_renderer", None)
     if renderer is None or request.url.path.startswith("/api"):
@@ -115,7 +115,7 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     locale = request_locale(request)
     message = translate(locale, exc.msgid, **exc.params)
-    if (page := _page_renderer(request)) is not None:
+    if (page := page_renderer_for(request)) is not None:
         return await page(request, exc.status, message, exc)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
     return JSONResponse(
@@ -126,7 +126,7 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
 async def _request_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     locale = request_locale(request)
-    if (page := _page_renderer(request)) is not None:
+    if (page := page_renderer_for(request)) is not None:
         return await page(request, 422, translate(locale, "The input is not valid."), None)
     details = validation_details(locale, list(exc.errors()))
     return JSONResponse(
@@ -139,7 +139,7 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     locale = request_locale(request)
     code, message = _STATUS_MESSAGES.get(exc.status_code, ("error", "The request failed."))
-    if (page := _page_renderer(request)) is not None:
+    if (page := page_renderer_for(request)) is not None:
         return await page(request, exc.status_code, translate(locale, message), None)
     return JSONResponse(
         error_body(code, translate(locale, message)),
@@ -155,7 +155,7 @@ async def _refused_data(request: Request, exc: Exception) -> Response:
     logger.warning("database refused input on %s %s: %s", request.method, request.url.path, cause)
     locale = request_locale(request)
     message = translate(locale, "The input is not valid.")
-    if (page := _page_renderer(request)) is not None:
+    if (page := page_renderer_for(request)) is not None:
         return await page(request, 422, message, None)
     return JSONResponse(error_body("validation_error", message), status_code=422)
 
@@ -174,7 +174,7 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
     locale = request_locale(request)
     message = translate(locale, "The service is briefly unavailable. Please try again shortly.")
     headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
-    if (page := _page_renderer(request)) is not None:
+    if (page := page_renderer_for(request)) is not None:
         response = await page(request, 503, message, None)
         response.headers.update(headers)
         return response
@@ -186,7 +186,7 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     locale = request_locale(request)
-    if (page := _page_renderer(request)) is not None:
+    if (page := page_renderer_for(request)) is not None:
         return await page(
             request, 500, translate(locale, "Something went wrong on our side."), None
         )

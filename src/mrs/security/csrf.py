@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mrs.accounts.dependencies import session_cookie_name
 from mrs.http.dependencies import request_locale
-from mrs.http.error_handlers import error_body
+from mrs.http.error_handlers import error_body, page_renderer_for
 from mrs.i18n import translate
 from mrs.security.errors import CsrfFailed
 from mrs.settings import Settings
@@ -196,7 +196,7 @@ class CsrfMiddleware:
         if token is None and content_type == "application/x-www-form-urlencoded":
             body = await _read_body(receive, MAX_FORM_BYTES)
             if body is None:
-                await _refuse(request, scope, receive, send, status=413)
+                await _refuse(request, scope, receive, send_with_cookie, status=413)
                 return
             token = _form_field(body, CSRF_FORM_FIELD)
             replay = _replaying(body, receive)
@@ -206,7 +206,7 @@ class CsrfMiddleware:
             and binding
             and token_is_valid(token or "", binding, self._secret_keys())
         ):
-            await _refuse(request, scope, receive, send, status=403)
+            await _refuse(request, scope, receive, send_with_cookie, status=403)
             return
         await self.app(scope, replay, send_with_cookie)
 
@@ -258,9 +258,17 @@ async def _refuse(
     request: Request, scope: Scope, receive: Receive, send: Send, *, status: int
 ) -> None:
     locale = request_locale(request)
-    if status == 413:
-        body = error_body("payload_too_large", translate(locale, "The request is too large."))
+    error = None if status == 413 else CsrfFailed()
+    code, msgid = (
+        ("payload_too_large", "The request is too large.")
+        if error is None
+        else (error.code, error.msgid)
+    )
+    message = translate(locale, msgid)
+    # A person who posted a page's form (an old tab, an expired session) gets a page that
+    # says what to do, like every other error on a page; API clients get the JSON shape.
+    if (page := page_renderer_for(request)) is not None:
+        response = await page(request, status, message, error)
     else:
-        error = CsrfFailed()
-        body = error_body(error.code, translate(locale, error.msgid))
-    await JSONResponse(body, status_code=status)(scope, receive, send)
+        response = JSONResponse(error_body(code, message), status_code=status)
+    await response(scope, receive, send)
