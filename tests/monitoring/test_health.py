@@ -41,6 +41,9 @@ async def test_health_is_up_with_every_component(token_client: httpx.AsyncClient
     assert components["db"]["status"] == "UP"
     assert components["db"]["details"]["latencyMs"] >= 0
     assert set(components["db"]["details"]["pool"]) == {"size", "inUse", "idle", "overflow"}
+    request_pool = components["db"]["details"]["requestPool"]
+    assert request_pool["max"] == 10
+    assert 0 <= request_pool["idle"] <= request_pool["open"] <= request_pool["max"]
     assert components["diskSpace"]["details"]["data"]["free"] > 0
     assert components["memory"]["details"]["processRss"] > 0
     assert components["backup"]["status"] == "UNKNOWN"  # until the backup issue lands

@@ -80,6 +80,15 @@ async def db_component(db: Database, settings: Settings) -> Component:
             "idle": pool.idle,
             "overflow": pool.overflow,
         }
+    if db.dialect == "postgresql":
+        # The request path's own pool (mrs.db.direct): where the busy statements wait.
+        direct = db.direct_pool_stats()
+        details["requestPool"] = {
+            "max": db.settings.pool_size,
+            "open": direct.get("pool_size", 0),
+            "idle": direct.get("pool_available", 0),
+            "waiting": direct.get("requests_waiting", 0),
+        }
     if error is not None:
         details["error"] = error
         return Component(Status.DOWN, details)
