@@ -28,44 +28,6 @@ class RoomOfDay:
     reservation_count: int
 
 
-# Every rooms-by-date page and API call runs this: plain SQL on the hot path (Database.read).
-_ROOMS_OF_DAY = text(
-    """
-    SELECT meeting_room.room_id, meeting_room.room_name, meeting_room.capacity,
-           meeting_room.location,
-           COALESCE(taken.reserved_minutes, 0) AS reserved_minutes,
-           COALESCE(taken.reservation_count, 0) AS reservation_count
-    FROM meeting_room
-    JOIN reservable_room ON reservable_room.room_id = meeting_room.room_id
-         AND reservable_room.reserved_date = :day AND reservable_room.is_open
-    LEFT JOIN (
-        SELECT room_id, count(*) AS reservation_count,
-               sum(end_minute - start_minute) AS reserved_minutes
-        FROM reservation
-        WHERE reserved_date = :day AND status = 'ACTIVE'
-        GROUP BY room_id
-    ) AS taken ON taken.room_id = meeting_room.room_id
-    WHERE meeting_room.active
-    ORDER BY meeting_room.room_name
-    """
-).bindparams(bindparam("day", type_=Date()))
-
-
-async def rooms_reservable_on(db: Database, *, day: date) -> list[RoomOfDay]:
-    """Active rooms open on `day`, with how much of the day is already reserved."""
-    return [
-        RoomOfDay(
-            room_id=row.room_id,
-            room_name=row.room_name,
-            capacity=row.capacity,
-            location=row.location,
-            reserved_minutes=int(row.reserved_minutes),
-            reservation_count=int(row.reservation_count),
-        )
-        for row in await db.read(_ROOMS_OF_DAY, {"day": day})
-    ]
-
-
 @dataclass(frozen=True)
 class TakenTime:
     start_time: int
@@ -126,6 +88,21 @@ async def room_timelines(db: Database, *, day: date) -> list[RoomTimeline]:
     return [
         RoomTimeline(row.room_id, row.room_name, row.capacity, row.location, _unpacked(row.ranges))
         for row in await db.read(_timelines_statement(db.dialect), {"day": day})
+    ]
+
+
+async def rooms_reservable_on(db: Database, *, day: date) -> list[RoomOfDay]:
+    """Active rooms open on `day`, with how much of the day is already reserved."""
+    return [
+        RoomOfDay(
+            room_id=timeline.room_id,
+            room_name=timeline.room_name,
+            capacity=timeline.capacity,
+            location=timeline.location,
+            reserved_minutes=sum(t.end_time - t.start_time for t in timeline.taken),
+            reservation_count=len(timeline.taken),
+        )
+        for timeline in await room_timelines(db, day=day)
     ]
 
 

@@ -65,8 +65,6 @@ def _instant(context: Context, moment: datetime) -> str:
 # One letter per state (f free, t taken, p past; h starts an hour): the rooms page draws
 # a cell per slot for every room, and with full class names the bars were half of its
 # bytes, and of the TLS work to send them.
-
-
 _CELL_CLASS = {"free": "f", "taken": "t", "past": "p"}
 
 
