@@ -170,6 +170,11 @@ def run(args: argparse.Namespace) -> int:
             # FastHttpUser does not verify certificates by default: ours is self-signed.
             completed = subprocess.run(command, env=env, check=False)
             server_tracebacks = server.count_in_log("Traceback")
+            server_errors = [
+                line
+                for line in server.log_path.read_text(errors="replace").splitlines()
+                if "ERROR" in line
+            ]
         if not result_path.exists():
             print(f"error: Locust wrote no result (exit {completed.returncode})", file=sys.stderr)
             return 2
@@ -183,6 +188,8 @@ def run(args: argparse.Namespace) -> int:
     print("\n".join(verdict.lines))
     if verdict.problems:
         print("FAILED: " + "; ".join(verdict.problems))
+        for line in server_errors[:10]:
+            print(f"  server log: {line}")
         return 1
     print("PASSED: no server errors, no unexpected failures, no double booking")
     return 0

@@ -45,7 +45,7 @@ def _token(app: Any) -> str:
 
 
 async def test_an_api_call_says_try_again_later(
-    unreachable_client: tuple[httpx.AsyncClient, Any],
+    unreachable_client: tuple[httpx.AsyncClient, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     client, app = unreachable_client
     response = await client.get(
@@ -56,6 +56,10 @@ async def test_an_api_call_says_try_again_later(
     assert response.headers["retry-after"] == "5"
     assert response.json()["error"]["code"] == "service_unavailable"
     assert "一時的に" in response.json()["error"]["message"]
+    # The operator's log says why, in the driver's words.
+    logged = [r.getMessage() for r in caplog.records if "database unavailable" in r.getMessage()]
+    assert logged
+    assert "TimeoutError" in logged[0]
 
 
 async def test_a_registration_says_try_again_later(

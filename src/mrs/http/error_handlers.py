@@ -168,8 +168,15 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
     """The database is down, unreachable, or every connection busy: 503 and a retry hint,
     not a 500 — nothing is wrong with the request, and nothing was half-done (each use
     case's transaction rolled back)."""
+    # The driver's own words say which (refused, timed out, too many clients); they
+    # carry no parameters (hidden in every engine and in mrs.db.direct).
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
     logger.error(
-        "database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
+        "database unavailable on %s %s: %s: %s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        reason,
     )
     locale = request_locale(request)
     message = translate(locale, "The service is briefly unavailable. Please try again shortly.")
