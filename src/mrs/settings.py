@@ -144,6 +144,24 @@ class Settings(BaseSettings):
     monitoring_sample_retention_hours: float = Field(default=48.0, gt=0)
     # --- end monitoring ---
 
+    # --- database faults and request deadlines (issue 12) ---
+    # Every request is answered within this many seconds: past it, 503 with Retry-After
+    # (a database that stops answering must not hold requests for minutes).
+    request_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    # libpq connect_timeout: how long opening a connection may take (libpq's minimum is 2).
+    database_connect_timeout_seconds: int = Field(default=3, ge=2, le=300)
+    # TCP keepalive on every database connection: first probe after this many idle seconds,
+    # then every this many seconds, 3 probes: a silently dead peer is noticed in ~4x this.
+    database_keepalive_seconds: int = Field(default=10, ge=1, le=3600)
+    # TCP_USER_TIMEOUT: a connection whose sent data stays unacknowledged this long is
+    # closed by the kernel (packets dropped on the way); 0 leaves the kernel default.
+    database_tcp_user_timeout_ms: int = Field(default=10_000, ge=0, le=3_600_000)
+    # The request path's pool stops retrying a failed connection after this many seconds
+    # and connects afresh on the next request, so it recovers as soon as the database is
+    # back instead of after a growing back-off (1, 2, 4, 8 s ...).
+    database_reconnect_seconds: float = Field(default=0.5, gt=0, le=300)
+    # --- end database faults ---
+
     # --- ops: backups and data copy (issue 6) ---
     # Where backups go; empty means `backups/` in the data directory.
     backup_dir: Path | None = None

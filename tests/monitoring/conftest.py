@@ -1,15 +1,13 @@
-"""Fixtures for the monitoring tests: a local webhook receiver and a stoppable TCP proxy
-in front of PostgreSQL (to take the database away and give it back, for real)."""
+"""Fixtures for the monitoring tests: a local webhook receiver, a local SMTP server and a
+fault proxy in front of PostgreSQL (to take the database away and give it back, for real)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import email
 import email.policy
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
+from tests.faults import FaultProxy, fault_proxy
 from tests.support import free_port
 
 
@@ -69,54 +68,12 @@ def webhook() -> Iterator[WebhookReceiver]:
     thread.join(timeout=5)
 
 
-class TcpProxy:
-    """Forwards a local port to PostgreSQL; `stop()` drops it and every connection."""
-
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.target = (target_host, target_port)
-        self.port = free_port()
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-        for writer in list(self._writers):
-            writer.close()
-        self._writers.clear()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
-        except OSError:
-            writer.close()
-            return
-        self._writers.update({writer, up_writer})
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(OSError, asyncio.CancelledError):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            dst.close()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-        self._writers.difference_update({writer, up_writer})
-
-
 @pytest.fixture
-async def pg_proxy(database_url: str) -> AsyncIterator[tuple[TcpProxy, str]]:
-    """A proxy in front of this test's database, and the URL that goes through it."""
+def pg_proxy(database_url: str) -> Iterator[tuple[FaultProxy, str]]:
+    """A fault proxy in front of this test's database, and the URL that goes through it."""
     url = make_url(database_url)
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
-    await proxy.start()
-    yield proxy, url.set(port=proxy.port).render_as_string(hide_password=False)
-    await proxy.stop()
+    with fault_proxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        yield proxy, url.set(port=proxy.port).render_as_string(hide_password=False)
 
 
 class SmtpReceiver:

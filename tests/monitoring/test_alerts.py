@@ -19,7 +19,8 @@ from mrs.db.leader import exclusive
 from mrs.monitoring import rules
 from mrs.monitoring.service import AlertEvaluator, alert_history
 from mrs.settings import Settings
-from tests.monitoring.conftest import SmtpReceiver, TcpProxy, WebhookReceiver
+from tests.faults import FaultProxy
+from tests.monitoring.conftest import SmtpReceiver, WebhookReceiver
 
 AppFactory = Callable[..., FastAPI]
 
@@ -152,7 +153,7 @@ async def test_a_failed_then_stale_backup_fires(
 
 
 async def test_the_database_going_away_fires_and_coming_back_resolves(
-    make_app: AppFactory, webhook: WebhookReceiver, pg_proxy: tuple[TcpProxy, str]
+    make_app: AppFactory, webhook: WebhookReceiver, pg_proxy: tuple[FaultProxy, str]
 ) -> None:
     proxy, proxied_url = pg_proxy
     app = make_app(database_url=proxied_url)
@@ -160,14 +161,14 @@ async def test_the_database_going_away_fires_and_coming_back_resolves(
     await evaluator.run()
     assert webhook.of("db_connection") == []
 
-    await proxy.stop()
+    proxy.drop()
     await evaluator.run()
     await evaluator.run()  # still down: no repeat within the cooldown
     [notice] = webhook.of("db_connection", "FIRING")
     assert notice["severity"] == "critical"
     assert "cannot be reached" in notice["message"]
 
-    await proxy.start()
+    proxy.pass_through()
     await evaluator.run()
     assert len(webhook.of("db_connection", "RESOLVED")) == 1
     # The outage was recorded once the database was back.

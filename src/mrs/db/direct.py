@@ -46,8 +46,11 @@ class DirectPool:
         size: int,
         timeout_seconds: float,
         connect_kwargs: Mapping[str, Any],
+        reconnect_seconds: float = 0.5,
     ) -> None:
         self._conninfo = conninfo
+        self._reconnect_seconds = reconnect_seconds
+        self._checking: asyncio.Task[None] | None = None
         self._size = size
         self._timeout = timeout_seconds
         self._connect_kwargs = {**connect_kwargs, "autocommit": True}
@@ -74,6 +77,11 @@ class DirectPool:
                     max_size=self._size,
                     timeout=self._timeout,
                     max_lifetime=1800,
+                    # psycopg_pool retries a failed connection with a doubling pause
+                    # (1, 2, 4, 8 s ...) and meanwhile makes no new attempt for waiting
+                    # requests: after an outage they kept failing for 8-10 s. Giving up
+                    # the retry soon lets the next request connect afresh at once.
+                    reconnect_timeout=self._reconnect_seconds,
                     kwargs=self._connect_kwargs,
                     open=False,
                     name="mrs-direct",
@@ -112,12 +120,23 @@ class DirectPool:
                         await cursor.execute(sql, params)
                         return await cursor.fetchall() if cursor.description else []
                     except psycopg.Error as error:
-                        if attempt + 1 < attempts and connection.broken:
-                            continue
+                        if connection.broken:
+                            self._check_soon(pool)
+                            if attempt + 1 < attempts:
+                                continue
                         raise _translated(error, sql, params) from error
             except PoolTimeout as error:
                 raise sa_exc.TimeoutError(str(error)) from error
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _check_soon(self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]]) -> None:
+        """One broken connection means its idle siblings are likely dead too (the database
+        restarted or the network failed): test and replace them now, in the background,
+        so that the next requests, writes included, do not each find a dead one."""
+        if self._checking is None or self._checking.done():
+            self._checking = asyncio.get_running_loop().create_task(
+                pool.check(), name="mrs-direct-check"
+            )
 
     def stats(self) -> Mapping[str, int]:
         """The pool's gauges (psycopg_pool's names), empty before first use."""
@@ -175,6 +194,10 @@ class DirectPool:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         self._listeners.clear()
+        if self._checking is not None and self._checking.get_loop() is running:
+            self._checking.cancel()
+            await asyncio.gather(self._checking, return_exceptions=True)
+        self._checking = None
         if self._pool is not None and self._loop is running:
             await self._pool.close()
         self._pool = self._loop = None

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, create_engine, event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -33,6 +33,7 @@ from mrs.db.urls import async_url, sync_url
 from mrs.settings import Settings
 
 SQLITE_BEGIN_OPTION = "mrs_sqlite_begin"
+_PING = text("SELECT 1")
 
 
 def _sqlite_setup(engine: Engine, busy_timeout_ms: int) -> None:
@@ -54,9 +55,28 @@ def _sqlite_setup(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _pg_connect_args(settings: Settings) -> dict[str, Any]:
+def pg_connect_args(settings: Settings) -> dict[str, Any]:
+    """libpq parameters for every PostgreSQL connection (both pools, the CLI).
+
+    A database that stops answering with the connection still open (packets dropped)
+    gives no error at all: without these, a connection attempt or a pooled connection
+    waits for minutes. The connect timeout bounds opening; keepalive probes find a
+    silent peer while idle; TCP_USER_TIMEOUT closes a connection whose data goes
+    unacknowledged (a statement sent into the void).
+    """
     options = f"-c statement_timeout={settings.statement_timeout_ms} -c TimeZone=UTC"
-    return {"options": options, "connect_timeout": 5}
+    keepalive = settings.database_keepalive_seconds
+    args: dict[str, Any] = {
+        "options": options,
+        "connect_timeout": settings.database_connect_timeout_seconds,
+        "keepalives": 1,
+        "keepalives_idle": keepalive,
+        "keepalives_interval": keepalive,
+        "keepalives_count": 3,
+    }
+    if settings.database_tcp_user_timeout_ms:
+        args["tcp_user_timeout"] = settings.database_tcp_user_timeout_ms
+    return args
 
 
 def make_sync_engine(settings: Settings, url: str | None = None, **kwargs: Any) -> Engine:
@@ -70,7 +90,7 @@ def make_sync_engine(settings: Settings, url: str | None = None, **kwargs: Any) 
     return create_engine(
         target,
         pool_pre_ping=True,
-        connect_args=_pg_connect_args(settings),
+        connect_args=pg_connect_args(settings),
         hide_parameters=True,  # error messages are logged; values are users' data
         **kwargs,
     )
@@ -106,7 +126,7 @@ class Database:
                 pool_timeout=settings.pool_timeout_seconds,
                 pool_pre_ping=True,
                 pool_recycle=1800,
-                connect_args=_pg_connect_args(settings),
+                connect_args=pg_connect_args(settings),
                 hide_parameters=True,  # error messages are logged; values are users' data
             )
             # Reads need no transaction: under READ COMMITTED each statement has its own
@@ -117,7 +137,8 @@ class Database:
                 target.set(drivername="postgresql").render_as_string(hide_password=False),
                 size=settings.pool_size,
                 timeout_seconds=settings.pool_timeout_seconds,
-                connect_kwargs=_pg_connect_args(settings),
+                connect_kwargs=pg_connect_args(settings),
+                reconnect_seconds=settings.database_reconnect_seconds,
             )
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one write lock per file, and writers waiting for it poll with
@@ -179,6 +200,18 @@ class Database:
         async with self.transaction() as session:
             result: CursorResult[Any] = await session.execute(statement, params)  # type: ignore[assignment]
             return result.all() if result.returns_rows else []
+
+    async def ping(self) -> None:
+        """Run `SELECT 1` on every pool the requests use; raises when one cannot.
+
+        On PostgreSQL that is the hot path's psycopg pool and SQLAlchemy's pool: a
+        readiness check that tried only one said "ready" while requests on the other
+        still failed.
+        """
+        if self._direct is not None:
+            await self._direct.rows(_PING, {}, retry_broken=True)
+        async with self.engine.connect() as connection:
+            await connection.execute(_PING)
 
     def listen(
         self,

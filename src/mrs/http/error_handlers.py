@@ -178,6 +178,11 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
         type(exc).__name__,
         reason,
     )
+    return await service_unavailable(request)
+
+
+async def service_unavailable(request: Request) -> Response:
+    """503 with a retry hint: the JSON error shape, or the friendly page for browsers."""
     locale = request_locale(request)
     message = translate(locale, "The service is briefly unavailable. Please try again shortly.")
     headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -20,7 +21,12 @@ from mrs.background import BackgroundRunner
 from mrs.db.engine import Database
 from mrs.db.migrate import head_revisions
 from mrs.monitoring import metrics, system
-from mrs.monitoring.service import check_database, ops_backup_status, watched_directories
+from mrs.monitoring.service import (
+    bounded,
+    check_database,
+    ops_backup_status,
+    watched_directories,
+)
 from mrs.settings import Settings
 
 # The outbox is "stuck" when its oldest pending mail waits longer than this.
@@ -221,12 +227,23 @@ async def reservations_component(
     return Component(Status.UP if all(checks) else Status.DOWN, details)
 
 
+async def _within(check: Coroutine[Any, Any, Component], seconds: float) -> Component:
+    """The component, or DOWN when its check does not answer within `seconds`."""
+    try:
+        return await bounded(check, seconds)
+    except TimeoutError:
+        return Component(Status.DOWN, {"error": f"no answer within {seconds:g} s"})
+
+
 async def health(
     db: Database, settings: Settings, background: BackgroundRunner | None, now: datetime
 ) -> tuple[Status, dict[str, Component]]:
     """Check every component (the slow ones concurrently)."""
+    # Each check has its own time limit: a database that stopped answering must not make
+    # /health itself hang (the first one took over 30 s in such an outage).
+    limit = settings.health_db_timeout_seconds
     db_part, backup_part = await asyncio.gather(
-        db_component(db, settings), backup_component(db, settings, now)
+        db_component(db, settings), _within(backup_component(db, settings, now), limit)
     )
     db_up = db_part.status == Status.UP
     if not db_up:
@@ -236,18 +253,18 @@ async def health(
         "diskSpace": disk_component(settings),
         "memory": memory_component(settings),
         "backup": backup_part,
-        "reservations": await reservations_component(db, background, now, db_up),
+        "reservations": await _within(reservations_component(db, background, now, db_up), limit),
     }
     return overall(components), components
 
 
 async def readiness(db: Database, settings: Settings) -> tuple[bool, dict[str, Any]]:
-    """Ready for traffic: the database answers and its schema is at head."""
+    """Ready for traffic: every pool the requests use answers, and the schema is at head."""
     error = await check_database(db, settings.health_db_timeout_seconds)
     if error is not None:
         return False, {"db": "DOWN"}
     try:
-        at_head = await asyncio.wait_for(migrations_at_head(db), settings.health_db_timeout_seconds)
+        at_head = await bounded(migrations_at_head(db), settings.health_db_timeout_seconds)
     except (SQLAlchemyError, OSError, TimeoutError):
         return False, {"db": "DOWN"}
     return at_head, {"db": "UP", "migrations": "UP" if at_head else "DOWN"}

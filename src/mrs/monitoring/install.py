@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from mrs.background import BackgroundRunner
 from mrs.clock import Clock
 from mrs.db.engine import Database
+from mrs.http.deadline import RequestDeadlineMiddleware
 from mrs.monitoring import api, metrics, pages
 from mrs.monitoring.middleware import RequestMonitoringMiddleware
 from mrs.monitoring.service import AlertEvaluator
@@ -22,6 +23,8 @@ FLUSH_INTERVAL_SECONDS = 1.0
 def install_monitoring(
     app: FastAPI, *, settings: Settings, db: Database, background: BackgroundRunner, clock: Clock
 ) -> None:
+    # Inside the monitoring middleware, so a request cut short is counted and logged as 503.
+    app.add_middleware(RequestDeadlineMiddleware, seconds=settings.request_timeout_seconds)
     app.add_middleware(
         RequestMonitoringMiddleware,
         metrics_enabled=settings.http_metrics_enabled,

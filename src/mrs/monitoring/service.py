@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +31,7 @@ from mrs.monitoring.models import AlertEvent, AlertState, MetricSample
 from mrs.settings import Settings
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BackupSource = Callable[[Database], Awaitable[rules.BackupObservation | None]]
 
@@ -69,11 +71,36 @@ async def ops_backup_status(db: Database) -> rules.BackupObservation | None:
     )
 
 
-async def check_database(db: Database, timeout_seconds: float) -> str | None:
-    """None when `SELECT 1` answers within `timeout_seconds`, else a short reason."""
+# Checks abandoned at their timeout, still cleaning up; kept referenced until they end.
+_ABANDONED: set[asyncio.Task[Any]] = set()
+
+
+async def bounded(work: Coroutine[Any, Any, T], seconds: float) -> T:
+    """The result of `work`, or TimeoutError after `seconds`.
+
+    Unlike `asyncio.timeout`, this does not wait for the cancelled work to wind down: a
+    connection to a database that stopped answering may hang in its clean-up too (the
+    rollback, the pool's reset), and a health check must answer anyway.
+    """
+    task = asyncio.get_running_loop().create_task(work)
     try:
-        async with asyncio.timeout(timeout_seconds), db.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        done, _pending = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not done:
+        task.cancel()
+        _ABANDONED.add(task)
+        task.add_done_callback(_ABANDONED.discard)
+        raise TimeoutError(f"no answer within {seconds:g} s")
+    return task.result()
+
+
+async def check_database(db: Database, timeout_seconds: float) -> str | None:
+    """None when `SELECT 1` answers on every pool within `timeout_seconds`, else a short
+    reason."""
+    try:
+        await bounded(db.ping(), timeout_seconds)
     except TimeoutError:
         return f"no answer within {timeout_seconds:g} s"
     except (SQLAlchemyError, OSError) as exc:
