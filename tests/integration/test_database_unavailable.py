@@ -198,7 +198,7 @@ async def test_requests_succeed_within_a_second_or_two_after_the_database_return
     assert (await client.get(day, headers=user_headers)).status_code == 200
     proxy.drop()
     # Keep asking during the outage, as clients do: the pool's connection attempts fail.
-    outage_ends = time.monotonic() + 4
+    outage_ends = time.monotonic() + 12
     while time.monotonic() < outage_ends:
         _elapsed, [answer] = await timed([client.get(day, headers=user_headers)], limit=15)
         assert answer.status_code == 503
@@ -222,7 +222,7 @@ async def test_requests_succeed_within_a_second_or_two_after_the_database_return
         await asyncio.sleep(0.05)
     print(f"\ndatabase back: ready after {ready_at} s, a room's day served after {served_at} s")
     assert served_at is not None
-    assert served_at <= 2.0
+    assert served_at <= 1.5
     assert ready_at is not None
     # Readiness checks the pool the requests use: never "ready" while they still fail.
     assert ready_at >= served_at - 0.5

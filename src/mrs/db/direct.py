@@ -129,6 +129,20 @@ class DirectPool:
                 raise sa_exc.TimeoutError(str(error)) from error
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def ping(self) -> None:
+        """`SELECT 1` on a live connection, after testing (and replacing) the idle ones:
+        right after an outage the pool may hold several dead connections, and a check
+        that found one of them would call a database that is back "down"."""
+        pool = await self._get_pool()
+        try:
+            await pool.check()
+            async with pool.connection() as connection:
+                await connection.execute("SELECT 1")
+        except PoolTimeout as error:
+            raise sa_exc.TimeoutError(str(error)) from error
+        except psycopg.Error as error:
+            raise _translated(error, "SELECT 1", {}) from error
+
     def _check_soon(self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]]) -> None:
         """One broken connection means its idle siblings are likely dead too (the database
         restarted or the network failed): test and replace them now, in the background,

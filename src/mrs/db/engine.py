@@ -209,7 +209,7 @@ class Database:
         still failed.
         """
         if self._direct is not None:
-            await self._direct.rows(_PING, {}, retry_broken=True)
+            await self._direct.ping()
         async with self.engine.connect() as connection:
             await connection.execute(_PING)
 

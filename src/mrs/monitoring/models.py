@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mrs.db.base import Base
@@ -32,6 +32,11 @@ class AlertState(Base):
     notified_firing: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     message: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    # Raised by every state change; a change applies only to the version it was computed
+    # from, so concurrent evaluators (workers, hosts) make each transition once.
+    version: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default=text("0")
+    )
 
 
 class AlertEvent(Base):

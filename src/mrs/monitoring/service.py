@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -292,9 +294,7 @@ class AlertEvaluator:
     observe_memory: Callable[[], float | None] = field(
         default=lambda: m.used_percent if (m := system.host_memory()) else None
     )
-    # Rule states changed while the database was down, to write when it is back.
-    _offline_states: dict[str, rules.RuleState] = field(default_factory=dict)
-    _offline_events: list[_PendingEvent] = field(default_factory=list)
+    # The states this process last read or wrote, to start from if the database goes away.
     _last_states: dict[str, rules.RuleState] = field(default_factory=dict)
 
     async def run(self) -> None:
@@ -307,9 +307,7 @@ class AlertEvaluator:
         except (DBAPIError, OSError) as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
             db_error = (reason[0] if reason else type(exc).__name__)[:200]
-        async with _host_lock(self.settings, "alerts-offline") as leader:
-            if leader:
-                await self.evaluate(db_error=db_error)
+        await self.evaluate(db_error=db_error)
 
     async def observe(self, *, db_error: str | None = None) -> rules.Observations:
         now = self.clock()
@@ -358,7 +356,7 @@ class AlertEvaluator:
         if observations.db_error is None:
             notices = await self._record(results, now)
         else:
-            notices = self._record_offline(results, now)
+            notices = await self._record_offline(results, now)
         for result in results:
             metrics.ALERTS_FIRING.labels(result.rule.value).set(1 if result.firing else 0)
         await channels.deliver(self.settings, notices)
@@ -388,23 +386,58 @@ class AlertEvaluator:
     async def _record(
         self, results: list[rules.RuleResult], now: datetime
     ) -> list[channels.Notice]:
+        """Record the transitions in the database; the notices this evaluator won."""
+        path = _offline_path(self.settings)
+        # Whoever holds the host lock also writes what this host saw while the database
+        # was away (and then forgets it); the others leave it to them.
+        async with _host_lock(self.settings, OFFLINE_LOCK) as reconciling:
+            offline_states, offline_events = _load_offline(path) if reconciling else ({}, [])
+            notices = await self._record_online(results, now, offline_states, offline_events)
+            if offline_states or offline_events:
+                path.unlink(missing_ok=True)
+        return notices
+
+    async def _record_online(
+        self,
+        results: list[rules.RuleResult],
+        now: datetime,
+        offline_states: dict[str, rules.RuleState],
+        offline_events: list[_PendingEvent],
+    ) -> list[channels.Notice]:
         notices: list[channels.Notice] = []
         names = channels.channel_names(self.settings)
+        cooldown = thresholds(self.settings).cooldown
+        by_rule = {result.rule.value: result for result in results}
+        new_states: dict[str, rules.RuleState] = {}
         async with self.db.transaction() as session:
             rows = {row.rule: row for row in (await session.scalars(select(AlertState))).all()}
-            states = {name: _state_of(row) for name, row in rows.items()}
-            states.update(self._offline_states)
-            for pending in self._offline_events:
+            for pending in offline_events:
                 session.add(AlertEvent(**pending.__dict__))
-            new_states = dict(states)
-            for result, change in self._transitions(states, results, now):
-                new_states[result.rule.value] = change.state
-                row = rows.get(result.rule.value)
-                if row is None:
-                    row = AlertState(rule=result.rule.value)
-                    session.add(row)
-                _apply(row, change.state, result)
-                if change.event is None:
+            # In one order everywhere, so two evaluators never wait for each other's rows
+            # the other way round.
+            for name in sorted(set(by_rule) | set(offline_states)):
+                row = rows.get(name)
+                stored = _state_of(row) if row is not None else None
+                previous = offline_states.get(name, stored)
+                result = by_rule.get(name)
+                if result is None:  # input unknown now: keep what the outage left
+                    assert previous is not None
+                    change = rules.Transition(previous, None, False)
+                else:
+                    change = rules.transition(previous, result.firing, now, cooldown)
+                new_states[name] = change.state
+                if change.state == stored and result is not None:
+                    # Nothing moved: refresh the value shown, leave the version alone.
+                    await session.execute(
+                        update(AlertState)
+                        .where(AlertState.rule == name)
+                        .values(value=result.value, message=result.message[:500])
+                        .execution_options(synchronize_session=False)
+                    )
+                    continue
+                if not await self._move(session, name, row, change.state, result):
+                    continue  # another evaluator made this transition first: it tells
+                if change.event is None or result is None:
                     continue
                 notice = self._notice(result, change.event, now)
                 session.add(
@@ -421,43 +454,137 @@ class AlertEvaluator:
                 if change.notify:
                     notices.append(notice)
                     await channels.enqueue_email(session, self.settings, notice)
-            for name, state in self._offline_states.items():
-                if name not in {result.rule.value for result in results}:
-                    row = rows.get(name) or AlertState(rule=name, value=None, message="")
-                    row.firing, row.since_at = state.firing, state.since_at
-                    row.last_notified_at = state.last_notified_at
-                    row.notified_firing = state.notified_firing
-                    session.add(row)
         self._last_states = new_states
-        self._offline_states.clear()
-        self._offline_events.clear()
         return notices
 
-    def _record_offline(
+    async def _move(
+        self,
+        session: AsyncSession,
+        name: str,
+        row: AlertState | None,
+        state: rules.RuleState,
+        result: rules.RuleResult | None,
+    ) -> bool:
+        """Store `state` if the rule is still at the version read; False if it moved."""
+        values: dict[str, object] = {
+            "firing": state.firing,
+            "since_at": state.since_at,
+            "last_notified_at": state.last_notified_at,
+            "notified_firing": state.notified_firing,
+        }
+        if result is not None:
+            values |= {"value": result.value, "message": result.message[:500]}
+        # Core statements on the session's connection; RETURNING says whether a row
+        # matched (an insert's rowcount is not reported through every driver).
+        connection = await session.connection()
+        if row is None:
+            insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
+            created = await connection.execute(
+                insert(AlertState)
+                .values(rule=name, version=1, **({"message": ""} | values))
+                .on_conflict_do_nothing(index_elements=["rule"])
+                .returning(AlertState.rule)
+            )
+            return created.first() is not None
+        moved = await connection.execute(
+            update(AlertState)
+            .where(AlertState.rule == name, AlertState.version == row.version)
+            .values(version=row.version + 1, **values)
+            .returning(AlertState.rule)
+        )
+        return moved.first() is not None
+
+    async def _record_offline(
         self, results: list[rules.RuleResult], now: datetime
     ) -> list[channels.Notice]:
-        states = self._last_states | self._offline_states
+        """The database is away: this host's processes share the rules' states in a file
+        (under a file lock), so the outage is told once per host, not once per worker."""
         notices: list[channels.Notice] = []
-        names = [name for name in channels.channel_names(self.settings) if name != "email"]
-        for result, change in self._transitions(states, results, now):
-            self._offline_states[result.rule.value] = change.state
-            if change.event is None:
-                continue
-            notice = self._notice(result, change.event, now)
-            self._offline_events.append(
-                _PendingEvent(
-                    rule=notice.rule,
-                    kind=notice.kind,
-                    severity=notice.severity,
-                    message=notice.message[:500],
-                    value=notice.value,
-                    created_at=now,
-                    channels=",".join(names) if change.notify else "",
+        async with _host_lock(self.settings, OFFLINE_LOCK) as leader:
+            if not leader:
+                return notices  # another process on this host is recording right now
+            path = _offline_path(self.settings)
+            offline_states, offline_events = _load_offline(path)
+            states = self._last_states | offline_states
+            names = [name for name in channels.channel_names(self.settings) if name != "email"]
+            for result, change in self._transitions(states, results, now):
+                offline_states[result.rule.value] = change.state
+                if change.event is None:
+                    continue
+                notice = self._notice(result, change.event, now)
+                offline_events.append(
+                    _PendingEvent(
+                        rule=notice.rule,
+                        kind=notice.kind,
+                        severity=notice.severity,
+                        message=notice.message[:500],
+                        value=notice.value,
+                        created_at=now,
+                        channels=",".join(names) if change.notify else "",
+                    )
                 )
-            )
-            if change.notify:
-                notices.append(notice)
+                if change.notify:
+                    notices.append(notice)
+            _save_offline(path, offline_states, offline_events)
         return notices
+
+
+OFFLINE_LOCK = "alerts-offline"
+
+
+def _offline_path(settings: Settings) -> Path:
+    return settings.ensure_data_dir() / "locks" / "alerts-offline.json"
+
+
+def _load_offline(path: Path) -> tuple[dict[str, rules.RuleState], list[_PendingEvent]]:
+    """The states and events this host recorded while the database was away."""
+    try:
+        data = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        return {}, []
+    except (OSError, orjson.JSONDecodeError):
+        logger.warning("ignoring an unreadable offline alert state in %s", path)
+        return {}, []
+    states = {
+        name: rules.RuleState(
+            firing=item["firing"],
+            since_at=datetime.fromisoformat(item["since_at"]),
+            last_notified_at=datetime.fromisoformat(item["last_notified_at"])
+            if item["last_notified_at"]
+            else None,
+            notified_firing=item["notified_firing"],
+        )
+        for name, item in data.get("states", {}).items()
+    }
+    events = [
+        _PendingEvent(**(item | {"created_at": datetime.fromisoformat(item["created_at"])}))
+        for item in data.get("events", [])
+    ]
+    return states, events
+
+
+def _save_offline(
+    path: Path, states: dict[str, rules.RuleState], events: list[_PendingEvent]
+) -> None:
+    data = {
+        "states": {
+            name: {
+                "firing": state.firing,
+                "since_at": state.since_at.isoformat(),
+                "last_notified_at": state.last_notified_at.isoformat()
+                if state.last_notified_at
+                else None,
+                "notified_firing": state.notified_firing,
+            }
+            for name, state in states.items()
+        },
+        "events": [
+            event.__dict__ | {"created_at": event.created_at.isoformat()} for event in events
+        ],
+    }
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(orjson.dumps(data))
+    partial.replace(path)
 
 
 def _state_of(row: AlertState) -> rules.RuleState:
@@ -467,15 +594,6 @@ def _state_of(row: AlertState) -> rules.RuleState:
         last_notified_at=row.last_notified_at,
         notified_firing=row.notified_firing,
     )
-
-
-def _apply(row: AlertState, state: rules.RuleState, result: rules.RuleResult) -> None:
-    row.firing = state.firing
-    row.since_at = state.since_at
-    row.last_notified_at = state.last_notified_at
-    row.notified_firing = state.notified_firing
-    row.value = result.value
-    row.message = result.message[:500]
 
 
 async def reservation_counts_today(
