@@ -32,7 +32,7 @@ from prometheus_client import (
 from sqlalchemy.pool import QueuePool
 
 from mrs.db.engine import Database
-from mrs.monitoring.multiproc import multiprocess_dir
+from mrs.monitoring.multiproc import multiprocess_dir, tidy_multiprocess_dir
 
 # Buckets cover fast API calls up to the 5 s "slow" threshold and beyond.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -181,8 +181,10 @@ RECORDER = RequestRecorder()
 
 def collection_registry() -> CollectorRegistry:
     """The registry to expose: every process's values in multiprocess mode, else ours."""
-    if multiprocess_dir() is None:
+    path = multiprocess_dir()
+    if path is None:
         return REGISTRY
+    tidy_multiprocess_dir(path)
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return registry
