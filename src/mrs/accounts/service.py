@@ -47,6 +47,7 @@ from mrs.accounts.models import (
     RegistrationAttempt,
     RegistrationOutcome,
     Role,
+    ThrottleKey,
     User,
     UserSession,
     UserStatus,
@@ -768,6 +769,7 @@ async def prune_history(db: Database, settings: Settings, *, now: datetime) -> N
     cutoff = now - timedelta(days=settings.login_history_days)
     async with db.transaction() as session:
         await session.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at < cutoff))
+        await session.execute(delete(ThrottleKey).where(ThrottleKey.touched_at < cutoff))
         await session.execute(
             delete(UserSession).where(
                 or_(UserSession.revoked_at < cutoff, UserSession.expires_at < cutoff)

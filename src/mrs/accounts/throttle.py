@@ -90,13 +90,15 @@ async def password_retry_after(
     """
     window = timedelta(minutes=settings.login_failure_window_minutes)
     window_start = now - window
+    # "Since the last success" by admission order, not by time: attempts admitted in the
+    # same instant as the success (parallel ones) are still told apart.
     last_success = await session.scalar(
-        select(func.max(LoginAttempt.attempted_at)).where(
+        select(func.max(LoginAttempt.attempt_id)).where(
             LoginAttempt.account_key == account_key,
             LoginAttempt.outcome == LoginOutcome.SUCCEEDED.value,
+            LoginAttempt.attempted_at > window_start,
         )
     )
-    since = max(window_start, last_success) if last_success else window_start
     failed = LoginAttempt.outcome == LoginOutcome.FAILED.value
     waits = [
         _wait(
@@ -106,7 +108,8 @@ async def password_retry_after(
                 where=[
                     LoginAttempt.account_key == account_key,
                     failed,
-                    LoginAttempt.attempted_at > since,
+                    LoginAttempt.attempt_id > (last_success or 0),
+                    LoginAttempt.attempted_at > window_start,
                 ],
                 nth=settings.login_max_failures_per_account,
             ),
