@@ -70,6 +70,24 @@ class Settings(BaseSettings):
     mail_retry_base_seconds: float = Field(default=30.0, gt=0, le=3600)
     mail_retry_max_seconds: float = Field(default=3600.0, gt=0, le=86400)
     mail_batch_size: int = Field(default=50, ge=1, le=1000)
+    # --- accounts: hardening (registration flood, mail bomb, unclear mail outcomes) ---
+    # Self-registration: off entirely, or only for these email domains (comma-separated,
+    # e.g. "example.com,example.co.jp"; empty = any domain).
+    registration_enabled: bool = True
+    registration_allowed_domains: str = ""
+    # Registration attempts (any outcome, including "ID taken") per client address and per
+    # email domain within the window; more get 429. Generous per domain: a whole company
+    # registers under one domain when MRS is rolled out.
+    registration_max_per_address: int = Field(default=10, ge=1, le=100_000)
+    registration_max_per_domain: int = Field(default=50, ge=1, le=1_000_000)
+    registration_window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    # At most this many mails are queued for one recipient within the window; the rest
+    # are dropped (logged and counted in mrs_mail_suppressed_total), never sent.
+    mail_max_per_recipient: int = Field(default=20, ge=1, le=100_000)
+    mail_recipient_window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    # A message whose DATA had been sent but got no final answer (timeout, dropped
+    # connection) has probably arrived: it is sent at most this many times in all.
+    mail_max_unclear_attempts: int = Field(default=2, ge=1, le=10)
 
     # --- end accounts ---
 

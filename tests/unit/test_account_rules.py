@@ -18,6 +18,67 @@ def test_the_common_password_list_is_bundled_and_large() -> None:
     assert all(word == word.lower() for word in list(common)[:1000])
 
 
+def test_the_list_covers_passwords_that_fit_the_length_policy() -> None:
+    long_ones = [word for word in rules.common_passwords() if len(word) >= 12]
+    assert len(long_ones) >= 3_000
+    assert {"iloveyou1234", "123qweasdzxc", "1qaz2wsx3edc"} <= set(long_ones)
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("123456789012", "too common|sequence"),
+        ("aaaaaaaaaaaa", "too common|repeats"),
+        ("qwertyuiopas", "keyboard"),
+        ("iloveyou1234", "too common"),
+        (" " * 12, "repeats"),
+    ],
+)
+def test_the_weak_twelve_character_passwords_found_in_testing_are_refused(
+    password: str, reason: str
+) -> None:
+    with pytest.raises(rules.PolicyViolation, match=reason):
+        rules.check_password(password)
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("zzzzzzzzzzzzzz", "repeats"),
+        ("abcabcabcabcabc", "repeats"),
+        ("xyxyxyxyxyxyxy", "repeats"),
+        ("2345678901234", "sequence"),
+        ("abcdefghijklm", "sequence"),
+        ("zyxwvutsrqpo", "sequence"),
+        ("9876543210987", "sequence"),
+        ("asdfghjklzxcv", "keyboard"),
+        ("7ujm8ik9ol0p", "keyboard"),
+        ("mnbvcxzlkjhgf", "keyboard"),
+        ("w2e3r4t5y6u7", "keyboard"),
+    ],
+)
+def test_patterns_are_refused_with_their_reason(password: str, reason: str) -> None:
+    """Patterns the list cannot hold (any length, any starting point) are refused by rule."""
+    assert password.lower() not in rules.common_passwords()
+    with pytest.raises(rules.PolicyViolation, match=reason):
+        rules.check_password(password)
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "plum-lantern-orbit-7",
+        "correct horse battery staple",
+        "Tokyo meeting room 4B at nine",
+        "qwerty is not my password",
+        "会議室を予約するためのパスワード",
+        "abcd-efgh-ijkl-mnop-42x",
+    ],
+)
+def test_good_passphrases_still_pass(password: str) -> None:
+    assert rules.check_password(password) == password
+
+
 @pytest.mark.parametrize("password", ["Password1234", "PASSWORD1234", "qwerty123456"])
 def test_common_passwords_are_refused_whatever_their_case(password: str) -> None:
     with pytest.raises(rules.PolicyViolation, match="too common"):
@@ -28,7 +89,8 @@ def test_length_limits_are_12_and_128_and_nothing_is_trimmed() -> None:
     with pytest.raises(rules.PolicyViolation):
         rules.check_password("a" * 5 + "-" * 6)  # 11
     assert rules.check_password(" padded-pass ") == " padded-pass "
-    assert rules.check_password("z" * 128) == "z" * 128
+    longest = ("blue-heron-" * 12)[:128]
+    assert rules.check_password(longest) == longest
     with pytest.raises(rules.PolicyViolation):
         rules.check_password("z" * 129)
 

@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from mrs.accounts import service, session_cookie
 from mrs.accounts.dependencies import AdminUser, AuthNowDep, CurrentUser
-from mrs.accounts.models import RegistrationOutcome, User
+from mrs.accounts.errors import RegistrationClosed
+from mrs.accounts.models import User
 from mrs.accounts.schemas import (
     AccountStats,
     AdminUserRead,
@@ -159,18 +160,31 @@ async def end_my_session(
 )
 async def register(
     payload: Annotated[Any, Body(include_in_schema=False)],
+    request: Request,
     db: DatabaseDep,
     settings: SettingsDep,
     now: AuthNowDep,
     locale: LocaleDep,
 ) -> RegistrationRead:
-    """Register yourself; an administrator approves the account before you can log in."""
+    """Register yourself; an administrator approves the account before you can log in.
+
+    Attempts are limited per client address and per email domain (429 with Retry-After);
+    403 when self-registration is turned off.
+    """
+    if not settings.registration_enabled:
+        raise RegistrationClosed()
     # Validated here rather than by FastAPI so refused input is counted in the registration
     # log: the plan's success rate needs the failures too.
     try:
         body = RegistrationCreate.model_validate(payload)
     except ValidationError as exc:
-        await service.record_registration_attempt(db, outcome=RegistrationOutcome.INVALID, now=now)
+        await service.record_invalid_registration(
+            db,
+            settings,
+            client_address=_client_address(request),
+            email=payload.get("email") if isinstance(payload, dict) else None,
+            now=now,
+        )
         raise RequestValidationError(exc.errors(include_url=False)) from exc
     user = await service.register_user(
         db,
@@ -181,6 +195,7 @@ async def register(
         email=body.email,
         password=body.password,
         now=now,
+        client_address=_client_address(request),
         locale=locale,
     )
     return RegistrationRead(user_id=user.user_id, status=user.status)

@@ -55,6 +55,26 @@ class LoginThrottled(TooManyRequests):
     message = "Too many failed logins. Try again in {retry_after} seconds."
 
 
+class PasswordCheckThrottled(TooManyRequests):
+    code = "password_check_throttled"
+    message = "Too many wrong passwords. Try again in {retry_after} seconds."
+
+
+class RegistrationThrottled(TooManyRequests):
+    code = "registration_throttled"
+    message = "Too many registrations from here. Try again in {retry_after} seconds."
+
+
+class RegistrationClosed(Forbidden):
+    code = "registration_closed"
+    message = "Self-registration is turned off. Ask an administrator for an account."
+
+
+class EmailDomainNotAllowed(InvalidInput):
+    code = "email_domain_not_allowed"
+    message = "Registration is open only for email addresses at {domains}."
+
+
 class AlreadyDecided(Conflict):
     code = "already_decided"
     message = "The registration of {user_id} has already been decided ({status})."

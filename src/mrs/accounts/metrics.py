@@ -11,7 +11,8 @@ from prometheus_client import Counter
 
 REGISTRATIONS = Counter(
     "mrs_registrations_total",
-    "Self-registrations by outcome (submitted, approved, rejected; invalid = refused input).",
+    "Self-registrations by outcome (submitted, approved, rejected; invalid = refused input;"
+    " throttled = over the per-address or per-domain limit).",
     ["outcome"],
 )
 LOGINS = Counter(
@@ -20,7 +21,7 @@ LOGINS = Counter(
     ["outcome"],
 )
 
-for _outcome in ("submitted", "approved", "rejected", "invalid"):
+for _outcome in ("submitted", "approved", "rejected", "invalid", "throttled"):
     REGISTRATIONS.labels(outcome=_outcome)
 for _outcome in ("succeeded", "failed", "throttled"):
     LOGINS.labels(outcome=_outcome)

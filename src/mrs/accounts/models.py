@@ -111,6 +111,8 @@ class RegistrationAttempt(Base):
     __table_args__ = (
         CheckConstraint("outcome IN ('SUBMITTED', 'INVALID', 'DUPLICATE')", name="outcome"),
         Index("ix_registration_attempt_attempted_at", "attempted_at"),
+        Index("ix_registration_attempt_client_address", "client_address", "attempted_at"),
+        Index("ix_registration_attempt_email_domain", "email_domain", "attempted_at"),
     )
 
     attempt_id: Mapped[int] = mapped_column(
@@ -119,3 +121,20 @@ class RegistrationAttempt(Base):
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     outcome: Mapped[str] = mapped_column(String(16))
     user_id: Mapped[str | None] = mapped_column(String(32))
+    # The registration throttle counts attempts per address and per email domain.
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    email_domain: Mapped[str | None] = mapped_column(String(254))
+
+
+class ThrottleKey(Base):
+    """One row per throttled key (an account, an address, an email domain).
+
+    Admitting an attempt locks the key's row first, so parallel attempts on one key are
+    counted one after the other: each sees the attempts admitted before it, in every
+    process and on every host.
+    """
+
+    __tablename__ = "throttle_key"
+
+    throttle_key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    touched_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from functools import cache
 from importlib import resources
+from itertools import pairwise, zip_longest
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -86,6 +87,84 @@ def check_email(value: str) -> str:
     return checked.normalized.lower()
 
 
+def email_domain(email: str) -> str | None:
+    """The domain of an email address as typed (lower-cased, bounded), or None."""
+    domain = email.strip().rpartition("@")[2].strip().lower()
+    return domain[:MAX_EMAIL_LENGTH] if "@" in email and domain else None
+
+
+def allowed_domains(setting: str) -> frozenset[str]:
+    """The email domains of a comma-separated setting; empty means any domain."""
+    return frozenset(
+        part.strip().lower().lstrip("@") for part in setting.split(",") if part.strip()
+    )
+
+
+def domain_allowed(email: str, allowed: frozenset[str]) -> bool:
+    """Whether self-registration accepts this (normalised) address: its domain is listed
+    exactly (no subdomains, so a look-alike cannot slip through), or no list is set."""
+    return not allowed or email_domain(email) in allowed
+
+
+# A password made of one short unit repeated ("abcabcabcabc") is as weak as the unit.
+_MAX_REPEATED_UNIT = 4
+_KEYBOARD_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+# Runs people type on a QWERTY keyboard: along the rows (and on into the next row), down
+# the columns (with and without the digit row), and two rows interleaved.
+_KEYBOARD_COLUMNS = ["".join(column) for column in zip_longest(*_KEYBOARD_ROWS, fillvalue="")]
+_KEYBOARD_WALKS = (
+    "".join(_KEYBOARD_ROWS),
+    "".join(_KEYBOARD_COLUMNS),
+    "".join(column[1:] for column in _KEYBOARD_COLUMNS),
+    "".join(column[::-1] for column in _KEYBOARD_COLUMNS),
+    "".join(a + b for a, b in zip(_KEYBOARD_ROWS[0], _KEYBOARD_ROWS[1], strict=True)),
+    "".join(b + a for a, b in zip(_KEYBOARD_ROWS[0], _KEYBOARD_ROWS[1], strict=True)),
+)
+
+
+def _repeats_a_short_unit(text: str) -> bool:
+    for size in range(1, _MAX_REPEATED_UNIT + 1):
+        unit = text[:size]
+        if len(text) > size and (unit * (len(text) // size + 1))[: len(text)] == text:
+            return True
+    return False
+
+
+def _step(previous: str, current: str) -> int | None:
+    """+1 or -1 when `current` follows or precedes `previous` (digits wrap 9→0)."""
+    if previous.isdigit() and current.isdigit():
+        delta = (int(current) - int(previous)) % 10
+        return {1: 1, 9: -1}.get(delta)
+    if previous.isascii() and current.isascii() and previous.isalpha() and current.isalpha():
+        return {1: 1, -1: -1}.get(ord(current) - ord(previous))
+    return None
+
+
+def _is_sequence(text: str) -> bool:
+    steps = {_step(a, b) for a, b in pairwise(text)}
+    return steps in ({1}, {-1})
+
+
+def _is_keyboard_walk(text: str) -> bool:
+    return any(text in walk or text in walk[::-1] for walk in _KEYBOARD_WALKS)
+
+
+def check_password_pattern(password: str) -> None:
+    """Refuse passwords that are one simple pattern: a repeated character or short unit,
+    a sequence (123456789012, abcdefghijkl) or a keyboard run (qwertyuiopas, 1qaz2wsx3edc)."""
+    lowered = password.lower()
+    if _repeats_a_short_unit(lowered):
+        raise PolicyViolation("The password repeats the same few characters. Choose another one.")
+    if _is_sequence(lowered):
+        raise PolicyViolation(
+            "The password is a simple sequence such as 123456 or abcdef. Choose another one."
+        )
+    if _is_keyboard_walk(lowered):
+        raise PolicyViolation(
+            "The password is a run of neighbouring keys on the keyboard. Choose another one."
+        )
+
+
 @cache
 def common_passwords() -> frozenset[str]:
     """The bundled list of common passwords (lower-case), loaded once."""
@@ -114,6 +193,7 @@ def check_password(password: str, *, user_id: str | None = None, email: str | No
     lowered = password.lower()
     if lowered in common_passwords():
         raise PolicyViolation("This password is too common. Choose another one.")
+    check_password_pattern(password)
     if user_id and len(user_id) >= _MIN_EMBEDDED_LENGTH and user_id.lower() in lowered:
         raise PolicyViolation("The password must not contain your user ID.")
     if email:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,18 +21,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from mrs.accounts import metrics, notices, passwords, rules, session_cache
+from mrs.accounts import metrics, notices, passwords, rules, session_cache, throttle
 from mrs.accounts.errors import (
     AccountDisabled,
     AccountPending,
     AccountRejected,
     AlreadyDecided,
     CannotChangeOwnAccount,
+    EmailDomainNotAllowed,
     EmailTaken,
     InvalidCredentials,
     InvalidToken,
     InvalidUserState,
-    LoginThrottled,
+    PasswordCheckThrottled,
+    RegistrationClosed,
     SessionNotFound,
     UserIdTaken,
     UserNotFound,
@@ -46,6 +47,7 @@ from mrs.accounts.models import (
     RegistrationAttempt,
     RegistrationOutcome,
     Role,
+    ThrottleKey,
     User,
     UserSession,
     UserStatus,
@@ -205,18 +207,24 @@ async def _admin_addresses(session: AsyncSession, settings: Settings) -> list[st
 # --- registration and approval ---------------------------------------------------------
 
 
-async def record_registration_attempt(
-    db: Database, *, outcome: RegistrationOutcome, now: datetime, user_id: str | None = None
+async def record_invalid_registration(
+    db: Database, settings: Settings, *, client_address: str, email: object, now: datetime
 ) -> None:
-    """Write the registration log (the plan's success rate is read from it)."""
+    """Log a registration refused at the edge (the plan's success rate needs the failures);
+    it counts towards the registration throttle like any other attempt."""
+    await throttle.admit_registration(
+        db,
+        settings,
+        client_address=client_address,
+        email_domain=rules.email_domain(email) if isinstance(email, str) else None,
+        now=now,
+    )
+    metrics.REGISTRATIONS.labels(outcome="invalid").inc()
+
+
+async def _settle_registration(db: Database, attempt_id: int, outcome: RegistrationOutcome) -> None:
     async with db.transaction() as session:
-        session.add(
-            RegistrationAttempt(attempted_at=now, outcome=outcome.value, user_id=(user_id or None))
-        )
-    if outcome is RegistrationOutcome.SUBMITTED:
-        metrics.REGISTRATIONS.labels(outcome="submitted").inc()
-    else:
-        metrics.REGISTRATIONS.labels(outcome="invalid").inc()
+        await throttle.settle_registration(session, attempt_id, outcome)
 
 
 async def register_user(
@@ -229,21 +237,37 @@ async def register_user(
     email: str,
     password: str,
     now: datetime,
+    client_address: str = "unknown",
     locale: str | None = None,
 ) -> User:
     """Create a PENDING user and queue the mails (to the admins and to the user).
 
     The caller has checked the fields (RegistrationCreate); they are checked again here so
     every caller obeys the same rules. No session or token is ever made for this user.
+    Every attempt is counted per client address and per email domain first (429 past the
+    limit), so neither a flood nor probing which ids and emails are taken gets far.
     """
+    if not settings.registration_enabled:
+        raise RegistrationClosed()
+    attempt_id = await throttle.admit_registration(
+        db,
+        settings,
+        client_address=client_address,
+        email_domain=rules.email_domain(email),
+        now=now,
+    )
     try:
         clean_id = rules.check_user_id(user_id)
         clean_email = rules.check_email(email)
         clean_first, clean_last = rules.check_name(first_name), rules.check_name(last_name)
         rules.check_password(password, user_id=clean_id, email=clean_email)
     except rules.PolicyViolation as violation:
-        await record_registration_attempt(db, outcome=RegistrationOutcome.INVALID, now=now)
+        metrics.REGISTRATIONS.labels(outcome="invalid").inc()
         raise _policy_error(violation, "password") from violation
+    allowed = rules.allowed_domains(settings.registration_allowed_domains)
+    if not rules.domain_allowed(clean_email, allowed):
+        metrics.REGISTRATIONS.labels(outcome="invalid").inc()
+        raise EmailDomainNotAllowed(details={"field": "email"}, domains=", ".join(sorted(allowed)))
     user = User(
         user_id=clean_id,
         password_hash=await _hash(password),
@@ -258,12 +282,8 @@ async def register_user(
     try:
         async with db.transaction() as session:
             await _insert_user(session, user)
-            session.add(
-                RegistrationAttempt(
-                    attempted_at=now,
-                    outcome=RegistrationOutcome.SUBMITTED.value,
-                    user_id=user.user_id,
-                )
+            await throttle.settle_registration(
+                session, attempt_id, RegistrationOutcome.SUBMITTED, user_id=user.user_id
             )
             to_admins = notices.registration_for_admins(
                 user_id=user.user_id,
@@ -274,19 +294,29 @@ async def register_user(
             admins = await _admin_addresses(session, settings)
             if admins:
                 await enqueue_mail(
-                    session, to=admins, subject=to_admins.subject, body=to_admins.body
+                    session,
+                    to=admins,
+                    subject=to_admins.subject,
+                    body=to_admins.body,
+                    settings=settings,
                 )
             else:
                 logger.warning("registration of %s: no administrator address to notify", clean_id)
             receipt = notices.registration_received(
                 locale, user_id=user.user_id, first_name=user.first_name
             )
-            await enqueue_mail(session, to=[user.email], subject=receipt.subject, body=receipt.body)
+            await enqueue_mail(
+                session,
+                to=[user.email],
+                subject=receipt.subject,
+                body=receipt.body,
+                settings=settings,
+            )
     except (UserIdTaken, EmailTaken):
-        await record_registration_attempt(db, outcome=RegistrationOutcome.DUPLICATE, now=now)
+        await _settle_registration(db, attempt_id, RegistrationOutcome.DUPLICATE)
         raise
     except IntegrityError as exc:
-        await record_registration_attempt(db, outcome=RegistrationOutcome.DUPLICATE, now=now)
+        await _settle_registration(db, attempt_id, RegistrationOutcome.DUPLICATE)
         raise (
             EmailTaken() if "email" in str(exc.orig) else UserIdTaken(user_id=user.user_id)
         ) from exc
@@ -621,14 +651,26 @@ async def change_password(
         user = await session.get(User, user_id)
     if user is None or user.status != UserStatus.ACTIVE:
         raise InvalidToken()
-    if not await _verify(user.password_hash, current_password):
-        raise WrongCurrentPassword(details={"field": "current_password"})
+    # The new password first: a refused one must not cost one of the limited checks.
     try:
         rules.check_password(new_password, user_id=user.user_id, email=user.email)
     except rules.PolicyViolation as violation:
         raise _policy_error(violation, "new_password") from violation
+    # Throttled and recorded like a login, so a stolen session cannot guess the password.
+    attempt_id = await throttle.admit_password_check(
+        db,
+        settings,
+        account_key=user.user_id,
+        client_address=client_address or "unknown",
+        now=now,
+        refusal=PasswordCheckThrottled,
+    )
+    if not await _verify(user.password_hash, current_password):
+        metrics.LOGINS.labels(outcome="failed").inc()
+        raise WrongCurrentPassword(details={"field": "current_password"})
     new_hash = await _hash(new_password)
     async with _changing_sessions(db, user_id=user_id) as session:
+        await throttle.settle_password_check(session, attempt_id, LoginOutcome.SUCCEEDED)
         await session.execute(
             update(User).where(User.user_id == user.user_id).values(password_hash=new_hash)
         )
@@ -646,94 +688,6 @@ async def change_password(
 
 
 # --- login and throttling ------------------------------------------------------------------
-
-
-async def _nth_latest_failure(
-    session: AsyncSession, *, where: Sequence[ColumnElement[bool]], since: datetime, nth: int
-) -> datetime | None:
-    """The time of the nth most recent failure after `since`, if there are that many."""
-    return await session.scalar(
-        select(LoginAttempt.attempted_at)
-        .where(
-            *where,
-            LoginAttempt.outcome == LoginOutcome.FAILED.value,
-            LoginAttempt.attempted_at > since,
-        )
-        .order_by(LoginAttempt.attempted_at.desc())
-        .offset(nth - 1)
-        .limit(1)
-    )
-
-
-async def throttle_retry_after(
-    db: Database, settings: Settings, *, account_key: str, client_address: str, now: datetime
-) -> int | None:
-    """Seconds until another login may be tried, or None when not throttled.
-
-    Per account: N failures since the window start (or since the last successful login,
-    whichever is later). Per address: M failures in the window, whatever the account.
-    """
-    window = timedelta(minutes=settings.login_failure_window_minutes)
-    window_start = now - window
-    async with db.snapshot() as session:
-        last_success = await session.scalar(
-            select(func.max(LoginAttempt.attempted_at)).where(
-                LoginAttempt.account_key == account_key,
-                LoginAttempt.outcome == LoginOutcome.SUCCEEDED.value,
-            )
-        )
-        since = max(window_start, last_success) if last_success else window_start
-        blocking = [
-            await _nth_latest_failure(
-                session,
-                where=[LoginAttempt.account_key == account_key],
-                since=since,
-                nth=settings.login_max_failures_per_account,
-            ),
-            await _nth_latest_failure(
-                session,
-                where=[LoginAttempt.client_address == client_address],
-                since=window_start,
-                nth=settings.login_max_failures_per_address,
-            ),
-        ]
-    waits = [
-        max(1, math.ceil((failed_at + window - now).total_seconds()))
-        for failed_at in blocking
-        if failed_at is not None
-    ]
-    return max(waits) if waits else None
-
-
-async def _record_attempt(
-    session: AsyncSession,
-    *,
-    account_key: str,
-    client_address: str,
-    outcome: LoginOutcome,
-    now: datetime,
-) -> None:
-    session.add(
-        LoginAttempt(
-            attempted_at=now,
-            account_key=account_key,
-            client_address=client_address,
-            outcome=outcome.value,
-        )
-    )
-
-
-async def _record(
-    db: Database, *, account_key: str, client_address: str, outcome: LoginOutcome, now: datetime
-) -> None:
-    async with db.transaction() as session:
-        await _record_attempt(
-            session,
-            account_key=account_key,
-            client_address=client_address,
-            outcome=outcome,
-            now=now,
-        )
 
 
 async def login(
@@ -754,29 +708,14 @@ async def login(
     """
     account_key = rules.normalize_user_id(user_id)[:64]
     address = (client_address or "unknown")[:_MAX_ADDRESS]
-    retry_after = await throttle_retry_after(
+    # Counted (as a failure) before the password is verified: parallel guesses queue on
+    # the throttle and never get more checks than the limit.
+    attempt_id = await throttle.admit_password_check(
         db, settings, account_key=account_key, client_address=address, now=now
     )
-    if retry_after is not None:
-        await _record(
-            db,
-            account_key=account_key,
-            client_address=address,
-            outcome=LoginOutcome.THROTTLED,
-            now=now,
-        )
-        metrics.LOGINS.labels(outcome="throttled").inc()
-        raise LoginThrottled(retry_after=retry_after)
     async with db.snapshot() as session:
         user = await session.get(User, account_key) if len(account_key) <= 32 else None
     if not await _verify(user.password_hash if user else None, password) or user is None:
-        await _record(
-            db,
-            account_key=account_key,
-            client_address=address,
-            outcome=LoginOutcome.FAILED,
-            now=now,
-        )
         metrics.LOGINS.labels(outcome="failed").inc()
         raise InvalidCredentials()
     refusal = {
@@ -785,24 +724,13 @@ async def login(
         UserStatus.DISABLED: AccountDisabled,
     }.get(UserStatus(user.status))
     if refusal is not None:
-        await _record(
-            db,
-            account_key=account_key,
-            client_address=address,
-            outcome=LoginOutcome.REFUSED,
-            now=now,
-        )
+        async with db.transaction() as session:
+            await throttle.settle_password_check(session, attempt_id, LoginOutcome.REFUSED)
         metrics.LOGINS.labels(outcome="failed").inc()
         raise refusal()
     rehash = await _hash(password) if passwords.needs_rehash(user.password_hash) else None
     async with db.transaction() as session:
-        await _record_attempt(
-            session,
-            account_key=account_key,
-            client_address=address,
-            outcome=LoginOutcome.SUCCEEDED,
-            now=now,
-        )
+        await throttle.settle_password_check(session, attempt_id, LoginOutcome.SUCCEEDED)
         if rehash is not None:
             await session.execute(
                 update(User).where(User.user_id == user.user_id).values(password_hash=rehash)
@@ -841,6 +769,7 @@ async def prune_history(db: Database, settings: Settings, *, now: datetime) -> N
     cutoff = now - timedelta(days=settings.login_history_days)
     async with db.transaction() as session:
         await session.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at < cutoff))
+        await session.execute(delete(ThrottleKey).where(ThrottleKey.touched_at < cutoff))
         await session.execute(
             delete(UserSession).where(
                 or_(UserSession.revoked_at < cutoff, UserSession.expires_at < cutoff)

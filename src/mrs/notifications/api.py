@@ -21,7 +21,10 @@ class OutboxMailRead(BaseModel):
     recipient: str
     subject: str
     state: str
+    # Sending attempts so far (retries = attempts - 1); the unclear ones sent DATA but got
+    # no final answer, so the recipient may have more than one copy (same Message-ID).
     attempts: int
+    unclear_attempts: int
     created_at: datetime
     next_attempt_at: datetime
     sent_at: datetime | None

@@ -26,6 +26,7 @@ class OutboxMail(Base):
     __table_args__ = (
         CheckConstraint("state IN ('PENDING', 'SENDING', 'SENT', 'FAILED')", name="state"),
         Index("ix_mail_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+        Index("ix_mail_outbox_recipient_created_at", "recipient", "created_at"),
     )
 
     mail_id: Mapped[int] = mapped_column(
@@ -41,3 +42,5 @@ class OutboxMail(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # Attempts whose DATA was sent without a final answer: the server may have the message.
+    unclear_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

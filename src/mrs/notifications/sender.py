@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Any
 
 import aiosmtplib
 
@@ -34,6 +35,21 @@ class TemporaryMailError(MailError):
     """The server could not be reached or deferred the message: retry later."""
 
 
+class UnclearMailError(TemporaryMailError):
+    """DATA was sent but no final answer came (timeout, connection lost): the server may
+    have the message. Retried later with the same Message-ID, a limited number of times."""
+
+
+class _Client(aiosmtplib.SMTP):
+    """aiosmtplib's client, noting when the DATA command of a message has gone out."""
+
+    data_started = False
+
+    async def data(self, *args: Any, **kwargs: Any) -> aiosmtplib.SMTPResponse:
+        self.data_started = True
+        return await super().data(*args, **kwargs)
+
+
 def smtp_configured(settings: Settings) -> bool:
     return bool(settings.smtp_host)
 
@@ -57,7 +73,7 @@ class SmtpConnection:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._client = aiosmtplib.SMTP(
+        self._client = _Client(
             hostname=settings.smtp_host,
             port=settings.smtp_port,
             username=settings.smtp_user or None,
@@ -91,6 +107,7 @@ class SmtpConnection:
         except (ValueError, IndexError, TypeError) as exc:
             # The stdlib cannot even build it (e.g. a malformed address): retrying won't help.
             raise PermanentMailError(f"cannot build the message: {exc!r}") from exc
+        self._client.data_started = False
         try:
             await self._client.send_message(message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -104,7 +121,10 @@ class SmtpConnection:
                 raise PermanentMailError(error) from exc
             raise TemporaryMailError(error) from exc
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-            raise TemporaryMailError(str(exc) or type(exc).__name__) from exc
+            error = str(exc) or type(exc).__name__
+            if self._client.data_started:
+                raise UnclearMailError(f"no final answer after DATA: {error}") from exc
+            raise TemporaryMailError(error) from exc
 
 
 async def send_now(settings: Settings, mail: Mail, *, now: datetime) -> None:

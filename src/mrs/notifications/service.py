@@ -10,12 +10,14 @@ claimed with FOR UPDATE SKIP LOCKED; SQLite serialises writers.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,9 +29,15 @@ from mrs.notifications.sender import (
     PermanentMailError,
     SmtpConnection,
     TemporaryMailError,
+    UnclearMailError,
     smtp_configured,
 )
 from mrs.settings import Settings
+
+SUPPRESSED = Counter(
+    "mrs_mail_suppressed_total",
+    "Mails not queued because their recipient had reached the per-recipient cap.",
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +47,61 @@ _MAX_SUBJECT = 200
 _MAX_ERROR = 500
 
 
+def recipient_ref(address: str) -> str:
+    """A short, stable stand-in for an email address in logs (addresses are personal data)."""
+    digest = hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()
+    return f"rcpt-{digest[:12]}"
+
+
+def _recipient_cap(settings: Settings | None) -> tuple[int, timedelta]:
+    fields = Settings.model_fields
+    limit = (
+        settings.mail_max_per_recipient
+        if settings is not None
+        else int(fields["mail_max_per_recipient"].default)
+    )
+    minutes = (
+        settings.mail_recipient_window_minutes
+        if settings is not None
+        else int(fields["mail_recipient_window_minutes"].default)
+    )
+    return limit, timedelta(minutes=minutes)
+
+
 async def enqueue_mail(
-    session: AsyncSession, *, to: Sequence[str], subject: str, body: str
+    session: AsyncSession,
+    *,
+    to: Sequence[str],
+    subject: str,
+    body: str,
+    settings: Settings | None = None,
 ) -> None:
-    """Queue one message per recipient in the caller's transaction (sent after commit)."""
+    """Queue one message per recipient in the caller's transaction (sent after commit).
+
+    A recipient who already has `mail_max_per_recipient` messages queued within the window
+    gets no more (a mail bomb through registrations ends there): the message is dropped,
+    logged and counted, never an error for the caller. Without `settings` the defaults
+    of those settings apply.
+    """
     now = system_clock()
+    limit, window = _recipient_cap(settings)
     subject = " ".join(subject.split())[:_MAX_SUBJECT]  # no header injection, bounded
     for recipient in dict.fromkeys(address.strip() for address in to if address.strip()):
+        recent = await session.scalar(
+            select(func.count()).where(
+                OutboxMail.recipient == recipient, OutboxMail.created_at > now - window
+            )
+        )
+        if int(recent or 0) >= limit:
+            SUPPRESSED.inc()
+            logger.warning(
+                "mail to %s not queued: %s mails within %s minutes already (%s)",
+                recipient_ref(recipient),
+                limit,
+                int(window.total_seconds() // 60),
+                subject,
+            )
+            continue
         session.add(
             OutboxMail(
                 recipient=recipient,
@@ -53,11 +109,12 @@ async def enqueue_mail(
                 body=body,
                 state=MailState.PENDING.value,
                 attempts=0,
+                unclear_attempts=0,
                 created_at=now,
                 next_attempt_at=now,
             )
         )
-        logger.info("mail queued for %s: %s", recipient, subject)
+        logger.info("mail queued for %s: %s", recipient_ref(recipient), subject)
 
 
 async def outbox_summary(db: Database) -> dict[str, int]:
@@ -78,6 +135,19 @@ async def outbox_summary(db: Database) -> dict[str, int]:
         if state in (MailState.PENDING, MailState.SENDING) and created_at is not None:
             created = _aware(created_at)
             oldest = created if oldest is None else min(oldest, created)
+    # Retries are visible at a glance: messages tried more than once, and those whose
+    # outcome was unclear (the recipient may have two copies with one Message-ID).
+    async with db.snapshot() as session:
+        retried, unclear = (
+            await session.execute(
+                select(
+                    func.count().filter(OutboxMail.attempts > 1),
+                    func.count().filter(OutboxMail.unclear_attempts > 0),
+                )
+            )
+        ).one()
+    summary["retried"] = int(retried or 0)
+    summary["unclear"] = int(unclear or 0)
     summary["oldest_pending_seconds"] = max(0, int((now - oldest).total_seconds())) if oldest else 0
     return summary
 
@@ -94,6 +164,7 @@ class OutboxEntry:
     subject: str
     state: str
     attempts: int
+    unclear_attempts: int
     created_at: datetime
     next_attempt_at: datetime
     sent_at: datetime | None
@@ -116,6 +187,7 @@ async def list_outbox(
             subject=row.subject,
             state=row.state,
             attempts=row.attempts,
+            unclear_attempts=row.unclear_attempts,
             created_at=row.created_at,
             next_attempt_at=row.next_attempt_at,
             sent_at=row.sent_at,
@@ -182,17 +254,43 @@ async def _record_sent(db: Database, mail_id: int, *, now: datetime) -> None:
 
 
 async def _record_failure(
-    db: Database, settings: Settings, mail_id: int, *, error: str, permanent: bool, now: datetime
+    db: Database,
+    settings: Settings,
+    mail: Mail,
+    *,
+    error: str,
+    permanent: bool,
+    now: datetime,
+    unclear: bool = False,
 ) -> None:
+    """Record a failed attempt: retry later with backoff, or give up.
+
+    An unclear attempt (DATA sent, no final answer) has probably delivered the message:
+    it is retried later like any temporary failure, with the same Message-ID so the
+    recipient can tell the copies apart, but at most `mail_max_unclear_attempts` times.
+    """
+    mail_id = mail.mail_id or 0
     async with db.transaction() as session:
-        attempts = await session.scalar(
-            select(OutboxMail.attempts).where(OutboxMail.mail_id == mail_id)
-        )
-        attempts = int(attempts or 0)
-        give_up = permanent or attempts >= settings.mail_max_attempts
+        row = (
+            await session.execute(
+                select(OutboxMail.attempts, OutboxMail.unclear_attempts).where(
+                    OutboxMail.mail_id == mail_id
+                )
+            )
+        ).first()
+        attempts = int(row.attempts) if row else 0
+        unclear_attempts = (int(row.unclear_attempts) if row else 0) + (1 if unclear else 0)
+        unclear_limit = unclear and unclear_attempts >= settings.mail_max_unclear_attempts
+        give_up = permanent or attempts >= settings.mail_max_attempts or unclear_limit
+        if unclear_limit:
+            error = (
+                f"gave up after {unclear_attempts} attempts without a final answer to DATA "
+                f"(the server has probably received the message): {error}"
+            )
         values: dict[str, Any] = {
             "lease_until": None,
             "last_error": error[:_MAX_ERROR],
+            "unclear_attempts": unclear_attempts,
             "state": MailState.FAILED.value if give_up else MailState.PENDING.value,
         }
         if not give_up:
@@ -200,10 +298,12 @@ async def _record_failure(
         await session.execute(
             update(OutboxMail).where(OutboxMail.mail_id == mail_id).values(**values)
         )
+    # The error may quote the address (a refused recipient): logs get a stand-in.
+    logged = error.replace(mail.recipient, recipient_ref(mail.recipient))
     if give_up:
-        logger.error("mail %s failed for good after %s attempts: %s", mail_id, attempts, error)
+        logger.error("mail %s failed for good after %s attempts: %s", mail_id, attempts, logged)
     else:
-        logger.warning("mail %s not sent (attempt %s), will retry: %s", mail_id, attempts, error)
+        logger.warning("mail %s not sent (attempt %s), will retry: %s", mail_id, attempts, logged)
 
 
 @dataclass(frozen=True)
@@ -232,19 +332,21 @@ async def deliver_due(db: Database, settings: Settings, *, now: datetime) -> Del
                     except PermanentMailError as exc:
                         failed += 1
                         await _record_failure(
-                            db, settings, mail.mail_id or 0, error=str(exc), permanent=True, now=now
+                            db, settings, mail, error=str(exc), permanent=True, now=now
                         )
                     except TemporaryMailError as exc:
-                        # The connection is likely gone: this and the rest of the batch retry.
-                        for rest in batch[index:]:
+                        # The connection is likely gone: this and the rest of the batch retry
+                        # later (never at once: the server may already have this one).
+                        for position, rest in enumerate(batch[index:]):
                             failed += 1
                             await _record_failure(
                                 db,
                                 settings,
-                                rest.mail_id or 0,
+                                rest,
                                 error=str(exc),
                                 permanent=False,
                                 now=now,
+                                unclear=position == 0 and isinstance(exc, UnclearMailError),
                             )
                         return DeliveryReport(sent=sent, failed=failed, claimed=claimed)
                     else:
@@ -253,8 +355,6 @@ async def deliver_due(db: Database, settings: Settings, *, now: datetime) -> Del
         except TemporaryMailError as exc:
             for mail in batch:
                 failed += 1
-                await _record_failure(
-                    db, settings, mail.mail_id or 0, error=str(exc), permanent=False, now=now
-                )
+                await _record_failure(db, settings, mail, error=str(exc), permanent=False, now=now)
             break
     return DeliveryReport(sent=sent, failed=failed, claimed=claimed)

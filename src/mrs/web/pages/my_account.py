@@ -14,7 +14,7 @@ from mrs.accounts.dependencies import AuthNowDep
 from mrs.accounts.schemas import PasswordChange
 from mrs.accounts.service import AuthenticatedUser
 from mrs.db.engine import Database
-from mrs.errors import DomainError, InvalidInput
+from mrs.errors import DomainError, InvalidInput, TooManyRequests
 from mrs.http.dependencies import DatabaseDep, LocaleDep, SettingsDep
 from mrs.i18n import translate
 from mrs.settings import Settings
@@ -103,6 +103,13 @@ async def password_submit(
             field = exc.details.get("field") if isinstance(exc.details, dict) else None
             errors.add(str(field or "new_password"), translate(locale, exc.msgid, **exc.params))
             status_code = exc.status
+        except TooManyRequests as exc:  # too many wrong current passwords
+            errors.add("current_password", translate(locale, exc.msgid, **exc.params))
+            response = await _password_page(
+                request, db, user_id=user.user_id, errors=errors, locale=locale, status_code=429
+            )
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         else:
             response = redirect("/account/password?done=password_changed")
             issued = session_cookie.issue_session_token(settings, opened, now=now)

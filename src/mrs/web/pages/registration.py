@@ -8,10 +8,10 @@ from starlette.responses import Response
 from mrs.accounts import rules
 from mrs.accounts import service as accounts_service
 from mrs.accounts.dependencies import AuthNowDep
-from mrs.accounts.errors import EmailTaken, UserIdTaken
-from mrs.accounts.models import RegistrationOutcome
+from mrs.accounts.errors import EmailTaken, RegistrationClosed, UserIdTaken
 from mrs.accounts.schemas import RegistrationCreate
-from mrs.errors import InvalidInput
+from mrs.accounts.session_cookie import client_address
+from mrs.errors import DomainError, InvalidInput, TooManyRequests
 from mrs.http.dependencies import DatabaseDep, LocaleDep, SettingsDep
 from mrs.i18n import translate
 from mrs.web.dependencies import Visitor
@@ -84,6 +84,7 @@ async def register_submit(
                 email=body.email,
                 password=body.password,
                 now=now,
+                client_address=client_address(request),
                 locale=locale,
             )
         except UserIdTaken as exc:
@@ -96,15 +97,30 @@ async def register_submit(
             field = exc.details.get("field") if isinstance(exc.details, dict) else None
             errors.add(str(field or "password"), translate(locale, exc.msgid, **exc.params))
             status_code = exc.status
+        except (TooManyRequests, RegistrationClosed) as exc:
+            return _refused(request, values, locale, exc)
         else:
             return redirect("/register/received")
     else:
         # Refused forms count in the registration log like refused API calls (the plan's
-        # registration success rate needs the failures too).
-        await accounts_service.record_registration_attempt(
-            db, outcome=RegistrationOutcome.INVALID, now=now
-        )
+        # registration success rate needs the failures too), and in its throttle.
+        try:
+            await accounts_service.record_invalid_registration(
+                db, settings, client_address=client_address(request), email=values["email"], now=now
+            )
+        except TooManyRequests as exc:
+            return _refused(request, values, locale, exc)
     return _register_page(request, values=values, errors=errors, status_code=status_code)
+
+
+def _refused(request: Request, values: dict[str, str], locale: str, exc: DomainError) -> Response:
+    """The form again with the reason it was not even looked at (throttled, or closed)."""
+    errors = FormErrors()
+    errors.add("", translate(locale, exc.msgid, **exc.params))
+    response = _register_page(request, values=values, errors=errors, status_code=exc.status)
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @router.get("/register/received")

@@ -1,0 +1,269 @@
+"""Throttling that parallel requests cannot beat: attempts are admitted before the work.
+
+An attempt (a password check, a registration) is counted BEFORE the password is verified
+or the registration looked at, in one transaction that first locks a row per throttled
+key (`throttle_key`). Parallel attempts on one key therefore queue on that lock, and each
+sees every attempt admitted before it, whichever process or host admitted it: never more
+than the limit get through in a window. On PostgreSQL the lock is the row lock that
+`INSERT … ON CONFLICT DO UPDATE` takes; on SQLite writers are serialised anyway.
+
+A password check is admitted as a FAILED login attempt and settled afterwards (SUCCEEDED
+or REFUSED), so a check still running counts against the limit, and a process that dies
+mid-check leaves a failure behind rather than a free try.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql import ColumnElement
+
+from mrs.accounts import metrics
+from mrs.accounts.errors import LoginThrottled, RegistrationThrottled
+from mrs.accounts.models import (
+    LoginAttempt,
+    LoginOutcome,
+    RegistrationAttempt,
+    RegistrationOutcome,
+    ThrottleKey,
+)
+from mrs.db.engine import Database
+from mrs.errors import TooManyRequests
+from mrs.settings import Settings
+
+MAX_ADDRESS_LENGTH = 64
+
+
+async def lock_keys(session: AsyncSession, keys: Sequence[str], *, now: datetime) -> None:
+    """Lock one row per key until the transaction ends, creating missing rows.
+
+    Keys are locked in sorted order, so two transactions locking overlapping keys never
+    deadlock.
+    """
+    rows = [{"throttle_key": key, "touched_at": now} for key in sorted(set(keys))]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(ThrottleKey).values(rows)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[ThrottleKey.throttle_key],
+            set_={"touched_at": statement.excluded.touched_at},
+        )
+    )
+
+
+def _wait(oldest_counted: datetime | None, window: timedelta, now: datetime) -> int | None:
+    """Seconds until the attempt `oldest_counted` leaves the window (None: not blocking)."""
+    if oldest_counted is None:
+        return None
+    return max(1, math.ceil((oldest_counted + window - now).total_seconds()))
+
+
+async def _nth_latest(
+    session: AsyncSession,
+    column: InstrumentedAttribute[datetime],
+    *,
+    where: Sequence[ColumnElement[bool]],
+    nth: int,
+) -> datetime | None:
+    """The time of the nth most recent row matching `where`, if there are that many."""
+    return await session.scalar(
+        select(column).where(*where).order_by(column.desc()).offset(nth - 1).limit(1)
+    )
+
+
+# --- password checks (login, and the current password of a password change) ----------
+
+
+async def password_retry_after(
+    session: AsyncSession, settings: Settings, *, account_key: str, address: str, now: datetime
+) -> int | None:
+    """Per account: N failures since the window start (or since the last successful
+    check, whichever is later). Per address: M failures in the window, whatever the account.
+    """
+    window = timedelta(minutes=settings.login_failure_window_minutes)
+    window_start = now - window
+    # "Since the last success" by admission order, not by time: attempts admitted in the
+    # same instant as the success (parallel ones) are still told apart.
+    last_success = await session.scalar(
+        select(func.max(LoginAttempt.attempt_id)).where(
+            LoginAttempt.account_key == account_key,
+            LoginAttempt.outcome == LoginOutcome.SUCCEEDED.value,
+            LoginAttempt.attempted_at > window_start,
+        )
+    )
+    failed = LoginAttempt.outcome == LoginOutcome.FAILED.value
+    waits = [
+        _wait(
+            await _nth_latest(
+                session,
+                LoginAttempt.attempted_at,
+                where=[
+                    LoginAttempt.account_key == account_key,
+                    failed,
+                    LoginAttempt.attempt_id > (last_success or 0),
+                    LoginAttempt.attempted_at > window_start,
+                ],
+                nth=settings.login_max_failures_per_account,
+            ),
+            window,
+            now,
+        ),
+        _wait(
+            await _nth_latest(
+                session,
+                LoginAttempt.attempted_at,
+                where=[
+                    LoginAttempt.client_address == address,
+                    failed,
+                    LoginAttempt.attempted_at > window_start,
+                ],
+                nth=settings.login_max_failures_per_address,
+            ),
+            window,
+            now,
+        ),
+    ]
+    blocking = [wait for wait in waits if wait is not None]
+    return max(blocking) if blocking else None
+
+
+async def admit_password_check(
+    db: Database,
+    settings: Settings,
+    *,
+    account_key: str,
+    client_address: str,
+    now: datetime,
+    refusal: type[TooManyRequests] = LoginThrottled,
+) -> int:
+    """Admit one password check, or raise `refusal` (429) with the seconds to wait.
+
+    The admitted check is recorded as FAILED at once (its id is returned); settle it with
+    `settle_password_check` when the password was right.
+    """
+    address = (client_address or "unknown")[:MAX_ADDRESS_LENGTH]
+    retry_after: int | None = None
+    async with db.transaction() as session:
+        await lock_keys(
+            session, [f"login-account:{account_key}", f"login-address:{address}"], now=now
+        )
+        retry_after = await password_retry_after(
+            session, settings, account_key=account_key, address=address, now=now
+        )
+        outcome = LoginOutcome.THROTTLED if retry_after is not None else LoginOutcome.FAILED
+        attempt = LoginAttempt(
+            attempted_at=now, account_key=account_key, client_address=address, outcome=outcome
+        )
+        session.add(attempt)
+        await session.flush()
+        attempt_id = attempt.attempt_id
+    if retry_after is not None:
+        metrics.LOGINS.labels(outcome="throttled").inc()
+        raise refusal(retry_after=retry_after)
+    return attempt_id
+
+
+async def settle_password_check(
+    session: AsyncSession, attempt_id: int, outcome: LoginOutcome
+) -> None:
+    """Record the real outcome of an admitted check, in the caller's transaction."""
+    await session.execute(
+        update(LoginAttempt)
+        .where(LoginAttempt.attempt_id == attempt_id)
+        .values(outcome=outcome.value)
+    )
+
+
+# --- registrations ---------------------------------------------------------------------
+
+
+async def admit_registration(
+    db: Database,
+    settings: Settings,
+    *,
+    client_address: str,
+    email_domain: str | None,
+    now: datetime,
+) -> int:
+    """Admit one registration attempt (any outcome counts), or raise RegistrationThrottled.
+
+    The attempt is recorded as INVALID at once (its id is returned); settle it with
+    `settle_registration` when it turns out otherwise.
+    """
+    address = (client_address or "unknown")[:MAX_ADDRESS_LENGTH]
+    window = timedelta(minutes=settings.registration_window_minutes)
+    since = now - window
+    keys = [f"register-address:{address}"]
+    if email_domain:
+        keys.append(f"register-domain:{email_domain}")
+    async with db.transaction() as session:
+        await lock_keys(session, keys, now=now)
+        waits = [
+            _wait(
+                await _nth_latest(
+                    session,
+                    RegistrationAttempt.attempted_at,
+                    where=[
+                        RegistrationAttempt.client_address == address,
+                        RegistrationAttempt.attempted_at > since,
+                    ],
+                    nth=settings.registration_max_per_address,
+                ),
+                window,
+                now,
+            )
+        ]
+        if email_domain:
+            waits.append(
+                _wait(
+                    await _nth_latest(
+                        session,
+                        RegistrationAttempt.attempted_at,
+                        where=[
+                            RegistrationAttempt.email_domain == email_domain,
+                            RegistrationAttempt.attempted_at > since,
+                        ],
+                        nth=settings.registration_max_per_domain,
+                    ),
+                    window,
+                    now,
+                )
+            )
+        blocking = [wait for wait in waits if wait is not None]
+        if blocking:
+            retry_after = max(blocking)
+        else:
+            attempt = RegistrationAttempt(
+                attempted_at=now,
+                outcome=RegistrationOutcome.INVALID.value,
+                client_address=address,
+                email_domain=email_domain,
+            )
+            session.add(attempt)
+            await session.flush()
+            return attempt.attempt_id
+    metrics.REGISTRATIONS.labels(outcome="throttled").inc()
+    raise RegistrationThrottled(retry_after=retry_after)
+
+
+async def settle_registration(
+    session: AsyncSession,
+    attempt_id: int,
+    outcome: RegistrationOutcome,
+    *,
+    user_id: str | None = None,
+) -> None:
+    """Record the real outcome of an admitted registration, in the caller's transaction."""
+    await session.execute(
+        update(RegistrationAttempt)
+        .where(RegistrationAttempt.attempt_id == attempt_id)
+        .values(outcome=outcome.value, user_id=user_id)
+    )
