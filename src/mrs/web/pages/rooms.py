@@ -20,11 +20,12 @@ from mrs.reservations.errors import (
     ReservationConflict,
     SlotMisaligned,
     StartInPast,
+    TimeDoesNotExist,
 )
 from mrs.reservations.schemas import ReservationCreate
 from mrs.rooms import service as rooms_service
 from mrs.settings import Settings
-from mrs.wallclock import format_minute
+from mrs.wallclock import format_minute, minutes_gone
 from mrs.web.dependencies import PageUser
 from mrs.web.forms import FormErrors, form_error, parse, read_form, text_values
 from mrs.web.pages.common import (
@@ -34,7 +35,13 @@ from mrs.web.pages.common import (
     site_now,
 )
 from mrs.web.rendering import render
-from mrs.web.slots import day_slots, grid_bounds, past_until, slot_choices, timeline_cells
+from mrs.web.slots import (
+    day_slots,
+    grid_bounds,
+    missing_boundaries,
+    slot_choices,
+    timeline_cells,
+)
 
 router = APIRouter()
 
@@ -67,7 +74,7 @@ async def rooms_of_day(
         first_hour=settings.web_day_start_hour,
         last_hour=settings.web_day_end_hour,
     )
-    gone = past_until(day, local_now)
+    gone = minutes_gone(day, now, settings.tz)
     overview = [
         RoomCard(
             room=timeline,
@@ -130,12 +137,14 @@ async def _room_day_page(
         last_hour=settings.web_day_end_hour,
     )
     local_now = site_now(now, settings)
+    missing = missing_boundaries(day, settings.tz, settings.slot_minutes)
     slots = day_slots(
         reservations,
         slot_minutes=settings.slot_minutes,
         first_minute=first,
         last_minute=last,
-        gone_until=past_until(day, local_now),
+        gone_until=minutes_gone(day, now, settings.tz),
+        missing=missing,
     )
     return render(
         request,
@@ -148,7 +157,7 @@ async def _room_day_page(
             "next_day": day + timedelta(days=1),
             "is_open": is_open,
             "slots": slots,
-            "choices": slot_choices(settings.slot_minutes),
+            "choices": slot_choices(settings.slot_minutes, missing),
             "values": values,
             "errors": errors,
             "me": user_id,
@@ -248,6 +257,9 @@ async def reserve(
             status_code = exc.status
         except StartInPast as exc:
             errors.add("start_time", translate(locale, exc.msgid, **exc.params))
+            status_code = exc.status
+        except TimeDoesNotExist as exc:
+            errors.add(exc.details["field"], translate(locale, exc.msgid, **exc.params))
             status_code = exc.status
         except DomainError as exc:  # e.g. the room is not open that day
             form_error(errors, locale, exc.msgid, **exc.params)
