@@ -4,6 +4,7 @@ first answer and never books twice, on PostgreSQL and SQLite."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -276,3 +277,35 @@ async def test_the_longest_key_and_any_printable_character_are_accepted(
             headers={**user_headers, "Idempotency-Key": key},
         )
         assert response.status_code == 201, response.text
+
+
+async def test_a_form_submitted_twice_books_once(
+    app: Any, make_user: UserFactory, make_room: RoomFactory, tomorrow: date
+) -> None:
+    from tests.conftest import DEFAULT_PASSWORD, browser_like_client
+
+    room = await make_room()
+    user_id = await make_user()
+    async with browser_like_client(app) as browser:
+        login = await browser.post(
+            "/login", data={"user_id": user_id, "password": DEFAULT_PASSWORD}
+        )
+        assert login.status_code == 303
+        page = await browser.get(f"/rooms/{room}", params={"date": tomorrow.isoformat()})
+        found = re.search(r'name="idempotency_key" value="([^"]+)"', page.text)
+        assert found is not None
+        form = {**_slot(tomorrow), "idempotency_key": found.group(1)}
+        first = await browser.post(f"/rooms/{room}/reservations", data=form)
+        double = await browser.post(f"/rooms/{room}/reservations", data=form)
+        assert (first.status_code, double.status_code) == (303, 303), double.text
+        assert double.headers["location"] == first.headers["location"]
+        tampered = await browser.post(
+            f"/rooms/{room}/reservations",
+            data={**_slot(tomorrow, "14:00", "15:00"), "idempotency_key": "\u9375"},
+        )
+        assert tampered.status_code == 422
+        api = await browser.post(
+            "/api/auth/login", json={"user_id": user_id, "password": DEFAULT_PASSWORD}
+        )
+        headers = {"Authorization": f"Bearer {api.json()['access_token']}"}
+        assert len(await _room_day(browser, room, tomorrow, headers)) == 1

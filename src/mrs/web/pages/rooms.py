@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
@@ -22,7 +23,7 @@ from mrs.reservations.errors import (
     StartInPast,
     TimeDoesNotExist,
 )
-from mrs.reservations.schemas import ReservationCreate
+from mrs.reservations.schemas import ReservationCreate, parse_idempotency_key
 from mrs.rooms import service as rooms_service
 from mrs.settings import Settings
 from mrs.wallclock import format_minute, minutes_gone
@@ -158,6 +159,8 @@ async def _room_day_page(
             "is_open": is_open,
             "slots": slots,
             "choices": slot_choices(settings.slot_minutes, missing),
+            # A fresh key per rendered form: submitting it twice books once.
+            "idempotency_key": secrets.token_urlsafe(18),
             "values": values,
             "errors": errors,
             "me": user_id,
@@ -236,19 +239,39 @@ async def reserve(
     values = text_values(form, ("date", "start_time", "end_time"))
     errors = FormErrors()
     body = parse(ReservationCreate, values, locale=locale, errors=errors)
+    key = text_values(form, ("idempotency_key",))["idempotency_key"] or None
+    if key is not None:
+        try:
+            key = parse_idempotency_key(key)
+        except ValueError as exc:  # the hidden field tampered with
+            form_error(errors, locale, str(exc))
+            body = None
     status_code = 422
     if body is not None:
         try:
-            await reservations_service.reserve(
-                db,
-                settings=settings,
-                user_id=user.user_id,
-                room_id=room_id,
-                day=body.date,
-                start_minute=body.start_time,
-                end_minute=body.end_time,
-                now=now,
-            )
+            if key is not None:
+                await reservations_service.reserve_once(
+                    db,
+                    settings=settings,
+                    user_id=user.user_id,
+                    idempotency_key=key,
+                    room_id=room_id,
+                    day=body.date,
+                    start_minute=body.start_time,
+                    end_minute=body.end_time,
+                    now=now,
+                )
+            else:
+                await reservations_service.reserve(
+                    db,
+                    settings=settings,
+                    user_id=user.user_id,
+                    room_id=room_id,
+                    day=body.date,
+                    start_minute=body.start_time,
+                    end_minute=body.end_time,
+                    now=now,
+                )
         except ReservationConflict as exc:
             errors.add("", await _conflict_message(db, locale, exc))
             status_code = exc.status
