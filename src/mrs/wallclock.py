@@ -13,7 +13,7 @@ API, the pages and the "is it in the past" checks agree:
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -49,7 +49,12 @@ def wall_instant(day: date, minute: int, tz: ZoneInfo) -> datetime:
     In UTC on purpose: Python compares and subtracts two datetimes of the same `tzinfo` by
     their wall-clock fields, ignoring the offset, which gets DST days wrong.
     """
-    return _wall(day, minute, tz).astimezone(UTC)
+    try:
+        return _wall(day, minute, tz).astimezone(UTC)
+    except OverflowError:
+        # Only at the ends of the calendar (9999-12-31 24:00, or 0001-01-01 east of UTC):
+        # the instant lies beyond what datetime holds, so it is the end (or start) of time.
+        return (datetime.max if day.year == MAXYEAR else datetime.min).replace(tzinfo=UTC)
 
 
 def wall_time_exists(day: date, minute: int, tz: ZoneInfo) -> bool:
@@ -57,15 +62,21 @@ def wall_time_exists(day: date, minute: int, tz: ZoneInfo) -> bool:
     2027-03-14): the instant it would stand for reads back as another time."""
     if not _offset_changes(day, tz) and 0 <= minute < MINUTES_PER_DAY:
         return True
-    wall = _wall(day, minute, tz)
-    return wall.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == wall.replace(tzinfo=None)
+    try:
+        wall = _wall(day, minute, tz)
+        return wall.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == wall.replace(tzinfo=None)
+    except OverflowError:  # the ends of the calendar: no clock change is known there
+        return True
 
 
 @lru_cache(maxsize=256)
 def _offset_changes(day: date, tz: ZoneInfo) -> bool:
     """Whether the UTC offset differs between this midnight and the next (a DST day).
     Cached: the slot grid asks for every slot of the day."""
-    return _wall(day, 0, tz).utcoffset() != _wall(day, MINUTES_PER_DAY, tz).utcoffset()
+    try:
+        return _wall(day, 0, tz).utcoffset() != _wall(day, MINUTES_PER_DAY, tz).utcoffset()
+    except OverflowError:  # 9999-12-31 has no next midnight
+        return False
 
 
 def elapsed_minutes(day: date, start_minute: int, end_minute: int, tz: ZoneInfo) -> int:

@@ -164,3 +164,12 @@ def test_the_slot_grid_skips_the_hour_that_does_not_exist(tz: ZoneInfo, day: dat
 def test_no_boundary_is_missing_on_an_ordinary_day() -> None:
     assert missing_boundaries(date(2027, 6, 1), NEW_YORK, 15) == frozenset()
     assert missing_boundaries(NY_FALL, NEW_YORK, 15) == frozenset()
+
+
+@pytest.mark.parametrize("tz", [NEW_YORK, BERLIN, ZoneInfo("Asia/Tokyo")])
+def test_the_ends_of_the_calendar_are_no_error(tz: ZoneInfo) -> None:
+    for day in (date.min, date.max):
+        rules.check_times_exist(day, 0, 1440, tz)
+        assert elapsed_minutes(day, 600, 660, tz) == 60
+        assert wall_instant(day, 1440, tz) >= wall_instant(day, 0, tz)
+    assert wall_instant(date.max, 1440, NEW_YORK) == datetime.max.replace(tzinfo=UTC)
