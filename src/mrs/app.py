@@ -19,6 +19,7 @@ from mrs.monitoring.install import install_monitoring
 from mrs.notifications import worker as mail_worker
 from mrs.notifications.api import router as notifications_router
 from mrs.ops.schedule import make_backup_job
+from mrs.reservations import jobs as reservations_jobs
 from mrs.reservations.api import router as reservations_router
 from mrs.rooms.api import router as rooms_router
 from mrs.security.install import install_security
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(notifications_router)  # accounts (issue 3)
     mail_worker.install(app)  # accounts (issue 3): the mail outbox job
     accounts_jobs.install(app)  # accounts (issue 3): pruning old login history
+    reservations_jobs.install(app)  # pruning expired Idempotency-Keys
     install_security(app, settings)
     # Monitoring mounts /static/monitoring, which must come before the site's /static.
     install_monitoring(app, settings=settings, db=db, background=background, clock=clock)

@@ -222,6 +222,13 @@ class Settings(BaseSettings):
 
     # --- end web ---
 
+    # --- reservations ---
+    # An Idempotency-Key on POST /api/rooms/{id}/reservations is remembered this many hours:
+    # a retry within it gets the first answer, never a second booking. Older keys are pruned
+    # (hourly) and a reused old key counts as a new request.
+    idempotency_key_hours: int = Field(default=24, ge=1, le=24 * 30)
+    # --- end reservations ---
+
     @field_validator("slot_minutes")
     @classmethod
     def _slot_divides_day(cls, value: int) -> int:

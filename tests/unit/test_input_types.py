@@ -25,6 +25,30 @@ def test_invalid_times(text: object) -> None:
         parse_hour_minute(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "１０:００",  # full-width digits
+        "\u0661\u0660:\u0663\u0660",  # Arabic-Indic digits
+        "\u0967\u0966:\u0966\u0966",  # Devanagari digits
+        "10:00\n",
+        "10:00\r\n",
+        " 10:00",
+    ],
+)
+def test_times_are_ascii_digits_matched_in_full(text: str) -> None:
+    with pytest.raises(ValueError, match="HH:MM"):
+        parse_hour_minute(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["２０２７-０３-１４", "\u0662\u0660\u0662\u0667-03-14", "2027-03-14\n", "2027-03-14 "]
+)
+def test_dates_are_ascii_digits_matched_in_full(text: str) -> None:
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        parse_iso_date(text)
+
+
 def test_valid_date() -> None:
     assert parse_iso_date("2028-02-29") == date(2028, 2, 29)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from mrs.reservations.service import ReservationView
-from mrs.web.slots import day_slots, grid_bounds, past_until, slot_choices
+from mrs.wallclock import minutes_gone
+from mrs.web.slots import day_slots, grid_bounds, slot_choices
 
 DAY = date(2030, 1, 8)
 
@@ -19,6 +21,7 @@ def _reservation(start: int, end: int, user_id: str = "alice") -> ReservationVie
         date=DAY,
         start_time=start,
         end_time=end,
+        duration_minutes=end - start,
         user_id=user_id,
         user_name="Alice Sato",
         status="ACTIVE",
@@ -62,10 +65,11 @@ def test_a_reservation_shorter_than_a_slot_still_takes_it() -> None:
 
 
 def test_slots_before_now_are_past_only_today() -> None:
-    now = datetime(2030, 1, 8, 10, 40)
-    assert past_until(date(2030, 1, 7), now) == 1440
-    assert past_until(DAY, now) == 640
-    assert past_until(date(2030, 1, 9), now) == 0
+    tokyo = ZoneInfo("Asia/Tokyo")
+    now = datetime(2030, 1, 8, 10, 40, tzinfo=tokyo)
+    assert minutes_gone(date(2030, 1, 7), now, tokyo) == 1440
+    assert minutes_gone(DAY, now, tokyo) == 640
+    assert minutes_gone(date(2030, 1, 9), now, tokyo) == 0
     slots = day_slots([], slot_minutes=30, first_minute=600, last_minute=720, gone_until=640)
     assert [s.past for s in slots] == [True, True, False, False]
 

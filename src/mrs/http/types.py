@@ -11,15 +11,17 @@ from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 from mrs.wallclock import format_minute
 
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIME_RE = re.compile(r"^(\d{2}):(\d{2})$")
+# ASCII digits only, matched in full: `\d` also takes "１０" or Arabic-Indic digits (which
+# int() then reads as numbers) and `$` lets a trailing newline through.
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIME_RE = re.compile(r"([0-9]{2}):([0-9]{2})")
 
 
 def parse_iso_date(value: Any) -> date:
     """A real calendar date written YYYY-MM-DD (2025-02-30 is refused)."""
     if isinstance(value, date):
         return value
-    if not isinstance(value, str) or not _DATE_RE.match(value):
+    if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
         raise ValueError("Enter a date as YYYY-MM-DD.")
     try:
         return date.fromisoformat(value)
@@ -31,7 +33,7 @@ def parse_hour_minute(value: Any) -> int:
     """A wall-clock time "HH:MM" from 00:00 to 24:00, as minutes since midnight."""
     if not isinstance(value, str):
         raise ValueError("Enter a time as HH:MM.")
-    match = _TIME_RE.match(value)
+    match = _TIME_RE.fullmatch(value)
     if not match:
         raise ValueError("Enter a time as HH:MM.")
     hours, minutes = int(match.group(1)), int(match.group(2))
@@ -48,7 +50,7 @@ IsoDate = Annotated[
 HourMinute = Annotated[
     int,
     BeforeValidator(parse_hour_minute),
-    WithJsonSchema({"type": "string", "pattern": r"^\d{2}:\d{2}$", "example": "10:30"}),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{2}:[0-9]{2}$", "example": "10:30"}),
 ]
 
 MAX_INT32 = 2**31 - 1
@@ -60,5 +62,5 @@ ReservationIdPath = Annotated[int, Path(ge=1, le=MAX_INT64, description="Reserva
 ClockTime = Annotated[
     int,
     PlainSerializer(format_minute, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^\d{2}:\d{2}$", "example": "10:30"}),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{2}:[0-9]{2}$", "example": "10:30"}),
 ]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, status
+from starlette.responses import Response
 
 from mrs.accounts.dependencies import CurrentUser
 from mrs.http.dependencies import DatabaseDep, NowDep, SettingsDep
@@ -10,7 +13,7 @@ from mrs.http.types import IsoDate, ReservationIdPath, RoomIdPath
 from mrs.monitoring import metrics as monitoring_metrics
 from mrs.reservations import rules, service
 from mrs.reservations.errors import ReservationConflict
-from mrs.reservations.schemas import ReservationCreate, ReservationRead
+from mrs.reservations.schemas import IdempotencyKeyHeader, ReservationCreate, ReservationRead
 
 router = APIRouter(prefix="/api", tags=["reservations"])
 
@@ -33,6 +36,7 @@ async def room_day(
     responses={
         404: {"description": "Room not reservable that date"},
         409: {"description": "Overlaps another reservation"},
+        422: {"description": "Invalid request, or its Idempotency-Key was used with another one"},
     },
 )
 async def reserve(
@@ -42,7 +46,42 @@ async def reserve(
     db: DatabaseDep,
     settings: SettingsDep,
     now: NowDep,
-) -> service.ReservationView:
+    idempotency_key: Annotated[
+        IdempotencyKeyHeader | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Optional, 1-255 printable ASCII characters (a UUID, say). A retry "
+            "with the same key within 24 hours (MRS_IDEMPOTENCY_KEY_HOURS) gets the first answer again (header "
+            "`Idempotent-Replayed: true`) and never books twice; the same key with a "
+            "different request is a 422.",
+        ),
+    ] = None,
+) -> service.ReservationView | Response:
+    """Reserve a room for a time range on a date."""
+    if idempotency_key is not None:
+        try:
+            answer = await service.reserve_once(
+                db,
+                settings=settings,
+                user_id=user.user_id,
+                idempotency_key=idempotency_key,
+                room_id=room_id,
+                day=body.date,
+                start_minute=body.start_time,
+                end_minute=body.end_time,
+                now=now,
+            )
+        except ReservationConflict:
+            monitoring_metrics.RESERVATION_CONFLICTS.inc()
+            raise
+        if not answer.replayed:
+            monitoring_metrics.RESERVATIONS_CREATED.inc()
+        return Response(
+            answer.body,
+            status_code=answer.status,
+            media_type="application/json",
+            headers={"Idempotent-Replayed": "true"} if answer.replayed else None,
+        )
     try:
         view = await service.reserve(
             db,

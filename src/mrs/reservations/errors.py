@@ -20,6 +20,14 @@ class SlotMisaligned(InvalidInput):
     message = "Times must fall on {slot_minutes}-minute slot boundaries (for example 10:00 or 10:{slot_minutes:02d})."
 
 
+class TimeDoesNotExist(InvalidInput):
+    code = "time_does_not_exist"
+    message = (
+        "{time} does not exist on {date}: the clocks are put forward at that hour. "
+        "Choose another time."
+    )
+
+
 class StartInPast(InvalidInput):
     code = "start_in_past"
     message = "The reservation would start in the past."
@@ -53,3 +61,16 @@ class ReservationAlreadyEnded(Forbidden):
 class AlreadyCancelled(Conflict):
     code = "already_cancelled"
     message = "This reservation has already been cancelled."
+
+
+class IdempotencyKeyReused(InvalidInput):
+    code = "idempotency_key_reused"
+    message = (
+        "This Idempotency-Key was already used with a different request. "
+        "Use a new key for a new request."
+    )
+
+
+class IdempotencyKeyInProgress(Conflict):
+    code = "idempotency_key_in_progress"
+    message = "A request with this Idempotency-Key is still being processed. Try again in a moment."

@@ -19,8 +19,10 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
+    Text,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -63,3 +65,31 @@ class Reservation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by: Mapped[str | None] = mapped_column(ForeignKey("usr.user_id"))
+
+
+class IdempotencyKey(Base):
+    """A client's `Idempotency-Key` on creating a reservation and the answer it got.
+
+    Written in the transaction that creates the reservation, so a committed reservation
+    always has its key and a refused request leaves none. Scoped per user: two users may
+    pick the same key. Pruned once older than `MRS_IDEMPOTENCY_KEY_HOURS`.
+    """
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (
+        PrimaryKeyConstraint("user_id", "idem_key", name="pk_idempotency_key"),
+        Index("ix_idempotency_key_created_at", "created_at"),
+    )
+
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("usr.user_id", ondelete="CASCADE"))
+    idem_key: Mapped[str] = mapped_column(String(255))
+    # SHA-256 (hex) of the request it was first used with: the same key with another
+    # request is refused, never answered with the first one's result.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    reservation_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("reservation.reservation_id", ondelete="CASCADE"),
+    )
+    response_status: Mapped[int | None] = mapped_column(SmallInteger)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

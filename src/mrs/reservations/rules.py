@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from mrs.reservations.errors import (
@@ -13,8 +14,9 @@ from mrs.reservations.errors import (
     ReservationAlreadyEnded,
     SlotMisaligned,
     StartInPast,
+    TimeDoesNotExist,
 )
-from mrs.wallclock import MINUTES_PER_DAY
+from mrs.wallclock import MINUTES_PER_DAY, format_minute, wall_instant, wall_time_exists
 
 
 def check_time_range(start_minute: int, end_minute: int, slot_minutes: int) -> None:
@@ -27,15 +29,27 @@ def check_time_range(start_minute: int, end_minute: int, slot_minutes: int) -> N
         raise SlotMisaligned(slot_minutes=slot_minutes)
 
 
-def local_datetime(day: date, minute: int, tz: ZoneInfo) -> datetime:
-    """The aware instant of `minute` past local midnight on `day`."""
-    return datetime.combine(day, time(0), tzinfo=tz) + timedelta(minutes=minute)
+def check_times_exist(day: date, start_minute: int, end_minute: int, tz: ZoneInfo) -> None:
+    """Both times happen on `day` at the site: not in the hour skipped when clocks spring
+    forward. (A repeated hour is fine: its first occurrence is meant, see mrs.wallclock.)"""
+    for field, minute in (("start_time", start_minute), ("end_time", end_minute)):
+        if not wall_time_exists(day, minute, tz):
+            raise TimeDoesNotExist(
+                details={"field": field}, time=format_minute(minute), date=day.isoformat()
+            )
 
 
 def check_not_in_past(day: date, start_minute: int, now: datetime, tz: ZoneInfo) -> None:
     """A reservation may not start before now."""
-    if local_datetime(day, start_minute, tz) < now:
+    if wall_instant(day, start_minute, tz) < now:
         raise StartInPast()
+
+
+def request_fingerprint(*, room_id: int, day: date, start_minute: int, end_minute: int) -> str:
+    """What a reservation request asks for, as a digest: an Idempotency-Key reused with
+    another request must be told apart from a retry of the same one."""
+    canonical = f"{room_id}|{day.isoformat()}|{start_minute}|{end_minute}"
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 def overlaps(start_a: int, end_a: int, start_b: int, end_b: int) -> bool:
@@ -63,5 +77,5 @@ def check_can_cancel(
     """The owner or an admin may cancel; only an admin once the reservation has ended."""
     if actor.user_id != owner_id and not actor.is_admin:
         raise CancelNotAllowed()
-    if not actor.is_admin and local_datetime(day, end_minute, tz) <= now:
+    if not actor.is_admin and wall_instant(day, end_minute, tz) <= now:
         raise ReservationAlreadyEnded()

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from mrs.http.types import ClockTime, HourMinute, IsoDate
+
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+# Printable ASCII (space to tilde), as the IETF Idempotency-Key draft's examples are; a
+# UUID is the usual choice. Used as it is: the same characters are the same key.
+_IDEMPOTENCY_KEY_RE = re.compile(rf"[\x20-\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}")
+
+
+def parse_idempotency_key(value: Any) -> str:
+    """An `Idempotency-Key` header: 1 to 255 printable ASCII characters."""
+    if not isinstance(value, str) or not _IDEMPOTENCY_KEY_RE.fullmatch(value):
+        raise ValueError("An Idempotency-Key is 1 to 255 printable ASCII characters.")
+    return value
+
+
+IdempotencyKeyHeader = Annotated[str, BeforeValidator(parse_idempotency_key)]
 
 
 class ReservationCreate(BaseModel):
@@ -24,6 +41,9 @@ class ReservationRead(BaseModel):
     date: date
     start_time: ClockTime
     end_time: ClockTime
+    duration_minutes: int = Field(
+        description="Real elapsed minutes: differs from end minus start on a day the clocks change."
+    )
     user_id: str
     user_name: str
     status: str

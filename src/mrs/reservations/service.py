@@ -10,12 +10,14 @@ write transactions are serialised (BEGIN IMMEDIATE), so the check cannot race.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, TextualSelect, bindparam, select, text, update
+from sqlalchemy import Date, TextualSelect, bindparam, delete, select, text, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mrs.db.engine import Database
 from mrs.db.errors import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, FOREIGN_KEY_VIOLATION, sqlstate
@@ -23,13 +25,16 @@ from mrs.db.types import UTCDateTime
 from mrs.reservations import rules
 from mrs.reservations.errors import (
     AlreadyCancelled,
+    IdempotencyKeyInProgress,
+    IdempotencyKeyReused,
     ReservationConflict,
     ReservationNotFound,
     RoomNotReservable,
 )
-from mrs.reservations.models import Reservation, ReservationStatus
+from mrs.reservations.models import IdempotencyKey, Reservation, ReservationStatus
+from mrs.reservations.schemas import ReservationRead
 from mrs.settings import Settings
-from mrs.wallclock import format_minute
+from mrs.wallclock import elapsed_minutes, format_minute, wall_instant
 
 _SLOT_IS_OPEN = """
 slot AS (
@@ -93,6 +98,7 @@ class ReservationView:
     date: date
     start_time: int
     end_time: int
+    duration_minutes: int
     user_id: str
     user_name: str
     status: str
@@ -151,7 +157,7 @@ _FIRST_OVERLAP = text(
 ).bindparams(bindparam("day", type_=Date()))
 
 
-def _to_view(row: Any) -> ReservationView:
+def _to_view(row: Any, tz: ZoneInfo) -> ReservationView:
     return ReservationView(
         reservation_id=row.reservation_id,
         room_id=row.room_id,
@@ -159,6 +165,7 @@ def _to_view(row: Any) -> ReservationView:
         date=row.reserved_date,
         start_time=row.start_minute,
         end_time=row.end_minute,
+        duration_minutes=elapsed_minutes(row.reserved_date, row.start_minute, row.end_minute, tz),
         user_id=row.user_id,
         user_name=f"{row.first_name} {row.last_name}".strip(),
         status=row.status,
@@ -189,18 +196,37 @@ async def _why_not_inserted(
     )
 
 
+async def _insert_in(session: AsyncSession, dialect: str, params: dict[str, Any]) -> Any | None:
+    """Within `session`'s transaction: the new reservation's view row, or None when the
+    room is closed or the time taken."""
+    inserted = (await session.execute(_insert_statement(dialect), params)).first()
+    if inserted is None or dialect == "postgresql":
+        return inserted  # PostgreSQL's statement reads the view back itself
+    return (
+        await session.execute(_RESERVATION_BY_ID, {"reservation_id": inserted.reservation_id})
+    ).one()
+
+
 async def _insert_if_free(db: Database, params: dict[str, Any]) -> Any | None:
     """The new reservation's view row, or None when the room is closed or the time taken."""
     if db.dialect == "postgresql":
         rows = await db.write(_insert_statement(db.dialect), params)
         return rows[0] if rows else None
     async with db.transaction() as session:
-        inserted = (await session.execute(_insert_statement(db.dialect), params)).first()
-        if inserted is None:
-            return None
-        return (
-            await session.execute(_RESERVATION_BY_ID, {"reservation_id": inserted.reservation_id})
-        ).one()
+        return await _insert_in(session, db.dialect, params)
+
+
+def _check_request(
+    settings: Settings, *, day: date, start_minute: int, end_minute: int, now: datetime
+) -> None:
+    rules.check_time_range(start_minute, end_minute, settings.slot_minutes)
+    rules.check_times_exist(day, start_minute, end_minute, settings.tz)
+    rules.check_not_in_past(day, start_minute, now, settings.tz)
+
+
+def _inserted_or_why_not(error: DBAPIError) -> bool:
+    """Whether a failed insert means "taken" or "closed" (asked afterwards), not a fault."""
+    return sqlstate(error) in (EXCLUSION_VIOLATION, DEADLOCK_DETECTED, FOREIGN_KEY_VIOLATION)
 
 
 async def reserve(
@@ -215,8 +241,7 @@ async def reserve(
     now: datetime,
 ) -> ReservationView:
     """Reserve a room for a time range on a day, or raise why not."""
-    rules.check_time_range(start_minute, end_minute, settings.slot_minutes)
-    rules.check_not_in_past(day, start_minute, now, settings.tz)
+    _check_request(settings, day=day, start_minute=start_minute, end_minute=end_minute, now=now)
     params = {
         "room_id": room_id,
         "day": day,
@@ -228,26 +253,149 @@ async def reserve(
     try:
         row = await _insert_if_free(db, params)
     except DBAPIError as exc:
-        if sqlstate(exc) not in (EXCLUSION_VIOLATION, DEADLOCK_DETECTED, FOREIGN_KEY_VIOLATION):
+        if not _inserted_or_why_not(exc):
             raise
         raise await _why_not_inserted(db, params) from exc
     if row is None:
         raise await _why_not_inserted(db, params)
-    return _to_view(row)
+    return _to_view(row, settings.tz)
+
+
+# --- reserving at most once per Idempotency-Key ---
+
+# Claim the key, or take over one that has expired. When another transaction holds the
+# same key (a concurrent retry), PostgreSQL makes this wait until that one ends: then the
+# key is either committed with its answer (no row back: replay it) or gone (claimed here).
+# SQLite serialises writers, so the same holds there.
+_CLAIM_KEY = text(
+    """
+    INSERT INTO idempotency_key (user_id, idem_key, fingerprint, created_at)
+    VALUES (:user_id, :idem_key, :fingerprint, :now)
+    ON CONFLICT (user_id, idem_key) DO UPDATE
+    SET fingerprint = excluded.fingerprint, created_at = excluded.created_at,
+        reservation_id = NULL, response_status = NULL, response_body = NULL
+    WHERE idempotency_key.created_at <= :expired_before
+    RETURNING user_id
+    """
+).bindparams(
+    bindparam("now", type_=UTCDateTime()), bindparam("expired_before", type_=UTCDateTime())
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer to send as it is: the HTTP status and the JSON body."""
+
+    status: int
+    body: str
+    replayed: bool
+
+
+def _replayed(stored: Any, fingerprint: str) -> Answer:
+    if stored.fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    if stored.response_status is None or stored.response_body is None:
+        # Not expected (the key and its answer commit together), but never book twice.
+        raise IdempotencyKeyInProgress()
+    return Answer(status=stored.response_status, body=stored.response_body, replayed=True)
+
+
+async def reserve_once(
+    db: Database,
+    *,
+    settings: Settings,
+    user_id: str,
+    idempotency_key: str,
+    room_id: int,
+    day: date,
+    start_minute: int,
+    end_minute: int,
+    now: datetime,
+) -> Answer:
+    """`reserve`, at most once per `idempotency_key` of the user: within the key's
+    lifetime a retry of the same request gets the first answer again (`replayed`), the
+    same key with another request is refused (IdempotencyKeyReused).
+
+    The key and its answer are written in the transaction that inserts the reservation,
+    so a committed reservation always has its key; a refused request (taken, closed,
+    invalid) writes nothing, and its retry is judged afresh.
+    """
+    fingerprint = rules.request_fingerprint(
+        room_id=room_id, day=day, start_minute=start_minute, end_minute=end_minute
+    )
+    key = {
+        "user_id": user_id,
+        "idem_key": idempotency_key,
+        "fingerprint": fingerprint,
+        "now": now,
+        "expired_before": now - timedelta(hours=settings.idempotency_key_hours),
+    }
+    params = {
+        "room_id": room_id,
+        "day": day,
+        "start_minute": start_minute,
+        "end_minute": end_minute,
+        "user_id": user_id,
+        "now": now,
+    }
+    try:
+        async with db.transaction() as session:
+            if (await session.execute(_CLAIM_KEY, key)).first() is None:
+                stored = (
+                    await session.execute(
+                        select(IdempotencyKey).where(
+                            IdempotencyKey.user_id == user_id,
+                            IdempotencyKey.idem_key == idempotency_key,
+                        )
+                    )
+                ).scalar_one()
+                return _replayed(stored, fingerprint)
+            # Checked after the key: a replay must not turn into "starts in the past".
+            _check_request(
+                settings, day=day, start_minute=start_minute, end_minute=end_minute, now=now
+            )
+            row = await _insert_in(session, db.dialect, params)
+            if row is None:
+                raise await _why_not_inserted(db, params)
+            view = _to_view(row, settings.tz)
+            body = ReservationRead.model_validate(view, from_attributes=True).model_dump_json()
+            await session.execute(
+                update(IdempotencyKey)
+                .where(
+                    IdempotencyKey.user_id == user_id, IdempotencyKey.idem_key == idempotency_key
+                )
+                .values(reservation_id=view.reservation_id, response_status=201, response_body=body)
+            )
+    except DBAPIError as exc:
+        if not _inserted_or_why_not(exc):
+            raise
+        raise await _why_not_inserted(db, params) from exc
+    return Answer(status=201, body=body, replayed=False)
+
+
+async def prune_idempotency_keys(db: Database, *, settings: Settings, now: datetime) -> int:
+    """Forget keys older than their lifetime; how many were removed."""
+    cutoff = now - timedelta(hours=settings.idempotency_key_hours)
+    async with db.transaction() as session:
+        result = await session.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.created_at <= cutoff)
+        )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def get_reservation(db: Database, *, reservation_id: int) -> ReservationView:
     rows = await db.read(_RESERVATION_BY_ID, {"reservation_id": reservation_id})
     if not rows:
         raise ReservationNotFound(reservation_id=reservation_id)
-    return _to_view(rows[0])
+    return _to_view(rows[0], db.settings.tz)
 
 
 async def reservations_of_room_day(
     db: Database, *, room_id: int, day: date
 ) -> list[ReservationView]:
     """The active reservations of a room on a day, in time order."""
-    return [_to_view(row) for row in await db.read(_ROOM_DAY, {"room_id": room_id, "day": day})]
+    rows = await db.read(_ROOM_DAY, {"room_id": room_id, "day": day})
+    return [_to_view(row, db.settings.tz) for row in rows]
 
 
 async def reservations_of_user(
@@ -255,11 +403,11 @@ async def reservations_of_user(
 ) -> list[ReservationView]:
     """A user's reservations: upcoming ones first (soonest first), then past ones (latest first)."""
     rows = await db.read(_OF_USER, {"user_id": user_id, "limit": limit})
-    views = [_to_view(row) for row in rows]
+    views = [_to_view(row, settings.tz) for row in rows]
     upcoming: list[ReservationView] = []
     past: list[ReservationView] = []
     for view in views:
-        ended = rules.local_datetime(view.date, view.end_time, settings.tz) <= now
+        ended = wall_instant(view.date, view.end_time, settings.tz) <= now
         (past if ended else upcoming).append(view)
     return upcoming[::-1] + past
 

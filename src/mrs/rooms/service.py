@@ -15,7 +15,7 @@ from mrs.reservations.models import Reservation, ReservationStatus
 from mrs.rooms.errors import RoomHasReservations, RoomNameTaken, RoomNotFound
 from mrs.rooms.models import MeetingRoom, ReservableRoom
 from mrs.rooms.rules import dates_in_range
-from mrs.wallclock import format_minute
+from mrs.wallclock import elapsed_minutes, format_minute
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,11 @@ async def rooms_reservable_on(db: Database, *, day: date) -> list[RoomOfDay]:
             room_name=timeline.room_name,
             capacity=timeline.capacity,
             location=timeline.location,
-            reserved_minutes=sum(t.end_time - t.start_time for t in timeline.taken),
+            # Real elapsed time: on a day the clocks change, not end minus start.
+            reserved_minutes=sum(
+                elapsed_minutes(day, t.start_time, t.end_time, db.settings.tz)
+                for t in timeline.taken
+            ),
             reservation_count=len(timeline.taken),
         )
         for timeline in await room_timelines(db, day=day)

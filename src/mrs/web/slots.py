@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
+from collections.abc import Collection, Sequence
+from datetime import date
 from typing import Generic, NamedTuple, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
-from mrs.wallclock import MINUTES_PER_DAY
+from mrs.wallclock import MINUTES_PER_DAY, wall_time_exists
 
 
 class TimeRange(Protocol):
@@ -50,14 +51,14 @@ def grid_bounds(
     return first, min(last, MINUTES_PER_DAY)
 
 
-def past_until(day: date, now: datetime) -> int:
-    """Minutes of `day` already gone at `now` (a local time): 0 for a future day."""
-    today = now.date()
-    if day < today:
-        return MINUTES_PER_DAY
-    if day > today:
-        return 0
-    return now.hour * 60 + now.minute
+def missing_boundaries(day: date, tz: ZoneInfo, slot_minutes: int) -> frozenset[int]:
+    """The slot boundaries that do not exist on `day` at the site (the hour skipped when
+    clocks spring forward): never offered, never a slot of their own."""
+    return frozenset(
+        minute
+        for minute in range(0, MINUTES_PER_DAY + 1, slot_minutes)
+        if not wall_time_exists(day, minute, tz)
+    )
 
 
 def slot_holders(
@@ -93,16 +94,27 @@ def day_slots(
     first_minute: int,
     last_minute: int,
     gone_until: int,
+    missing: Collection[int] = (),
 ) -> list[Slot[Taken]]:
-    """One slot per `slot_minutes` from first to last, each with the reservation holding it."""
+    """One slot per `slot_minutes` from first to last, each with the reservation holding it.
+
+    No slot starts at a `missing` boundary (a wall time that does not exist that day); the
+    slot before such a gap ends at the first time after it (01:30–03:00 in New York when
+    clocks spring forward at 02:00), which is a range the service accepts.
+    """
     holders = slot_holders(
         reservations, slot_minutes=slot_minutes, first_minute=first_minute, last_minute=last_minute
     )
     starts = range(first_minute, last_minute, slot_minutes)
-    return [
-        Slot(start=start, end=start + slot_minutes, reservation=holder, past=start < gone_until)
-        for start, holder in zip(starts, holders, strict=True)
-    ]
+    slots: list[Slot[Taken]] = []
+    for start, holder in zip(starts, holders, strict=True):
+        if start in missing:
+            continue
+        end = start + slot_minutes
+        while end in missing and end < MINUTES_PER_DAY:
+            end += slot_minutes
+        slots.append(Slot(start=start, end=end, reservation=holder, past=start < gone_until))
+    return slots
 
 
 def timeline_cells(
@@ -125,6 +137,7 @@ def timeline_cells(
     ]
 
 
-def slot_choices(slot_minutes: int) -> list[int]:
-    """Every slot boundary of a day, 00:00 to 24:00, for the start/end pickers."""
-    return list(range(0, MINUTES_PER_DAY + 1, slot_minutes))
+def slot_choices(slot_minutes: int, missing: Collection[int] = ()) -> list[int]:
+    """Every slot boundary of a day, 00:00 to 24:00, for the start/end pickers, but those
+    that do not exist that day (`missing`)."""
+    return [m for m in range(0, MINUTES_PER_DAY + 1, slot_minutes) if m not in missing]

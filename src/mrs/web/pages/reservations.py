@@ -15,6 +15,7 @@ from mrs.i18n import translate
 from mrs.reservations import rules
 from mrs.reservations import service as reservations_service
 from mrs.settings import Settings
+from mrs.wallclock import wall_instant
 from mrs.web.dependencies import PageUser
 from mrs.web.forms import read_form
 from mrs.web.pages.common import (
@@ -40,7 +41,7 @@ async def _my_reservations_page(
     views = await reservations_service.reservations_of_user(
         db, user_id=user_id, now=now, settings=settings
     )
-    upcoming = [v for v in views if rules.local_datetime(v.date, v.end_time, settings.tz) > now]
+    upcoming = [v for v in views if wall_instant(v.date, v.end_time, settings.tz) > now]
     past = [v for v in views if v not in upcoming]
     return render(
         request,

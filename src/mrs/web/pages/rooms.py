@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
@@ -20,11 +21,12 @@ from mrs.reservations.errors import (
     ReservationConflict,
     SlotMisaligned,
     StartInPast,
+    TimeDoesNotExist,
 )
-from mrs.reservations.schemas import ReservationCreate
+from mrs.reservations.schemas import ReservationCreate, parse_idempotency_key
 from mrs.rooms import service as rooms_service
 from mrs.settings import Settings
-from mrs.wallclock import format_minute
+from mrs.wallclock import format_minute, minutes_gone
 from mrs.web.dependencies import PageUser
 from mrs.web.forms import FormErrors, form_error, parse, read_form, text_values
 from mrs.web.pages.common import (
@@ -34,7 +36,13 @@ from mrs.web.pages.common import (
     site_now,
 )
 from mrs.web.rendering import render
-from mrs.web.slots import day_slots, grid_bounds, past_until, slot_choices, timeline_cells
+from mrs.web.slots import (
+    day_slots,
+    grid_bounds,
+    missing_boundaries,
+    slot_choices,
+    timeline_cells,
+)
 
 router = APIRouter()
 
@@ -67,7 +75,7 @@ async def rooms_of_day(
         first_hour=settings.web_day_start_hour,
         last_hour=settings.web_day_end_hour,
     )
-    gone = past_until(day, local_now)
+    gone = minutes_gone(day, now, settings.tz)
     overview = [
         RoomCard(
             room=timeline,
@@ -130,12 +138,14 @@ async def _room_day_page(
         last_hour=settings.web_day_end_hour,
     )
     local_now = site_now(now, settings)
+    missing = missing_boundaries(day, settings.tz, settings.slot_minutes)
     slots = day_slots(
         reservations,
         slot_minutes=settings.slot_minutes,
         first_minute=first,
         last_minute=last,
-        gone_until=past_until(day, local_now),
+        gone_until=minutes_gone(day, now, settings.tz),
+        missing=missing,
     )
     return render(
         request,
@@ -148,7 +158,9 @@ async def _room_day_page(
             "next_day": day + timedelta(days=1),
             "is_open": is_open,
             "slots": slots,
-            "choices": slot_choices(settings.slot_minutes),
+            "choices": slot_choices(settings.slot_minutes, missing),
+            # A fresh key per rendered form: submitting it twice books once.
+            "idempotency_key": secrets.token_urlsafe(18),
             "values": values,
             "errors": errors,
             "me": user_id,
@@ -227,19 +239,39 @@ async def reserve(
     values = text_values(form, ("date", "start_time", "end_time"))
     errors = FormErrors()
     body = parse(ReservationCreate, values, locale=locale, errors=errors)
+    key = text_values(form, ("idempotency_key",))["idempotency_key"] or None
+    if key is not None:
+        try:
+            key = parse_idempotency_key(key)
+        except ValueError as exc:  # the hidden field tampered with
+            form_error(errors, locale, str(exc))
+            body = None
     status_code = 422
     if body is not None:
         try:
-            await reservations_service.reserve(
-                db,
-                settings=settings,
-                user_id=user.user_id,
-                room_id=room_id,
-                day=body.date,
-                start_minute=body.start_time,
-                end_minute=body.end_time,
-                now=now,
-            )
+            if key is not None:
+                await reservations_service.reserve_once(
+                    db,
+                    settings=settings,
+                    user_id=user.user_id,
+                    idempotency_key=key,
+                    room_id=room_id,
+                    day=body.date,
+                    start_minute=body.start_time,
+                    end_minute=body.end_time,
+                    now=now,
+                )
+            else:
+                await reservations_service.reserve(
+                    db,
+                    settings=settings,
+                    user_id=user.user_id,
+                    room_id=room_id,
+                    day=body.date,
+                    start_minute=body.start_time,
+                    end_minute=body.end_time,
+                    now=now,
+                )
         except ReservationConflict as exc:
             errors.add("", await _conflict_message(db, locale, exc))
             status_code = exc.status
@@ -248,6 +280,9 @@ async def reserve(
             status_code = exc.status
         except StartInPast as exc:
             errors.add("start_time", translate(locale, exc.msgid, **exc.params))
+            status_code = exc.status
+        except TimeDoesNotExist as exc:
+            errors.add(exc.details["field"], translate(locale, exc.msgid, **exc.params))
             status_code = exc.status
         except DomainError as exc:  # e.g. the room is not open that day
             form_error(errors, locale, exc.msgid, **exc.params)
