@@ -13,7 +13,7 @@ from alembic import op
 from mrs.db.types import UTCDateTime
 
 revision = "0008"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels = None
 depends_on = None
 
