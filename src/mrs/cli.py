@@ -157,6 +157,7 @@ def serve(
     settings = _settings()
     if settings.certfile is not None and settings.keyfile is None:
         raise fail("--keyfile is needed with --certfile", 2)
+    ops_cli.recover_on_start(settings)
     _upgrade(settings)
     from mrs.db.urls import redacted
 
