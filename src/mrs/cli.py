@@ -157,6 +157,7 @@ def serve(
     settings = _settings()
     if settings.certfile is not None and settings.keyfile is None:
         raise fail("--keyfile is needed with --certfile", 2)
+    ops_cli.recover_on_start(settings)
     _upgrade(settings)
     from mrs.db.urls import redacted
 
@@ -312,9 +313,25 @@ def check(
     deploy: Annotated[
         bool, typer.Option("--deploy", help="Also list settings unsafe for production.")
     ] = False,
+    https: Annotated[
+        bool, typer.Option("--https", help="The service runs as `mrs serve --https`.")
+    ] = False,
+    certfile: Annotated[
+        Path | None, typer.Option(help="The --certfile the service is started with.")
+    ] = None,
+    keyfile: Annotated[
+        Path | None, typer.Option(help="The --keyfile the service is started with.")
+    ] = None,
 ) -> None:
-    """Check the settings; with --deploy, exit non-zero when any is insecure."""
-    settings = _settings()
+    """Check the settings; with --deploy, exit non-zero when any is insecure.
+
+    Give it the TLS options `mrs serve` is started with: they count like settings.
+    """
+    given = {"https": https or None, "certfile": certfile, "keyfile": keyfile}
+    try:
+        settings = load_settings(**{k: v for k, v in given.items() if v is not None})
+    except ValueError as exc:
+        raise fail(f"invalid settings: {exc}", 2) from exc
     if not deploy:
         typer.echo("settings are valid")
         return

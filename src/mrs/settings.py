@@ -194,6 +194,12 @@ class Settings(BaseSettings):
     backup_database_url: str = ""
     # Directory holding pg_dump/pg_restore; empty means the newest installed, then PATH.
     pg_bin_dir: Path | None = None
+    # A backup_run still RUNNING after this long belongs to a process that died (on this
+    # host a dead process is noticed at once): it is marked FAILED, so the alert fires.
+    backup_stale_run_minutes: int = Field(default=360, ge=1, le=7 * 24 * 60)
+    # Test hook only: comma-separated pause points (mrs.ops.pause) where an operation
+    # stops so a test can kill it there. Never set in production.
+    test_pause_at: str = ""
 
     @field_validator("backup_schedule", "backup_drill_schedule")
     @classmethod
@@ -208,6 +214,10 @@ class Settings(BaseSettings):
     def effective_backup_dir(self) -> Path:
         """Where backups are written: MRS_BACKUP_DIR or `backups/` in the data directory."""
         return self.backup_dir or self.data_dir / "backups"
+
+    def ensure_backup_dir(self) -> Path:
+        """The backup directory, created if needed, readable by the service's user only."""
+        return private_directory(self.effective_backup_dir)
 
     @property
     def effective_backup_database_url(self) -> str:
@@ -259,8 +269,8 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / SQLITE_FILE}"
 
     def ensure_data_dir(self) -> Path:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return self.data_dir
+        """The data directory, created if needed, readable by the service's user only."""
+        return private_directory(self.data_dir)
 
     @cached_property
     def effective_secret_key(self) -> str:
@@ -271,13 +281,48 @@ class Settings(BaseSettings):
         if not path.exists():
             # O_EXCL: two processes starting together must not both write a key.
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
             except FileExistsError:
                 pass
             else:
+                os.fchmod(fd, PRIVATE_FILE_MODE)
                 with os.fdopen(fd, "w") as handle:
                     handle.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
+
+
+# Backups hold password hashes, emails and session ids; the data directory holds the
+# secret key and the SQLite database: nobody but the service's user may read them.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def private_directory(path: Path) -> Path:
+    """Create `path` (and parents) if needed and make it 0700, whatever the umask.
+
+    A directory that exists with looser modes is tightened too; one we may not change
+    (another owner) is left for `mrs check --deploy` to report.
+    """
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    try:
+        if path.stat().st_mode & 0o777 != PRIVATE_DIR_MODE:
+            path.chmod(PRIVATE_DIR_MODE)
+    except PermissionError:
+        pass
+    return path
+
+
+def create_private_file(path: Path) -> None:
+    """Create `path` empty (or truncate it) with mode 0600, whatever the umask.
+
+    Made before a tool such as pg_dump writes into it, so its content is never readable
+    by others, not even for the moment before a chmod.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+    finally:
+        os.close(fd)
 
 
 def load_settings(**overrides: object) -> Settings:

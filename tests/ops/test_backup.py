@@ -93,6 +93,7 @@ def test_seven_backups_in_a_row_leave_the_newest_five(pg_settings: Settings) -> 
     assert {p.name for p in pg_settings.effective_backup_dir.iterdir()} == {
         *kept,
         *(f"{name}.manifest.json" for name in kept),
+        backups.LOCK_FILE,
     }
 
 
@@ -132,7 +133,7 @@ def test_a_dump_whose_content_is_broken_fails_the_scratch_restore(
     manifest = dict(made.manifest or {})
     manifest["size_bytes"] = made.path.stat().st_size
     manifest["sha256"] = hashlib.sha256(made.path.read_bytes()).hexdigest()
-    backups._write_json_atomically(made.manifest_path, manifest)
+    backups.write_json_atomically(made.manifest_path, manifest)
 
     with pytest.raises(BackupDamaged, match="pg_restore"):
         backups.verify_backup(pg_settings, backups.find_backup(pg_settings, made.path))
@@ -263,7 +264,7 @@ def test_a_missing_pg_dump_is_named(pg_settings: Settings, tmp_path: Path) -> No
     settings = pg_settings.model_copy(update={"pg_bin_dir": empty})
     with pytest.raises(PgToolMissing, match="pg_dump was not found"):
         backups.create_backup(settings)
-    assert not list(settings.effective_backup_dir.iterdir())
+    assert [p.name for p in settings.effective_backup_dir.iterdir()] == [backups.LOCK_FILE]
 
 
 def test_a_pg_dump_older_than_the_server_is_refused(pg_settings: Settings, tmp_path: Path) -> None:

@@ -102,7 +102,7 @@ async def test_a_run_left_running_by_a_dead_process_is_marked_failed(
 ) -> None:
     from sqlalchemy import insert
 
-    from mrs.ops.schedule import fail_stale_runs
+    from mrs.ops.history import fail_stale_runs
     from mrs.ops.status import backup_status, recent_runs
 
     now = datetime.now(UTC)
@@ -118,7 +118,7 @@ async def test_a_run_left_running_by_a_dead_process_is_marked_failed(
             )
     db = Database(pg_settings)
     try:
-        assert await fail_stale_runs(db, now) == 1
+        assert fail_stale_runs(pg_settings, now) == 1
         runs = await recent_runs(db)
         assert [r.status for r in runs] == ["RUNNING", "FAILED"]
         status = await backup_status(db)

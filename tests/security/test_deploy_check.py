@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from mrs.cli import app as cli
@@ -55,7 +59,23 @@ def ca_signed_pair(directory: Path, *, days: int = 90) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def app_role_url(database_url: str) -> Iterator[str]:
+    """The test database reached as an ordinary role (not a superuser), as in production."""
+    role = f"mrs_app_{uuid.uuid4().hex[:8]}"
+    conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+    try:
+        yield make_url(database_url).set(username=role).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as admin:
+            admin.execute(f"DROP OWNED BY {role}")
+            admin.execute(f"DROP ROLE {role}")
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, app_role_url: str) -> dict[str, str]:
     """A sound production environment; tests make one thing worse at a time."""
     for name in list(os.environ):
         if name.startswith("MRS_") and name != "MRS_TEST_DATABASE_URL":
@@ -67,12 +87,14 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         "MRS_SECRET_KEY": STRONG_KEY,
         "MRS_CERTFILE": str(certfile),
         "MRS_KEYFILE": str(keyfile),
-        "MRS_DATABASE_URL": "postgresql+psycopg://mrs@127.0.0.1:5432/mrs",
+        "MRS_DATABASE_URL": app_role_url,
+        "MRS_SMTP_HOST": "mail.example.test",
+        "MRS_SMTP_STARTTLS": "true",
     }
 
 
-def _check(env: dict[str, str]) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["check", "--deploy"], env=env)
+def _check(env: dict[str, str], *options: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["check", "--deploy", *options], env=env)
     return result.exit_code, result.output
 
 
@@ -107,7 +129,10 @@ def test_the_defaults_are_not_fit_for_production(env: dict[str, str]) -> None:
         ({"MRS_ENABLE_TEST_ROUTES": "true"}, "D002"),
         ({"MRS_LOG_LEVEL": "debug"}, "D003"),
         ({"MRS_DATABASE_URL": "postgresql+psycopg://mrs:pw@db.example.test/mrs"}, "B001"),
-        ({"MRS_SMTP_HOST": "mail.example.test"}, "M001"),
+        ({"MRS_SMTP_HOST": "mail.example.test", "MRS_SMTP_STARTTLS": "false"}, "M001"),
+        ({"MRS_SMTP_HOST": ""}, "M002"),
+        ({"MRS_SECRET_KEY": "a" * 64}, "S006"),
+        ({"MRS_SECRET_KEY": "passwordpassword" * 3}, "S006"),
     ],
 )
 def test_each_insecure_setting_is_reported(
@@ -147,13 +172,77 @@ def test_certificate_problems_are_reported(env: dict[str, str], tmp_path: Path) 
     assert "T006:" in output
 
 
-def test_a_secure_database_connection_passes(env: dict[str, str]) -> None:
+def test_a_secure_database_connection_is_not_reported(env: dict[str, str]) -> None:
     url = "postgresql+psycopg://mrs:pw@db.example.test/mrs?sslmode=verify-full"
     code, output = _check({**env, "MRS_DATABASE_URL": url})
-    assert code == 0, output
+    assert "B001" not in output
+    # Unreachable from here: the check says it could not look inside, rather than pass.
+    assert code == 1
+    assert "B003:" in output
 
 
 @pytest.mark.parametrize("tls", ["MRS_SMTP_STARTTLS", "MRS_SMTP_SSL"])
 def test_smtp_with_tls_passes(env: dict[str, str], tls: str) -> None:
     code, output = _check({**env, "MRS_SMTP_HOST": "mail.example.test", tls: "true"})
     assert code == 0, output
+
+
+def test_a_superuser_database_role_is_reported(env: dict[str, str], database_url: str) -> None:
+    code, output = _check({**env, "MRS_DATABASE_URL": database_url})  # as postgres
+    assert code == 1
+    assert "B002:" in output
+
+
+def test_active_demo_accounts_are_reported(env: dict[str, str], database_url: str) -> None:
+    from mrs.cli import app as mrs
+
+    loaded = CliRunner().invoke(mrs, ["demo"], env={**env, "MRS_DATABASE_URL": database_url})
+    assert loaded.exit_code == 0, loaded.output
+    conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        admin.execute("UPDATE usr SET status = 'DISABLED' WHERE user_id = 'bob'")
+        admin.execute("UPDATE usr SET password_hash = 'changed' WHERE user_id = 'alice'")
+
+    code, output = _check(env)
+
+    assert code == 1
+    assert "A001: Demo accounts are active: " in output
+    assert "admin (demo password)" in output
+    assert "alice" in output
+    assert "alice (demo password)" not in output
+    assert "bob" not in output
+
+
+def test_https_given_on_the_command_line_counts(env: dict[str, str], tmp_path: Path) -> None:
+    plain = {**env, "MRS_CERTFILE": "", "MRS_KEYFILE": ""}
+    code, output = _check(plain, "--https")
+    assert "T001" not in output  # HTTPS is on, with the self-signed pair
+    assert "T002:" in output
+    code, output = _check(plain, "--certfile", env["MRS_CERTFILE"], "--keyfile", env["MRS_KEYFILE"])
+    assert code == 0, output
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o000])
+def test_loose_modes_of_data_and_backups_are_reported(
+    env: dict[str, str], tmp_path: Path, umask: int
+) -> None:
+    data = Path(env["MRS_DATA_DIR"])
+    backups = data / "backups"
+    backups.mkdir(parents=True)
+    old = os.umask(umask)
+    try:
+        (backups / "mrs-20300101T000000000000Z.dump").write_bytes(b"dump")
+        (data / "secret_key").write_text("x" * 64)
+    finally:
+        os.umask(old)
+    data.chmod(0o755)
+    backups.chmod(0o777 & ~umask)
+
+    code, output = _check(env)
+
+    assert code == 1
+    assert "F001:" in output
+    assert "F002:" in output
+    assert "F003:" in output
+    assert "mrs-20300101T000000000000Z.dump" in output
+    assert "secret_key" in output

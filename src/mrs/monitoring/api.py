@@ -14,6 +14,7 @@ from mrs.monitoring import health as health_checks
 from mrs.monitoring import metrics, service
 from mrs.monitoring.dependencies import ManagementAccess, RequiredManagement
 from mrs.monitoring.schemas import AlertEventRead, AlertsRead
+from mrs.ops.status import refresh_backup_metrics
 
 router = APIRouter(tags=["monitoring"])
 test_router = APIRouter(prefix="/api/test", tags=["test"], include_in_schema=False)
@@ -61,6 +62,7 @@ async def readiness(db: DatabaseDep, settings: SettingsDep) -> JSONResponse:
 async def prometheus_metrics(_access: RequiredManagement, db: DatabaseDep) -> Response:
     """Prometheus text exposition of every worker's metrics."""
     metrics.update_process_gauges(db)
+    await refresh_backup_metrics(db)
     body, content_type = metrics.render_latest()
     return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
 

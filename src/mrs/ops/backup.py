@@ -14,8 +14,10 @@ file's content even while the service keeps writing.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -37,8 +39,10 @@ from sqlalchemy.pool import NullPool
 from mrs import __version__
 from mrs.clock import system_clock
 from mrs.db.engine import make_sync_engine
+from mrs.db.leader import lock_key
 from mrs.db.migrate import current_revisions, head_revisions, upgrade
-from mrs.ops import canonical, pgtools
+from mrs.errors import DomainError
+from mrs.ops import canonical, pgtools, switch
 from mrs.ops.connections import first_line, open_engine
 from mrs.ops.copy import read_options
 from mrs.ops.errors import (
@@ -49,14 +53,20 @@ from mrs.ops.errors import (
     OpsError,
     RestoreFailed,
 )
+from mrs.ops.pause import pause_point
 from mrs.ops.progress import Progress, SilentProgress
-from mrs.settings import Settings
+from mrs.ops.switch import RESTORING, SWITCHING, SwitchPlan, write_json_atomically
+from mrs.settings import PRIVATE_FILE_MODE, Settings, create_private_file
 
 MANIFEST_SUFFIX = ".manifest.json"
 PARTIAL_SUFFIX = ".partial"
 MANIFEST_FORMAT = 1
 RESTORE_MAINTENANCE_WORK_MEM = "256MB"
+SCRATCH_PREFIX = "mrs_verify"
+LOCK_FILE = ".lock"
 _EXTENSIONS = {"postgresql": ".dump", "sqlite": ".sqlite3"}
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -126,12 +136,48 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
-    partial = path.with_name(path.name + PARTIAL_SUFFIX)
-    partial.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    with partial.open("rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
+@contextlib.contextmanager
+def _stage(name: str, target: object, error: type[OpsError] = BackupFailed) -> Iterator[None]:
+    """Name the step and its file or database in any unexpected error raised inside."""
+    try:
+        yield
+    except DomainError:
+        raise
+    except (OSError, SQLAlchemyError, sqlite3.Error, subprocess.SubprocessError) as exc:
+        raise error(reason=f"{name} ({target}): {first_line(exc)}") from exc
+
+
+@contextlib.contextmanager
+def _directory_lock(directory: Path) -> Iterator[bool]:
+    """Hold the backup directory's lock (shared) for the block; yields True when this
+    process had it alone first, i.e. no other backup of this directory was running.
+
+    Only a process that had the lock alone may remove leftovers: every `.partial` then
+    belongs to a backup whose process is gone.
+    """
+    with (directory / LOCK_FILE).open("a+") as handle:
+        os.fchmod(handle.fileno(), PRIVATE_FILE_MODE)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            alone = True
+        except BlockingIOError:
+            alone = False
+        # Shared from here on: other backups may run beside this one, none may clean up.
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        try:
+            yield alone
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_leftovers(directory: Path) -> list[Path]:
+    """Delete the `.partial` files of interrupted backups and manifest writes."""
+    removed = []
+    for leftover in directory.glob(f"mrs-*{PARTIAL_SUFFIX}"):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+            removed.append(leftover)
+    return removed
 
 
 def read_manifest(path: Path) -> dict[str, Any] | None:
@@ -226,7 +272,9 @@ def _dump_postgresql(
                 )
                 _, stderr = dump.communicate()
             if dump.returncode != 0:
-                raise BackupFailed(reason=f"pg_dump: {pgtools.stderr_summary(stderr)}")
+                raise BackupFailed(
+                    reason=f"pg_dump into {partial}: {pgtools.stderr_summary(stderr)}"
+                )
     return digests, revision, server_version
 
 
@@ -281,19 +329,38 @@ def create_backup(
     progress = progress or SilentProgress()
     url = settings.effective_backup_database_url
     dialect = _dialect(url)
-    directory = settings.effective_backup_dir
-    directory.mkdir(parents=True, exist_ok=True)
+    with _stage("prepare the backup directory", settings.effective_backup_dir):
+        directory = settings.ensure_backup_dir()
+        with _directory_lock(directory) as alone:
+            if alone:
+                for leftover in _remove_leftovers(directory):
+                    logger.info("removed %s, left by an interrupted backup", leftover.name)
+            return _create_in(settings, url, dialect, directory, trigger, progress)
+
+
+def _create_in(
+    settings: Settings, url: str, dialect: str, directory: Path, trigger: str, progress: Progress
+) -> Backup:
     started_at = system_clock()
     started = time.monotonic()
     final = directory / _new_name(dialect, started_at)
     partial = final.with_name(final.name + PARTIAL_SUFFIX)
     try:
-        if dialect == "postgresql":
-            digests, revision, server_version = _dump_postgresql(settings, url, partial, progress)
-        else:
-            digests, revision, server_version = _dump_sqlite(settings, url, partial, progress)
-        with partial.open("rb") as handle:
-            os.fsync(handle.fileno())
+        with _stage("create the backup file", partial):
+            create_private_file(partial)
+        with _stage(f"dump the {dialect} database", partial):
+            if dialect == "postgresql":
+                digests, revision, server_version = _dump_postgresql(
+                    settings, url, partial, progress
+                )
+            else:
+                digests, revision, server_version = _dump_sqlite(settings, url, partial, progress)
+        pause_point(settings, "backup-dumped")
+        with _stage("write the backup file to disk", partial):
+            os.chmod(partial, PRIVATE_FILE_MODE)  # a tool may have recreated it
+            with partial.open("rb") as handle:
+                os.fsync(handle.fileno())
+            checksum, size = _sha256(partial), partial.stat().st_size
         manifest = {
             "format": MANIFEST_FORMAT,
             "file": final.name,
@@ -305,13 +372,15 @@ def create_backup(
             "server_version": server_version,
             "trigger": trigger,
             "tables": {name: d.as_dict() for name, d in digests.items()},
-            "sha256": _sha256(partial),
-            "size_bytes": partial.stat().st_size,
+            "sha256": checksum,
+            "size_bytes": size,
             "duration_seconds": round(time.monotonic() - started, 3),
             "verification": None,
         }
-        os.replace(partial, final)
-        _write_json_atomically(manifest_path(final), manifest)
+        with _stage("move the backup into place", final):
+            os.replace(partial, final)
+        with _stage("write the manifest", manifest_path(final)):
+            write_json_atomically(manifest_path(final), manifest)
     except BaseException:
         with contextlib.suppress(OSError):
             partial.unlink()
@@ -426,17 +495,50 @@ def _check_file(backup: Backup) -> None:
         )
 
 
-@contextlib.contextmanager
-def scratch_database(settings: Settings, url: str, prefix: str = "mrs_verify") -> Iterator[str]:
-    """A new, empty database on the server of `url`, dropped after the block; yields its name."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+def drop_orphaned_scratch_databases(settings: Settings, url: str) -> list[str]:
+    """Drop scratch databases whose verify process is gone (killed, crashed, host lost).
+
+    A verify holds an advisory lock named after its scratch database for as long as the
+    database exists; a scratch database whose lock anyone can take has no owner left.
+    """
+    dropped = []
     with _admin_connection(settings, url) as admin:
-        admin.execute(text(f"CREATE DATABASE {_quote(admin, name)}"))
-    try:
-        yield name
-    finally:
-        with _admin_connection(settings, url) as admin:
-            admin.execute(text(f"DROP DATABASE IF EXISTS {_quote(admin, name)} WITH (FORCE)"))
+        names = admin.scalars(
+            text("SELECT datname FROM pg_database WHERE datname LIKE :pattern"),
+            {"pattern": f"{SCRATCH_PREFIX}\\_%"},
+        ).all()
+        for name in names:
+            key = lock_key(f"scratch:{name}")
+            if not admin.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}):
+                continue  # a running verify owns it
+            try:
+                admin.execute(text(f"DROP DATABASE IF EXISTS {_quote(admin, name)} WITH (FORCE)"))
+                dropped.append(name)
+                logger.info("dropped %s, left by an interrupted verify", name)
+            finally:
+                admin.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+    return dropped
+
+
+@contextlib.contextmanager
+def scratch_database(settings: Settings, url: str) -> Iterator[str]:
+    """A new, empty database on the server of `url`, dropped after the block; yields its name.
+
+    Scratch databases left by killed verifies are dropped first.
+    """
+    with _stage("drop scratch databases of interrupted verifies", _redact(url)):
+        drop_orphaned_scratch_databases(settings, url)
+    name = f"{SCRATCH_PREFIX}_{uuid.uuid4().hex[:12]}"
+    # The owner's lock lives on this connection, held until the database is gone.
+    with _admin_connection(settings, url) as owner:
+        owner.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_key(f"scratch:{name}")})
+        with _stage("create the scratch database", name):
+            owner.execute(text(f"CREATE DATABASE {_quote(owner, name)}"))
+        try:
+            yield name
+        finally:
+            with _stage("drop the scratch database", name):
+                owner.execute(text(f"DROP DATABASE IF EXISTS {_quote(owner, name)} WITH (FORCE)"))
 
 
 def _restore_into_scratch_and_compare(
@@ -454,10 +556,13 @@ def _restore_into_scratch_and_compare(
             server = pgtools.server_major(connection)
         with scratch_database(settings, url) as name:
             progress.start("pg_restore into a scratch database", None)
-            _pg_restore(settings, url, name, backup.path, keep_owner=False, server=server)
+            pause_point(settings, "verify-scratch")
+            with _stage("restore into the scratch database", name):
+                _pg_restore(settings, url, name, backup.path, keep_owner=False, server=server)
             engine = make_sync_engine(settings, _admin_url(url, name))
             try:
-                return _compare_with_manifest(backup, engine, progress)
+                with _stage("compare the scratch database with the manifest", name):
+                    return _compare_with_manifest(backup, engine, progress)
             finally:
                 engine.dispose()
     with tempfile.TemporaryDirectory(prefix="mrs-verify-") as tmp:
@@ -516,7 +621,7 @@ def _mark(backup: Backup, *, ok: bool, error: str | None, seconds: float) -> Bac
         "error": error,
     }
     with contextlib.suppress(OSError):
-        _write_json_atomically(backup.manifest_path, manifest)
+        write_json_atomically(backup.manifest_path, manifest)
     return Backup(backup.path, manifest)
 
 
@@ -553,80 +658,103 @@ def prune_backups(settings: Settings, *, keep: int | None = None) -> list[Path]:
 
 
 def _restore_postgresql(settings: Settings, backup: Backup, progress: Progress) -> str:
-    """Restore into a new database, prove it, then swap names; returns the old DB's new name."""
+    """Restore into a new database, prove it, then swap names; returns the old DB's new name.
+
+    Every step after the journal is written can be finished or undone by `recover_restore`
+    if the process dies (mrs.ops.switch).
+    """
     url = settings.effective_backup_database_url
     original = make_url(url).database
     if not original:
         raise RestoreFailed(reason="the database URL names no database")
+    if switch.read_journal(settings) is not None:
+        raise RestoreFailed(
+            reason=f"an earlier restore was interrupted ({switch.journal_path(settings)}): "
+            "run `mrs db recover` first"
+        )
     stamp = system_clock().strftime("%Y%m%d%H%M%S")
-    fresh = f"{original[:40]}_restoring_{stamp}"
-    previous = f"{original[:40]}_before_restore_{stamp}"
+    plan = SwitchPlan(
+        original=original,
+        fresh=f"{original[:40]}_restoring_{stamp}",
+        previous=f"{original[:40]}_before_restore_{stamp}",
+        phase=RESTORING,
+        backup=str(backup.path),
+    )
     with open_engine(settings, url) as engine, engine.connect() as connection:
         server = pgtools.server_major(connection)
         superuser = connection.scalar(
             text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
         )
-    with _admin_connection(settings, url) as admin:
-        owner = admin.scalar(
-            text("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = :name"),
-            {"name": original},
-        )
-        admin.execute(
-            text(f"CREATE DATABASE {_quote(admin, fresh)} OWNER {_quote(admin, str(owner))}")
-        )
-    swapped = False
+    with _stage("write the restore journal", switch.journal_path(settings), RestoreFailed):
+        switch.write_journal(settings, plan)
+    settled = False
     try:
+        with _admin_connection(settings, url) as admin:
+            owner = admin.scalar(
+                text("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = :name"),
+                {"name": original},
+            )
+            admin.execute(
+                text(
+                    f"CREATE DATABASE {_quote(admin, plan.fresh)} OWNER {_quote(admin, str(owner))}"
+                )
+            )
         progress.start("pg_restore into a new database", None)
+        pause_point(settings, "restore-into-new")
         try:
             _pg_restore(
-                settings, url, fresh, backup.path, keep_owner=bool(superuser), server=server
+                settings, url, plan.fresh, backup.path, keep_owner=bool(superuser), server=server
             )
         except BackupDamaged as exc:
-            raise RestoreFailed(reason=str(exc)) from exc
-        fresh_engine = make_sync_engine(settings, _admin_url(url, fresh))
+            raise RestoreFailed(reason=f"restore into {plan.fresh}: {exc}") from exc
+        fresh_engine = make_sync_engine(settings, _admin_url(url, plan.fresh))
         try:
-            _compare_with_manifest(backup, fresh_engine, progress)
-            upgrade(fresh_engine)
+            with _stage("compare and migrate the new database", plan.fresh, RestoreFailed):
+                _compare_with_manifest(backup, fresh_engine, progress)
+                upgrade(fresh_engine)
         finally:
             fresh_engine.dispose()
+        # From here on the new database is proven: an interrupted switch is finished.
+        plan = plan.at(SWITCHING)
+        with _stage("write the restore journal", switch.journal_path(settings), RestoreFailed):
+            switch.write_journal(settings, plan)
         progress.start("switching databases", None)
         with _admin_connection(settings, url) as admin:
-            q_original, q_fresh, q_previous = (
-                _quote(admin, n) for n in (original, fresh, previous)
-            )
-            # Nobody may connect between ending the sessions and the renames.
-            admin.execute(text(f"ALTER DATABASE {q_original} WITH ALLOW_CONNECTIONS false"))
             try:
-                admin.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = :name AND pid <> pg_backend_pid()"
-                    ),
-                    {"name": original},
-                )
-                _rename_with_retry(admin, q_original, q_previous)
-                _rename_with_retry(admin, q_fresh, q_original)
-                swapped = True
-            finally:
-                target = q_previous if swapped else q_original
-                admin.execute(text(f"ALTER DATABASE {target} WITH ALLOW_CONNECTIONS true"))
+                switch.switch(settings, admin, plan)
+            except Exception as exc:
+                undone = switch.settle(settings, admin, plan, rollback=True)
+                settled = True
+                raise RestoreFailed(
+                    reason=f"switching {plan.fresh} to {original}: {first_line(exc)} ({undone})"
+                ) from exc
+        settled = True
     finally:
-        if not swapped:
+        if not settled:
             with _admin_connection(settings, url) as admin:
-                admin.execute(text(f"DROP DATABASE IF EXISTS {_quote(admin, fresh)} WITH (FORCE)"))
-    return previous
+                switch.settle(settings, admin, plan.at(RESTORING), rollback=True)
+        switch.remove_journal(settings)
+    return plan.previous
 
 
-def _rename_with_retry(admin: Any, old: str, new: str) -> None:
-    # Sessions just terminated may take a moment to leave.
-    for attempt in range(50):
-        try:
-            admin.execute(text(f"ALTER DATABASE {old} RENAME TO {new}"))
-            return
-        except Exception:
-            if attempt == 49:
-                raise
-            time.sleep(0.1)
+def recover_restore(settings: Settings, *, rollback: bool = False) -> str | None:
+    """Finish (or roll back) a restore interrupted at its switch, from its journal;
+    None when there is nothing to recover, else what was done."""
+    plan = switch.read_journal(settings)
+    if plan is None:
+        return None
+    url = settings.effective_backup_database_url
+    if make_url(url).database != plan.original:
+        raise OpsError(
+            reason=f"the restore journal is about database {plan.original}, the configured "
+            f"database is {make_url(url).database}: run the recovery with the settings of "
+            "that restore"
+        )
+    with _admin_connection(settings, url) as admin:
+        done = switch.settle(settings, admin, plan, rollback=rollback)
+    switch.remove_journal(settings)
+    logger.warning("interrupted restore recovered: %s", done)
+    return done
 
 
 def _restore_sqlite(settings: Settings, backup: Backup, progress: Progress) -> None:

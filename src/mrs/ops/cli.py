@@ -194,8 +194,12 @@ def backup_verify(
 
 @backup_app.command("restore")
 def backup_restore(
-    path: Annotated[str, typer.Argument(help="Backup file (name or path).")],
+    path: Annotated[str | None, typer.Argument(help="Backup file (name or path).")] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Finish a restore that was interrupted at its switch."),
+    ] = False,
 ) -> None:
     """Replace the database with a backup (a safety backup is taken first)."""
     from mrs.db.urls import redacted
@@ -203,6 +207,13 @@ def backup_restore(
     from mrs.ops import service
 
     settings = _settings()
+    if resume:
+        if path is not None:
+            raise _fail("--resume takes no backup file: it finishes the interrupted one", 2)
+        _recover(settings, rollback=False)
+        return
+    if path is None:
+        raise _fail("name the backup file to restore (see `mrs backup list`)", 2)
     with _reported():
         target = backups.find_backup(settings, path)
     if not yes:
@@ -233,11 +244,42 @@ def backup_prune() -> None:
     typer.echo("\n".join(f"deleted: {p.name}" for p in deleted) or "nothing to delete")
 
 
+def _recover(settings: Settings, *, rollback: bool) -> None:
+    from mrs.ops import service
+
+    with _reported():
+        done = service.run_recover(settings, rollback=rollback)
+    typer.echo(done or "no interrupted restore: nothing to do")
+
+
+def recover_on_start(settings: Settings) -> None:
+    """Before serving: finish a restore interrupted at its switch (its new database was
+    proven before the switch began), so the live database name exists again."""
+    from mrs.ops import service
+
+    with _reported():
+        done = service.run_recover(settings, rollback=False, trigger="startup")
+    if done:
+        typer.echo(f"an interrupted restore was recovered: {done}")
+
+
 # --- db copy / verify ---------------------------------------------------------------
 
 
 def register_db_commands(db_app: typer.Typer) -> None:
-    """Add `copy` and `verify` to the `mrs db` group."""
+    """Add `copy`, `verify` and `recover` to the `mrs db` group."""
+
+    @db_app.command("recover")
+    def db_recover(
+        rollback: Annotated[
+            bool,
+            typer.Option(
+                "--rollback", help="Undo the interrupted restore instead of finishing it."
+            ),
+        ] = False,
+    ) -> None:
+        """Finish (or roll back) a restore interrupted at its database switch."""
+        _recover(_settings(), rollback=rollback)
 
     @db_app.command("copy")
     def db_copy(

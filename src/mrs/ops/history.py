@@ -9,12 +9,16 @@ propagates.
 from __future__ import annotations
 
 import logging
+import os
+import re
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import insert, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from mrs.clock import system_clock
@@ -36,10 +40,71 @@ class RunOutcome:
     extra: dict[str, object] = field(default_factory=dict)
 
 
+# A RUNNING row says which process runs it, so a run whose process is gone is recognised.
+_RUNNER = re.compile(r"^running: pid (\d+) on (.+)$")
+
+
+def _runner_detail() -> str:
+    return f"running: pid {os.getpid()} on {socket.gethostname()}"
+
+
+def _process_gone(detail: str | None) -> bool:
+    """True when `detail` names a process of this host that no longer exists."""
+    match = _RUNNER.match(detail or "")
+    if match is None or match.group(2) != socket.gethostname():
+        return False
+    try:
+        os.kill(int(match.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, owned by another user
+    return False
+
+
+def _fail_stale_runs_on(connection: Connection, settings: Settings, now: datetime) -> int:
+    cutoff = now - timedelta(minutes=settings.backup_stale_run_minutes)
+    rows = connection.execute(
+        select(BackupRun.run_id, BackupRun.started_at, BackupRun.detail).where(
+            BackupRun.status == RunStatus.RUNNING.value
+        )
+    ).all()
+    stale = [r.run_id for r in rows if r.started_at < cutoff or _process_gone(r.detail)]
+    if stale:
+        connection.execute(
+            update(BackupRun)
+            .where(BackupRun.run_id.in_(stale), BackupRun.status == RunStatus.RUNNING.value)
+            .values(
+                status=RunStatus.FAILED.value,
+                finished_at=now,
+                error="interrupted: the process stopped before the run finished "
+                "(killed, crashed or its host went down)",
+            )
+        )
+        logger.warning("marked %d interrupted backup run(s) as failed", len(stale))
+    return len(stale)
+
+
+def fail_stale_runs(settings: Settings, now: datetime | None = None) -> int:
+    """Mark runs left RUNNING by a killed or crashed process as FAILED (so they alert).
+
+    A run is stale when its process, on this host, is gone, or when it started longer
+    than MRS_BACKUP_STALE_RUN_MINUTES ago (a process of another host).
+    """
+    engine = make_sync_engine(settings)
+    try:
+        with engine.begin() as connection:
+            return _fail_stale_runs_on(connection, settings, now or system_clock())
+    finally:
+        engine.dispose()
+
+
 def _write_start(settings: Settings, kind: RunKind, trigger: str) -> int | None:
     engine = make_sync_engine(settings)
     try:
         with engine.begin() as connection:
+            # Every new run first settles the runs of processes that died.
+            _fail_stale_runs_on(connection, settings, system_clock())
             run_id = connection.scalar(
                 insert(BackupRun)
                 .values(
@@ -47,6 +112,7 @@ def _write_start(settings: Settings, kind: RunKind, trigger: str) -> int | None:
                     status=RunStatus.RUNNING.value,
                     trigger=trigger,
                     started_at=system_clock(),
+                    detail=_runner_detail(),
                 )
                 .returning(BackupRun.run_id)
             )

@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from mrs.background import JobFunction
 from mrs.clock import Clock
 from mrs.db.engine import Database
+from mrs.ops import history
 from mrs.ops.models import BackupRun, RunKind, RunStatus
 from mrs.settings import Settings
 
@@ -71,28 +72,6 @@ async def last_runs(db: Database, kind: RunKind) -> LastRuns:
     return LastRuns(success, attempt)
 
 
-# A run still RUNNING after this long belongs to a process that died: it failed.
-STALE_RUN = timedelta(hours=6)
-
-
-async def fail_stale_runs(db: Database, now: datetime) -> int:
-    """Mark runs left RUNNING by a crashed or killed process as FAILED (so they alert)."""
-    async with db.transaction() as session:
-        result = await session.execute(
-            update(BackupRun)
-            .where(
-                BackupRun.status == RunStatus.RUNNING.value,
-                BackupRun.started_at < now - STALE_RUN,
-            )
-            .values(
-                status=RunStatus.FAILED.value,
-                finished_at=now,
-                error="interrupted: the process stopped before the run finished",
-            )
-        )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
 def make_backup_job(settings: Settings, db: Database, clock: Clock) -> JobFunction:
     """The function the background runner calls every minute (as the backup leader)."""
     from mrs.ops import service
@@ -100,9 +79,10 @@ def make_backup_job(settings: Settings, db: Database, clock: Clock) -> JobFuncti
     retry = timedelta(minutes=settings.backup_retry_minutes)
 
     async def backup_job() -> None:
+        # Even with the schedule off, a run killed elsewhere (CLI, OS timer) must alert.
+        await asyncio.to_thread(history.fail_stale_runs, settings, clock())
         if not settings.backup_enabled:
             return
-        await fail_stale_runs(db, clock())
         runs = await last_runs(db, RunKind.BACKUP)
         if is_due(
             schedule=settings.backup_schedule,

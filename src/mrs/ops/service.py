@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mrs.ops import backup as backups
+from mrs.ops import switch
 from mrs.ops.history import recorded
 from mrs.ops.metrics import record_backup_success
 from mrs.ops.models import RunKind
@@ -112,3 +113,15 @@ def run_restore(
             )
         )
     return report
+
+
+def run_recover(
+    settings: Settings, *, rollback: bool = False, trigger: str = "manual"
+) -> str | None:
+    """Finish (or roll back) a restore interrupted at its switch; None when none was."""
+    if switch.read_journal(settings) is None:
+        return None
+    with recorded(settings, RunKind.RESTORE, trigger) as outcome:
+        done = backups.recover_restore(settings, rollback=rollback)
+        outcome.detail = f"interrupted restore recovered: {done}"
+    return done

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from mrs.db.engine import Database
+from mrs.ops.metrics import BACKUP_LAST_SUCCESS
 from mrs.ops.models import BackupRun, RunKind, RunStatus
 
 
@@ -47,12 +50,23 @@ async def backup_status(db: Database) -> BackupStatus:
                 .limit(1)
             )
         ).first()
+    if success is not None and success.finished_at is not None:
+        # From the history, not process memory: a backup made by `mrs backup create` or
+        # an OS timer counts as much as one made inside this process.
+        BACKUP_LAST_SUCCESS.set(success.finished_at.timestamp())
     return BackupStatus(
         last_success_at=success.finished_at if success else None,
         last_failure_at=failure.finished_at if failure else None,
         last_error=f"{failure.kind}: {failure.error}" if failure else None,
         last_success_path=success.path if success else None,
     )
+
+
+async def refresh_backup_metrics(db: Database) -> None:
+    """Set the last-success gauge from `backup_run` before a scrape (best effort: a
+    database outage must not take /metrics down with it)."""
+    with contextlib.suppress(SQLAlchemyError, OSError):
+        await backup_status(db)
 
 
 async def recent_runs(db: Database, *, limit: int = 20) -> list[BackupRun]:

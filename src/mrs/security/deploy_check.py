@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import stat
+import zlib
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
-from mrs.settings import Settings
+from mrs.settings import SECRET_KEY_FILE, Settings
 
 MIN_SECRET_KEY_LENGTH = 32
+# Bits estimated from the key itself (see _estimated_bits): 48 random url-safe bytes, as
+# the hint suggests, give over 300; `openssl rand -hex 16` about 110; a repeated word or
+# one character far less. Low enough that no random key of 32+ characters falls under it.
+MIN_SECRET_KEY_BITS = 96
 # Values people paste from examples; a key like these is as good as public.
 _WELL_KNOWN_SECRETS = {"secret", "changeme", "change-me", "password", "development", "dev", "test"}
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
@@ -52,6 +61,16 @@ def _secret_findings(settings: Settings) -> list[Finding]:
                 "Use a random value of at least 32 characters.",
             )
         )
+    elif _estimated_bits(key) < MIN_SECRET_KEY_BITS:
+        findings.append(
+            Finding(
+                "S006",
+                f"MRS_SECRET_KEY has little entropy (about {_estimated_bits(key):.0f} bits "
+                "judged by its characters): it repeats itself or uses few characters.",
+                "Use a random value of at least 32 characters "
+                '(python -c "import secrets; print(secrets.token_urlsafe(48))").',
+            )
+        )
     elif "test" in key.lower() or "insecure" in key.lower() or "example" in key.lower():
         findings.append(
             Finding(
@@ -80,6 +99,15 @@ def _secret_findings(settings: Settings) -> list[Finding]:
     return findings
 
 
+def _estimated_bits(key: str) -> float:
+    """A rough upper bound of the key's entropy: its length times the Shannon entropy of
+    its characters, or what zlib leaves of it when it repeats itself, whichever is less."""
+    counts = Counter(key)
+    per_char = -sum(n / len(key) * math.log2(n / len(key)) for n in counts.values())
+    compressed = len(zlib.compress(key.encode(), 9)) - len(zlib.compress(b"", 9))
+    return min(per_char * len(key), 8.0 * compressed)
+
+
 def _tls_findings(settings: Settings, now: datetime) -> list[Finding]:
     behind_proxy = bool(settings.forwarded_allow_ips.strip())
     if not settings.tls_enabled:
@@ -90,7 +118,9 @@ def _tls_findings(settings: Settings, now: datetime) -> list[Finding]:
                 "T001",
                 "HTTPS is off: passwords and session cookies travel in clear text.",
                 "Set MRS_CERTFILE and MRS_KEYFILE (or run behind a TLS proxy and set "
-                "MRS_FORWARDED_ALLOW_IPS to its address).",
+                "MRS_FORWARDED_ALLOW_IPS to its address). If the service runs as "
+                "`mrs serve --https` or with --certfile/--keyfile, give the same options "
+                "to `mrs check --deploy`.",
             )
         ]
     if settings.certfile is None:
@@ -243,7 +273,17 @@ def _database_findings(settings: Settings) -> list[Finding]:
 
 def _smtp_findings(settings: Settings) -> list[Finding]:
     host = settings.smtp_host.strip()
-    if not host or host in _LOCAL_HOSTS or settings.smtp_starttls or settings.smtp_ssl:
+    if not host:
+        return [
+            Finding(
+                "M002",
+                "No SMTP server is configured: registration, approval and alert mail stay "
+                "in the outbox and nobody is told.",
+                "Set MRS_SMTP_HOST (and MRS_SMTP_PORT, MRS_SMTP_STARTTLS, MRS_SMTP_USER, "
+                "MRS_SMTP_PASSWORD); test with `mrs mail test you@example.com`.",
+            )
+        ]
+    if host in _LOCAL_HOSTS or settings.smtp_starttls or settings.smtp_ssl:
         return []
     return [
         Finding(
@@ -252,6 +292,113 @@ def _smtp_findings(settings: Settings) -> list[Finding]:
             "Set MRS_SMTP_STARTTLS=true (port 587) or MRS_SMTP_SSL=true (port 465).",
         )
     ]
+
+
+def _loose(path: Path) -> int | None:
+    """The mode of `path` when others than its owner may use it, else None."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+    return mode if mode & (stat.S_IRWXG | stat.S_IRWXO) else None
+
+
+def _file_mode_findings(settings: Settings) -> list[Finding]:
+    findings = []
+    directories = [
+        ("F001", "data directory", settings.data_dir),
+        ("F002", "backup directory", settings.effective_backup_dir),
+    ]
+    for finding_id, what, directory in directories:
+        mode = _loose(directory)
+        if mode is not None:
+            findings.append(
+                Finding(
+                    finding_id,
+                    f"The {what} {directory} is open to other users (mode {mode:o}); it "
+                    "holds the database, the secret key or backups with password hashes.",
+                    f"chmod 700 {directory}",
+                )
+            )
+    files = [settings.data_dir / SECRET_KEY_FILE]
+    if settings.effective_backup_dir.is_dir():
+        files += sorted(settings.effective_backup_dir.glob("mrs-*"))
+    loose = [(path, mode) for path in files if (mode := _loose(path)) is not None]
+    if loose:
+        shown = ", ".join(f"{path.name} ({mode:o})" for path, mode in loose[:5])
+        more = f" and {len(loose) - 5} more" if len(loose) > 5 else ""
+        findings.append(
+            Finding(
+                "F003",
+                f"Secret files are readable by other users: {shown}{more}.",
+                f"chmod 600 {loose[0][0].parent}/<file> (MRS writes new ones with mode 600)",
+            )
+        )
+    return findings
+
+
+def _live_database_findings(settings: Settings) -> list[Finding]:
+    """What only the database can tell: demo accounts left active, a superuser role."""
+    from mrs.accounts.models import User, UserStatus
+    from mrs.accounts.passwords import verify_password
+    from mrs.db.engine import make_sync_engine
+    from mrs.demo import DEMO_LOGINS
+
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        return []  # nothing deployed yet (and checking must not create the file)
+    findings = []
+    engine = make_sync_engine(settings)
+    try:
+        with engine.connect() as connection:
+            if url.get_backend_name() == "postgresql" and connection.scalar(
+                text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            ):
+                findings.append(
+                    Finding(
+                        "B002",
+                        f"The service connects to PostgreSQL as the superuser {url.username}: "
+                        "any SQL injection or stolen setting owns the whole server.",
+                        "Connect as a role that owns only the MRS database (CREATEDB for "
+                        "backups); see docs/operations/postgresql.md.",
+                    )
+                )
+            demo = {login.user_id: login.password for login in DEMO_LOGINS}
+            rows = connection.execute(
+                select(User.user_id, User.password_hash).where(
+                    User.user_id.in_(demo), User.status == UserStatus.ACTIVE.value
+                )
+            ).all()
+    except SQLAlchemyError as exc:
+        from mrs.db.urls import redacted
+        from mrs.ops.connections import first_line
+
+        return [
+            Finding(
+                "B003",
+                f"The database {redacted(settings.effective_database_url)} could not be "
+                f"checked (demo accounts, superuser): {first_line(exc)}",
+                "Run the check where the service runs, with its settings, after `mrs db upgrade`.",
+            )
+        ]
+    finally:
+        engine.dispose()
+    if rows:
+        names = ", ".join(
+            row.user_id
+            + (" (demo password)" if verify_password(row.password_hash, demo[row.user_id]) else "")
+            for row in rows
+        )
+        findings.append(
+            Finding(
+                "A001",
+                f"Demo accounts are active: {names}. Their passwords are printed by "
+                "`mrs demo` and published in the documentation.",
+                "Disable them on the admin users page (after creating your own admin with "
+                "`mrs user create`).",
+            )
+        )
+    return findings
 
 
 def deploy_findings(settings: Settings, *, now: datetime | None = None) -> list[Finding]:
@@ -265,4 +412,6 @@ def deploy_findings(settings: Settings, *, now: datetime | None = None) -> list[
         *_debug_findings(settings),
         *_database_findings(settings),
         *_smtp_findings(settings),
+        *_file_mode_findings(settings),
+        *_live_database_findings(settings),
     ]
