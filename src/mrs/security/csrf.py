@@ -32,15 +32,12 @@ from functools import lru_cache
 from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mrs.accounts.dependencies import bearer_token, session_cookie_name
 from mrs.accounts.errors import InvalidToken
 from mrs.accounts.tokens import decode_token
-from mrs.http.dependencies import request_locale
-from mrs.http.error_handlers import error_body, page_renderer_for
-from mrs.i18n import translate
+from mrs.http.error_handlers import status_response
 from mrs.security.errors import CsrfFailed
 from mrs.settings import Settings
 
@@ -53,8 +50,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FORM_CONTENT_TYPES = frozenset(
     {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
 )
-# Forms are small; a bigger urlencoded body is refused before it is buffered whole.
-MAX_FORM_BYTES = 1024 * 1024
 _MAX_TOKEN_LENGTH = 200
 _STATE_NEW_COOKIE = "mrs_csrf_new_cookie"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -222,7 +217,8 @@ class CsrfMiddleware:
         replay = receive
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if token is None and content_type == "application/x-www-form-urlencoded":
-            body = await _read_body(receive, MAX_FORM_BYTES)
+            # Forms are small: a body over the site's limit is refused before it is whole.
+            body = await _read_body(receive, self.settings.max_body_bytes)
             if body is None:
                 await _refuse(request, scope, receive, send_with_cookie, status=413)
                 return
@@ -285,18 +281,7 @@ def _form_field(body: bytes, name: str) -> str | None:
 async def _refuse(
     request: Request, scope: Scope, receive: Receive, send: Send, *, status: int
 ) -> None:
-    locale = request_locale(request)
-    error = None if status == 413 else CsrfFailed()
-    code, msgid = (
-        ("payload_too_large", "The request is too large.")
-        if error is None
-        else (error.code, error.msgid)
-    )
-    message = translate(locale, msgid)
     # A person who posted a page's form (an old tab, an expired session) gets a page that
     # says what to do, like every other error on a page; API clients get the JSON shape.
-    if (page := page_renderer_for(request)) is not None:
-        response = await page(request, status, message, error)
-    else:
-        response = JSONResponse(error_body(code, message), status_code=status)
+    response = await status_response(request, status, None if status == 413 else CsrfFailed())
     await response(scope, receive, send)
