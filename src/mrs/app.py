@@ -47,8 +47,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app = FastAPI(
         title="MRS — Meeting Room System",
         version=__version__,
-        openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        # Off where the service is exposed (MRS_API_DOCS): `mrs openapi` still exports it.
+        openapi_url="/api/openapi.json" if settings.api_docs_enabled else None,
+        docs_url="/api/docs" if settings.api_docs_enabled else None,
         redoc_url=None,
         lifespan=lifespan,
     )

@@ -170,36 +170,37 @@ def serve(
         from mrs.security.serving import serve_https
 
         redirect = (
-            f"; http://{settings.host}:{settings.redirect_port}/ redirects to it"
+            f"http://{settings.host}:{settings.redirect_port}/ redirects to it"
             if settings.redirect_port
             else ""
         )
         typer.echo(
-            f"MRS is running at https://{settings.host}:{settings.https_port}/  "
-            f"(API docs: /api/docs{redirect})"
+            f"MRS is running at https://{settings.host}:{settings.https_port}/"
+            f"{_docs_note(settings, redirect)}"
         )
         sys.stdout.flush()
         serve_https(settings)
         return
     import uvicorn
 
-    from mrs.security.serving import proxy_options
+    from mrs.security.serving import APP_FACTORY, uvicorn_options
 
-    typer.echo(f"MRS is running at http://{settings.host}:{settings.port}/  (API docs: /api/docs)")
+    typer.echo(f"MRS is running at http://{settings.host}:{settings.port}/{_docs_note(settings)}")
     sys.stdout.flush()
     uvicorn.run(
-        "mrs.app:app_from_environment",
+        APP_FACTORY,
         factory=True,
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        log_level=settings.log_level,
-        server_header=False,
-        # mrs.access logs each request (without its query string, which can carry
-        # tokens); uvicorn's own line would repeat it, query string included.
-        access_log=False,
-        **proxy_options(settings),  # type: ignore[arg-type]
+        **uvicorn_options(settings),
     )
+
+
+def _docs_note(settings: Settings, extra: str = "") -> str:
+    docs = "API docs: /api/docs" if settings.api_docs_enabled else ""
+    text = "; ".join(part for part in (docs, extra) if part)
+    return f"  ({text})" if text else ""
 
 
 @app.command()

@@ -132,6 +132,49 @@ class Settings(BaseSettings):
 
     # --- end security ---
 
+    # --- HTTP edge: request limits, trusted hosts, API docs (issue 12) ---
+    # Largest request body (bytes). A bigger declared one gets 413 before it is read; a
+    # streamed (chunked) one is cut off with 413 as soon as it passes the limit. No route
+    # takes uploads, so one limit fits every route.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024**3)
+    # Seconds a connection may take to send a request's headers (from connecting, or from
+    # the previous response); then it is closed. Stops slow-loris clients holding sockets.
+    header_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
+    # Largest request head (request line + headers, bytes) before the connection is closed.
+    max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=1024 * 1024)
+    # Seconds a client may take to send a request's whole body once its headers arrived;
+    # then 408 and the connection is closed.
+    body_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # Seconds an idle keep-alive connection stays open between requests.
+    keep_alive_seconds: int = Field(default=5, ge=1, le=600)
+    # Connections (or requests in progress) per worker beyond which new requests get 503.
+    max_connections: int = Field(default=1000, ge=1, le=100_000)
+    # Host names (comma-separated; `*.example.com` for subdomains) this site answers to.
+    # Set: a request for any other Host gets 400. Empty: every Host is served, but only
+    # MRS_HOST, localhost, 127.0.0.1, ::1, the certificate's names and the hosts of
+    # MRS_TRUSTED_ORIGINS are ever written into a redirect.
+    allowed_hosts: str = ""
+    # The API docs (/api/docs, /api/openapi.json). Unset: on, unless the service is
+    # exposed (see `exposed`), where they only help strangers map the API.
+    api_docs: bool | None = None
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        return [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
+
+    @property
+    def exposed(self) -> bool:
+        """True when others can reach the service: it listens beyond the loopback
+        interface, or a reverse proxy forwards to it (MRS_FORWARDED_ALLOW_IPS)."""
+        local = self.host.strip().lower() in ("localhost", "127.0.0.1", "::1", "[::1]")
+        return not local or bool(self.forwarded_allow_ips.strip())
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        return self.api_docs if self.api_docs is not None else not self.exposed
+
+    # --- end HTTP edge ---
+
     # --- monitoring (issue 5) ---
     # A bearer token for machines (load balancers, Prometheus) to read /health details and
     # /metrics without a user account. Empty: only admins can.

@@ -56,6 +56,7 @@ _STATUS_MESSAGES = {
     403: ("forbidden", "You are not allowed to do this."),
     404: ("not_found", "Not found."),
     405: ("method_not_allowed", "This method is not allowed here."),
+    408: ("request_timeout", "The request took too long to arrive. Please try again."),
     413: ("payload_too_large", "The request is too large."),
     415: ("unsupported_media_type", "Send the request body as JSON."),
 }
@@ -77,6 +78,22 @@ def page_renderer_for(request: Request) -> PageRenderer | None:
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
+
+
+async def status_response(
+    request: Request, status: int, error: DomainError | None = None
+) -> Response:
+    """The error answer for middleware that refuses a request before any route runs:
+    the page for a person's form or page, else the JSON shape (one mapping for both)."""
+    locale = request_locale(request)
+    if error is not None:
+        code, message = error.code, translate(locale, error.msgid, **error.params)
+    else:
+        code, msgid = _STATUS_MESSAGES.get(status, ("error", "The request failed."))
+        message = translate(locale, msgid)
+    if (page := page_renderer_for(request)) is not None:
+        return await page(request, status, message, error)
+    return JSONResponse(error_body(code, message), status_code=status)
 
 
 def _field_path(location: tuple[Any, ...]) -> str:

@@ -4,9 +4,13 @@ Which requests are checked: every unsafe request (POST, PUT, PATCH, DELETE, …)
 browser may have sent, whatever cookies it carries: one with an `Origin`, `Referer` or
 `Sec-Fetch-Site` header (browsers send `Origin` on every unsafe request), or with a body
 that a cross-site page can send without a CORS preflight (an HTML form's types,
-`text/plain`, or no type at all). Requests with an `Authorization` header are exempt: a
-browser cannot add one cross-site. So is a script's JSON request without any browser
-header, even if its cookie jar holds a session: a cross-site page cannot produce it,
+`text/plain`, or no type at all). A request with a valid `Bearer` token (one of our
+signed access tokens, or the management token) is exempt: a browser never adds one by
+itself, and such a request is authenticated by that token alone, never by the cookie
+(`request_token` prefers the bearer). Any other `Authorization` header is no exemption:
+a browser does add `Basic` credentials it remembers to cross-site posts, and a bogus
+bearer must not open the way for the cookie. A script's JSON request without any browser
+header is exempt too, even if its cookie jar holds a session: a cross-site page cannot produce it,
 because a JSON body needs a CORS preflight, which MRS never grants. (The session cookie is
 also SameSite=Lax, so browsers do not send it on cross-site posts at all.)
 
@@ -28,13 +32,12 @@ from functools import lru_cache
 from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mrs.accounts.dependencies import session_cookie_name
-from mrs.http.dependencies import request_locale
-from mrs.http.error_handlers import error_body, page_renderer_for
-from mrs.i18n import translate
+from mrs.accounts.dependencies import bearer_token, session_cookie_name
+from mrs.accounts.errors import InvalidToken
+from mrs.accounts.tokens import decode_token
+from mrs.http.error_handlers import status_response
 from mrs.security.errors import CsrfFailed
 from mrs.settings import Settings
 
@@ -47,8 +50,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FORM_CONTENT_TYPES = frozenset(
     {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
 )
-# Forms are small; a bigger urlencoded body is refused before it is buffered whole.
-MAX_FORM_BYTES = 1024 * 1024
 _MAX_TOKEN_LENGTH = 200
 _STATE_NEW_COOKIE = "mrs_csrf_new_cookie"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -125,7 +126,7 @@ def _origin_key(url: str) -> str | None:
 
 def _needs_check(request: Request) -> bool:
     """True for unsafe requests that a browser may have sent (see the module docstring)."""
-    if request.method in SAFE_METHODS or "authorization" in request.headers:
+    if request.method in SAFE_METHODS:
         return False
     headers = request.headers
     # Browsers send Origin with every unsafe request (and Referer / Sec-Fetch-Site).
@@ -151,6 +152,28 @@ class CsrfMiddleware:
 
     def _secret_keys(self) -> list[str]:
         return [self.settings.effective_secret_key, *self.settings.previous_secret_key_list]
+
+    def _has_valid_bearer(self, request: Request) -> bool:
+        """True when the request carries one of our access tokens or the management token.
+
+        Only the signature and time claims are checked here (no database): the route's
+        own authentication still checks the session, with this same token.
+        """
+        token = bearer_token(request)
+        if token is None:
+            return False
+        management = self.settings.management_token
+        if management and hmac.compare_digest(token.encode(), management.encode()):
+            return True
+        try:
+            decode_token(
+                token,
+                secret=self.settings.effective_secret_key,
+                previous_secrets=self.settings.previous_secret_key_list,
+            )
+        except InvalidToken:
+            return False
+        return True
 
     def _same_origin(self, request: Request) -> bool:
         own = _origin_key(f"{request.url.scheme}://{request.headers.get('host', '')}")
@@ -187,14 +210,15 @@ class CsrfMiddleware:
             await self.app(scope, receive, send_with_cookie)
             return
         request = Request(scope)
-        if not _needs_check(request):
+        if not _needs_check(request) or self._has_valid_bearer(request):
             await self.app(scope, receive, send_with_cookie)
             return
         token = request.headers.get(CSRF_HEADER)
         replay = receive
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if token is None and content_type == "application/x-www-form-urlencoded":
-            body = await _read_body(receive, MAX_FORM_BYTES)
+            # Forms are small: a body over the site's limit is refused before it is whole.
+            body = await _read_body(receive, self.settings.max_body_bytes)
             if body is None:
                 await _refuse(request, scope, receive, send_with_cookie, status=413)
                 return
@@ -257,18 +281,7 @@ def _form_field(body: bytes, name: str) -> str | None:
 async def _refuse(
     request: Request, scope: Scope, receive: Receive, send: Send, *, status: int
 ) -> None:
-    locale = request_locale(request)
-    error = None if status == 413 else CsrfFailed()
-    code, msgid = (
-        ("payload_too_large", "The request is too large.")
-        if error is None
-        else (error.code, error.msgid)
-    )
-    message = translate(locale, msgid)
     # A person who posted a page's form (an old tab, an expired session) gets a page that
     # says what to do, like every other error on a page; API clients get the JSON shape.
-    if (page := page_renderer_for(request)) is not None:
-        response = await page(request, status, message, error)
-    else:
-        response = JSONResponse(error_body(code, message), status_code=status)
+    response = await status_response(request, status, None if status == 413 else CsrfFailed())
     await response(scope, receive, send)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -95,28 +95,39 @@ class SecurityHeadersMiddleware:
             headers.append((b"cache-control", b"no-store"))
         return headers
 
+    def _starts_session(self, headers: Iterable[tuple[bytes, bytes]]) -> bool:
+        """True when the response sets a session cookie (a login, a renewed session)."""
+        return any(
+            name.lower() == b"set-cookie"
+            and any(value.startswith(cookie + b"=") for cookie in self.session_cookie_names)
+            for name, value in headers
+        )
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         extra = self.headers_for(scope)
         # Our no-store replaces whatever caching the app asked for on credentialed requests.
-        dropped = _DROPPED | _CACHE_CONTROL if extra[-1][0] == b"cache-control" else _DROPPED
+        no_store = extra[-1][0] == b"cache-control"
         started = False
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                headers = message.get("headers", ())
+                # A login's answer carries the new session (token and cookie) although
+                # its request carried none: it must not be stored anywhere either.
+                private = no_store or self._starts_session(headers)
+                dropped = _DROPPED | _CACHE_CONTROL if private else _DROPPED
                 # No banner: whatever set it, the server software is nobody's business.
                 # The app's own security headers (a page's stricter CSP, say) are kept.
-                current = [
-                    (name, value)
-                    for name, value in message.get("headers", ())
-                    if name.lower() not in dropped
-                ]
+                current = [(name, value) for name, value in headers if name.lower() not in dropped]
                 present = {name.lower() for name, _ in current}
                 current += [(name, value) for name, value in extra if name not in present]
+                if private and not no_store:
+                    current.append((b"cache-control", b"no-store"))
                 message["headers"] = current
             await send(message)
 

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import re
-
 from starlette.types import Receive, Scope, Send
 
-# A host name or IPv4 address, or a bracketed IPv6 address, with an optional port.
-_HOST_RE = re.compile(r"^(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})(?::(?P<port>\d{1,5}))?$")
+from mrs.security.hosts import HOST_HEADER_RE, HostPolicy, host_of
 
 
 def https_location(
-    host_header: str | None, path: str, query: str, *, https_port: int, fallback_host: str
+    host_header: str | None,
+    path: str,
+    query: str,
+    *,
+    https_port: int,
+    fallback_host: str,
+    policy: HostPolicy | None = None,
 ) -> str:
-    """The HTTPS URL for a request, keeping its host (if well-formed), path and query."""
-    match = _HOST_RE.match(host_header or "")
-    host = match.group("host") if match else fallback_host
+    """The HTTPS URL for a request, keeping its host (if well-formed and trusted by
+    `policy`), path and query; otherwise the fallback host."""
+    match = HOST_HEADER_RE.match(host_header or "")
+    trusted = policy is None or policy.allows(host_of(host_header))
+    host = match.group("host") if match and trusted else fallback_host
     netloc = host if https_port == 443 else f"{host}:{https_port}"
     location = f"https://{netloc}{path or '/'}"
     return f"{location}?{query}" if query else location
@@ -24,9 +29,16 @@ def https_location(
 class RedirectToHTTPS:
     """An ASGI app that redirects (308, method and body preserved) to HTTPS."""
 
-    def __init__(self, *, https_port: int, fallback_host: str = "localhost") -> None:
+    def __init__(
+        self,
+        *,
+        https_port: int,
+        fallback_host: str = "localhost",
+        policy: HostPolicy | None = None,
+    ) -> None:
         self.https_port = https_port
         self.fallback_host = fallback_host
+        self.policy = policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -47,8 +59,20 @@ class RedirectToHTTPS:
         raw_path = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.decode("latin-1") if isinstance(raw_path, bytes) else str(raw_path)
         query = scope.get("query_string", b"").decode("latin-1")
+        if (
+            self.policy is not None
+            and self.policy.enforced
+            and not self.policy.allows(host_of(host))
+        ):
+            await _bad_host(send)
+            return
         location = https_location(
-            host, path, query, https_port=self.https_port, fallback_host=self.fallback_host
+            host,
+            path,
+            query,
+            https_port=self.https_port,
+            fallback_host=self.fallback_host,
+            policy=self.policy,
         )
         body = b"Moved to HTTPS: " + location.encode("latin-1") + b"\n"
         await send(
@@ -63,3 +87,18 @@ class RedirectToHTTPS:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+async def _bad_host(send: Send) -> None:
+    body = b"Unknown host.\n"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 400,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
