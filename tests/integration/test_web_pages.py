@@ -803,3 +803,40 @@ async def test_dates_and_times_have_one_format_per_language(
     assert "2030年1月7日(月) 09:00 に予約" in japanese
     day = _text((await client.get(f"/rooms/{room_id}?date={tomorrow}", headers=ja)).text)
     assert "2030年1月8日(火)" in day
+
+
+async def test_the_form_offers_only_bookable_hours_still_to_come_and_today_is_always_there(
+    client: httpx.AsyncClient, make_user: UserFactory, make_room: RoomFactory, page_login: PageLogin
+) -> None:
+    room_id = await make_room()
+    await page_login(await make_user())
+    today = (await client.get(f"/rooms/{room_id}")).text  # now is 09:00 on the pinned day
+    starts = re.findall(
+        r'<option value="(\d\d:\d\d)"', today.split('id="start_time"')[1].split("</select>")[0]
+    )
+    ends = re.findall(
+        r'<option value="(\d\d:\d\d)"', today.split('id="end_time"')[1].split("</select>")[0]
+    )
+    assert starts[0] == "09:00"
+    assert starts[-1] == "19:30"
+    assert ends[0] == "09:30"
+    assert ends[-1] == "20:00"
+    assert "00:00" not in starts
+    assert "24:00" not in ends
+    assert ">Today<" in today  # also when the page already shows today
+    assert ">Today<" in (await client.get("/rooms")).text
+
+
+async def test_the_rooms_overview_has_the_same_hour_scale_for_every_room(
+    client: httpx.AsyncClient, make_user: UserFactory, make_room: RoomFactory, page_login: PageLogin
+) -> None:
+    await make_room("Ume")
+    await make_room("Kuri")
+    await page_login(await make_user())
+    page = (await client.get("/rooms?date=2030-01-08")).text
+    scales = re.findall(r'<div class="timeline-scale" aria-hidden="true">(.*?)</div>', page)
+    assert len(scales) == 2
+    assert scales[0] == scales[1]
+    labels = re.findall(r"<span>(\d\d:\d\d)</span>", scales[0])
+    assert labels == ["09:00", "12:00", "15:00", "18:00"]
+    assert scales[0].count('class="h"') == 12  # a tick at every hour 08:00..19:00

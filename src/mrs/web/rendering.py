@@ -80,6 +80,25 @@ def _timeline(cells: Sequence[tuple[int, str]]) -> Markup:
     )
 
 
+def _scale(cells: Sequence[tuple[int, str]]) -> Markup:
+    """The time scale under the day bars: a tick at every hour, a label every three
+    hours (more would not fit a phone-width card), cell for cell as `_timeline` so the
+    ticks line up with the bars. Every room gets the same one (the grid is shared)."""
+    step = 60 if len(cells) and cells[-1][0] - cells[0][0] <= 6 * 60 else 180
+    return Markup(  # noqa: S704 - formatted digits and fixed markup only
+        "".join(
+            (
+                f'<i class="h"><span>{format_minute(start)}</span></i>'
+                if start % step == 0
+                else '<i class="h"></i>'
+            )
+            if start % 60 == 0
+            else "<i></i>"
+            for start, _state in cells
+        )
+    )
+
+
 def _taken_ranges(taken: Sequence[TimeRange]) -> Markup:
     """ "09:00–12:00, 13:00–14:30" for a room's taken times (in order), back-to-back
     reservations shown as one busy stretch, which is what someone looking for a free room
@@ -128,6 +147,7 @@ def _build_environment() -> Environment:
         instant=_instant,
         person=_person,
         timeline=_timeline,
+        scale=_scale,
         taken_ranges=_taken_ranges,
     )
     return env

@@ -125,6 +125,15 @@ def timeline_cells(
     ]
 
 
-def slot_choices(slot_minutes: int) -> list[int]:
-    """Every slot boundary of a day, 00:00 to 24:00, for the start/end pickers."""
-    return list(range(0, MINUTES_PER_DAY + 1, slot_minutes))
+def offered_times(
+    *, slot_minutes: int, first_minute: int, last_minute: int, gone_until: int
+) -> tuple[list[int], list[int]]:
+    """The start and end times the form offers: slot boundaries within the day's grid
+    (the bookable hours, not 00:00–24:00), none that has already gone."""
+    starts = [m for m in range(first_minute, last_minute, slot_minutes) if m >= gone_until]
+    ends = [
+        m
+        for m in range(first_minute + slot_minutes, last_minute + 1, slot_minutes)
+        if m > gone_until
+    ]
+    return starts, ends

@@ -34,7 +34,7 @@ from mrs.web.pages.common import (
     site_now,
 )
 from mrs.web.rendering import render
-from mrs.web.slots import day_slots, grid_bounds, past_until, slot_choices, timeline_cells
+from mrs.web.slots import day_slots, grid_bounds, offered_times, past_until, timeline_cells
 
 router = APIRouter()
 
@@ -130,12 +130,16 @@ async def _room_day_page(
         last_hour=settings.web_day_end_hour,
     )
     local_now = site_now(now, settings)
+    gone = past_until(day, local_now)
     slots = day_slots(
         reservations,
         slot_minutes=settings.slot_minutes,
         first_minute=first,
         last_minute=last,
-        gone_until=past_until(day, local_now),
+        gone_until=gone,
+    )
+    start_choices, end_choices = offered_times(
+        slot_minutes=settings.slot_minutes, first_minute=first, last_minute=last, gone_until=gone
     )
     return render(
         request,
@@ -148,7 +152,8 @@ async def _room_day_page(
             "next_day": day + timedelta(days=1),
             "is_open": is_open,
             "slots": slots,
-            "choices": slot_choices(settings.slot_minutes),
+            "start_choices": start_choices,
+            "end_choices": end_choices,
             "values": values,
             "errors": errors,
             "me": user_id,
