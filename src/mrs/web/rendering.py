@@ -24,6 +24,7 @@ from mrs.i18n import SUPPORTED_LOCALES, display_name, format_day, format_instant
 from mrs.security.csrf import CSRF_FORM_FIELD, csrf_token
 from mrs.settings import Settings
 from mrs.wallclock import format_minute
+from mrs.web.devices import parse_device
 from mrs.web.navigation import nav_for
 from mrs.web.slots import TimeRange
 
@@ -99,6 +100,20 @@ def _scale(cells: Sequence[tuple[int, str]]) -> Markup:
     )
 
 
+@pass_context
+def _device(context: Context, user_agent: str | None) -> str:
+    """ "Chrome on Linux" for a session's User-Agent, in the page's language."""
+    browser, system = parse_device(user_agent)
+    locale = context["locale"]
+    if browser and system:
+        return translate(locale, "{browser} on {system}", browser=browser, system=system)
+    if browser:
+        return translate(locale, "{name} (unknown system)", name=browser)
+    if system:
+        return translate(locale, "A browser on {name}", name=system)
+    return translate(locale, "Unknown browser")
+
+
 def _taken_ranges(taken: Sequence[TimeRange]) -> Markup:
     """ "09:00–12:00, 13:00–14:30" for a room's taken times (in order), back-to-back
     reservations shown as one busy stretch, which is what someone looking for a free room
@@ -148,6 +163,7 @@ def _build_environment() -> Environment:
         person=_person,
         timeline=_timeline,
         scale=_scale,
+        device=_device,
         taken_ranges=_taken_ranges,
     )
     return env
