@@ -7,10 +7,12 @@ step. Messages use `{name}` fields, filled after translation.
 
 from __future__ import annotations
 
+from datetime import date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
 from babel.messages.pofile import read_po
 
 SUPPORTED_LOCALES = ("en", "ja")
@@ -64,3 +66,29 @@ def negotiate_locale(accept_language: str | None, preferred: str | None = None) 
         if language in SUPPORTED_LOCALES and quality > 0:
             choices.append((-quality, index, language))
     return sorted(choices)[0][2] if choices else DEFAULT_LOCALE
+
+
+# One way to write a day per language, used by every page and mail: "2026年12月1日(火)" and
+# "Tue 1 Dec 2026" (a weekday helps people booking rooms; numeric forms like 12/1 read
+# differently across countries).
+_DAY_PATTERNS = {"ja": "y年M月d日(E)", "en": "EEE d MMM y"}
+
+
+def format_day(locale: str, day: date) -> str:
+    """A date in the reader's language: "2026年12月1日(火)" / "Tue 1 Dec 2026"."""
+    pattern = _DAY_PATTERNS.get(locale, _DAY_PATTERNS[DEFAULT_LOCALE])
+    return str(format_date(day, format=pattern, locale=locale))
+
+
+def format_instant(locale: str, moment: datetime, tz: tzinfo) -> str:
+    """An instant in the site's time zone: the day as `format_day`, then 24-hour "05:46"."""
+    local = moment.astimezone(tz)
+    return f"{format_day(locale, local.date())} {local.hour:02d}:{local.minute:02d}"
+
+
+def display_name(locale: str, first_name: str, last_name: str) -> str:
+    """A person's name in the reader's order: family name first in Japanese ("田中 太郎"),
+    given name first in English ("Taro Tanaka"). Honorifics ("さん") belong to the
+    sentence around it, which the translation owns."""
+    parts = (last_name, first_name) if locale == "ja" else (first_name, last_name)
+    return " ".join(part.strip() for part in parts if part and part.strip())

@@ -137,3 +137,80 @@ def test_reserving_works_without_javascript(open_visit: VisitFactory) -> None:
         "Reserved by you"
     )
     visit.assert_clean()
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_a_typed_date_waits_for_enter_and_keeps_the_focus(
+    open_visit: VisitFactory, language: str
+) -> None:
+    visit = open_visit(language, name="date-typing")
+    visit.log_in(ALICE.user_id, ALICE.password)
+    page = visit.goto("/rooms")
+    shown = page.url
+    field = page.locator("#date")
+    field.focus()
+    # Changing one segment from the keyboard makes a whole new date at once: the old page
+    # jumped there before the rest was typed.
+    page.keyboard.press("ArrowUp")
+    page.wait_for_timeout(700)
+    assert page.url == shown
+    chosen = field.input_value()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf".*date={chosen}.*"))
+    expect(page.locator("#date")).to_be_focused()
+    expect(page.get_by_role("link", name=visit.t("Today"))).to_be_visible()
+    visit.assert_clean()
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_slots_answer_space_look_free_and_never_show_a_backwards_range(
+    open_visit: VisitFactory, language: str
+) -> None:
+    admin = open_visit(language, name="admin-slots")
+    admin.log_in(ADMIN.user_id, ADMIN.password)
+    room_id = open_room(admin)
+    visit = open_visit(language, name="slots-keyboard")
+    visit.log_in(BOB.user_id, BOB.password)
+    tomorrow = (datetime.now(SITE_TZ) + timedelta(days=1)).date().isoformat()
+    page = visit.goto(f"/rooms/{room_id}?date={tomorrow}")
+    start, end = page.get_by_label(visit.t("Start")), page.get_by_label(visit.t("End"))
+    free_row = page.locator("tr.free").first
+    background = free_row.locator("td").evaluate("td => getComputedStyle(td).backgroundColor")
+    assert background not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)")
+    page.get_by_role("button", name=visit.t("Free — choose {start}", start="14:00")).focus()
+    page.keyboard.press("Space")
+    expect(start).to_have_value("14:00")
+    expect(end).to_have_value("14:30")
+    start.select_option("15:00")  # after the end: the end follows
+    expect(end).to_have_value("15:30")
+    selection = page.locator("[data-selection]")
+    expect(selection).to_have_text("15:00–15:30")
+    end.select_option("14:00")
+    expect(selection).to_have_text(visit.t("The end must be after the start."))
+    assert "00:00" not in start.locator("option").all_inner_texts()
+    visit.assert_clean()
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_on_a_phone_the_header_is_small_and_the_form_stays_near_the_slots(
+    open_visit: VisitFactory, language: str
+) -> None:
+    admin = open_visit(language, name="admin-phone")
+    admin.log_in(ADMIN.user_id, ADMIN.password)
+    room_id = open_room(admin)
+    phone = open_visit(language, width=390, height=844, name="phone-form")
+    phone.log_in(BOB.user_id, BOB.password)
+    tomorrow = (datetime.now(SITE_TZ) + timedelta(days=1)).date().isoformat()
+    page = phone.goto(f"/rooms/{room_id}?date={tomorrow}")
+    header = page.locator(".site-header").bounding_box()
+    assert header is not None
+    assert header["height"] <= 110
+    tops = page.locator(".main-nav li").evaluate_all("items => items.map(i => i.offsetTop)")
+    assert len(set(tops)) == 1, "the navigation wraps onto several lines"
+    page.get_by_role("button", name=phone.t("Free — choose {start}", start="18:00")).click()
+    button = page.get_by_role("button", name=phone.t("Reserve this time")).bounding_box()
+    assert button is not None
+    assert button["y"] >= 0
+    assert button["y"] + button["height"] <= 844
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    phone.assert_clean()

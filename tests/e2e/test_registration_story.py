@@ -95,7 +95,9 @@ def test_an_approved_registration_leads_to_a_reservation(
     item.get_by_role("button", name=f"{admin.t('Approve')} {applicant_id}").click()
     admin.page.wait_for_url(re.compile(r".*done=approved"))
     expect(admin.page.get_by_role("status")).to_have_text(
-        admin.t("The registration was approved. The user has been told by mail.")
+        admin.t(
+            "The registration was approved. A mail to the user is queued and goes out when the mail server takes it."
+        )
     )
     admin.page.get_by_role("link", name=admin.t("Users"), exact=True).click()
     row = admin.page.get_by_role("row").filter(has_text=applicant_id)
@@ -141,7 +143,9 @@ def test_a_rejected_registration_cannot_log_in(open_visit: VisitFactory, languag
     item.get_by_role("button", name=f"{admin.t('Reject')} {applicant_id}").click()
     admin.page.wait_for_url(re.compile(r".*done=rejected"))
     expect(admin.page.get_by_role("status")).to_have_text(
-        admin.t("The registration was rejected. The user has been told by mail.")
+        admin.t(
+            "The registration was rejected. A mail to the user is queued and goes out when the mail server takes it."
+        )
     )
     expect(admin.page.get_by_role("listitem").filter(has_text=applicant_id)).to_have_count(0)
 

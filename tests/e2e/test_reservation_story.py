@@ -9,10 +9,10 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from babel.dates import format_date
 from playwright.sync_api import expect
 from pytest_bdd import given, parsers, scenarios, then, when
 
+from mrs.i18n import display_name, format_day
 from tests.e2e.browsing import Visit
 from tests.e2e.conftest import ADMIN, ALICE, BOB, VisitFactory
 
@@ -90,7 +90,7 @@ def alice_opens_the_day(story: Story, open_visit: VisitFactory) -> None:
     page = alice.page
     page.get_by_role("link", name=alice.t("Next day")).click()
     page.wait_for_url(re.compile(rf".*/rooms\?date={story.day.isoformat()}"))
-    long_date = format_date(story.day, format="full", locale=story.language)
+    long_date = format_day(story.language, story.day)
     expect(page.get_by_role("heading", level=1)).to_have_text(
         alice.t("Rooms on {date}", date=long_date)
     )
@@ -148,7 +148,7 @@ def bob_sees_conflict(story: Story) -> None:
         bob.t(
             "This time overlaps the reservation of {name} from {start} to {end}. "
             "Choose another time.",
-            name=ALICE.name,
+            name=display_name(bob.language, ALICE.first_name, ALICE.last_name),
             start="10:00",
             end="11:00",
         )
@@ -171,7 +171,10 @@ def alice_cancels(story: Story) -> None:
     item = page.get_by_role("listitem").filter(has_text=story.room_name)
     expect(item).to_contain_text("10:00–11:00")
     alice.shot("my-reservations")
-    item.get_by_role("button", name=re.compile(re.escape(alice.t("Cancel")))).click()
+    item.get_by_role("link", name=re.compile(re.escape(alice.t("Cancel")))).click()
+    # A confirmation page asks first (no script dialog: the CSP forbids inline script).
+    expect(page.get_by_role("heading", level=1)).to_have_text(alice.t("Cancel this reservation?"))
+    page.get_by_role("button", name=alice.t("Cancel the reservation")).click()
     page.wait_for_url(re.compile(r".*/reservations\?done=cancelled"))
 
 
@@ -182,7 +185,7 @@ def shown_cancelled(story: Story) -> None:
     expect(page.get_by_role("status")).to_have_text(alice.t("The reservation was cancelled."))
     item = page.get_by_role("listitem").filter(has_text=story.room_name)
     expect(item).to_contain_text(alice.t("Cancelled"))
-    expect(item.get_by_role("button")).to_have_count(0)
+    expect(item.get_by_role("link", name=re.compile(re.escape(alice.t("Cancel"))))).to_have_count(0)
     alice.shot("cancelled")
 
 

@@ -589,3 +589,36 @@ async def test_no_account_form_input_makes_a_server_error(
     client.cookies.clear()
     login = await client.post("/login", data=form, headers=HTML)
     assert login.status_code < 500, login.text[:500]
+
+
+async def test_sessions_name_the_device_not_the_raw_user_agent(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    agent = (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/120.0.0.0 Safari/537.36"
+    )
+    client.headers["user-agent"] = agent
+    await _log_in(client, await make_user())
+    page = await client.get("/account/sessions")
+    assert "Chrome on Linux" in page.text
+    assert "AppleWebKit" not in page.text
+    japanese = await client.get("/account/sessions", headers={"accept-language": "ja"})
+    assert "Chrome（Linux）" in japanese.text
+
+
+async def test_pages_say_mail_is_queued_and_room_status_is_available_or_suspended(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    await _log_in(client, await make_user(role=Role.ADMIN))
+    approved = await client.get("/admin/registrations?done=approved")
+    assert "is queued" in approved.text
+    assert "has been told by mail" not in approved.text
+    created = await client.post("/admin/rooms", data={"room_name": "Tsubaki"})
+    assert created.status_code == 303
+    ja = {"accept-language": "ja"}
+    rooms = await client.get("/admin/rooms", headers=ja)
+    assert "利用可能" in rooms.text
+    assert "使用中" not in rooms.text
+    room = await client.get(created.headers["location"].split("?")[0], headers=ja)
+    assert "使用中" not in room.text

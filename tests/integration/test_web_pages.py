@@ -13,10 +13,20 @@ from typing import Any
 import httpx
 import pytest
 
-from mrs.accounts.models import Role
+from mrs.accounts import service as accounts_service
+from mrs.accounts.models import Role, UserStatus
 from mrs.accounts.session_cookie import SESSION_COOKIE
 from mrs.http.dependencies import LOCALE_COOKIE
-from tests.conftest import DEFAULT_PASSWORD, RoomFactory, UserFactory, browser_like_client
+from mrs.notifications import service as notifications_service
+from mrs.settings import Settings
+from tests.conftest import (
+    DEFAULT_PASSWORD,
+    PINNED_NOW,
+    RoomFactory,
+    UserFactory,
+    browser_like_client,
+)
+from tests.monitoring.conftest import SmtpReceiver
 
 HTML = {"accept": "text/html"}
 ORIGIN = "http://testserver"
@@ -172,10 +182,10 @@ async def test_rooms_of_today_show_the_taken_slots_at_a_glance(
 
     today_page = await client.get("/rooms", headers={"accept-language": "ja"})
     assert today_page.status_code == 200
-    assert "2030年1月7日月曜日 の会議室" in _text(today_page.text)
+    assert "2030年1月7日(月) の会議室" in _text(today_page.text)
     day_page = await client.get(f"/rooms?date={tomorrow.isoformat()}")
     text = _text(day_page.text)
-    assert "Rooms on Tuesday, January 8, 2030" in text
+    assert "Rooms on Tue 8 Jan 2030" in text
     assert "Sakura" in text
     assert "Fuji" in text
     assert "Taken: 10:00–11:30" in text
@@ -297,7 +307,7 @@ async def test_a_conflict_names_the_reservation_in_the_way_and_keeps_the_form(
         data={"date": "2030-01-08", "start_time": "10:30", "end_time": "12:00"},
         headers={"accept-language": "ja"},
     )
-    assert "Test First1 さんの予約（10:00〜11:00）と重なっています" in japanese.text
+    assert "First1 Test さんの予約（10:00–11:00）と重なっています" in japanese.text
 
 
 @pytest.mark.parametrize(
@@ -360,12 +370,12 @@ async def test_my_reservations_lists_upcoming_and_cancels(
     page = await client.get("/reservations")
     text = _text(page.text)
     assert "Hinoki" in text
-    assert "Tuesday, January 8, 2030 15:00–16:00" in text
-    assert "Reserved 1/7/30, 9:00 AM" in text  # made at the pinned now, site time, English
+    assert "Tue 8 Jan 2030 15:00–16:00" in text
+    assert "Reserved Mon 7 Jan 2030 09:00" in text  # made at the pinned now, site time
     japanese = _text((await client.get("/reservations", headers={"accept-language": "ja"})).text)
-    assert "2030年1月8日火曜日 15:00–16:00" in japanese
-    assert "2030/01/07 9:00 に予約" in japanese
-    reservation_id = re.search(r'action="/reservations/(\d+)/cancel"', page.text)
+    assert "2030年1月8日(火) 15:00–16:00" in japanese
+    assert "2030年1月7日(月) 09:00 に予約" in japanese
+    reservation_id = re.search(r'href="/reservations/(\d+)/cancel"', page.text)
     assert reservation_id is not None
 
     cancelled = await client.post(
@@ -501,7 +511,7 @@ async def test_closing_dates_with_reservations_lists_them(
     )
     assert response.status_code == 409
     assert "1 active reservation(s)" in response.text
-    assert "2030-01-08 10:00–11:00 (booker1)" in response.text
+    assert "Tue 8 Jan 2030 10:00–11:00 (booker1)" in _text(response.text)
     assert 'value="2030-01-10"' in response.text  # the typed range is kept
     no_weekday = await client.post(
         f"/admin/rooms/{room_id}/dates",
@@ -611,3 +621,222 @@ async def test_a_stale_form_gets_a_page_saying_to_reload_not_json(
     assert "Reload the page and try again." in _text(response.text)
     # Still logged in: nothing happened.
     assert (await client.get("/reservations")).status_code == 200
+
+
+# --- cancelling from the room's day, names, dates ---
+
+
+async def _make_named_user(app: Any, user_id: str, first: str, last: str, **kw: Any) -> str:
+    await accounts_service.create_user(
+        app.state.db,
+        user_id=user_id,
+        password=DEFAULT_PASSWORD,
+        email=f"{user_id}@example.com",
+        first_name=first,
+        last_name=last,
+        role=kw.get("role", Role.USER),
+        status=UserStatus.ACTIVE,
+        now=PINNED_NOW,
+    )
+    return user_id
+
+
+async def test_an_admin_cancels_someone_elses_booking_from_the_day_with_a_mailed_reason(
+    app: Any,
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    page_login: PageLogin,
+    tomorrow: date,
+    settings: Settings,
+) -> None:
+    room_id = await make_room("Kaede")
+    await page_login(await _make_named_user(app, "taro", "太郎", "田中"))
+    await _reserve(client, room_id, tomorrow, "10:00", "11:00")
+    client.cookies.clear()
+    await page_login(await make_user("boss", role=Role.ADMIN))
+    day_url = f"/rooms/{room_id}?date={tomorrow.isoformat()}"
+    day = await client.get(day_url)
+    link = re.search(r'href="(/reservations/(\d+)/cancel\?next=[^"]+)"', day.text)
+    assert link is not None, "the admin sees a cancel link on someone else's booking"
+    confirm = await client.get(link.group(1).replace("&amp;", "&"))
+    assert confirm.status_code == 200
+    assert 'name="reason"' in confirm.text
+    assert f'name="next" value="{day_url}"' in confirm.text.replace("&amp;", "&")
+    too_long = await client.post(
+        f"/reservations/{link.group(2)}/cancel", data={"reason": "x" * 501, "next": day_url}
+    )
+    assert too_long.status_code == 422
+    done = await client.post(
+        f"/reservations/{link.group(2)}/cancel",
+        data={"reason": "Fire drill in the room", "next": day_url},
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == day_url + "&done=cancelled"
+    after = await client.get(done.headers["location"])
+    assert "The reservation was cancelled." in after.text
+    assert "Reserved by" not in _text(after.text)
+    # The owner is told through the outbox, in their language, with the reason.
+    with_smtp = settings.model_copy(update={"smtp_host": "127.0.0.1"})
+    receiver = SmtpReceiver()
+    receiver._controller.start()
+    try:
+        with_smtp = with_smtp.model_copy(update={"smtp_port": receiver.port})
+        await notifications_service.deliver_due(app.state.db, with_smtp, now=PINNED_NOW)
+    finally:
+        receiver._controller.stop()
+    [mail] = [m for m in receiver.messages if str(m["To"]) == "taro@example.com"]
+    assert "Kaede" in str(mail["Subject"])
+    body = mail.get_content()
+    assert "Fire drill in the room" in body
+    assert "10:00–11:00" in body
+
+
+async def test_a_user_cancels_after_a_confirmation_page(
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    page_login: PageLogin,
+    tomorrow: date,
+) -> None:
+    room_id = await make_room("Sakura")
+    await page_login(await make_user())
+    await _reserve(client, room_id, tomorrow, "15:00", "16:00")
+    mine = await client.get("/reservations")
+    link = re.search(r'href="/reservations/(\d+)/cancel"', mine.text)
+    assert link is not None, "cancel is a link to a confirmation page, not an instant POST"
+    confirm = await client.get(f"/reservations/{link.group(1)}/cancel")
+    assert "Cancel this reservation?" in confirm.text
+    assert 'name="reason"' not in confirm.text  # one's own: no reason to give
+    await client.post(f"/reservations/{link.group(1)}/cancel", data={"next": "/reservations"})
+    after = _text((await client.get("/reservations")).text)
+    upcoming = after.split("Upcoming", 1)[1].split("Past", 1)[0]
+    assert "Sakura" not in upcoming
+    assert "You have no upcoming reservations." in upcoming
+
+
+async def test_closing_refused_links_to_the_bookings_in_the_way(
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    page_login: PageLogin,
+    tomorrow: date,
+) -> None:
+    room_id = await make_room()
+    await page_login(await make_user("booker2"))
+    await _reserve(client, room_id, tomorrow, "10:00", "11:00")
+    client.cookies.clear()
+    await page_login(await make_user(role=Role.ADMIN))
+    response = await client.post(
+        f"/admin/rooms/{room_id}/dates",
+        data={
+            "from_date": "2030-01-08",
+            "to_date": "2030-01-08",
+            "weekdays": ["2"],
+            "action": "close",
+        },
+    )
+    assert response.status_code == 409
+    assert f'href="/rooms/{room_id}?date=2030-01-08"' in response.text
+    link = re.search(r'href="/reservations/(\d+)/cancel\?next=/admin/rooms/\d+"', response.text)
+    assert link is not None
+    await client.post(
+        f"/reservations/{link.group(1)}/cancel", data={"next": f"/admin/rooms/{room_id}"}
+    )
+    closed = await client.post(
+        f"/admin/rooms/{room_id}/dates",
+        data={
+            "from_date": "2030-01-08",
+            "to_date": "2030-01-08",
+            "weekdays": ["2"],
+            "action": "close",
+        },
+    )
+    assert closed.status_code == 303
+
+
+async def test_japanese_names_are_family_name_first_and_ones_own_conflict_says_so(
+    app: Any,
+    client: httpx.AsyncClient,
+    make_room: RoomFactory,
+    page_login: PageLogin,
+    tomorrow: date,
+) -> None:
+    room_id = await make_room()
+    await page_login(await _make_named_user(app, "tanaka", "太郎", "田中"))
+    await _reserve(client, room_id, tomorrow, "13:00", "14:00")
+    own = await _reserve(client, room_id, tomorrow, "13:30", "14:30")
+    assert own.status_code == 409
+    assert "overlaps your own reservation from 13:00 to 14:00" in own.text
+    client.cookies.clear()
+    await page_login(await _make_named_user(app, "suzuki", "花子", "鈴木"))
+    ja = {"accept-language": "ja"}
+    day = _text((await client.get(f"/rooms/{room_id}?date={tomorrow}", headers=ja)).text)
+    assert "田中 太郎 さん" in day
+    assert "太郎 田中" not in day
+    conflict = await client.post(
+        f"/rooms/{room_id}/reservations",
+        data={"date": tomorrow.isoformat(), "start_time": "13:00", "end_time": "13:30"},
+        headers=ja,
+    )
+    assert "田中 太郎 さん" in conflict.text
+    english = _text((await client.get(f"/rooms/{room_id}?date={tomorrow}")).text)
+    assert "Reserved by 太郎 田中" in english  # given name first in English
+
+
+async def test_dates_and_times_have_one_format_per_language(
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    page_login: PageLogin,
+    tomorrow: date,
+) -> None:
+    room_id = await make_room("Kiri")
+    await page_login(await make_user())
+    await _reserve(client, room_id, tomorrow, "15:00", "16:00")
+    en = _text((await client.get("/reservations")).text)
+    assert "Tue 8 Jan 2030 15:00–16:00" in en
+    assert "Reserved Mon 7 Jan 2030 09:00" in en
+    ja = {"accept-language": "ja"}
+    japanese = _text((await client.get("/reservations", headers=ja)).text)
+    assert "2030年1月8日(火) 15:00–16:00" in japanese
+    assert "2030年1月7日(月) 09:00 に予約" in japanese
+    day = _text((await client.get(f"/rooms/{room_id}?date={tomorrow}", headers=ja)).text)
+    assert "2030年1月8日(火)" in day
+
+
+async def test_the_form_offers_only_bookable_hours_still_to_come_and_today_is_always_there(
+    client: httpx.AsyncClient, make_user: UserFactory, make_room: RoomFactory, page_login: PageLogin
+) -> None:
+    room_id = await make_room()
+    await page_login(await make_user())
+    today = (await client.get(f"/rooms/{room_id}")).text  # now is 09:00 on the pinned day
+    starts = re.findall(
+        r'<option value="(\d\d:\d\d)"', today.split('id="start_time"')[1].split("</select>")[0]
+    )
+    ends = re.findall(
+        r'<option value="(\d\d:\d\d)"', today.split('id="end_time"')[1].split("</select>")[0]
+    )
+    assert starts[0] == "09:00"
+    assert starts[-1] == "19:30"
+    assert ends[0] == "09:30"
+    assert ends[-1] == "20:00"
+    assert "00:00" not in starts
+    assert "24:00" not in ends
+    assert ">Today<" in today  # also when the page already shows today
+    assert ">Today<" in (await client.get("/rooms")).text
+
+
+async def test_the_rooms_overview_has_the_same_hour_scale_for_every_room(
+    client: httpx.AsyncClient, make_user: UserFactory, make_room: RoomFactory, page_login: PageLogin
+) -> None:
+    await make_room("Ume")
+    await make_room("Kuri")
+    await page_login(await make_user())
+    page = (await client.get("/rooms?date=2030-01-08")).text
+    scales = re.findall(r'<div class="timeline-scale" aria-hidden="true">(.*?)</div>', page)
+    assert len(scales) == 2
+    assert scales[0] == scales[1]
+    labels = re.findall(r"<span>(\d\d:\d\d)</span>", scales[0])
+    assert labels == ["09:00", "12:00", "15:00", "18:00"]
+    assert scales[0].count('class="h"') == 12  # a tick at every hour 08:00..19:00

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from mrs.reservations.service import ReservationView
 from mrs.wallclock import minutes_gone
-from mrs.web.slots import day_slots, grid_bounds, slot_choices
+from mrs.web.slots import day_slots, grid_bounds, offered_times
 
 DAY = date(2030, 1, 8)
 
@@ -74,11 +74,15 @@ def test_slots_before_now_are_past_only_today() -> None:
     assert [s.past for s in slots] == [True, True, False, False]
 
 
-def test_the_pickers_offer_every_boundary_of_the_day() -> None:
-    choices = slot_choices(15)
-    assert choices[0] == 0
-    assert choices[-1] == 1440
-    assert len(choices) == 97
+def test_the_pickers_offer_only_the_bookable_hours_still_to_come() -> None:
+    starts, ends = offered_times(
+        slot_minutes=30, first_minute=8 * 60, last_minute=20 * 60, gone_until=0
+    )
+    assert (starts[0], starts[-1], ends[0], ends[-1]) == (480, 1170, 510, 1200)
+    starts, ends = offered_times(
+        slot_minutes=30, first_minute=8 * 60, last_minute=20 * 60, gone_until=9 * 60 + 10
+    )
+    assert (starts[0], ends[0]) == (570, 570)  # 09:30 is the first start; 09:30 the first end
 
 
 def test_each_slot_is_held_by_the_earliest_reservation_touching_it() -> None:

@@ -19,10 +19,12 @@ from sqlalchemy import Date, TextualSelect, bindparam, delete, select, text, upd
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mrs.accounts.models import User
 from mrs.db.engine import Database
 from mrs.db.errors import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, FOREIGN_KEY_VIOLATION, sqlstate
 from mrs.db.types import UTCDateTime
-from mrs.reservations import rules
+from mrs.notifications.service import enqueue_mail
+from mrs.reservations import notices, rules
 from mrs.reservations.errors import (
     AlreadyCancelled,
     IdempotencyKeyInProgress,
@@ -33,6 +35,7 @@ from mrs.reservations.errors import (
 )
 from mrs.reservations.models import IdempotencyKey, Reservation, ReservationStatus
 from mrs.reservations.schemas import ReservationRead
+from mrs.rooms.models import MeetingRoom
 from mrs.settings import Settings
 from mrs.wallclock import elapsed_minutes, format_minute, wall_instant
 
@@ -105,6 +108,9 @@ class ReservationView:
     created_at: datetime
     cancelled_at: datetime | None
     cancelled_by: str | None
+    # The owner's names apart, for pages that write them in the reader's order.
+    first_name: str = ""
+    last_name: str = ""
 
 
 # The reads every page and API call makes run as plain SQL (Database.read: psycopg on
@@ -168,6 +174,8 @@ def _to_view(row: Any, tz: ZoneInfo) -> ReservationView:
         duration_minutes=elapsed_minutes(row.reserved_date, row.start_minute, row.end_minute, tz),
         user_id=row.user_id,
         user_name=f"{row.first_name} {row.last_name}".strip(),
+        first_name=row.first_name,
+        last_name=row.last_name,
         status=row.status,
         created_at=row.created_at,
         cancelled_at=row.cancelled_at,
@@ -419,19 +427,29 @@ async def cancel(
     actor: rules.Actor,
     reservation_id: int,
     now: datetime,
+    reason: str | None = None,
 ) -> None:
-    """Cancel a reservation (kept with status CANCELLED, never deleted)."""
+    """Cancel a reservation (kept with status CANCELLED, never deleted). When someone else
+    (an administrator) cancels it, the owner is mailed, with `reason` when one is given."""
     async with db.transaction() as session:
         row = (
             await session.execute(
                 select(
                     Reservation.user_id,
                     Reservation.reserved_date,
+                    Reservation.start_minute,
                     Reservation.end_minute,
                     Reservation.status,
+                    MeetingRoom.room_name,
+                    User.email,
+                    User.first_name,
+                    User.last_name,
+                    User.locale,
                 )
+                .join(MeetingRoom, MeetingRoom.room_id == Reservation.room_id)
+                .join(User, User.user_id == Reservation.user_id)
                 .where(Reservation.reservation_id == reservation_id)
-                .with_for_update()
+                .with_for_update(of=Reservation)
             )
         ).first()
         if row is None:
@@ -455,3 +473,16 @@ async def cancel(
                 cancelled_by=actor.user_id,
             )
         )
+        if actor.user_id != row.user_id:
+            # Queued in this transaction: the mail goes only if the cancel commits.
+            notice = notices.cancelled_by_admin(
+                row.locale,
+                first_name=row.first_name,
+                last_name=row.last_name,
+                room_name=row.room_name,
+                day=row.reserved_date,
+                start_minute=row.start_minute,
+                end_minute=row.end_minute,
+                reason=reason,
+            )
+            await enqueue_mail(session, to=[row.email], subject=notice.subject, body=notice.body)

@@ -11,7 +11,6 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any
 
-from babel.dates import format_date, format_datetime
 from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markupsafe import Markup
@@ -21,10 +20,11 @@ from starlette.responses import HTMLResponse
 from mrs import __version__
 from mrs.accounts.service import AuthenticatedUser
 from mrs.http.dependencies import request_locale
-from mrs.i18n import SUPPORTED_LOCALES, translate
+from mrs.i18n import SUPPORTED_LOCALES, display_name, format_day, format_instant, translate
 from mrs.security.csrf import CSRF_FORM_FIELD, csrf_token
 from mrs.settings import Settings
 from mrs.wallclock import format_minute
+from mrs.web.devices import parse_device
 from mrs.web.navigation import nav_for
 from mrs.web.slots import TimeRange
 
@@ -43,23 +43,22 @@ def _csrf_token(context: Context) -> str:
 
 
 @pass_context
-def _long_date(context: Context, day: date) -> str:
-    """A date as people write it: "Monday, January 7, 2030" / "2030年1月7日月曜日"."""
-    return str(format_date(day, format="full", locale=context["locale"]))
-
-
-@pass_context
-def _short_date(context: Context, day: date) -> str:
-    return str(format_date(day, format="medium", locale=context["locale"]))
+def _day(context: Context, day: date) -> str:
+    """A date in the page's language (mrs.i18n.format_day: one format everywhere)."""
+    return format_day(context["locale"], day)
 
 
 @pass_context
 def _instant(context: Context, moment: datetime) -> str:
-    """An instant in the site's time zone and the reader's language."""
+    """An instant in the site's time zone and the reader's language, 24-hour."""
     settings: Settings = context["settings"]
-    return str(
-        format_datetime(moment.astimezone(settings.tz), format="short", locale=context["locale"])
-    )
+    return format_instant(context["locale"], moment, settings.tz)
+
+
+@pass_context
+def _person(context: Context, person: Any) -> str:
+    """Anything with `first_name` and `last_name`, in the reader's name order."""
+    return display_name(context["locale"], person.first_name, person.last_name)
 
 
 # One letter per state (f free, t taken, p past; h starts an hour): the rooms page draws
@@ -80,6 +79,39 @@ def _timeline(cells: Sequence[tuple[int, str]]) -> Markup:
             for start, state in cells
         )
     )
+
+
+def _scale(cells: Sequence[tuple[int, str]]) -> Markup:
+    """The time scale under the day bars: a tick at every hour, a label every three
+    hours (more would not fit a phone-width card), cell for cell as `_timeline` so the
+    ticks line up with the bars. Every room gets the same one (the grid is shared)."""
+    step = 60 if len(cells) and cells[-1][0] - cells[0][0] <= 6 * 60 else 180
+    return Markup(  # noqa: S704 - formatted digits and fixed markup only
+        "".join(
+            (
+                f'<i class="h"><span>{format_minute(start)}</span></i>'
+                if start % step == 0
+                else '<i class="h"></i>'
+            )
+            if start % 60 == 0
+            else "<i></i>"
+            for start, _state in cells
+        )
+    )
+
+
+@pass_context
+def _device(context: Context, user_agent: str | None) -> str:
+    """ "Chrome on Linux" for a session's User-Agent, in the page's language."""
+    browser, system = parse_device(user_agent)
+    locale = context["locale"]
+    if browser and system:
+        return translate(locale, "{browser} on {system}", browser=browser, system=system)
+    if browser:
+        return translate(locale, "{name} (unknown system)", name=browser)
+    if system:
+        return translate(locale, "A browser on {name}", name=system)
+    return translate(locale, "Unknown browser")
 
 
 def _taken_ranges(taken: Sequence[TimeRange]) -> Markup:
@@ -126,10 +158,12 @@ def _build_environment() -> Environment:
     )
     env.filters.update(
         hm=format_minute,
-        long_date=_long_date,
-        short_date=_short_date,
+        day=_day,
         instant=_instant,
+        person=_person,
         timeline=_timeline,
+        scale=_scale,
+        device=_device,
         taken_ranges=_taken_ranges,
     )
     return env

@@ -137,7 +137,25 @@ def timeline_cells(
     ]
 
 
-def slot_choices(slot_minutes: int, missing: Collection[int] = ()) -> list[int]:
-    """Every slot boundary of a day, 00:00 to 24:00, for the start/end pickers, but those
-    that do not exist that day (`missing`)."""
-    return [m for m in range(0, MINUTES_PER_DAY + 1, slot_minutes) if m not in missing]
+def offered_times(
+    *,
+    slot_minutes: int,
+    first_minute: int,
+    last_minute: int,
+    gone_until: int,
+    missing: Collection[int] = (),
+) -> tuple[list[int], list[int]]:
+    """The start and end times the form offers: slot boundaries within the day's grid
+    (the bookable hours, not 00:00–24:00), none that has already gone, none that does
+    not exist that day (`missing`: skipped by a DST change)."""
+    starts = [
+        m
+        for m in range(first_minute, last_minute, slot_minutes)
+        if m >= gone_until and m not in missing
+    ]
+    ends = [
+        m
+        for m in range(first_minute + slot_minutes, last_minute + 1, slot_minutes)
+        if m > gone_until and m not in missing
+    ]
+    return starts, ends

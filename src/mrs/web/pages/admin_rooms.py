@@ -269,7 +269,11 @@ async def admin_room_dates(
             return redirect(f"/admin/rooms/{room_id}?done=opened&n={len(changed)}")
         except RoomHasReservations as exc:
             form_error(errors, locale, exc.msgid, **exc.params)
-            blocking = list(exc.details or [])
+            # Dates as the pages write them; the links need the ISO form too.
+            blocking = [
+                detail | {"day": date.fromisoformat(detail["date"])}
+                for detail in (exc.details or [])
+            ]
             status_code = exc.status
         except DomainError as exc:  # e.g. a range that runs backwards or is too long
             form_error(errors, locale, exc.msgid, **exc.params)

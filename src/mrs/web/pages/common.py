@@ -26,8 +26,12 @@ DONE_MESSAGES = {
     ),
     "session_ended": N_("The session was ended."),
     "sessions_ended": N_("{count} other session(s) ended."),
-    "approved": N_("The registration was approved. The user has been told by mail."),
-    "rejected": N_("The registration was rejected. The user has been told by mail."),
+    "approved": N_(
+        "The registration was approved. A mail to the user is queued and goes out when the mail server takes it."
+    ),
+    "rejected": N_(
+        "The registration was rejected. A mail to the user is queued and goes out when the mail server takes it."
+    ),
     "disabled": N_("The user was disabled and logged out everywhere."),
     "enabled": N_("The user was enabled and can log in again."),
     "user_sessions_ended": N_("{count} session(s) of the user ended."),

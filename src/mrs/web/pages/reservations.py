@@ -7,6 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from mrs.accounts.service import AuthenticatedUser
 from mrs.db.engine import Database
 from mrs.errors import DomainError
 from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
@@ -14,13 +15,15 @@ from mrs.http.types import ReservationIdPath
 from mrs.i18n import translate
 from mrs.reservations import rules
 from mrs.reservations import service as reservations_service
+from mrs.reservations.errors import AlreadyCancelled, CancelNotAllowed
 from mrs.settings import Settings
 from mrs.wallclock import wall_instant
 from mrs.web.dependencies import PageUser
-from mrs.web.forms import read_form
+from mrs.web.forms import FormErrors, read_form, text_values
 from mrs.web.pages.common import (
     done_message,
     redirect,
+    safe_next,
 )
 from mrs.web.rendering import render
 
@@ -41,7 +44,12 @@ async def _my_reservations_page(
     views = await reservations_service.reservations_of_user(
         db, user_id=user_id, now=now, settings=settings
     )
-    upcoming = [v for v in views if wall_instant(v.date, v.end_time, settings.tz) > now]
+    # A cancelled reservation is no longer something to come: it moves to the history.
+    upcoming = [
+        v
+        for v in views
+        if v.status != "CANCELLED" and wall_instant(v.date, v.end_time, settings.tz) > now
+    ]
     past = [v for v in views if v not in upcoming]
     return render(
         request,
@@ -71,6 +79,59 @@ async def my_reservations(
     )
 
 
+# The longest reason an administrator may give when cancelling someone else's booking.
+MAX_CANCEL_REASON = 500
+
+
+def _cancel_next(target: str | None) -> str:
+    return safe_next(target, "/reservations")
+
+
+async def _cancel_page(
+    request: Request,
+    *,
+    db: Database,
+    user: AuthenticatedUser,
+    reservation_id: int,
+    next_url: str,
+    reason: str = "",
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    """Ask before cancelling (a page, not a script dialog: the CSP forbids inline script)."""
+    reservation = await reservations_service.get_reservation(db, reservation_id=reservation_id)
+    if reservation.user_id != user.user_id and not user.is_admin:
+        raise CancelNotAllowed()
+    if reservation.status == "CANCELLED":
+        raise AlreadyCancelled()
+    return render(
+        request,
+        "cancel_confirm.html",
+        {
+            "r": reservation,
+            "next_url": next_url,
+            "for_someone_else": reservation.user_id != user.user_id,
+            "reason": reason,
+            "errors": errors or FormErrors(),
+            "max_reason": MAX_CANCEL_REASON,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/reservations/{reservation_id}/cancel")
+async def confirm_cancel(
+    request: Request, reservation_id: ReservationIdPath, user: PageUser, db: DatabaseDep
+) -> Response:
+    return await _cancel_page(
+        request,
+        db=db,
+        user=user,
+        reservation_id=reservation_id,
+        next_url=_cancel_next(request.query_params.get("next")),
+    )
+
+
 @router.post("/reservations/{reservation_id}/cancel")
 async def cancel_reservation(
     request: Request,
@@ -81,7 +142,25 @@ async def cancel_reservation(
     now: NowDep,
     locale: LocaleDep,
 ) -> Response:
-    await read_form(request)  # the CSRF token travels in the form
+    form = await read_form(request)
+    values = text_values(form, ("reason", "next"))
+    next_url = _cancel_next(values["next"])
+    if len(values["reason"]) > MAX_CANCEL_REASON:
+        errors = FormErrors()
+        errors.add(
+            "reason",
+            translate(locale, "Keep the reason under {max} characters.", max=MAX_CANCEL_REASON),
+        )
+        return await _cancel_page(
+            request,
+            db=db,
+            user=user,
+            reservation_id=reservation_id,
+            next_url=next_url,
+            reason=values["reason"],
+            errors=errors,
+            status_code=422,
+        )
     try:
         await reservations_service.cancel(
             db,
@@ -89,6 +168,7 @@ async def cancel_reservation(
             actor=rules.Actor(user_id=user.user_id, is_admin=user.is_admin),
             reservation_id=reservation_id,
             now=now,
+            reason=values["reason"] or None,
         )
     except DomainError as exc:
         return await _my_reservations_page(
@@ -101,4 +181,5 @@ async def cancel_reservation(
             error=translate(locale, exc.msgid, **exc.params),
             status_code=exc.status,
         )
-    return redirect("/reservations?done=cancelled")
+    separator = "&" if "?" in next_url else "?"
+    return redirect(f"{next_url}{separator}done=cancelled")

@@ -13,7 +13,7 @@ from mrs.db.engine import Database
 from mrs.errors import DomainError
 from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
 from mrs.http.types import RoomIdPath, parse_iso_date
-from mrs.i18n import translate
+from mrs.i18n import display_name, translate
 from mrs.reservations import service as reservations_service
 from mrs.reservations.errors import (
     InvalidTimeRange,
@@ -40,7 +40,7 @@ from mrs.web.slots import (
     day_slots,
     grid_bounds,
     missing_boundaries,
-    slot_choices,
+    offered_times,
     timeline_cells,
 )
 
@@ -139,12 +139,20 @@ async def _room_day_page(
     )
     local_now = site_now(now, settings)
     missing = missing_boundaries(day, settings.tz, settings.slot_minutes)
+    gone = minutes_gone(day, now, settings.tz)
     slots = day_slots(
         reservations,
         slot_minutes=settings.slot_minutes,
         first_minute=first,
         last_minute=last,
-        gone_until=minutes_gone(day, now, settings.tz),
+        gone_until=gone,
+        missing=missing,
+    )
+    start_choices, end_choices = offered_times(
+        slot_minutes=settings.slot_minutes,
+        first_minute=first,
+        last_minute=last,
+        gone_until=gone,
         missing=missing,
     )
     return render(
@@ -158,7 +166,8 @@ async def _room_day_page(
             "next_day": day + timedelta(days=1),
             "is_open": is_open,
             "slots": slots,
-            "choices": slot_choices(settings.slot_minutes, missing),
+            "start_choices": start_choices,
+            "end_choices": end_choices,
             # A fresh key per rendered form: submitting it twice books once.
             "idempotency_key": secrets.token_urlsafe(18),
             "values": values,
@@ -204,8 +213,10 @@ async def room_day(
     )
 
 
-async def _conflict_message(db: Database, locale: str, exc: ReservationConflict) -> str:
-    """Say which reservation is in the way, and whose it is."""
+async def _conflict_message(
+    db: Database, locale: str, user_id: str, exc: ReservationConflict
+) -> str:
+    """Say which reservation is in the way, and whose it is (or that it is the reader's)."""
     details = exc.details if isinstance(exc.details, dict) else {}
     reservation_id = details.get("reservation_id")
     if isinstance(reservation_id, int):
@@ -213,12 +224,20 @@ async def _conflict_message(db: Database, locale: str, exc: ReservationConflict)
             other = await reservations_service.get_reservation(db, reservation_id=reservation_id)
         except DomainError:
             other = None
+        if other is not None and other.user_id == user_id:
+            return translate(
+                locale,
+                "This time overlaps your own reservation from {start} to {end}. "
+                "Choose another time.",
+                start=format_minute(other.start_time),
+                end=format_minute(other.end_time),
+            )
         if other is not None:
             return translate(
                 locale,
                 "This time overlaps the reservation of {name} from {start} to {end}. "
                 "Choose another time.",
-                name=other.user_name or other.user_id,
+                name=display_name(locale, other.first_name, other.last_name) or other.user_id,
                 start=format_minute(other.start_time),
                 end=format_minute(other.end_time),
             )
@@ -273,7 +292,7 @@ async def reserve(
                     now=now,
                 )
         except ReservationConflict as exc:
-            errors.add("", await _conflict_message(db, locale, exc))
+            errors.add("", await _conflict_message(db, locale, user.user_id, exc))
             status_code = exc.status
         except (InvalidTimeRange, SlotMisaligned, OutsideDay) as exc:
             errors.add("end_time", translate(locale, exc.msgid, **exc.params))

@@ -3,14 +3,32 @@
 "use strict";
 
 (function () {
-  // A date picker shows the chosen day at once.
+  // A day picked from the calendar is shown at once. While a date is typed, every
+  // finished segment changes the value (typing a month jumped to the wrong day), so a
+  // typed date is sent with Enter or the button, and only when it is a whole date.
   document.querySelectorAll("input[data-autosubmit]").forEach(function (input) {
+    var typing = false;
+    input.addEventListener("focus", function () {
+      typing = false;
+    });
+    input.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter" && event.key !== "Tab") {
+        typing = true;
+      }
+    });
     input.addEventListener("change", function () {
-      if (input.value && input.form) {
+      if (!typing && /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(input.value) && input.form) {
         input.form.submit();
       }
     });
   });
+  // The date form comes back to "#date": keep the focus where it was.
+  if (window.location.hash === "#date") {
+    var dateInput = document.getElementById("date");
+    if (dateInput) {
+      dateInput.focus();
+    }
+  }
 
   // Password rules, checked as you type. The server stays the authority (it also refuses
   // common passwords); this only shows early which rule is not met yet.
@@ -86,32 +104,58 @@
   var status = form.querySelector("[data-selection]");
   var picks = Array.prototype.slice.call(table.querySelectorAll("a.slot-pick"));
 
+  var invalidText = status ? status.dataset.textInvalid : "";
+
   function highlight() {
+    var valid = start.value && end.value && end.value > start.value;
     picks.forEach(function (link) {
-      var chosen = start.value && end.value &&
-        link.dataset.start >= start.value && link.dataset.end <= end.value;
+      var chosen = valid && link.dataset.start >= start.value && link.dataset.end <= end.value;
       link.closest("tr").classList.toggle("selected", Boolean(chosen));
       link.setAttribute("aria-pressed", chosen ? "true" : "false");
     });
     if (status) {
-      status.textContent = start.value && end.value ? start.value + "–" + end.value : "";
+      // Never "15:00–14:00": an end before the start is said in words.
+      status.textContent = valid ? start.value + "–" + end.value :
+        (start.value && end.value ? invalidText : "");
     }
+  }
+
+  function pick(link) {
+    if (start.value && end.value && link.dataset.start === end.value) {
+      end.value = link.dataset.end;
+    } else {
+      start.value = link.dataset.start;
+      end.value = link.dataset.end;
+    }
+    highlight();
   }
 
   picks.forEach(function (link) {
     link.setAttribute("role", "button");
     link.addEventListener("click", function (event) {
       event.preventDefault();
-      if (start.value && end.value && link.dataset.start === end.value) {
-        end.value = link.dataset.end;
-      } else {
-        start.value = link.dataset.start;
-        end.value = link.dataset.end;
+      pick(link);
+    });
+    // A button answers Space as well as Enter (a link only Enter).
+    link.addEventListener("keydown", function (event) {
+      if (event.key === " " || event.key === "Spacebar") {
+        event.preventDefault();
+        pick(link);
       }
-      highlight();
     });
   });
-  start.addEventListener("change", highlight);
+  start.addEventListener("change", function () {
+    // A start at or after the end moves the end to the next time offered.
+    if (start.value && (!end.value || end.value <= start.value)) {
+      var later = Array.prototype.filter.call(end.options, function (option) {
+        return option.value > start.value;
+      });
+      if (later.length) {
+        end.value = later[0].value;
+      }
+    }
+    highlight();
+  });
   end.addEventListener("change", highlight);
   highlight();
 })();

@@ -1,0 +1,41 @@
+"""The texts of reservation notification mails, in the recipient's language."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from mrs.accounts.notices import Notice
+from mrs.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, display_name, format_day, translate
+from mrs.wallclock import format_minute
+
+
+def cancelled_by_admin(
+    locale: str | None,
+    *,
+    first_name: str,
+    last_name: str,
+    room_name: str,
+    day: date,
+    start_minute: int,
+    end_minute: int,
+    reason: str | None,
+) -> Notice:
+    """Tell the owner that an administrator cancelled their reservation, and why."""
+    loc = locale if locale in SUPPORTED_LOCALES else DEFAULT_LOCALE
+    params = {
+        "name": display_name(loc, first_name, last_name),
+        "room": room_name,
+        "date": format_day(loc, day),
+        "start": format_minute(start_minute),
+        "end": format_minute(end_minute),
+    }
+    subject = translate(loc, "Your reservation of {room} was cancelled", **params)
+    body = translate(
+        loc,
+        "Hello {name},\n\nAn administrator cancelled your reservation of {room} on {date}, "
+        "{start}–{end}.",
+        **params,
+    )
+    if reason:
+        body += "\n\n" + translate(loc, "Reason given: {reason}", reason=reason)
+    return Notice(subject, body + "\n\n— MRS")
