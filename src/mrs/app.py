@@ -1,31 +1,55 @@
-"""The application factory: wires settings, database, routers, middleware and errors."""
+"""The composition root: settings, database, the packages' routers and jobs, middleware.
+
+Every domain package offers its HTTP routes as `router` (in its `api.py`, or `pages.py`
+for HTML) and its periodic work as `jobs(context)`; this module is the one place that
+lists the packages and loops over them, so a new package is wired by adding it here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from mrs import __version__
+from mrs.accounts import api as accounts_api
 from mrs.accounts import jobs as accounts_jobs
-from mrs.accounts.api import router as accounts_router
-from mrs.background import BackgroundRunner
+from mrs.background import BackgroundRunner, JobContext, JobSource
 from mrs.clock import Clock, system_clock
 from mrs.db.engine import Database
 from mrs.http.error_handlers import install_error_handlers
 from mrs.http.openapi import install_error_documentation
-from mrs.monitoring.install import install_monitoring
-from mrs.notifications import worker as mail_worker
-from mrs.notifications.api import router as notifications_router
-from mrs.ops.schedule import make_backup_job
+from mrs.monitoring import api as monitoring_api
+from mrs.monitoring import install as monitoring_install
+from mrs.monitoring import pages as monitoring_pages
+from mrs.notifications import api as notifications_api
+from mrs.notifications import worker as notifications_worker
+from mrs.ops import schedule as ops_schedule
+from mrs.reservations import api as reservations_api
 from mrs.reservations import jobs as reservations_jobs
-from mrs.reservations.api import router as reservations_router
-from mrs.rooms.api import router as rooms_router
+from mrs.rooms import api as rooms_api
 from mrs.security.install import install_security
 from mrs.settings import Settings, load_settings
 from mrs.web import mount_web
 from mrs.web.errors import render_error_page
+
+ROUTERS: tuple[APIRouter, ...] = (
+    accounts_api.router,
+    rooms_api.router,
+    reservations_api.router,
+    notifications_api.router,
+    monitoring_api.router,
+    monitoring_pages.router,
+)
+JOBS: tuple[JobSource, ...] = (
+    ops_schedule.jobs,
+    notifications_worker.jobs,
+    accounts_jobs.jobs,
+    reservations_jobs.jobs,
+    monitoring_install.jobs,
+)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
@@ -56,31 +80,40 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.state.settings = settings
     app.state.db = db
     app.state.clock = clock
-    # accounts (issue 3): sessions and login throttling follow real time, like the JWT's
-    # exp; tests replace this to move it without moving the domain clock.
+    # Sessions and login throttling follow real time, like the JWT's exp; tests replace
+    # this to move it without moving the domain clock.
     app.state.auth_clock = system_clock
     app.state.background = background
     install_error_handlers(app, page_renderer=render_error_page)
     install_error_documentation(app)
-    # The first check waits a minute: start-up (and short-lived processes) stay light.
-    background.add(
-        "backup",
-        make_backup_job(settings, db, clock),
-        interval_seconds=60,
-        leader_lock="backup",
-        initial_delay_seconds=60,
-    )
-    for router in (accounts_router, rooms_router, reservations_router):
+    context = JobContext(settings=settings, db=db, clock=clock, auth_clock=system_clock)
+    for source in JOBS:
+        for job in source(context):
+            background.add_job(job)
+    for router in ROUTERS:
         app.include_router(router)
-    app.include_router(notifications_router)  # accounts (issue 3)
-    mail_worker.install(app)  # accounts (issue 3): the mail outbox job
-    accounts_jobs.install(app)  # accounts (issue 3): pruning old login history
-    reservations_jobs.install(app)  # pruning expired Idempotency-Keys
     install_security(app, settings)
     # Monitoring mounts /static/monitoring, which must come before the site's /static.
-    install_monitoring(app, settings=settings, db=db, background=background, clock=clock)
+    monitoring_install.install_monitoring(app, settings=settings, db=db)
     mount_web(app)
     return app
+
+
+def spec_app() -> FastAPI:
+    """The app whose OpenAPI document is published, independent of the environment.
+
+    Settings are fixed (in-memory SQLite, test routes off, a placeholder secret) so the
+    document only changes when the code does. No connection is opened: building the spec
+    needs the routes, not the database.
+    """
+    return create_app(
+        Settings(
+            data_dir=Path("/nonexistent/mrs-openapi"),
+            database_url="sqlite:///:memory:",
+            secret_key="openapi-export-placeholder",  # noqa: S106 - never signs anything
+            enable_test_routes=False,
+        )
+    )
 
 
 def app_from_environment() -> FastAPI:

@@ -1,6 +1,7 @@
 """Periodic background jobs inside `mrs serve` (mail outbox, alerts, backups, ...).
 
-Each domain registers its jobs on the app's runner (`app.state.background`); the runner
+Each domain package offers its jobs as a function `jobs(context) -> list[Job]`; the
+composition root (mrs.app) adds them to the app's runner (`app.state.background`), which
 starts them with the app and cancels them on shutdown. A job that must run in only one
 process at a time names a lock (see mrs.db.leader); the others skip that round. The
 runner keeps a heartbeat per job so health checks can tell a stuck or dead worker.
@@ -15,13 +16,40 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from mrs.clock import system_clock
+from mrs.clock import Clock, system_clock
 from mrs.db.engine import Database
 from mrs.db.leader import exclusive
+from mrs.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 JobFunction = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a package's jobs are built from: the app's settings, database and clocks."""
+
+    settings: Settings
+    db: Database
+    # The domain's "now" (tests pin it) ...
+    clock: Clock
+    # ... and real time, for what must agree with token expiry and stored queue times.
+    auth_clock: Clock
+
+
+@dataclass(frozen=True)
+class Job:
+    """A periodic job a package offers; see `BackgroundRunner.add` for the fields."""
+
+    name: str
+    function: JobFunction
+    interval_seconds: float
+    leader_lock: str | None = None
+    initial_delay_seconds: float = 0.0
+
+
+JobSource = Callable[[JobContext], list[Job]]
 
 
 @dataclass
@@ -66,6 +94,23 @@ class BackgroundRunner:
             raise ValueError("interval_seconds must be positive")
         state = JobState(name=name, interval_seconds=interval_seconds, leader_lock=leader_lock)
         self.jobs.append(_Job(state, function, initial_delay_seconds))
+
+    def add_job(self, job: Job) -> None:
+        """Register a job a package offered."""
+        self.add(
+            job.name,
+            job.function,
+            interval_seconds=job.interval_seconds,
+            leader_lock=job.leader_lock,
+            initial_delay_seconds=job.initial_delay_seconds,
+        )
+
+    def function(self, name: str) -> JobFunction:
+        """The function registered as job `name` (tests drive jobs through it)."""
+        for job in self.jobs:
+            if job.state.name == name:
+                return job.function
+        raise KeyError(name)
 
     def states(self) -> list[JobState]:
         return [job.state for job in self.jobs]

@@ -213,14 +213,16 @@ def openapi(
     ] = False,
 ) -> None:
     """Write the HTTP API's OpenAPI spec as JSON (deterministic output)."""
+    from mrs.app import spec_app
     from mrs.http import openapi as spec
 
+    api = spec_app()
     if check:
-        if not spec.is_current(output):
+        if not spec.is_current(api, output):
             raise fail(f"{output} is stale: run `mrs openapi --output {output}`")
         typer.echo(f"{output} is up to date")
         return
-    changed = spec.write(output)
+    changed = spec.write(api, output)
     typer.echo(f"{output} {'written' if changed else 'already up to date'}")
 
 

@@ -21,6 +21,7 @@ from mrs.monitoring.service import AlertEvaluator, alert_history
 from mrs.settings import Settings
 from tests.faults import FaultProxy
 from tests.monitoring.conftest import SmtpReceiver, WebhookReceiver
+from tests.monitoring.evaluator import alert_evaluator
 
 AppFactory = Callable[..., FastAPI]
 
@@ -49,7 +50,7 @@ def client_for(app: FastAPI) -> httpx.AsyncClient:
 
 
 def evaluator_of(app: FastAPI) -> AlertEvaluator:
-    evaluator: AlertEvaluator = app.state.alert_evaluator
+    evaluator: AlertEvaluator = alert_evaluator(app)
     return evaluator
 
 

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from mrs.clock import FixedClock
 from mrs.monitoring.logs import JsonFormatter
+from tests.monitoring.evaluator import alert_evaluator
 
 TOKEN = "management-token-for-tests-0123456789"
 
@@ -119,25 +120,49 @@ async def test_the_dashboard_is_for_admins_and_csp_safe(
     user_headers: dict[str, str],
 ) -> None:
     # Two evaluations with traffic between them give the charts a first segment.
-    await app.state.alert_evaluator.evaluate()
+    await alert_evaluator(app).evaluate()
     for _ in range(5):
         await client.get("/health/liveness")
     clock.now += timedelta(seconds=60)
-    await app.state.alert_evaluator.evaluate()
-    assert (await client.get("/admin/monitoring")).status_code == 401
-    assert (await client.get("/admin/monitoring", headers=user_headers)).status_code == 403
+    await alert_evaluator(app).evaluate()
+    # The site's page guard: anonymous visitors go to the login page and come back ...
+    anonymous = await client.get("/admin/monitoring")
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"] == "/login?next=%2Fadmin%2Fmonitoring"
+    # ... and users get the site's 403 page, in their language.
+    refused = await client.get(
+        "/admin/monitoring", headers={**user_headers, "accept-language": "ja"}
+    )
+    assert refused.status_code == 403
+    assert "このページは管理者専用です。" in refused.text
+    assert 'class="site-header"' in refused.text
     page = await client.get("/admin/monitoring", headers=admin_headers)
     assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
     html = page.text
     for part in ("db", "diskSpace", "memory", "backup", "reservations", "p95", "Alerts"):
         assert part in html
+    assert '<html lang="en">' in html
+    assert 'class="site-header"' in html  # the site's header and navigation
+    assert 'href="/admin/users"' in html
+    assert "Requests per second" in html
     assert "<polyline" in html
     assert 'http-equiv="refresh"' in html
     assert 'name="viewport"' in html
-    # Strict CSP: no inline script, no inline style, no style attributes.
-    assert "<script" not in html
+    # Times in the site's zone (Asia/Tokyo), as every page shows them, not UTC.
+    assert "Asia/Tokyo" in html
+    assert " UTC" not in html
+    # Strict CSP: scripts only from files, no inline style, no style attributes.
+    assert re.findall(r"<script(?![^>]*\bsrc=)", html) == []
     assert "<style" not in html
     assert " style=" not in html
+    japanese = await client.get(
+        "/admin/monitoring", headers={**admin_headers, "accept-language": "ja"}
+    )
+    assert japanese.status_code == 200
+    assert '<html lang="ja">' in japanese.text
+    for text in ("ヘルス", "本日の予約", "アラート", "1秒あたりのリクエスト数"):
+        assert text in japanese.text
     css = await client.get("/static/monitoring/monitoring.css")
     assert css.status_code == 200
     assert "@media" in css.text

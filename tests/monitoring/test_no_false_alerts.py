@@ -14,6 +14,7 @@ from mrs.monitoring.service import alert_history
 from mrs.settings import Settings
 from tests.conftest import DEFAULT_PASSWORD
 from tests.monitoring.conftest import WebhookReceiver
+from tests.monitoring.evaluator import alert_evaluator
 
 
 async def test_a_normal_load_run_raises_no_alert(
@@ -45,7 +46,7 @@ async def test_a_normal_load_run_raises_no_alert(
         )
         rooms.append(room.room_id)
 
-    evaluator = app.state.alert_evaluator
+    evaluator = alert_evaluator(app)
     await evaluator.evaluate()
     statuses: list[int] = []
     async with httpx.AsyncClient(

@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from mrs.app import create_app
 from mrs.settings import Settings
 from tests.monitoring.conftest import WebhookReceiver
+from tests.monitoring.evaluator import alert_evaluator
 
 TOKEN = "management-token-for-tests-0123456789"
 
@@ -27,7 +28,7 @@ async def test_alerts_and_health_work_on_sqlite(
     )
     app = create_app(settings)
     try:
-        await app.state.alert_evaluator.run()  # the leader lock is a file lock here
+        await alert_evaluator(app).run()  # the leader lock is a file lock here
         assert len(webhook.of("disk_space", "FIRING")) == 1
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://testserver"

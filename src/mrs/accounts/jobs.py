@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
 from mrs.accounts import service
+from mrs.background import Job, JobContext
 
 JOB_NAME = "accounts-housekeeping"
 
 
-def install(app: FastAPI) -> None:
+def jobs(context: JobContext) -> list[Job]:
     """Prune old login attempts and ended sessions once an hour (idempotent, no leader)."""
-    db, settings, clock = app.state.db, app.state.settings, app.state.auth_clock
+    # Real time: the login history is judged against the same clock as the sessions.
+    db, settings, clock = context.db, context.settings, context.auth_clock
 
     async def prune() -> None:
         await service.prune_history(db, settings, now=clock())
 
-    app.state.background.add(JOB_NAME, prune, interval_seconds=3600, initial_delay_seconds=60)
+    return [Job(JOB_NAME, prune, interval_seconds=3600, initial_delay_seconds=60)]

@@ -3,8 +3,9 @@
 It tells the truth about errors: FastAPI documents 422 with its own `HTTPValidationError`
 body, which we never send; `install_error_documentation` replaces it with our error shape
 and adds it as the `default` response of every operation, so clients (and schemathesis)
-know what a 401/403/404/409/429 looks like. `write`/`is_current` export it
-deterministically to docs/openapi.json.
+know what a 401/403/404/409/429 looks like. `write`/`is_current` export the document of
+an app they are given (`mrs.app.spec_app` builds the one to publish) deterministically
+to docs/openapi.json; this module never imports the app, which imports it.
 """
 
 from __future__ import annotations
@@ -71,34 +72,14 @@ def install_error_documentation(app: FastAPI) -> None:
 DEFAULT_OUTPUT = Path("docs/openapi.json")
 
 
-def openapi_document() -> dict[str, Any]:
-    """The spec of the app as `create_app` builds it, independent of the environment.
-
-    Settings are fixed (in-memory SQLite, test routes off, a placeholder secret) so the
-    document only changes when the code does. No connection is opened: building the spec
-    needs the routes, not the database.
-    """
-    from mrs.app import create_app
-    from mrs.settings import Settings
-
-    settings = Settings(
-        data_dir=Path("/nonexistent/mrs-openapi"),
-        database_url="sqlite:///:memory:",
-        secret_key="openapi-export-placeholder",  # noqa: S106 - never used to sign anything
-        enable_test_routes=False,
-    )
-    app = create_app(settings)
-    return app.openapi()
-
-
 def render(document: dict[str, Any]) -> str:
     """Stable text: sorted keys, two-space indent, UTF-8 kept readable, final newline."""
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def write(path: Path = DEFAULT_OUTPUT) -> bool:
-    """Write the spec to `path`; True when the file changed."""
-    text = render(openapi_document())
+def write(app: FastAPI, path: Path = DEFAULT_OUTPUT) -> bool:
+    """Write the spec of `app` to `path`; True when the file changed."""
+    text = render(app.openapi())
     if path.exists() and path.read_text(encoding="utf-8") == text:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,6 +87,6 @@ def write(path: Path = DEFAULT_OUTPUT) -> bool:
     return True
 
 
-def is_current(path: Path = DEFAULT_OUTPUT) -> bool:
-    """True when `path` holds exactly what `write` would produce."""
-    return path.exists() and path.read_text(encoding="utf-8") == render(openapi_document())
+def is_current(app: FastAPI, path: Path = DEFAULT_OUTPUT) -> bool:
+    """True when `path` holds exactly what `write` would produce for `app`."""
+    return path.exists() and path.read_text(encoding="utf-8") == render(app.openapi())

@@ -1,12 +1,11 @@
-"""Wire monitoring into the app: middleware, routes, static files, periodic jobs."""
+"""Wire monitoring into the app: middleware, test hooks, static files; its periodic jobs."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from mrs.background import BackgroundRunner
-from mrs.clock import Clock
+from mrs.background import Job, JobContext
 from mrs.db.engine import Database
 from mrs.http.deadline import RequestDeadlineMiddleware
 from mrs.monitoring import api, metrics, pages
@@ -20,9 +19,8 @@ GAUGE_INTERVAL_SECONDS = 10.0
 FLUSH_INTERVAL_SECONDS = 1.0
 
 
-def install_monitoring(
-    app: FastAPI, *, settings: Settings, db: Database, background: BackgroundRunner, clock: Clock
-) -> None:
+def install_monitoring(app: FastAPI, *, settings: Settings, db: Database) -> None:
+    """Add the request middleware, the test hooks (when enabled) and the static files."""
     # Inside the monitoring middleware, so a request cut short is counted and logged as 503.
     app.add_middleware(RequestDeadlineMiddleware, seconds=settings.request_timeout_seconds)
     app.add_middleware(
@@ -31,26 +29,29 @@ def install_monitoring(
         slow_seconds=settings.alert_response_seconds,
         access_log=settings.access_log,
     )
-    app.include_router(api.router)
-    app.include_router(pages.router)
     if settings.enable_test_routes:
         app.include_router(api.test_router)
     app.mount(
         "/static/monitoring", StaticFiles(directory=pages.STATIC_DIR), name="monitoring-static"
     )
     metrics.instrument_pool_wait(db)
-    evaluator = AlertEvaluator(db, settings, clock)
-    app.state.alert_evaluator = evaluator
+
+
+def jobs(context: JobContext) -> list[Job]:
+    """Alert evaluation and this process's metrics upkeep."""
+    db = context.db
     # The evaluator takes the "alerts" leader lock itself: it must still run (and report)
     # when the database, and so the advisory lock, is unreachable.
-    background.add("alerts", evaluator.run, interval_seconds=settings.alert_interval_seconds)
+    evaluator = AlertEvaluator(db, context.settings, context.clock)
 
     async def refresh_gauges() -> None:
         metrics.update_process_gauges(db)
 
-    background.add("metrics-gauges", refresh_gauges, interval_seconds=GAUGE_INTERVAL_SECONDS)
-
     async def flush_request_metrics() -> None:
         metrics.RECORDER.flush()
 
-    background.add("metrics-flush", flush_request_metrics, interval_seconds=FLUSH_INTERVAL_SECONDS)
+    return [
+        Job("alerts", evaluator, interval_seconds=context.settings.alert_interval_seconds),
+        Job("metrics-gauges", refresh_gauges, interval_seconds=GAUGE_INTERVAL_SECONDS),
+        Job("metrics-flush", flush_request_metrics, interval_seconds=FLUSH_INTERVAL_SECONDS),
+    ]

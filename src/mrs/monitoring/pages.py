@@ -1,7 +1,9 @@
-"""The monitoring dashboard `/admin/monitoring` (admins only): one server-rendered page.
+"""The monitoring dashboard `/admin/monitoring` (admins only): one page of the site.
 
-No inline script or style (strict CSP): the page refreshes itself with a meta refresh,
-its charts are inline SVG drawn with presentation attributes, its CSS is a static file.
+Rendered like every other page (mrs.web.rendering: the site header, ja/en, local times,
+the page guard and its 403/login answers). No inline script or style (strict CSP): the
+page refreshes itself with a meta refresh, its charts are inline SVG drawn with
+presentation attributes, its own CSS is a static file.
 """
 
 from __future__ import annotations
@@ -12,22 +14,22 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
-from mrs.accounts.dependencies import AdminUser
 from mrs.http.dependencies import DatabaseDep, NowDep, SettingsDep
 from mrs.monitoring import health as health_checks
 from mrs.monitoring import metrics, rules, service
+from mrs.web.dependencies import PageAdmin, mark_page
+from mrs.web.i18n import N_
+from mrs.web.rendering import render
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 STATIC_DIR = Path(__file__).parent / "static"
 REFRESH_SECONDS = 30
 WINDOWS = (("5 min", 300), ("15 min", 900), ("1 h", 3600))
 CHART_WIDTH, CHART_HEIGHT = 300, 80
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(dependencies=[Depends(mark_page)], include_in_schema=False)
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def _ms(value: float | None) -> str:
 
 @router.get("/admin/monitoring", response_class=HTMLResponse)
 async def dashboard(
-    request: Request, _admin: AdminUser, db: DatabaseDep, settings: SettingsDep, now: NowDep
+    request: Request, _admin: PageAdmin, db: DatabaseDep, settings: SettingsDep, now: NowDep
 ) -> HTMLResponse:
     status, components = await health_checks.health(
         db, settings, getattr(request.app.state, "background", None), now
@@ -116,9 +118,9 @@ async def dashboard(
         )
     series = _series(await service.sample_series(db, now=now, hours=1))
     charts = [
-        _chart("Requests per second", "req/s", [w.requests_per_second for _, w in series]),
-        _chart("Error rate", "%", [w.error_rate * 100 for _, w in series]),
-        _chart("p95 response time", "ms", [(w.p95 or 0.0) * 1000 for _, w in series], "{:.0f}"),
+        _chart(N_("Requests per second"), "req/s", [w.requests_per_second for _, w in series]),
+        _chart(N_("Error rate"), "%", [w.error_rate * 100 for _, w in series]),
+        _chart(N_("p95 response time"), "ms", [(w.p95 or 0.0) * 1000 for _, w in series], "{:.0f}"),
     ]
     context = {
         "status": status.value,
@@ -137,6 +139,4 @@ async def dashboard(
         "since": now - timedelta(hours=1),
         "refresh": REFRESH_SECONDS,
     }
-    response = TEMPLATES.TemplateResponse(request, "monitoring.html", context)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return render(request, "admin/monitoring.html", context)

@@ -297,6 +297,10 @@ class AlertEvaluator:
     # The states this process last read or wrote, to start from if the database goes away.
     _last_states: dict[str, rules.RuleState] = field(default_factory=dict)
 
+    async def __call__(self) -> None:
+        """One round, as the background runner calls it."""
+        await self.run()
+
     async def run(self) -> None:
         """One round as the background job: lead, or skip when another process leads."""
         try:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI
-
-from mrs.background import BackgroundRunner
-from mrs.clock import Clock, system_clock
+from mrs.background import Job, JobContext
+from mrs.clock import Clock
 from mrs.db.engine import Database
 from mrs.notifications import service
 from mrs.notifications.sender import smtp_configured
@@ -43,13 +41,16 @@ class OutboxWorker:
             logger.info("outbox: %s sent, %s failed", report.sent, report.failed)
 
 
-def install(app: FastAPI) -> None:
-    """Register the outbox job on the app's background runner."""
-    runner: BackgroundRunner = app.state.background
-    settings: Settings = app.state.settings
+def jobs(context: JobContext) -> list[Job]:
+    """The outbox job: deliver what is due."""
     # Real time, like the queue times enqueue_mail writes (not the app's domain clock).
-    worker = OutboxWorker(app.state.db, settings, system_clock)
+    worker = OutboxWorker(context.db, context.settings, context.auth_clock)
     # No leader lock: every process may send; row claims keep them from sending twice.
-    runner.add(
-        JOB_NAME, worker, interval_seconds=settings.mail_outbox_interval_seconds, leader_lock=None
-    )
+    return [
+        Job(
+            JOB_NAME,
+            worker,
+            interval_seconds=context.settings.mail_outbox_interval_seconds,
+            leader_lock=None,
+        )
+    ]

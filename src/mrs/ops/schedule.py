@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 from sqlalchemy import func, select
 
-from mrs.background import JobFunction
+from mrs.background import Job, JobContext, JobFunction
 from mrs.clock import Clock
 from mrs.db.engine import Database
 from mrs.ops import history
@@ -111,3 +111,19 @@ def make_backup_job(settings: Settings, db: Database, clock: Clock) -> JobFuncti
             await asyncio.to_thread(service.run_drill, settings)
 
     return backup_job
+
+
+def jobs(context: JobContext) -> list[Job]:
+    """The backup schedule, checked every minute by the "backup" leader.
+
+    The first check waits a minute: start-up (and short-lived processes) stay light.
+    """
+    return [
+        Job(
+            "backup",
+            make_backup_job(context.settings, context.db, context.clock),
+            interval_seconds=60,
+            leader_lock="backup",
+            initial_delay_seconds=60,
+        )
+    ]
