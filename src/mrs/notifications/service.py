@@ -172,10 +172,10 @@ class OutboxEntry:
 
 
 async def list_outbox(
-    db: Database, *, state: MailState | None = None, limit: int = 100
+    db: Database, *, state: MailState | None = None, limit: int = 100, offset: int = 0
 ) -> list[OutboxEntry]:
     """The newest messages (without bodies), optionally of one state, for admins."""
-    query = select(OutboxMail).order_by(OutboxMail.mail_id.desc()).limit(limit)
+    query = select(OutboxMail).order_by(OutboxMail.mail_id.desc()).limit(limit).offset(offset)
     if state is not None:
         query = query.where(OutboxMail.state == state.value)
     async with db.snapshot() as session:
@@ -195,6 +195,35 @@ async def list_outbox(
         )
         for row in rows
     ]
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    """How delivery went lately: the last message sent, the last attempt that failed."""
+
+    last_sent_at: datetime | None
+    last_error: str | None
+    # When the message with that error was queued (failed attempts keep no time of their own).
+    last_error_queued_at: datetime | None
+
+
+async def delivery_status(db: Database) -> DeliveryStatus:
+    """The admin's view of whether mail is getting out."""
+    async with db.snapshot() as session:
+        last_sent = await session.scalar(select(func.max(OutboxMail.sent_at)))
+        failed = (
+            await session.execute(
+                select(OutboxMail.last_error, OutboxMail.created_at)
+                .where(OutboxMail.last_error.is_not(None))
+                .order_by(OutboxMail.mail_id.desc())
+                .limit(1)
+            )
+        ).first()
+    return DeliveryStatus(
+        last_sent_at=_aware(last_sent) if last_sent else None,
+        last_error=failed[0] if failed else None,
+        last_error_queued_at=_aware(failed[1]) if failed else None,
+    )
 
 
 def retry_delay(settings: Settings, attempts: int) -> timedelta:

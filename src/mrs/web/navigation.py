@@ -26,7 +26,8 @@ ADMIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("Manage rooms"), "/admin/rooms", admin_only=True),
     NavItem(N_("Registrations"), "/admin/registrations", admin_only=True),
     NavItem(N_("Users"), "/admin/users", admin_only=True),
-    # Served by the monitoring package (issue 5); only linked from here.
+    NavItem(N_("Mail"), "/admin/mail", admin_only=True),
+    # Served by the monitoring package; only linked from here.
     NavItem(N_("Monitoring"), "/admin/monitoring", admin_only=True),
 )
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends
 from mrs.web.dependencies import mark_page
 from mrs.web.pages import (
     account,
+    admin_mail,
     admin_rooms,
     admin_users,
     my_account,
@@ -22,5 +23,14 @@ from mrs.web.pages import (
 )
 
 router = APIRouter(dependencies=[Depends(mark_page)], include_in_schema=False)
-for area in (account, registration, my_account, rooms, reservations, admin_rooms, admin_users):
+for area in (
+    account,
+    registration,
+    my_account,
+    rooms,
+    reservations,
+    admin_rooms,
+    admin_users,
+    admin_mail,
+):
     router.include_router(area.router)
