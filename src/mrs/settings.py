@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     # Test hooks are only ever enabled by the test suite.
     enable_test_routes: bool = False
 
-    # --- accounts (issue 3) ---
+    # --- accounts ---
     # Sessions: a token dies after this long without a request, or this long after login.
     session_idle_minutes: int = Field(default=120, ge=1, le=60 * 24 * 30)
     session_absolute_minutes: int = Field(default=60 * 12, ge=1, le=60 * 24 * 90)
@@ -91,7 +91,7 @@ class Settings(BaseSettings):
 
     # --- end accounts ---
 
-    # --- security (issue 4) ---
+    # --- security ---
     # TLS: a certificate and key (PEM); `https` alone serves a self-signed pair kept in
     # the data directory. With TLS on, `https_port` serves the app and `redirect_port`
     # (0 = off) answers plain HTTP with a 308 to HTTPS.
@@ -132,7 +132,7 @@ class Settings(BaseSettings):
 
     # --- end security ---
 
-    # --- HTTP edge: request limits, trusted hosts, API docs (issue 12) ---
+    # --- HTTP edge: request limits, trusted hosts, API docs ---
     # Largest request body (bytes). A bigger declared one gets 413 before it is read; a
     # streamed (chunked) one is cut off with 413 as soon as it passes the limit. No route
     # takes uploads, so one limit fits every route.
@@ -175,7 +175,7 @@ class Settings(BaseSettings):
 
     # --- end HTTP edge ---
 
-    # --- monitoring (issue 5) ---
+    # --- monitoring ---
     # A bearer token for machines (load balancers, Prometheus) to read /health details and
     # /metrics without a user account. Empty: only admins can.
     management_token: str = Field(default="", repr=False)
@@ -205,7 +205,7 @@ class Settings(BaseSettings):
     monitoring_sample_retention_hours: float = Field(default=48.0, gt=0)
     # --- end monitoring ---
 
-    # --- database faults and request deadlines (issue 12) ---
+    # --- database faults and request deadlines ---
     # Every request is answered within this many seconds: past it, 503 with Retry-After
     # (a database that stops answering must not hold requests for minutes).
     request_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
@@ -223,7 +223,7 @@ class Settings(BaseSettings):
     database_reconnect_seconds: float = Field(default=0.5, gt=0, le=300)
     # --- end database faults ---
 
-    # --- ops: backups and data copy (issue 6) ---
+    # --- ops: backups and data copy ---
     # Where backups go; empty means `backups/` in the data directory.
     backup_dir: Path | None = None
     backup_keep: int = Field(default=5, ge=1, le=1000)
@@ -268,7 +268,7 @@ class Settings(BaseSettings):
 
     # --- end ops ---
 
-    # --- web (issue 7) ---
+    # --- web ---
     # The hours a room's day grid shows by default; reservations outside still appear.
     web_day_start_hour: int = Field(default=8, ge=0, le=23)
     web_day_end_hour: int = Field(default=20, ge=1, le=24)

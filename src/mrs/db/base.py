@@ -25,9 +25,9 @@ MODEL_MODULES = (
     "mrs.accounts.models",
     "mrs.rooms.models",
     "mrs.reservations.models",
-    "mrs.notifications.models",  # accounts (issue 3)
-    "mrs.monitoring.models",  # monitoring (issue 5)
-    "mrs.ops.models",  # ops (issue 6)
+    "mrs.notifications.models",
+    "mrs.monitoring.models",
+    "mrs.ops.models",
 )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mrs.notifications.service import enqueue_mail
 from mrs.settings import Settings
 
 logger = logging.getLogger("mrs.alerts")
@@ -46,22 +47,12 @@ def email_recipients(settings: Settings) -> list[str]:
     return [part.strip() for part in settings.alert_email_to.split(",") if part.strip()]
 
 
-def email_available() -> bool:
-    try:
-        from mrs.notifications.service import (  # type: ignore[import-not-found,unused-ignore]
-            enqueue_mail,  # noqa: F401
-        )
-    except ImportError:
-        return False
-    return True
-
-
 def channel_names(settings: Settings) -> list[str]:
     """The channels a notice goes to with these settings."""
     names = ["log"]
     if settings.alert_webhook_url:
         names.append("webhook")
-    if email_recipients(settings) and email_available():
+    if email_recipients(settings):
         names.append("email")
     return names
 
@@ -70,12 +61,6 @@ async def enqueue_email(session: AsyncSession, settings: Settings, notice: Notic
     """Add the notice to the mail outbox in the caller's transaction (if email is on)."""
     recipients = email_recipients(settings)
     if not recipients:
-        return
-    try:
-        from mrs.notifications.service import (  # type: ignore[import-not-found,unused-ignore]
-            enqueue_mail,
-        )
-    except ImportError:
         return
     body = (
         f"{notice.message}\n\nRule: {notice.rule}\nSeverity: {notice.severity}\n"

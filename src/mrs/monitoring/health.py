@@ -27,6 +27,7 @@ from mrs.monitoring.service import (
     ops_backup_status,
     watched_directories,
 )
+from mrs.notifications.service import outbox_summary
 from mrs.settings import Settings
 
 # The outbox is "stuck" when its oldest pending mail waits longer than this.
@@ -190,12 +191,6 @@ def _worker_details(
 
 
 async def _outbox_details(db: Database) -> tuple[bool | None, dict[str, Any]]:
-    try:
-        from mrs.notifications.service import (  # type: ignore[import-not-found,unused-ignore]
-            outbox_summary,
-        )
-    except ImportError:
-        return None, {"status": Status.UNKNOWN.value}
     summary: dict[str, int] = await outbox_summary(db)
     oldest = summary.get("oldest_pending_seconds", 0) or 0
     return oldest <= OUTBOX_STUCK_SECONDS, dict(summary)

@@ -30,6 +30,7 @@ from mrs.db.engine import Database
 from mrs.db.leader import exclusive
 from mrs.monitoring import channels, metrics, rules, system
 from mrs.monitoring.models import AlertEvent, AlertState, MetricSample
+from mrs.ops.status import backup_status
 from mrs.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -51,20 +52,15 @@ def thresholds(settings: Settings) -> rules.Thresholds:
 
 
 def watched_directories(settings: Settings) -> dict[str, Path]:
-    """The data directory and, once the backup settings exist, the backup directory."""
+    """The data directory and, when set apart from it, the backup directory."""
     paths = {"data": settings.data_dir}
-    backup_dir = getattr(settings, "backup_dir", None)  # defined by the ops issue
-    if backup_dir:
-        paths["backup"] = Path(backup_dir)
+    if settings.backup_dir:
+        paths["backup"] = settings.backup_dir
     return paths
 
 
 async def ops_backup_status(db: Database) -> rules.BackupObservation | None:
-    """The backup status from mrs.ops; None (unknown) until that package exists."""
-    try:
-        from mrs.ops.status import backup_status  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
+    """The backup status as mrs.ops records it."""
     status = await backup_status(db)
     return rules.BackupObservation(
         last_success_at=status.last_success_at,
