@@ -31,7 +31,7 @@ from mrs.reservations import api as reservations_api
 from mrs.reservations import jobs as reservations_jobs
 from mrs.rooms import api as rooms_api
 from mrs.security.install import install_security
-from mrs.settings import Settings, load_settings
+from mrs.settings import Settings, load_settings, serve_settings
 from mrs.web import mount_web
 from mrs.web.errors import render_error_page
 
@@ -117,9 +117,9 @@ def spec_app() -> FastAPI:
 
 
 def app_from_environment() -> FastAPI:
-    """Factory for uvicorn workers: settings come from the environment."""
+    """Factory for uvicorn workers: the environment plus `mrs serve`'s options."""
     from mrs.monitoring.logs import configure_logging
 
-    settings = load_settings()
+    settings = serve_settings()
     configure_logging(settings)
     return create_app(settings)

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from mrs.ops import cli as ops_cli
-from mrs.settings import Settings, load_settings
+from mrs.settings import Settings, load_settings, write_serve_options
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="MRS: meeting-room reservations."
@@ -140,21 +140,25 @@ def serve(
     ] = None,
 ) -> None:
     """Run the service (migrating the database first)."""
-    # Workers are separate processes that read settings from the environment.
-    tls = https or certfile is not None or os.environ.get("MRS_CERTFILE") or _env_true("MRS_HTTPS")
-    options: list[tuple[str, object]] = [
-        ("MRS_HOST", host),
-        ("MRS_HTTPS_PORT" if tls else "MRS_PORT", port),
-        ("MRS_WORKERS", workers),
-        ("MRS_HTTPS", "true" if https else None),
-        ("MRS_CERTFILE", certfile.resolve() if certfile else None),
-        ("MRS_KEYFILE", keyfile.resolve() if keyfile else None),
-        ("MRS_REDIRECT_PORT", redirect_port),
-    ]
-    for name, value in options:
-        if value is not None:
-            os.environ[name] = str(value)
-    settings = _settings()
+    base = _settings()
+    tls = https or certfile is not None or base.tls_enabled
+    flags: dict[str, object] = {
+        "host": host,
+        "https_port" if tls else "port": port,
+        "workers": workers,
+        "https": True if https else None,
+        "certfile": certfile.resolve() if certfile else None,
+        "keyfile": keyfile.resolve() if keyfile else None,
+        "redirect_port": redirect_port,
+    }
+    overrides = {name: value for name, value in flags.items() if value is not None}
+    try:
+        settings = load_settings(**overrides)
+    except ValueError as exc:
+        raise fail(f"invalid settings: {exc}", 2) from exc
+    # The workers read these back (mrs.app.app_from_environment) instead of inheriting
+    # them through os.environ.
+    write_serve_options(settings, overrides)
     if settings.certfile is not None and settings.keyfile is None:
         raise fail("--keyfile is needed with --certfile", 2)
     ops_cli.recover_on_start(settings)
@@ -224,10 +228,6 @@ def openapi(
         return
     changed = spec.write(api, output)
     typer.echo(f"{output} {'written' if changed else 'already up to date'}")
-
-
-def _env_true(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 @user_app.command("create")

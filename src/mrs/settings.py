@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from functools import cached_property
@@ -366,6 +367,30 @@ def create_private_file(path: Path) -> None:
         os.fchmod(fd, PRIVATE_FILE_MODE)
     finally:
         os.close(fd)
+
+
+# `mrs serve` writes its command-line options here for its worker processes: uvicorn
+# starts workers from an import string, so they cannot be handed a Settings object, and
+# the options must not leak into the environment of everything else the process runs.
+SERVE_OPTIONS_FILE = "serve-options.json"
+
+
+def write_serve_options(settings: Settings, overrides: dict[str, object]) -> None:
+    """Keep `mrs serve`'s options (0600: paths only, but beside the secrets) for its workers."""
+    path = settings.ensure_data_dir() / SERVE_OPTIONS_FILE
+    text = json.dumps({name: str(value) for name, value in overrides.items()}, sort_keys=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def serve_settings() -> Settings:
+    """The settings of a `mrs serve` worker: the environment plus the options it was given."""
+    settings = load_settings()
+    path = settings.data_dir / SERVE_OPTIONS_FILE
+    if not path.exists():
+        return settings
+    return load_settings(**json.loads(path.read_text(encoding="utf-8")))
 
 
 def load_settings(**overrides: object) -> Settings:
