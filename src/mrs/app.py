@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from mrs import __version__
 from mrs.accounts import jobs as accounts_jobs
+from mrs.accounts.api import mail_outbox_router as notifications_router
 from mrs.accounts.api import router as accounts_router
 from mrs.background import BackgroundRunner
 from mrs.clock import Clock, system_clock
@@ -17,7 +18,6 @@ from mrs.http.error_handlers import install_error_handlers
 from mrs.http.openapi import install_error_documentation
 from mrs.monitoring.install import install_monitoring
 from mrs.notifications import worker as mail_worker
-from mrs.notifications.api import router as notifications_router
 from mrs.ops.schedule import make_backup_job
 from mrs.reservations import jobs as reservations_jobs
 from mrs.reservations.api import router as reservations_router

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from mrs.accounts import service
+from mrs.accounts import sessions
 
 JOB_NAME = "accounts-housekeeping"
 
@@ -14,6 +14,6 @@ def install(app: FastAPI) -> None:
     db, settings, clock = app.state.db, app.state.settings, app.state.auth_clock
 
     async def prune() -> None:
-        await service.prune_history(db, settings, now=clock())
+        await sessions.prune_history(db, settings, now=clock())
 
     app.state.background.add(JOB_NAME, prune, interval_seconds=3600, initial_delay_seconds=60)
