@@ -156,7 +156,9 @@ async def test_the_users_page_changes_roles_and_explains_the_last_admin(
     changed = await browser.post("/admin/users/ren/role", data={"role": "ADMIN"})
     assert changed.status_code == 303
     assert changed.headers["location"] == "/admin/users?done=role_changed"
-    assert "The role of the user was changed." in (await browser.get(changed.headers["location"])).text
+    assert (
+        "The role of the user was changed." in (await browser.get(changed.headers["location"])).text
+    )
     assert (await users.get_user(app.state.db, user_id="ren")).role_name == "ADMIN"  # type: ignore[union-attr]
     page = await browser.get("/admin/users")
     assert 'action="/admin/users/ren/role"' in page.text

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from mrs.accounts import sessions
+from mrs.accounts.errors import AdminOnly
 from mrs.accounts.sessions import AuthenticatedUser
 from mrs.accounts.tokens import decode_token
-from mrs.accounts.errors import AdminOnly
 from mrs.errors import Unauthenticated
 from mrs.http.dependencies import DatabaseDep, SettingsDep
 
