@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from mrs.accounts import service as accounts_service
+from mrs.accounts import users
 from mrs.accounts.models import Role, UserStatus
 from mrs.app import create_app
 from mrs.clock import FixedClock
@@ -135,7 +135,7 @@ def make_user(app: Any, clock: FixedClock) -> UserFactory:
         email: str | None = None,
     ) -> str:
         uid = user_id or f"user{next(_counter)}"
-        await accounts_service.create_user(
+        await users.create_user(
             app.state.db,
             user_id=uid,
             password=password,

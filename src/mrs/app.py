@@ -24,7 +24,6 @@ from mrs.http.openapi import install_error_documentation
 from mrs.monitoring import api as monitoring_api
 from mrs.monitoring import install as monitoring_install
 from mrs.monitoring import pages as monitoring_pages
-from mrs.notifications import api as notifications_api
 from mrs.notifications import worker as notifications_worker
 from mrs.ops import schedule as ops_schedule
 from mrs.reservations import api as reservations_api
@@ -39,7 +38,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     accounts_api.router,
     rooms_api.router,
     reservations_api.router,
-    notifications_api.router,
+    accounts_api.mail_outbox_router,
     monitoring_api.router,
     monitoring_pages.router,
 )

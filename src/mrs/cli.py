@@ -239,7 +239,7 @@ def user_create(
     role: Annotated[str, typer.Option(help="ADMIN or USER.")] = "USER",
 ) -> None:
     """Create an active user. The password comes from MRS_PASSWORD or a prompt, never argv."""
-    from mrs.accounts import service
+    from mrs.accounts import users
     from mrs.accounts.models import Role
     from mrs.clock import system_clock
     from mrs.db.engine import Database
@@ -258,7 +258,7 @@ def user_create(
     async def run() -> None:
         db = Database(settings)
         try:
-            await service.create_user(
+            await users.create_user(
                 db,
                 user_id=user_id,
                 password=password,

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import inspect
 
-from mrs.accounts import service as accounts_service
+from mrs.accounts import users
 from mrs.accounts.models import Role
 from mrs.app import create_app
 from mrs.clock import system_clock
@@ -54,7 +54,7 @@ async def sqlite_app(
 async def test_register_approve_login_and_throttle_on_sqlite(
     sqlite_app: Any, smtp_server: SmtpServer
 ) -> None:
-    await accounts_service.create_user(
+    await users.create_user(
         sqlite_app.state.db,
         user_id="root",
         password=DEFAULT_PASSWORD,

@@ -90,9 +90,9 @@ async def test_configured_admin_addresses_replace_the_admin_users(
     await make_user("admin9", role=Role.ADMIN)
     db = Database(settings)
     try:
-        from mrs.accounts import service as accounts
+        from mrs.accounts import registration
 
-        await accounts.register_user(
+        await registration.register_user(
             db,
             settings,
             user_id="yui",

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from mrs.accounts import service, session_cache
+from mrs.accounts import session_cache, sessions, users
 from mrs.accounts.errors import InvalidToken
-from mrs.accounts.service import AuthenticatedUser
+from mrs.accounts.sessions import AuthenticatedUser
 from mrs.accounts.tokens import TokenClaims, decode_token
 from mrs.clock import system_clock
 from mrs.db.engine import Database
@@ -51,11 +51,11 @@ async def remembered(
         secret=app.state.settings.effective_secret_key,
     )
     db: Database = app.state.db
-    await service.user_for_token(db, claims=claims)
+    await sessions.user_for_token(db, claims=claims)
     cache = session_cache.for_database(db)
     assert cache is not None
     await _eventually(lambda: cache.listening)
-    await service.user_for_token(db, claims=claims)
+    await sessions.user_for_token(db, claims=claims)
     assert cache.get(claims.session_id) is not None
     return claims, cache
 
@@ -69,7 +69,7 @@ async def test_a_remembered_session_is_checked_without_the_database(
         raise AssertionError("the session check went to the database")
 
     monkeypatch.setattr(app.state.db, "read", no_database)
-    user = await service.user_for_token(app.state.db, claims=claims)
+    user = await sessions.user_for_token(app.state.db, claims=claims)
     assert user.user_id == "kana"
 
 
@@ -80,9 +80,9 @@ async def test_a_logout_in_this_process_is_refused_at_once(
     # This process's own changes must not depend on its notice arriving in time.
     monkeypatch.setattr(cache, "notice", lambda _payload: None)
     user = AuthenticatedUser(user_id="kana", role_name="USER", session_id=claims.session_id)
-    await service.logout(app.state.db, user=user, now=system_clock())
+    await sessions.logout(app.state.db, user=user, now=system_clock())
     with pytest.raises(InvalidToken):  # no waiting for any notice
-        await service.user_for_token(app.state.db, claims=claims)
+        await sessions.user_for_token(app.state.db, claims=claims)
 
 
 @pytest.mark.parametrize("change", ["end_sessions", "disable_user"])
@@ -95,12 +95,12 @@ async def test_another_worker_revoking_the_session_is_heard_here(
     claims, cache = remembered
     now = system_clock()
     if change == "end_sessions":
-        await service.end_sessions(other_worker, user_id="kana", now=now)
+        await users.end_sessions(other_worker, user_id="kana", now=now)
     else:
-        await service.disable_user(other_worker, user_id="kana", admin_id="admin", now=now)
+        await users.disable_user(other_worker, user_id="kana", admin_id="admin", now=now)
     await _eventually(lambda: cache.get(claims.session_id) is None, seconds=2.0)
     with pytest.raises(InvalidToken):
-        await service.user_for_token(app.state.db, claims=claims)
+        await sessions.user_for_token(app.state.db, claims=claims)
 
 
 async def test_nothing_is_remembered_while_the_notices_cannot_be_heard(
@@ -119,10 +119,10 @@ async def test_nothing_is_remembered_while_the_notices_cannot_be_heard(
     assert killed == 1
     await _eventually(lambda: not cache.listening)
     assert cache.get(claims.session_id) is None
-    await service.user_for_token(app.state.db, claims=claims)
+    await sessions.user_for_token(app.state.db, claims=claims)
     assert cache.get(claims.session_id) is None  # not stored while deaf
     await _eventually(lambda: cache.listening)  # reconnected after a pause
-    await service.user_for_token(app.state.db, claims=claims)
+    await sessions.user_for_token(app.state.db, claims=claims)
     assert cache.get(claims.session_id) is not None
 
 

@@ -264,15 +264,15 @@ async def test_service_callers_without_a_clock_or_settings_still_resolve_tokens(
     make_user: UserFactory, login: LoginFactory, app: Any
 ) -> None:
     """Other domains call user_for_token(db, claims=...) alone: real time, db settings."""
-    from mrs.accounts import service
+    from mrs.accounts import sessions
 
     headers = await login(await make_user("plain"))
     claims = decode_token(
         headers["Authorization"].removeprefix("Bearer "),
         secret=app.state.settings.effective_secret_key,
     )
-    user = await service.user_for_token(app.state.db, claims=claims)
+    user = await sessions.user_for_token(app.state.db, claims=claims)
     assert (user.user_id, user.session_id) == ("plain", claims.session_id)
-    await service.revoke_tokens(app.state.db, user_id="plain", now=system_clock())
+    await sessions.end_other_sessions(app.state.db, user_id="plain", keep="", now=system_clock())
     with pytest.raises(InvalidToken):
-        await service.user_for_token(app.state.db, claims=claims)
+        await sessions.user_for_token(app.state.db, claims=claims)

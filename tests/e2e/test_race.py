@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from mrs.accounts import service as accounts_service
+from mrs.accounts import users
 from mrs.clock import system_clock
 from mrs.db.engine import Database
 from mrs.db.urls import sync_url
@@ -45,7 +45,7 @@ async def _seed(settings: Settings) -> tuple[list[int], date]:
             )
             rooms.append(room.room_id)
         for index in range(USERS):
-            await accounts_service.create_user(
+            await users.create_user(
                 db,
                 user_id=f"racer{index}",
                 password=PASSWORD,

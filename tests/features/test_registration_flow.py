@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from mrs.accounts import service as accounts_service
+from mrs.accounts import users
 from mrs.accounts.models import Role
 from mrs.app import create_app
 from mrs.clock import FixedClock, system_clock
@@ -68,7 +68,7 @@ def story(tmp_path: Path, database_url: str) -> Iterator[Story]:
 @given(parsers.parse('an administrator "{admin_id}" is logged in'))
 def admin_logged_in(story: Story, admin_id: str) -> None:
     story.client.portal.call(  # type: ignore[union-attr]
-        lambda: accounts_service.create_user(
+        lambda: users.create_user(
             story.client.app.state.db,  # type: ignore[attr-defined]
             user_id=admin_id,
             password=DEFAULT_PASSWORD,

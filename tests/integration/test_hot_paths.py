@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from mrs.accounts import service as accounts_service
+from mrs.accounts import users
 from mrs.clock import FixedClock
 from mrs.db.engine import Database
 from mrs.reservations import service
@@ -51,7 +51,7 @@ def counted_statements(db: Database) -> Iterator[list[str]]:
 
 
 async def _room_and_user(db: Database, clock: FixedClock, day: date) -> int:
-    await accounts_service.create_user(
+    await users.create_user(
         db,
         user_id="hana",
         password=DEFAULT_PASSWORD,

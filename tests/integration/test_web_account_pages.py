@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from mrs.accounts import service as accounts_service
+from mrs.accounts import users
 from mrs.accounts.models import RegistrationAttempt, Role, UserStatus
 from mrs.accounts.session_cookie import SESSION_COOKIE
 from mrs.clock import system_clock
@@ -98,7 +98,7 @@ async def test_a_registration_is_received_and_waits_for_approval(
     assert response.headers["location"] == "/register/received"
     received = await client.get("/register/received", headers=JA)
     assert "登録は管理者の承認待ちです。" in received.text
-    user = await accounts_service.get_user(app.state.db, user_id="hanako")
+    user = await users.get_user(app.state.db, user_id="hanako")
     assert user is not None
     assert user.status == UserStatus.PENDING
     assert user.locale == "ja"
@@ -308,7 +308,7 @@ async def test_an_admin_rejects_with_a_reason_and_the_login_is_refused(
         )
         assert rejected.status_code == 303
         assert rejected.headers["location"] == "/admin/registrations?done=rejected"
-        user = await accounts_service.get_user(app.state.db, user_id="taro")
+        user = await users.get_user(app.state.db, user_id="taro")
         assert user is not None
         assert (user.status, user.decided_by, user.decision_reason) == (
             UserStatus.REJECTED,

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mrs.accounts import service as accounts_service
+from mrs.accounts import registration
 from mrs.accounts.models import Role, UserStatus
 from mrs.clock import system_clock
 from mrs.notifications.models import MailState, OutboxMail
@@ -39,7 +39,7 @@ async def test_the_mail_page_shows_smtp_status_outbox_pages_and_decisions(
 ) -> None:
     admin = await make_user("chief", role=Role.ADMIN)
     await make_user("refused1", status=UserStatus.PENDING, email="refused1@example.com")
-    await accounts_service.reject_user(
+    await registration.reject_user(
         app.state.db,
         user_id="refused1",
         admin_id=admin,

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mrs.accounts import service as accounts_service
+from mrs.accounts import users
 from mrs.accounts.models import Role, UserStatus
 from mrs.accounts.session_cookie import SESSION_COOKIE
 from mrs.http.dependencies import LOCALE_COOKIE
@@ -627,7 +627,7 @@ async def test_a_stale_form_gets_a_page_saying_to_reload_not_json(
 
 
 async def _make_named_user(app: Any, user_id: str, first: str, last: str, **kw: Any) -> str:
-    await accounts_service.create_user(
+    await users.create_user(
         app.state.db,
         user_id=user_id,
         password=DEFAULT_PASSWORD,

@@ -22,13 +22,13 @@ async def test_a_normal_load_run_raises_no_alert(
 ) -> None:
     # Default thresholds; only the webhook is ours, so any notice would show up there.
     app = create_app(settings.model_copy(update={"alert_webhook_url": webhook.url}), clock=clock)
-    from mrs.accounts import service as accounts_service
+    from mrs.accounts import users
     from mrs.accounts.models import Role
     from mrs.rooms import service as rooms_service
 
     db = app.state.db
     for n in range(10):
-        await accounts_service.create_user(
+        await users.create_user(
             db,
             user_id=f"load{n}",
             password=DEFAULT_PASSWORD,

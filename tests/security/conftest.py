@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from mrs.accounts import service as accounts_service
+from mrs.accounts import users
 from mrs.accounts.models import Role
 from mrs.db.engine import Database
 from mrs.rooms import service as rooms_service
@@ -89,7 +89,7 @@ class LiveServer:
         async def create() -> None:
             db = Database(self.settings())
             try:
-                await accounts_service.create_user(
+                await users.create_user(
                     db,
                     user_id=user_id,
                     password=PASSWORD,

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from mrs.accounts import service, session_cookie
-from mrs.accounts.dependencies import AdminUser, AuthNowDep, CurrentUser
+from mrs.accounts import login as logins
+from mrs.accounts import registration, session_cookie, sessions, stats, users
+from mrs.accounts.dependencies import AdminUser, AuthNowDep, CurrentUser, admin_user
 from mrs.accounts.errors import RegistrationClosed
 from mrs.accounts.models import User
 from mrs.accounts.schemas import (
@@ -22,15 +23,19 @@ from mrs.accounts.schemas import (
     RegistrationCreate,
     RegistrationRead,
     RejectRequest,
+    RoleChange,
     SessionRead,
     TokenRead,
     UserRead,
 )
 from mrs.errors import NotFound
 from mrs.http.dependencies import DatabaseDep, LocaleDep, SettingsDep
+from mrs.notifications.api import outbox_router
 from mrs.settings import Settings
 
 router = APIRouter(prefix="/api", tags=["accounts"])
+# The mail outbox's admin routes, guarded here: notifications cannot import accounts.
+mail_outbox_router = outbox_router(admin_user)
 
 UserIdPath = Annotated[str, Path(min_length=1, max_length=64, description="User id")]
 SessionIdPath = Annotated[str, Path(min_length=1, max_length=64, description="Session id")]
@@ -44,7 +49,7 @@ def _start_session(
     request: Request,
     response: Response,
     settings: Settings,
-    opened: service.NewSession,
+    opened: sessions.NewSession,
     now: datetime,
 ) -> TokenRead:
     """Issue the token for a new session and set the session cookie."""
@@ -78,7 +83,7 @@ async def logout(user: CurrentUser, response: Response, db: DatabaseDep, now: Au
 
 @router.get("/me", response_model=UserRead)
 async def me(user: CurrentUser, db: DatabaseDep) -> User:
-    record = await service.get_user(db, user_id=user.user_id)
+    record = await users.get_user(db, user_id=user.user_id)
     if record is None:
         raise NotFound()
     return record
@@ -95,7 +100,7 @@ async def change_password(
     now: AuthNowDep,
 ) -> TokenRead:
     """Change your password. Every session ends; this one continues with the new token."""
-    opened = await service.change_password(
+    opened = await logins.change_password(
         db,
         settings,
         user_id=user.user_id,
@@ -113,7 +118,7 @@ async def my_sessions(
     user: CurrentUser, db: DatabaseDep, settings: SettingsDep, now: AuthNowDep
 ) -> list[SessionRead]:
     """Your open sessions (devices where you are logged in), newest first."""
-    sessions = await service.list_sessions(db, settings, user_id=user.user_id, now=now)
+    open_sessions = await sessions.list_sessions(db, settings, user_id=user.user_id, now=now)
     return [
         SessionRead(
             session_id=info.session_id,
@@ -124,7 +129,7 @@ async def my_sessions(
             user_agent=info.user_agent,
             current=info.session_id == user.session_id,
         )
-        for info in sessions
+        for info in open_sessions
     ]
 
 
@@ -133,7 +138,7 @@ async def end_my_other_sessions(
     user: CurrentUser, db: DatabaseDep, now: AuthNowDep
 ) -> EndedSessions:
     """End all your sessions except this one."""
-    ended = await service.end_other_sessions(
+    ended = await sessions.end_other_sessions(
         db, user_id=user.user_id, keep=user.session_id, now=now
     )
     return EndedSessions(ended=ended)
@@ -144,7 +149,7 @@ async def end_my_session(
     session_id: SessionIdPath, user: CurrentUser, db: DatabaseDep, now: AuthNowDep
 ) -> None:
     """End one of your sessions."""
-    await service.end_session(db, user_id=user.user_id, session_id=session_id, now=now)
+    await sessions.end_session(db, user_id=user.user_id, session_id=session_id, now=now)
 
 
 @router.post(
@@ -178,7 +183,7 @@ async def register(
     try:
         body = RegistrationCreate.model_validate(payload)
     except ValidationError as exc:
-        await service.record_invalid_registration(
+        await registration.record_invalid_registration(
             db,
             settings,
             client_address=_client_address(request),
@@ -186,7 +191,7 @@ async def register(
             now=now,
         )
         raise RequestValidationError(exc.errors(include_url=False)) from exc
-    user = await service.register_user(
+    user = await registration.register_user(
         db,
         settings,
         user_id=body.user_id,
@@ -203,13 +208,13 @@ async def register(
 
 @router.get("/admin/users", response_model=list[AdminUserRead])
 async def list_users(_admin: AdminUser, db: DatabaseDep) -> list[User]:
-    return await service.list_users(db)
+    return await users.list_users(db)
 
 
 @router.get("/admin/pending-users", response_model=list[AdminUserRead])
 async def pending_users(_admin: AdminUser, db: DatabaseDep) -> list[User]:
     """Registrations waiting for a decision, oldest first."""
-    return await service.list_pending_users(db)
+    return await registration.list_pending_users(db)
 
 
 @router.post("/admin/approve-user/{user_id}", response_model=AdminUserRead)
@@ -217,7 +222,7 @@ async def approve_user(
     user_id: UserIdPath, admin: AdminUser, db: DatabaseDep, now: AuthNowDep
 ) -> User:
     """Approve a pending registration (409 when already decided)."""
-    return await service.approve_user(db, user_id=user_id, admin_id=admin.user_id, now=now)
+    return await registration.approve_user(db, user_id=user_id, admin_id=admin.user_id, now=now)
 
 
 @router.post("/admin/reject-user/{user_id}", response_model=AdminUserRead)
@@ -229,7 +234,7 @@ async def reject_user(
     body: RejectRequest | None = None,
 ) -> User:
     """Reject a pending registration, optionally with a reason (409 when already decided)."""
-    return await service.reject_user(
+    return await registration.reject_user(
         db,
         user_id=user_id,
         admin_id=admin.user_id,
@@ -243,7 +248,19 @@ async def disable_user(
     user_id: UserIdPath, admin: AdminUser, db: DatabaseDep, now: AuthNowDep
 ) -> User:
     """Disable a user: their sessions end at once and they can no longer log in."""
-    return await service.disable_user(db, user_id=user_id, admin_id=admin.user_id, now=now)
+    return await users.disable_user(db, user_id=user_id, admin_id=admin.user_id, now=now)
+
+
+@router.put(
+    "/admin/users/{user_id}/role",
+    response_model=AdminUserRead,
+    responses={409: {"description": "The last active administrator cannot be demoted."}},
+)
+async def change_role(
+    user_id: UserIdPath, body: RoleChange, admin: AdminUser, db: DatabaseDep
+) -> User:
+    """Make a user an administrator or a plain user (never the last active administrator)."""
+    return await users.change_role(db, user_id=user_id, role=body.role, admin_id=admin.user_id)
 
 
 @router.post("/admin/users/{user_id}/enable", response_model=AdminUserRead)
@@ -251,7 +268,7 @@ async def enable_user(
     user_id: UserIdPath, admin: AdminUser, db: DatabaseDep, now: AuthNowDep
 ) -> User:
     """Re-enable a disabled user."""
-    return await service.enable_user(db, user_id=user_id, admin_id=admin.user_id, now=now)
+    return await users.enable_user(db, user_id=user_id, admin_id=admin.user_id, now=now)
 
 
 @router.post("/admin/users/{user_id}/end-sessions", response_model=EndedSessions)
@@ -259,7 +276,7 @@ async def end_user_sessions(
     user_id: UserIdPath, _admin: AdminUser, db: DatabaseDep, now: AuthNowDep
 ) -> EndedSessions:
     """End every session of a user (they must log in again)."""
-    return EndedSessions(ended=await service.end_sessions(db, user_id=user_id, now=now))
+    return EndedSessions(ended=await users.end_sessions(db, user_id=user_id, now=now))
 
 
 @router.get("/admin/account-stats", response_model=AccountStats)
@@ -270,24 +287,4 @@ async def account_stats(
     days: Annotated[int, Query(ge=1, le=3650)] = 30,
 ) -> AccountStats:
     """Registration and login figures of the last `days` days, from the database."""
-    stats = await service.account_stats(db, since=now - timedelta(days=days))
-    reg, logins = stats.registrations, stats.logins
-    submitted = reg.get("SUBMITTED", 0)
-    invalid, duplicate = reg.get("INVALID", 0), reg.get("DUPLICATE", 0)
-    succeeded, failed = logins.get("SUCCEEDED", 0), logins.get("FAILED", 0)
-    refused, throttled = logins.get("REFUSED", 0), logins.get("THROTTLED", 0)
-    return AccountStats(
-        since=stats.since,
-        registrations_submitted=submitted,
-        registrations_invalid=invalid,
-        registrations_duplicate=duplicate,
-        registration_success_rate=stats.rate(submitted, submitted + invalid + duplicate),
-        registrations_approved=stats.decisions["approved"],
-        registrations_rejected=stats.decisions["rejected"],
-        registrations_pending=stats.decisions["pending"],
-        logins_succeeded=succeeded,
-        logins_failed=failed,
-        logins_refused=refused,
-        logins_throttled=throttled,
-        login_success_rate=stats.rate(succeeded, succeeded + failed + refused + throttled),
-    )
+    return await stats.account_stats(db, since=now - timedelta(days=days))

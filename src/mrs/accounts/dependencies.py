@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from mrs.accounts import service
-from mrs.accounts.service import AuthenticatedUser
+from mrs.accounts import sessions
+from mrs.accounts.errors import AdminOnly
+from mrs.accounts.sessions import AuthenticatedUser
 from mrs.accounts.tokens import decode_token
-from mrs.errors import Forbidden, Unauthenticated
+from mrs.errors import Unauthenticated
 from mrs.http.dependencies import DatabaseDep, SettingsDep
 
 SESSION_COOKIE = "mrs_session"
@@ -63,7 +64,9 @@ async def optional_user(
         secret=settings.effective_secret_key,
         previous_secrets=settings.previous_secret_key_list,
     )
-    user = await service.user_for_token(db, claims=claims, now=auth_now(request), settings=settings)
+    user = await sessions.user_for_token(
+        db, claims=claims, now=auth_now(request), settings=settings
+    )
     request.state.user = user
     return user
 
@@ -80,7 +83,7 @@ async def admin_user(
     user: Annotated[AuthenticatedUser, Depends(current_user)],
 ) -> AuthenticatedUser:
     if not user.is_admin:
-        raise Forbidden("This page is for administrators only.")
+        raise AdminOnly()
     return user
 
 

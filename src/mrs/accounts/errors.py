@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mrs.accounts.rules import PolicyViolation
 from mrs.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthenticated
 
 
@@ -95,6 +96,26 @@ class SessionNotFound(NotFound):
     message = "This session does not exist."
 
 
+class AdminOnly(Forbidden):
+    code = "admin_only"
+    message = "This page is for administrators only."
+
+
 class CannotChangeOwnAccount(Conflict):
     code = "own_account"
     message = "You cannot do this to your own account."
+
+
+class LastAdministrator(Conflict):
+    code = "last_admin"
+    message = "This is the last active administrator: make another user an administrator first."
+
+
+# The form fields whose policy violations are about a password (the rest are plain input).
+_PASSWORD_FIELDS = frozenset({"password", "new_password"})
+
+
+def policy_error(violation: PolicyViolation, field: str) -> InvalidInput:
+    """The domain error for a broken account rule, naming the form field it is about."""
+    error = WeakPassword if field in _PASSWORD_FIELDS else InvalidInput
+    return error(violation.msgid, details={"field": field}, **violation.params)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mrs.accounts import service
+from mrs.accounts import sessions
 from mrs.background import Job, JobContext
 
 JOB_NAME = "accounts-housekeeping"
@@ -14,6 +14,6 @@ def jobs(context: JobContext) -> list[Job]:
     db, settings, clock = context.db, context.settings, context.auth_clock
 
     async def prune() -> None:
-        await service.prune_history(db, settings, now=clock())
+        await sessions.prune_history(db, settings, now=clock())
 
     return [Job(JOB_NAME, prune, interval_seconds=3600, initial_delay_seconds=60)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -42,3 +43,16 @@ def _dummy_hash() -> str:
 def burn_verification_time(password: str) -> None:
     """Spend as long as a real verification so unknown user ids cannot be told by timing."""
     verify_password(_dummy_hash(), password)
+
+
+async def hash_off_loop(password: str) -> str:
+    """`hash_password` on a worker thread: argon2 takes tens of milliseconds of CPU."""
+    return await asyncio.to_thread(hash_password, password)
+
+
+async def verify_off_loop(password_hash: str | None, password: str) -> bool:
+    """`verify_password` on a worker thread; with no hash, as long as a real check, False."""
+    if password_hash is None:
+        await asyncio.to_thread(burn_verification_time, password)
+        return False
+    return await asyncio.to_thread(verify_password, password_hash, password)

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from mrs.accounts import rules
+from mrs.accounts.models import Role
 
 
 class LoginRequest(BaseModel):
@@ -95,6 +96,10 @@ class AdminUserRead(UserRead):
     decided_at: datetime | None
     decided_by: str | None
     decision_reason: str | None
+
+
+class RoleChange(BaseModel):
+    role: Role
 
 
 class SessionRead(BaseModel):

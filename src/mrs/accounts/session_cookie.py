@@ -12,9 +12,9 @@ from datetime import datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mrs.accounts import service
+from mrs.accounts import login, sessions
 from mrs.accounts.dependencies import SECURE_SESSION_COOKIE, SESSION_COOKIE, session_cookie_name
-from mrs.accounts.service import AuthenticatedUser
+from mrs.accounts.sessions import AuthenticatedUser
 from mrs.accounts.tokens import IssuedToken, issue_token
 from mrs.clock import system_clock
 from mrs.db.engine import Database
@@ -36,10 +36,10 @@ def client_address(request: Request) -> str:
 
 
 def issue_session_token(
-    settings: Settings, opened: service.NewSession, *, now: datetime
+    settings: Settings, opened: sessions.NewSession, *, now: datetime
 ) -> IssuedToken:
     """The signed token of a session just opened (never outliving the session)."""
-    lifetime = service.session_token_lifetime(settings, expires_at=opened.expires_at, now=now)
+    lifetime = sessions.session_token_lifetime(settings, expires_at=opened.expires_at, now=now)
     return issue_token(
         user_id=opened.user.user_id,
         secret=settings.effective_secret_key,
@@ -73,7 +73,7 @@ async def log_in(
     now: datetime,
 ) -> IssuedToken:
     """Check the credentials (throttled), open a session and issue its token."""
-    opened = await service.login(
+    opened = await login.login(
         db,
         settings,
         user_id=user_id,
@@ -89,7 +89,7 @@ async def log_out(
     db: Database, response: Response, *, user: AuthenticatedUser, now: datetime
 ) -> None:
     """End the caller's session at once and clear the cookie."""
-    await service.logout(db, user=user, now=now)
+    await sessions.logout(db, user=user, now=now)
     clear_session_cookie(response)
 
 

@@ -1,19 +1,21 @@
-"""Admin view of the mail outbox."""
+"""Admin view of the mail outbox.
+
+The admin check is passed in (`outbox_router(guard)`): notifications never import
+accounts, which import notifications to queue their mails.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from mrs.accounts.dependencies import AdminUser
 from mrs.http.dependencies import DatabaseDep
 from mrs.notifications import service
 from mrs.notifications.models import MailState
-
-router = APIRouter(prefix="/api/admin", tags=["notifications"])
 
 
 class OutboxMailRead(BaseModel):
@@ -36,9 +38,16 @@ class OutboxRead(BaseModel):
     mails: list[OutboxMailRead]
 
 
-@router.get("/mail-outbox", response_model=OutboxRead)
+def outbox_router(admin_guard: Callable[..., Any]) -> APIRouter:
+    """The outbox routes, each behind `admin_guard` (a FastAPI dependency)."""
+    router = APIRouter(
+        prefix="/api/admin", tags=["notifications"], dependencies=[Depends(admin_guard)]
+    )
+    router.add_api_route("/mail-outbox", mail_outbox, methods=["GET"], response_model=OutboxRead)
+    return router
+
+
 async def mail_outbox(
-    _admin: AdminUser,
     db: DatabaseDep,
     state: MailState | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

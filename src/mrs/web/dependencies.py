@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from mrs.accounts import service
+from mrs.accounts import sessions
 from mrs.accounts.dependencies import auth_now, request_token
-from mrs.accounts.service import AuthenticatedUser
+from mrs.accounts.errors import AdminOnly
+from mrs.accounts.sessions import AuthenticatedUser
 from mrs.accounts.tokens import decode_token
-from mrs.errors import Forbidden, Unauthenticated
+from mrs.errors import Unauthenticated
 from mrs.http.dependencies import DatabaseDep, SettingsDep
 
 
@@ -28,7 +29,7 @@ async def page_visitor(
         return None
     try:
         claims = decode_token(token, secret=settings.effective_secret_key)
-        user = await service.user_for_token(
+        user = await sessions.user_for_token(
             db, claims=claims, now=auth_now(request), settings=settings
         )
     except Unauthenticated:  # expired, revoked or for a disabled account
@@ -47,7 +48,7 @@ async def page_user(
 
 async def page_admin(user: Annotated[AuthenticatedUser, Depends(page_user)]) -> AuthenticatedUser:
     if not user.is_admin:
-        raise Forbidden("This page is for administrators only.")
+        raise AdminOnly()
     return user
 
 

@@ -22,7 +22,8 @@ _TITLES = {
     500: N_("Something went wrong"),
 }
 _HINTS = {
-    403: N_("This page is for administrators, or for the person who made the reservation."),
+    # One hint for every refusal: the error's own message says what was refused.
+    403: N_("If you need this, ask an administrator."),
     404: N_("The address may be mistyped, or the item no longer exists."),
     500: N_("Please try again in a moment. If it keeps happening, tell your administrator."),
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mrs.accounts.service import AuthenticatedUser
+from mrs.accounts.sessions import AuthenticatedUser
 from mrs.web.i18n import N_
 
 

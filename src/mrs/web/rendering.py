@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from mrs import __version__
-from mrs.accounts.service import AuthenticatedUser
+from mrs.accounts.sessions import AuthenticatedUser
 from mrs.http.dependencies import request_locale
 from mrs.i18n import SUPPORTED_LOCALES, display_name, format_day, format_instant, translate
 from mrs.security.csrf import CSRF_FORM_FIELD, csrf_token

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from mrs.accounts import service as accounts_service
+from mrs.accounts import registration
 from mrs.http.dependencies import DatabaseDep, SettingsDep
 from mrs.notifications import service as mail_service
 from mrs.notifications.sender import smtp_configured
@@ -31,8 +31,7 @@ async def mail(
 ) -> Response:
     # One row more than shown tells whether there is a next page without counting them all.
     rows = await mail_service.list_outbox(db, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
-    decided = [user for user in await accounts_service.list_users(db) if user.decided_at]
-    decided.sort(key=lambda user: user.decided_at or 0, reverse=True)
+    decided = await registration.recent_decisions(db, limit=PAGE_SIZE)
     return render(
         request,
         "admin/mail.html",

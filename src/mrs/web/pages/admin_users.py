@@ -9,9 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
-from mrs.accounts import rules
-from mrs.accounts import service as accounts_service
+from mrs.accounts import registration, rules
+from mrs.accounts import users as accounts_users
 from mrs.accounts.dependencies import AuthNowDep
+from mrs.accounts.models import Role
 from mrs.db.engine import Database
 from mrs.errors import DomainError
 from mrs.http.dependencies import DatabaseDep, LocaleDep
@@ -57,7 +58,7 @@ async def _registrations_page(
         request,
         "admin/registrations.html",
         {
-            "pending": await accounts_service.list_pending_users(db),
+            "pending": await registration.list_pending_users(db),
             "reasons": reasons or {},
             "errors": errors or FormErrors(),
             "error": error,
@@ -89,7 +90,7 @@ async def approve(
 ) -> Response:
     await read_form(request)  # the CSRF token travels in the form
     try:
-        await accounts_service.approve_user(db, user_id=user_id, admin_id=admin.user_id, now=now)
+        await registration.approve_user(db, user_id=user_id, admin_id=admin.user_id, now=now)
     except DomainError as exc:  # decided meanwhile (409) or gone (404)
         return await _registrations_page(
             request,
@@ -121,7 +122,7 @@ async def reject(
             request, db, locale=locale, reasons={field: reason}, errors=errors, status_code=422
         )
     try:
-        await accounts_service.reject_user(
+        await registration.reject_user(
             db, user_id=user_id, admin_id=admin.user_id, now=now, reason=reason or None
         )
     except DomainError as exc:
@@ -138,6 +139,15 @@ async def reject(
 # --- users -----------------------------------------------------------------------------
 
 
+# Users listed on one page of the users list.
+USERS_PAGE_SIZE = 50
+
+
+def _page_number(raw: str | None) -> int:
+    """The ?page= of the users list: 1 when absent or not a small positive number."""
+    return int(raw) if raw and raw.isdigit() and 0 < len(raw) < 6 and int(raw) > 0 else 1
+
+
 async def _users_page(
     request: Request,
     db: Database,
@@ -146,11 +156,21 @@ async def _users_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
+    search = request.query_params.get("q", "")[: accounts_users.MAX_SEARCH_LENGTH].strip()
+    total = await accounts_users.count_users(db, search=search)
+    last_page = max(1, -(-total // USERS_PAGE_SIZE))
+    page = min(_page_number(request.query_params.get("page")), last_page)
     return render(
         request,
         "admin/users.html",
         {
-            "users": await accounts_service.list_users(db),
+            "users": await accounts_users.list_users(
+                db, search=search, offset=(page - 1) * USERS_PAGE_SIZE, limit=USERS_PAGE_SIZE
+            ),
+            "search": search,
+            "page": page,
+            "last_page": last_page,
+            "total": total,
             "status_labels": STATUS_LABELS,
             "role_labels": ROLE_LABELS,
             "error": error,
@@ -203,7 +223,7 @@ async def disable(
         request,
         db,
         locale,
-        lambda: accounts_service.disable_user(db, user_id=user_id, admin_id=admin.user_id, now=now),
+        lambda: accounts_users.disable_user(db, user_id=user_id, admin_id=admin.user_id, now=now),
         "disabled",
     )
 
@@ -221,7 +241,7 @@ async def enable(
         request,
         db,
         locale,
-        lambda: accounts_service.enable_user(db, user_id=user_id, admin_id=admin.user_id, now=now),
+        lambda: accounts_users.enable_user(db, user_id=user_id, admin_id=admin.user_id, now=now),
         "enabled",
     )
 
@@ -239,6 +259,34 @@ async def end_sessions(
         request,
         db,
         locale,
-        lambda: accounts_service.end_sessions(db, user_id=user_id, now=now),
+        lambda: accounts_users.end_sessions(db, user_id=user_id, now=now),
         "user_sessions_ended",
+    )
+
+
+@router.post("/admin/users/{user_id}/role")
+async def change_role(
+    request: Request,
+    user_id: UserIdPath,
+    admin: PageAdmin,
+    db: DatabaseDep,
+    locale: LocaleDep,
+) -> Response:
+    form = await read_form(request)
+    try:
+        role = Role(str(form.get("role", "")))
+    except ValueError:
+        return await _users_page(
+            request,
+            db,
+            locale=locale,
+            error=translate(locale, "Choose a role."),
+            status_code=422,
+        )
+    return await _user_action(
+        request,
+        db,
+        locale,
+        lambda: accounts_users.change_role(db, user_id=user_id, role=role, admin_id=admin.user_id),
+        "role_changed",
     )

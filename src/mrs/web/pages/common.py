@@ -35,6 +35,7 @@ DONE_MESSAGES = {
     "disabled": N_("The user was disabled and logged out everywhere."),
     "enabled": N_("The user was enabled and can log in again."),
     "user_sessions_ended": N_("{count} session(s) of the user ended."),
+    "role_changed": N_("The role of the user was changed."),
 }
 
 

@@ -8,11 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
-from mrs.accounts import service as accounts_service
-from mrs.accounts import session_cookie
+from mrs.accounts import login, session_cookie, sessions, users
 from mrs.accounts.dependencies import AuthNowDep
 from mrs.accounts.schemas import PasswordChange
-from mrs.accounts.service import AuthenticatedUser
+from mrs.accounts.sessions import AuthenticatedUser
 from mrs.db.engine import Database
 from mrs.errors import DomainError, InvalidInput, TooManyRequests
 from mrs.http.dependencies import DatabaseDep, LocaleDep, SettingsDep
@@ -39,7 +38,7 @@ async def _password_page(
     locale: str,
     status_code: int = 200,
 ) -> Response:
-    record = await accounts_service.get_user(db, user_id=user_id)
+    record = await users.get_user(db, user_id=user_id)
     return render(
         request,
         "account/password.html",
@@ -89,7 +88,7 @@ async def password_submit(
     status_code = 422
     if body is not None and not errors:
         try:
-            opened = await accounts_service.change_password(
+            opened = await login.change_password(
                 db,
                 settings,
                 user_id=user.user_id,
@@ -131,14 +130,14 @@ async def _sessions_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    sessions = await accounts_service.list_sessions(db, settings, user_id=user.user_id, now=now)
+    open_sessions = await sessions.list_sessions(db, settings, user_id=user.user_id, now=now)
     # This device first, then the others newest first (the sort is stable).
-    sessions.sort(key=lambda info: info.session_id != user.session_id)
+    open_sessions.sort(key=lambda info: info.session_id != user.session_id)
     return render(
         request,
         "account/sessions.html",
         {
-            "sessions": sessions,
+            "sessions": open_sessions,
             "current": user.session_id,
             "error": error,
             "done": done_message(request, locale),
@@ -165,7 +164,7 @@ async def end_other_sessions(
     request: Request, user: PageUser, db: DatabaseDep, now: AuthNowDep
 ) -> Response:
     await read_form(request)  # the CSRF token travels in the form
-    ended = await accounts_service.end_other_sessions(
+    ended = await sessions.end_other_sessions(
         db, user_id=user.user_id, keep=user.session_id, now=now
     )
     return redirect(f"/account/sessions?done=sessions_ended&n={ended}")
@@ -188,7 +187,7 @@ async def end_one_session(
         await session_cookie.log_out(db, response, user=user, now=now)
         return response
     try:
-        await accounts_service.end_session(db, user_id=user.user_id, session_id=session_id, now=now)
+        await sessions.end_session(db, user_id=user.user_id, session_id=session_id, now=now)
     except DomainError as exc:  # already ended, or not one of this user's sessions
         return await _sessions_page(
             request,

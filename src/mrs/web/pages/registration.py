@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from mrs.accounts import rules
-from mrs.accounts import service as accounts_service
+from mrs.accounts import registration, rules
 from mrs.accounts.dependencies import AuthNowDep
 from mrs.accounts.errors import EmailTaken, RegistrationClosed, UserIdTaken
 from mrs.accounts.schemas import RegistrationCreate
@@ -75,7 +74,7 @@ async def register_submit(
     status_code = 422
     if body is not None and not errors:
         try:
-            await accounts_service.register_user(
+            await registration.register_user(
                 db,
                 settings,
                 user_id=body.user_id,
@@ -105,7 +104,7 @@ async def register_submit(
         # Refused forms count in the registration log like refused API calls (the plan's
         # registration success rate needs the failures too), and in its throttle.
         try:
-            await accounts_service.record_invalid_registration(
+            await registration.record_invalid_registration(
                 db, settings, client_address=client_address(request), email=values["email"], now=now
             )
         except TooManyRequests as exc:

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from mrs.accounts.service import AuthenticatedUser
+from mrs.accounts.sessions import AuthenticatedUser
 from mrs.db.engine import Database
 from mrs.errors import DomainError
 from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
