@@ -9,17 +9,11 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from mrs.db.engine import make_sync_engine
+from mrs.db.errors import first_line
 from mrs.db.migrate import current_revisions, head_revisions
 from mrs.db.urls import redacted
 from mrs.ops.errors import DatabaseUnreachable, SchemaNotCurrent
 from mrs.settings import Settings
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of a driver error: the part an operator needs."""
-    origin = getattr(exc, "orig", None) or exc
-    lines = str(origin).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 @contextmanager

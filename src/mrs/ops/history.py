@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mrs.clock import system_clock
 from mrs.db.engine import make_sync_engine
-from mrs.ops.connections import first_line
+from mrs.db.errors import first_line
 from mrs.ops.models import BackupRun, RunKind, RunStatus
 from mrs.settings import Settings
 
