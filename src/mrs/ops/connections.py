@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from mrs.db.engine import make_sync_engine
@@ -42,3 +42,9 @@ def require_current_schema(engine: Engine, url: str) -> str:
             expected=", ".join(sorted(expected)),
         )
     return ",".join(sorted(found))
+
+
+def quote_identifier(connection: Connection, name: str) -> str:
+    """`name` quoted as an SQL identifier in the connection's dialect (for DDL and table
+    names, which cannot be bound parameters)."""
+    return str(connection.dialect.identifier_preparer.quote(name))
