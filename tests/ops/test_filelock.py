@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 from mrs.db.engine import Database
-from mrs.db.filelock import shared_noting_first, try_exclusive
 from mrs.db.leader import exclusive
 from mrs.settings import Settings
 
@@ -43,6 +42,8 @@ def _kill(child: subprocess.Popen[bytes]) -> None:
 
 
 def test_a_held_lock_is_refused_then_freed_by_the_holders_death(tmp_path: Path) -> None:
+    from mrs.db.filelock import try_exclusive
+
     lock = tmp_path / "job.lock"
     child = _hold_in_child("try_exclusive", lock, tmp_path)
     try:
@@ -55,6 +56,8 @@ def test_a_held_lock_is_refused_then_freed_by_the_holders_death(tmp_path: Path) 
 
 
 def test_a_shared_holder_is_not_alone_while_another_one_runs(tmp_path: Path) -> None:
+    from mrs.db.filelock import shared_noting_first
+
     lock = tmp_path / ".lock"
     child = _hold_in_child("shared_noting_first", lock, tmp_path)
     try:

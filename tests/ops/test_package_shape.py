@@ -12,12 +12,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from mrs.db.errors import first_line
-from mrs.ops import backup as backups
-from mrs.ops.backup.strategy import DialectBackups
+import mrs
 from mrs.settings import Settings
 
-SRC = Path(__file__).resolve().parents[2] / "src" / "mrs"
+# The package under test, wherever it is imported from.
+SRC = Path(mrs.__file__).resolve().parent
 
 
 def _imports(path: Path) -> set[str]:
@@ -57,6 +56,8 @@ def test_first_line_is_defined_once() -> None:
 
 
 def test_first_line_of_a_real_driver_error_is_one_line_without_the_sql() -> None:
+    from mrs.db.errors import first_line
+
     # A port nobody listens on: a real connection refusal from psycopg.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -79,6 +80,9 @@ def test_first_line_of_a_real_driver_error_is_one_line_without_the_sql() -> None
 def test_each_dialect_has_its_strategy_behind_one_protocol(
     pg_settings: Settings, sqlite_settings: Settings
 ) -> None:
+    from mrs.ops import backup as backups
+    from mrs.ops.backup.strategy import DialectBackups
+
     postgresql = backups.strategy_for(pg_settings)
     sqlite = backups.strategy_for(sqlite_settings)
     assert isinstance(postgresql, DialectBackups)
