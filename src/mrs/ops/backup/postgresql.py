@@ -14,8 +14,9 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
@@ -48,15 +49,14 @@ SCRATCH_PREFIX = "mrs_verify"
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
 class PostgresBackups:
     """Backups of the PostgreSQL database at `url` (see the module's description)."""
 
-    dialect = "postgresql"
-    extension = ".dump"
-
-    def __init__(self, settings: Settings, url: str) -> None:
-        self.settings = settings
-        self.url = url
+    settings: Settings
+    url: str
+    dialect: ClassVar[str] = "postgresql"
+    extension: ClassVar[str] = ".dump"
 
     def dump(self, partial: Path, progress: Progress) -> Dump:
         settings, url = self.settings, self.url

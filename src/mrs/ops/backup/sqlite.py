@@ -9,7 +9,9 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
@@ -23,15 +25,14 @@ from mrs.ops.progress import Progress
 from mrs.settings import Settings
 
 
+@dataclass(frozen=True)
 class SqliteBackups:
     """Backups of the SQLite database file named by `url`."""
 
-    dialect = "sqlite"
-    extension = ".sqlite3"
-
-    def __init__(self, settings: Settings, url: str) -> None:
-        self.settings = settings
-        self.url = url
+    settings: Settings
+    url: str
+    dialect: ClassVar[str] = "sqlite"
+    extension: ClassVar[str] = ".sqlite3"
 
     def dump(self, partial: Path, progress: Progress) -> Dump:
         source_path = self._live_path()

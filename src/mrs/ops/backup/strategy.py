@@ -23,9 +23,15 @@ class DialectBackups(Protocol):
     """Dump, verify and restore for one dialect; mrs.ops.backup.flow does the rest
     (names, manifest, locking, pruning, safety backups) once for all of them."""
 
-    dialect: str
-    # The backup file's suffix: how `mrs backup list` tells backups from other files.
-    extension: str
+    @property
+    def dialect(self) -> str:
+        """The SQLAlchemy backend name ("postgresql", "sqlite")."""
+        ...
+
+    @property
+    def extension(self) -> str:
+        """The backup file's suffix: how `mrs backup list` tells backups from other files."""
+        ...
 
     def dump(self, partial: Path, progress: Progress) -> Dump:
         """Write a consistent copy of the database into `partial` and digest exactly it."""
