@@ -45,6 +45,7 @@ def _upgrade(settings: Settings) -> None:
     from sqlalchemy.exc import OperationalError
 
     from mrs.db.engine import make_sync_engine
+    from mrs.db.errors import first_line
     from mrs.db.migrate import upgrade
     from mrs.db.urls import redacted
 
@@ -54,7 +55,7 @@ def _upgrade(settings: Settings) -> None:
     except OperationalError as exc:
         raise fail(
             f"cannot reach the database {redacted(settings.effective_database_url)}: "
-            f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}"
+            f"{first_line(exc)}"
         ) from exc
     finally:
         engine.dispose()

@@ -133,7 +133,7 @@ def test_a_dump_whose_content_is_broken_fails_the_scratch_restore(
     manifest = dict(made.manifest or {})
     manifest["size_bytes"] = made.path.stat().st_size
     manifest["sha256"] = hashlib.sha256(made.path.read_bytes()).hexdigest()
-    backups.write_json_atomically(made.manifest_path, manifest)
+    backups.write_manifest(made.path, manifest)
 
     with pytest.raises(BackupDamaged, match="pg_restore"):
         backups.verify_backup(pg_settings, backups.find_backup(pg_settings, made.path))

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from mrs.cli import app as cli
 from mrs.db.engine import Database
 from mrs.ops import backup as backups
-from mrs.ops import service
+from mrs.ops import pgtools, service
 from mrs.ops.errors import BackupFailed
 from mrs.ops.models import BackupRun
 from mrs.ops.status import backup_status
@@ -226,7 +226,7 @@ def test_a_verify_killed_half_way_leaves_no_scratch_database_after_the_next_one(
 def test_a_failing_backup_names_the_stage_and_the_file(
     pg_settings: Settings, tmp_path: Path
 ) -> None:
-    real = backups.pgtools.find_tool("pg_dump", pg_settings, 0)
+    real = pgtools.find_tool("pg_dump", pg_settings, 0)
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "pg_dump").write_text(

@@ -16,3 +16,11 @@ def sqlstate(exc: BaseException) -> str | None:
     if isinstance(exc, DBAPIError):
         return getattr(exc.orig, "sqlstate", None)
     return None
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a (driver) error: the part an operator needs, without the SQL,
+    parameters and hints the drivers add below it."""
+    origin = getattr(exc, "orig", None) or exc
+    lines = str(origin).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -7,15 +7,14 @@ asking for the same lock is told "not yours" at once instead of waiting.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from sqlalchemy import text
 
 from mrs.db.engine import Database
+from mrs.db.filelock import host_lock
 
 
 def lock_key(name: str) -> int:
@@ -41,15 +40,5 @@ async def exclusive(db: Database, name: str) -> AsyncIterator[bool]:
                     await connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                     await connection.commit()
         return
-    lock_dir = Path(db.settings.ensure_data_dir()) / "locks"
-    lock_dir.mkdir(exist_ok=True)
-    with (lock_dir / f"{name}.lock").open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    async with host_lock(db.settings, name) as held:
+        yield held

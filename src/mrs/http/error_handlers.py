@@ -18,6 +18,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from mrs.db.errors import first_line
 from mrs.errors import DomainError, TooManyRequests
 from mrs.http.dependencies import request_locale
 from mrs.i18n import translate
@@ -187,7 +188,7 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
     case's transaction rolled back)."""
     # The driver's own words say which (refused, timed out, too many clients); they
     # carry no parameters (hidden in every engine and in mrs.db.direct).
-    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+    reason = first_line(exc)[:300]
     logger.error(
         "database unavailable on %s %s: %s: %s",
         request.method,

@@ -9,10 +9,8 @@ webhook, and their history is written once the database is back.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mrs.clock import Clock, system_clock
 from mrs.db.engine import Database
+from mrs.db.filelock import host_lock
 from mrs.db.leader import exclusive
 from mrs.monitoring import channels, metrics, rules, system
 from mrs.monitoring.models import AlertEvent, AlertState, MetricSample
@@ -246,24 +245,6 @@ async def firing_rules(db: Database) -> list[str]:
 # --- the evaluator ---
 
 
-@asynccontextmanager
-async def _host_lock(settings: Settings, name: str) -> AsyncIterator[bool]:
-    """A non-blocking file lock in the data directory. Used only while the database (and
-    so its advisory lock) is unreachable: one process per host reports the outage."""
-    lock_dir = settings.ensure_data_dir() / "locks"
-    lock_dir.mkdir(exist_ok=True)
-    with (lock_dir / f"{name}.lock").open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 @dataclass
 class _PendingEvent:
     rule: str
@@ -390,7 +371,7 @@ class AlertEvaluator:
         path = _offline_path(self.settings)
         # Whoever holds the host lock also writes what this host saw while the database
         # was away (and then forgets it); the others leave it to them.
-        async with _host_lock(self.settings, OFFLINE_LOCK) as reconciling:
+        async with host_lock(self.settings, OFFLINE_LOCK) as reconciling:
             offline_states, offline_events = _load_offline(path) if reconciling else ({}, [])
             notices = await self._record_online(results, now, offline_states, offline_events)
             if offline_states or offline_events:
@@ -500,7 +481,7 @@ class AlertEvaluator:
         """The database is away: this host's processes share the rules' states in a file
         (under a file lock), so the outage is told once per host, not once per worker."""
         notices: list[channels.Notice] = []
-        async with _host_lock(self.settings, OFFLINE_LOCK) as leader:
+        async with host_lock(self.settings, OFFLINE_LOCK) as leader:
             if not leader:
                 return notices  # another process on this host is recording right now
             path = _offline_path(self.settings)

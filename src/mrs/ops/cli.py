@@ -87,7 +87,7 @@ def _reported() -> Iterator[None]:
         raise _fail("interrupted; nothing was changed", 130) from None
     except (SQLAlchemyError, OSError) as exc:
         # Unexpected, but an operator still gets one line (the run is in backup_run too).
-        from mrs.ops.connections import first_line
+        from mrs.db.errors import first_line
 
         raise _fail(f"{type(exc).__name__}: {first_line(exc)}") from exc
 

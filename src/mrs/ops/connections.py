@@ -5,21 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from mrs.db.engine import make_sync_engine
+from mrs.db.errors import first_line
 from mrs.db.migrate import current_revisions, head_revisions
 from mrs.db.urls import redacted
 from mrs.ops.errors import DatabaseUnreachable, SchemaNotCurrent
 from mrs.settings import Settings
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of a driver error: the part an operator needs."""
-    origin = getattr(exc, "orig", None) or exc
-    lines = str(origin).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 @contextmanager
@@ -48,3 +42,9 @@ def require_current_schema(engine: Engine, url: str) -> str:
             expected=", ".join(sorted(expected)),
         )
     return ",".join(sorted(found))
+
+
+def quote_identifier(connection: Connection, name: str) -> str:
+    """`name` quoted as an SQL identifier in the connection's dialect (for DDL and table
+    names, which cannot be bound parameters)."""
+    return str(connection.dialect.identifier_preparer.quote(name))

@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mrs.clock import system_clock
 from mrs.db.engine import make_sync_engine
-from mrs.ops.connections import first_line
+from mrs.db.errors import first_line
 from mrs.ops.models import BackupRun, RunKind, RunStatus
 from mrs.settings import Settings
 
@@ -172,11 +172,14 @@ def recorded(settings: Settings, kind: RunKind, trigger: str) -> Iterator[RunOut
     started = time.monotonic()
     run_id = _write_start(settings, kind, trigger)
     outcome = RunOutcome()
+    error: str | None = None
     try:
         yield outcome
     except BaseException as exc:
-        message = str(exc) or type(exc).__name__
-        logger.error("%s run failed: %s", kind.value.lower(), message)
+        error = str(exc) or type(exc).__name__
+        logger.error("%s run failed: %s", kind.value.lower(), error)
+        raise
+    finally:
         _write_end(
             settings,
             run_id,
@@ -185,16 +188,5 @@ def recorded(settings: Settings, kind: RunKind, trigger: str) -> Iterator[RunOut
             started_at=started_at,
             seconds=time.monotonic() - started,
             outcome=outcome,
-            error=message,
+            error=error,
         )
-        raise
-    _write_end(
-        settings,
-        run_id,
-        kind,
-        trigger,
-        started_at=started_at,
-        seconds=time.monotonic() - started,
-        outcome=outcome,
-        error=None,
-    )

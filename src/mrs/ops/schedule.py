@@ -78,35 +78,30 @@ def make_backup_job(settings: Settings, db: Database, clock: Clock) -> JobFuncti
 
     retry = timedelta(minutes=settings.backup_retry_minutes)
 
+    def due(schedule: str, runs: LastRuns) -> bool:
+        return is_due(
+            schedule=schedule,
+            tz=settings.tz,
+            now=clock(),
+            last_success=runs.success,
+            last_attempt=runs.attempt,
+            retry_after=retry,
+        )
+
     async def backup_job() -> None:
         # Even with the schedule off, a run killed elsewhere (CLI, OS timer) must alert.
         await asyncio.to_thread(history.fail_stale_runs, settings, clock())
         if not settings.backup_enabled:
             return
         runs = await last_runs(db, RunKind.BACKUP)
-        if is_due(
-            schedule=settings.backup_schedule,
-            tz=settings.tz,
-            now=clock(),
-            last_success=runs.success,
-            last_attempt=runs.attempt,
-            retry_after=retry,
-        ):
+        if due(settings.backup_schedule, runs):
             logger.info("scheduled backup starting")
             # pg_dump, checksums and the scratch restore block: keep them off the event loop.
             await asyncio.to_thread(service.run_backup, settings, trigger="schedule")
             runs = await last_runs(db, RunKind.BACKUP)
         if runs.success is None:
             return  # nothing to drill on yet
-        drills = await last_runs(db, RunKind.DRILL)
-        if is_due(
-            schedule=settings.backup_drill_schedule,
-            tz=settings.tz,
-            now=clock(),
-            last_success=drills.success,
-            last_attempt=drills.attempt,
-            retry_after=retry,
-        ):
+        if due(settings.backup_drill_schedule, await last_runs(db, RunKind.DRILL)):
             logger.info("scheduled restore drill starting")
             await asyncio.to_thread(service.run_drill, settings)
 

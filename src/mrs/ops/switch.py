@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from mrs.ops.connections import quote_identifier
 from mrs.ops.errors import OpsError
 from mrs.ops.pause import pause_point
 from mrs.settings import Settings, create_private_file
@@ -91,10 +92,6 @@ def remove_journal(settings: Settings) -> None:
     journal_path(settings).unlink(missing_ok=True)
 
 
-def _quote(admin: Any, name: str) -> str:
-    return str(admin.dialect.identifier_preparer.quote(name))
-
-
 def _existing(admin: Any, plan: SwitchPlan) -> set[str]:
     names = [plan.original, plan.fresh, plan.previous]
     rows = admin.scalars(
@@ -105,7 +102,9 @@ def _existing(admin: Any, plan: SwitchPlan) -> set[str]:
 
 def _allow(admin: Any, name: str, allow: bool) -> None:
     value = "true" if allow else "false"
-    admin.execute(text(f"ALTER DATABASE {_quote(admin, name)} WITH ALLOW_CONNECTIONS {value}"))
+    admin.execute(
+        text(f"ALTER DATABASE {quote_identifier(admin, name)} WITH ALLOW_CONNECTIONS {value}")
+    )
 
 
 def _rename(admin: Any, old: str, new: str) -> None:
@@ -113,7 +112,9 @@ def _rename(admin: Any, old: str, new: str) -> None:
     for attempt in range(50):
         try:
             admin.execute(
-                text(f"ALTER DATABASE {_quote(admin, old)} RENAME TO {_quote(admin, new)}")
+                text(
+                    f"ALTER DATABASE {quote_identifier(admin, old)} RENAME TO {quote_identifier(admin, new)}"
+                )
             )
             return
         except Exception:
@@ -122,8 +123,9 @@ def _rename(admin: Any, old: str, new: str) -> None:
             time.sleep(0.1)
 
 
-def _drop(admin: Any, name: str) -> None:
-    admin.execute(text(f"DROP DATABASE IF EXISTS {_quote(admin, name)} WITH (FORCE)"))
+def drop_database(admin: Any, name: str) -> None:
+    """Drop the database `name` if it exists, ending its sessions."""
+    admin.execute(text(f"DROP DATABASE IF EXISTS {quote_identifier(admin, name)} WITH (FORCE)"))
 
 
 def _end_sessions(admin: Any, name: str) -> None:
@@ -161,12 +163,12 @@ def settle(settings: Settings, admin: Any, plan: SwitchPlan, *, rollback: bool) 
     if plan.phase == RESTORING:
         if original not in exists:
             raise OpsError(reason=_unknown_state(plan, exists))
-        _drop(admin, fresh)
+        drop_database(admin, fresh)
         _allow(admin, original, True)
         return f"the restore had not reached the switch: dropped {fresh}; {original} is unchanged"
     if exists == {original, fresh}:
         if rollback:
-            _drop(admin, fresh)
+            drop_database(admin, fresh)
             _allow(admin, original, True)
             return f"rolled back: dropped {fresh}; {original} is unchanged"
         switch(settings, admin, plan)
@@ -175,7 +177,7 @@ def settle(settings: Settings, admin: Any, plan: SwitchPlan, *, rollback: bool) 
         if rollback:
             _rename(admin, previous, original)
             _allow(admin, original, True)
-            _drop(admin, fresh)
+            drop_database(admin, fresh)
             return f"rolled back: {previous} renamed back to {original}; dropped {fresh}"
         _finish_from_renamed(admin, plan)
         return f"switch finished: {original} holds the restored data; the old one is {previous}"

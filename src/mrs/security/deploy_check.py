@@ -370,8 +370,8 @@ def _live_database_findings(settings: Settings) -> list[Finding]:
                 )
             ).all()
     except SQLAlchemyError as exc:
+        from mrs.db.errors import first_line
         from mrs.db.urls import redacted
-        from mrs.ops.connections import first_line
 
         return [
             Finding(
