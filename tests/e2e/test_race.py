@@ -156,8 +156,11 @@ async def test_racing_clients_on_postgres_with_two_workers(
     with support.running_server(
         database_url=database_url, data_dir=tmp_path / "srv", args=["--workers", "2"]
     ) as server:
-        await _run_races(server.base_url, database_url, settings)
-    assert "Traceback" not in server.log()
+        try:
+            await _run_races(server.base_url, database_url, settings)
+        except AssertionError as failure:
+            raise AssertionError(f"{failure}\n--- server log ---\n{server.log()[-6000:]}") from None
+    assert "Traceback" not in server.log(), server.log()[-6000:]
 
 
 async def test_racing_clients_on_sqlite(tmp_path: Path) -> None:
@@ -166,5 +169,8 @@ async def test_racing_clients_on_sqlite(tmp_path: Path) -> None:
     with support.running_server(
         database_url=database_url, data_dir=tmp_path / "srv", args=["--workers", "2"]
     ) as server:
-        await _run_races(server.base_url, database_url, settings)
-    assert "Traceback" not in server.log()
+        try:
+            await _run_races(server.base_url, database_url, settings)
+        except AssertionError as failure:
+            raise AssertionError(f"{failure}\n--- server log ---\n{server.log()[-6000:]}") from None
+    assert "Traceback" not in server.log(), server.log()[-6000:]
