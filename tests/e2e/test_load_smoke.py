@@ -19,7 +19,6 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
-
 from loadtest import harness
 
 REPO = Path(__file__).resolve().parents[2]
