@@ -290,8 +290,12 @@ def running_server(
     if options.scheme == "https":
         if options.certfile is None or options.keyfile is None:
             options.certfile, options.keyfile = self_signed_certificate(options.data_dir / "tls")
-        # `--certfile/--keyfile` come with the HTTPS work (issue 4).
-        command += ["--certfile", str(options.certfile), "--keyfile", str(options.keyfile)]
+        # No redirect listener: it would bind the fixed default port 8080, which fails
+        # wherever another program holds it, and nothing measured here goes through it.
+        command += [
+            "--certfile", str(options.certfile), "--keyfile", str(options.keyfile),
+            "--redirect-port", "0",
+        ]  # fmt: skip
     env = {
         **os.environ,
         "MRS_DATABASE_URL": options.database_url,

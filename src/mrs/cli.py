@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -81,11 +83,20 @@ def _load_demo(settings: Settings) -> bool:
         engine.dispose()
 
 
-def _print_demo_logins() -> None:
-    from mrs.demo import DEMO_LOGINS
+def _print_demo_logins(settings: Settings) -> None:
+    """Print the demo logins that still work (none once their passwords were changed)."""
+    from mrs.db.engine import make_sync_engine
+    from mrs.demo import working_demo_logins
 
+    engine = make_sync_engine(settings)
+    try:
+        logins = working_demo_logins(engine)
+    finally:
+        engine.dispose()
+    if not logins:
+        return
     typer.echo("Demo logins:")
-    for login in DEMO_LOGINS:
+    for login in logins:
         typer.echo(
             f"  {login.role.value:<5}  user id: {login.user_id:<6}  password: {login.password}"
         )
@@ -98,7 +109,7 @@ def demo() -> None:
     _upgrade(settings)
     if _load_demo(settings):
         typer.echo("demo data loaded")
-        _print_demo_logins()
+        _print_demo_logins(settings)
     else:
         typer.echo("the database already has users; demo data not loaded")
 
@@ -114,14 +125,71 @@ def _prepare_metrics_dir(settings: Settings) -> None:
     prepare_multiprocess_dir(settings.ensure_data_dir() / "metrics")
 
 
+def _port_problem(host: str, port: int) -> str | None:
+    """Why `port` on `host` cannot be listened on (in use, not allowed), or None."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM
+        )[0]
+    except OSError as exc:
+        return f"cannot listen on {host}: {exc.strerror or exc}"
+    with socket.socket(family, kind, proto) as probe:
+        # As uvicorn binds: a port left in TIME_WAIT by an earlier run is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is already in use by another program"
+            if exc.errno == errno.EACCES:
+                return (
+                    f"port {port} on {host} is not allowed for this user "
+                    "(ports below 1024 need CAP_NET_BIND_SERVICE)"
+                )
+            return f"cannot listen on {host} port {port}: {exc.strerror or exc}"
+    return None
+
+
+def _check_ports_free(settings: Settings) -> None:
+    """Fail with the busy port and the option that moves it, before saying we run."""
+    if settings.tls_enabled:
+        listeners = [(settings.https_port, "--port N (or MRS_HTTPS_PORT)")]
+        if settings.redirect_port:
+            listeners.append(
+                (
+                    settings.redirect_port,
+                    "--redirect-port N, or --redirect-port 0 for no redirect "
+                    "(or MRS_REDIRECT_PORT)",
+                )
+            )
+    else:
+        listeners = [(settings.port, "--port N (or MRS_PORT)")]
+    for port, option in listeners:
+        problem = _port_problem(settings.host, port)
+        if problem is not None:
+            raise fail(f"{problem}; pick another port with {option}")
+
+
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Address to listen on (0.0.0.0: every interface).",
+            show_default="127.0.0.1, or MRS_HOST",
+        ),
+    ] = None,
     port: Annotated[
         int | None,
-        typer.Option(help="Port to listen on (with TLS: the HTTPS port, default 8443)."),
+        typer.Option(
+            help="Port to listen on (with TLS: the HTTPS port).",
+            show_default="8000, with TLS 8443; or MRS_PORT / MRS_HTTPS_PORT",
+        ),
     ] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes.", show_default="1, or MRS_WORKERS"),
+    ] = None,
     demo: Annotated[
         bool, typer.Option("--demo", help="Load demo data into an empty database.")
     ] = False,
@@ -137,7 +205,10 @@ def serve(
     keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
     redirect_port: Annotated[
         int | None,
-        typer.Option(help="With TLS: plain-HTTP port that redirects to HTTPS (0: none)."),
+        typer.Option(
+            help="With TLS: plain-HTTP port that redirects to HTTPS (0: none).",
+            show_default="8080, or MRS_REDIRECT_PORT",
+        ),
     ] = None,
 ) -> None:
     """Run the service (migrating the database first)."""
@@ -162,6 +233,7 @@ def serve(
     write_serve_options(settings, overrides)
     if settings.certfile is not None and settings.keyfile is None:
         raise fail("--keyfile is needed with --certfile", 2)
+    _check_ports_free(settings)
     ops_cli.recover_on_start(settings)
     _upgrade(settings)
     from mrs.db.urls import redacted
@@ -169,8 +241,9 @@ def serve(
     _prepare_metrics_dir(settings)
     typer.echo(f"database: {redacted(settings.effective_database_url)}")
     if demo:
-        _load_demo(settings)
-        _print_demo_logins()
+        if not _load_demo(settings):
+            typer.echo("demo data not loaded: the database already has users")
+        _print_demo_logins(settings)
     if settings.tls_enabled:
         from mrs.security.serving import serve_https
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, insert, select
 
 from mrs.accounts.models import Role, User, UserStatus
-from mrs.accounts.passwords import hash_password
+from mrs.accounts.passwords import hash_password, verify_password
 from mrs.db.engine import sync_transaction
 from mrs.rooms.models import MeetingRoom, ReservableRoom
 from mrs.settings import Settings
@@ -76,3 +76,21 @@ def load_demo_data(engine: Engine, settings: Settings, *, now: datetime) -> bool
             ],
         )
     return True
+
+
+def working_demo_logins(engine: Engine) -> list[DemoLogin]:
+    """The demo logins that would still get in: the account is active and its password is
+    still the demo one (an operator who changed it or removed the user is not listed)."""
+    with sync_transaction(engine) as session:
+        rows = session.execute(
+            select(User.user_id, User.password_hash).where(
+                User.user_id.in_([login.user_id for login in DEMO_LOGINS]),
+                User.status == UserStatus.ACTIVE.value,
+            )
+        ).all()
+    hashes = {user_id: password_hash for user_id, password_hash in rows}
+    return [
+        login
+        for login in DEMO_LOGINS
+        if login.user_id in hashes and verify_password(hashes[login.user_id], login.password)
+    ]

@@ -31,7 +31,10 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=60 * 8, ge=1, le=60 * 24 * 30)
     pool_size: int = Field(default=10, ge=1, le=200)
     pool_max_overflow: int = Field(default=10, ge=0, le=200)
-    pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    # How long a request waits for a pooled connection before answering 503. Longer than
+    # the statement timeout: the request holding the connection may legitimately run
+    # that long (waiting for a lock), and a short wait turned busy moments into 503s.
+    pool_timeout_seconds: float = Field(default=30.0, gt=0)
     statement_timeout_ms: int = Field(default=15_000, ge=0)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     host: str = "127.0.0.1"

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -22,12 +23,15 @@ from mrs.db.urls import sync_url
 from mrs.rooms import service as rooms_service
 from mrs.settings import Settings
 from tests import support
+from tests.conftest import LoginFactory, RoomFactory, UserFactory
 
 pytestmark = pytest.mark.slow
 
 CLIENTS = 120
 USERS = 12
 PASSWORD = "race-test-password-1"
+# Migrating a fresh database before the port opens took over 30 s on a busy machine.
+STARTUP_SECONDS = 120.0
 
 
 async def _seed(settings: Settings) -> tuple[list[int], date]:
@@ -154,17 +158,89 @@ async def test_racing_clients_on_postgres_with_two_workers(
 ) -> None:
     settings = Settings(data_dir=tmp_path, database_url=database_url)
     with support.running_server(
-        database_url=database_url, data_dir=tmp_path / "srv", args=["--workers", "2"]
+        database_url=database_url,
+        data_dir=tmp_path / "srv",
+        args=["--workers", "2"],
+        startup_timeout=STARTUP_SECONDS,
     ) as server:
-        await _run_races(server.base_url, database_url, settings)
-    assert "Traceback" not in server.log()
+        try:
+            await _run_races(server.base_url, database_url, settings)
+        except AssertionError as failure:
+            raise AssertionError(f"{failure}\n--- server log ---\n{server.log()[-6000:]}") from None
+    assert "Traceback" not in server.log(), server.log()[-6000:]
 
 
 async def test_racing_clients_on_sqlite(tmp_path: Path) -> None:
     database_url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
     settings = Settings(data_dir=tmp_path, database_url=database_url)
     with support.running_server(
-        database_url=database_url, data_dir=tmp_path / "srv", args=["--workers", "2"]
+        database_url=database_url,
+        data_dir=tmp_path / "srv",
+        args=["--workers", "2"],
+        startup_timeout=STARTUP_SECONDS,
     ) as server:
-        await _run_races(server.base_url, database_url, settings)
-    assert "Traceback" not in server.log()
+        try:
+            await _run_races(server.base_url, database_url, settings)
+        except AssertionError as failure:
+            raise AssertionError(f"{failure}\n--- server log ---\n{server.log()[-6000:]}") from None
+    assert "Traceback" not in server.log(), server.log()[-6000:]
+
+
+# Longer than the pool wait used to be (10 s) and shorter than the statement timeout
+# (15 s): the request holding the connection is working legitimately all along.
+HOLD_SECONDS = 12.0
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """One connection per pool, so a second request has to wait for the first's."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        secret_key="test-secret-key-0123456789-0123456789-0123456789",
+        pool_size=1,
+        pool_max_overflow=0,
+    )
+
+
+def test_a_connection_is_awaited_at_least_as_long_as_a_statement_may_run() -> None:
+    defaults = Settings()
+    assert defaults.pool_timeout_seconds > defaults.statement_timeout_ms / 1000
+
+
+async def test_a_reservation_waiting_for_a_busy_pool_gets_its_answer(
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    login: LoginFactory,
+    make_room: RoomFactory,
+    tomorrow: date,
+    database_url: str,
+) -> None:
+    """Under contention a reservation may wait for a pooled connection while another
+    request's statement waits for a lock; it must get its answer, not a 503."""
+    room = await make_room()
+    headers = await login(await make_user())
+
+    async def reserve(start: str, end: str) -> int:
+        response = await client.post(
+            f"/api/rooms/{room}/reservations",
+            json={"date": tomorrow.isoformat(), "start_time": start, "end_time": end},
+            headers=headers,
+        )
+        return response.status_code
+
+    conninfo = sync_url(database_url).set(drivername="postgresql")
+    async with await psycopg.AsyncConnection.connect(
+        conninfo.render_as_string(hide_password=False)
+    ) as blocker:
+        # An admin closing the date holds its row: reservations on it wait (FOR SHARE).
+        await blocker.execute(
+            "SELECT 1 FROM reservable_room WHERE room_id = %s AND reserved_date = %s FOR UPDATE",
+            (room, tomorrow),
+        )
+        first = asyncio.create_task(reserve("10:00", "11:00"))
+        second = asyncio.create_task(reserve("11:00", "12:00"))
+        await asyncio.sleep(HOLD_SECONDS)
+        assert not first.done()
+        await blocker.rollback()
+    assert await asyncio.gather(first, second) == [201, 201]
