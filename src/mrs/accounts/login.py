@@ -58,6 +58,7 @@ async def login(
     async with db.snapshot() as session:
         user = await session.get(User, account_key) if len(account_key) <= 32 else None
     if not await passwords.verify_off_loop(user.password_hash if user else None, password):
+        await throttle.settle_failed_check(db, attempt_id)
         metrics.LOGINS.labels(outcome="failed").inc()
         raise InvalidCredentials()
     assert user is not None  # a missing user never verifies
@@ -126,6 +127,7 @@ async def change_password(
         refusal=PasswordCheckThrottled,
     )
     if not await passwords.verify_off_loop(user.password_hash, current_password):
+        await throttle.settle_failed_check(db, attempt_id)
         metrics.LOGINS.labels(outcome="failed").inc()
         raise WrongCurrentPassword(details={"field": "current_password"})
     new_hash = await passwords.hash_off_loop(new_password)

@@ -73,6 +73,9 @@ class LoginOutcome(enum.StrEnum):
     FAILED = "FAILED"  # wrong user id or password: counts towards throttling
     REFUSED = "REFUSED"  # right password, but the account is not ACTIVE
     THROTTLED = "THROTTLED"
+    # Admitted, its password still being checked: counts as a failure until settled (one
+    # left behind by a process that died stays counted as one).
+    CHECKING = "CHECKING"
 
 
 class LoginAttempt(Base):
@@ -81,7 +84,8 @@ class LoginAttempt(Base):
     __tablename__ = "login_attempt"
     __table_args__ = (
         CheckConstraint(
-            "outcome IN ('SUCCEEDED', 'FAILED', 'REFUSED', 'THROTTLED')", name="outcome"
+            "outcome IN ('SUCCEEDED', 'FAILED', 'REFUSED', 'THROTTLED', 'CHECKING')",
+            name="outcome",
         ),
         Index("ix_login_attempt_account_key", "account_key", "attempted_at"),
         Index("ix_login_attempt_client_address", "client_address", "attempted_at"),

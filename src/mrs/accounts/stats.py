@@ -42,7 +42,10 @@ async def account_stats(db: Database, *, since: datetime) -> AccountStats:
     approved = sum(decided.values()) - rejected
     submitted = registrations.get("SUBMITTED", 0)
     invalid, duplicate = registrations.get("INVALID", 0), registrations.get("DUPLICATE", 0)
-    succeeded, failed = logins.get("SUCCEEDED", 0), logins.get("FAILED", 0)
+    succeeded, failed = (
+        logins.get("SUCCEEDED", 0),
+        logins.get("FAILED", 0) + logins.get("CHECKING", 0),
+    )
     refused, throttled = logins.get("REFUSED", 0), logins.get("THROTTLED", 0)
     return AccountStats(
         since=since,

@@ -7,14 +7,19 @@ sees every attempt admitted before it, whichever process or host admitted it: ne
 than the limit get through in a window. On PostgreSQL the lock is the row lock that
 `INSERT … ON CONFLICT DO UPDATE` takes; on SQLite writers are serialised anyway.
 
-A password check is admitted as a FAILED login attempt and settled afterwards (SUCCEEDED
-or REFUSED), so a check still running counts against the limit, and a process that dies
-mid-check leaves a failure behind rather than a free try.
+A password check is admitted as a CHECKING login attempt and settled afterwards (FAILED,
+SUCCEEDED or REFUSED); a check still running counts against the limit like a failure, and
+a process that dies mid-check leaves one behind rather than a free try. When only checks
+still running fill the budget (many people logging in at once from one office address),
+the attempt waits for them to settle instead of being refused: the limit holds, and
+nobody who types the right password is turned away because others were quicker.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
+import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -39,6 +44,11 @@ from mrs.errors import TooManyRequests
 from mrs.settings import Settings
 
 MAX_ADDRESS_LENGTH = 64
+# How long an attempt waits for running checks to settle before it is refused; well under
+# the request deadline. A check older than CHECK_STALE_SECONDS belongs to a process that
+# died: it stays counted, and nobody waits for it.
+ADMISSION_WAIT_SECONDS = 5.0
+CHECK_STALE_SECONDS = 60.0
 
 
 async def lock_keys(session: AsyncSession, keys: Sequence[str], *, now: datetime) -> None:
@@ -83,10 +93,18 @@ async def _nth_latest(
 
 
 async def password_retry_after(
-    session: AsyncSession, settings: Settings, *, account_key: str, address: str, now: datetime
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    account_key: str,
+    address: str,
+    now: datetime,
+    settled_only: bool = False,
 ) -> int | None:
     """Per account: N failures since the window start (or since the last successful
     check, whichever is later). Per address: M failures in the window, whatever the account.
+    Checks still running count as failures, unless `settled_only` (then only those old
+    enough to belong to a dead process do).
     """
     window = timedelta(minutes=settings.login_failure_window_minutes)
     window_start = now - window
@@ -99,7 +117,10 @@ async def password_retry_after(
             LoginAttempt.attempted_at > window_start,
         )
     )
-    failed = LoginAttempt.outcome == LoginOutcome.FAILED.value
+    running = LoginAttempt.outcome == LoginOutcome.CHECKING.value
+    if settled_only:
+        running &= LoginAttempt.attempted_at < now - timedelta(seconds=CHECK_STALE_SECONDS)
+    failed = (LoginAttempt.outcome == LoginOutcome.FAILED.value) | running
     waits = [
         _wait(
             await _nth_latest(
@@ -146,11 +167,44 @@ async def admit_password_check(
 ) -> int:
     """Admit one password check, or raise `refusal` (429) with the seconds to wait.
 
-    The admitted check is recorded as FAILED at once (its id is returned); settle it with
-    `settle_password_check` when the password was right.
+    The admitted check is recorded as CHECKING (its id is returned); settle it with
+    `settle_password_check` once the password has been verified. While only checks still
+    running stand in the way, wait (up to ADMISSION_WAIT_SECONDS) for them to settle.
     """
     address = (client_address or "unknown")[:MAX_ADDRESS_LENGTH]
-    retry_after: int | None = None
+    loop = asyncio.get_running_loop()
+    give_up_at = loop.time() + ADMISSION_WAIT_SECONDS
+    pause = 0.02
+    while True:
+        attempt_id, retry_after, only_running = await _try_admission(
+            db, settings, account_key=account_key, address=address, now=now
+        )
+        if attempt_id is not None:
+            return attempt_id
+        assert retry_after is not None
+        if not only_running or loop.time() + pause > give_up_at:
+            break
+        # Jittered, growing pauses: many waiting attempts do not retry in lockstep.
+        await asyncio.sleep(pause * (0.5 + random.random()))  # noqa: S311 - not a secret
+        pause = min(pause * 2, 0.25)
+    async with db.transaction() as session:
+        session.add(
+            LoginAttempt(
+                attempted_at=now,
+                account_key=account_key,
+                client_address=address,
+                outcome=LoginOutcome.THROTTLED,
+            )
+        )
+    metrics.LOGINS.labels(outcome="throttled").inc()
+    raise refusal(retry_after=retry_after)
+
+
+async def _try_admission(
+    db: Database, settings: Settings, *, account_key: str, address: str, now: datetime
+) -> tuple[int | None, int | None, bool]:
+    """(attempt id, None, _) when admitted; else (None, seconds to wait, whether only
+    checks still running stand in the way)."""
     async with db.transaction() as session:
         await lock_keys(
             session, [f"login-account:{account_key}", f"login-address:{address}"], now=now
@@ -158,17 +212,25 @@ async def admit_password_check(
         retry_after = await password_retry_after(
             session, settings, account_key=account_key, address=address, now=now
         )
-        outcome = LoginOutcome.THROTTLED if retry_after is not None else LoginOutcome.FAILED
+        if retry_after is not None:
+            settled = await password_retry_after(
+                session,
+                settings,
+                account_key=account_key,
+                address=address,
+                now=now,
+                settled_only=True,
+            )
+            return None, retry_after, settled is None
         attempt = LoginAttempt(
-            attempted_at=now, account_key=account_key, client_address=address, outcome=outcome
+            attempted_at=now,
+            account_key=account_key,
+            client_address=address,
+            outcome=LoginOutcome.CHECKING,
         )
         session.add(attempt)
         await session.flush()
-        attempt_id = attempt.attempt_id
-    if retry_after is not None:
-        metrics.LOGINS.labels(outcome="throttled").inc()
-        raise refusal(retry_after=retry_after)
-    return attempt_id
+        return attempt.attempt_id, None, False
 
 
 async def settle_password_check(
@@ -180,6 +242,12 @@ async def settle_password_check(
         .where(LoginAttempt.attempt_id == attempt_id)
         .values(outcome=outcome.value)
     )
+
+
+async def settle_failed_check(db: Database, attempt_id: int) -> None:
+    """Record that an admitted check found the password wrong."""
+    async with db.transaction() as session:
+        await settle_password_check(session, attempt_id, LoginOutcome.FAILED)
 
 
 # --- registrations ---------------------------------------------------------------------
