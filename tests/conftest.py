@@ -210,7 +210,7 @@ def make_room(app: Any, today: date) -> RoomFactory:
 async def browser_like_client(
     app: Any, origin: str = "http://testserver"
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """A client that posts forms as a browser on our own pages does (CSRF, issue 4).
+    """A client that posts forms as a browser on our own pages does (CSRF token and Origin).
 
     Each unsafe request gets the page's CSRF token (fetched for the client's own cookies,
     as a rendered form would embed it) and the same-origin `Origin` header.

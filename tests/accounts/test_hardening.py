@@ -57,7 +57,7 @@ async def _checked(app: Any, *where: Any) -> int:
     return int(count or 0)
 
 
-# --- item 1: parallel guesses -----------------------------------------------------------
+# --- parallel guesses -----------------------------------------------------------
 
 
 async def test_parallel_guesses_at_one_account_get_at_most_the_limit_checked(
@@ -116,7 +116,7 @@ async def test_an_office_logging_in_at_once_from_one_address_is_not_refused(
     assert [a.status_code for a in answers] == [200] * len(people)
 
 
-# --- item 6: the current password of a password change -------------------------------------
+# --- the current password of a password change -------------------------------------
 
 
 async def test_parallel_current_password_guesses_with_a_stolen_session_are_throttled(
@@ -154,7 +154,7 @@ async def test_parallel_current_password_guesses_with_a_stolen_session_are_throt
     assert login.status_code == 429
 
 
-# --- item 3: registration flood, probing, closing, allowed domains, mail bomb --------------
+# --- registration flood, probing, closing, allowed domains, mail bomb --------------
 
 
 def _registration(user_id: str, domain: str = "example.com") -> dict[str, str]:
@@ -278,7 +278,7 @@ async def test_mails_to_one_recipient_are_capped_without_an_error(
     assert any("not queued" in record.getMessage() for record in caplog.records)
 
 
-# --- item 9 (part): no email addresses in the logs -----------------------------------------
+# --- no email addresses in the logs -----------------------------------------
 
 
 async def test_logs_name_no_email_address(
@@ -300,7 +300,7 @@ async def test_logs_name_no_email_address(
     assert leaked == []
 
 
-# --- item 19: an answer that comes after our timeout ----------------------------------------
+# --- an answer that comes after our timeout ----------------------------------------
 
 
 class _SlowCollector(_Collector):

@@ -10,23 +10,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Route
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Response
 
 from mrs.i18n import translate
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 
-# The policy the security branch serves (issue 4). Until it is merged the server sends no
-# CSP, so the browser applies this one to every page; once the server sends its own, that
-# one is used as-is (and `server_csp_seen` tells the tests it is there).
-CSP = (
-    "default-src 'self'; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'; form-action 'self'"
-)
-# Flip to True when the security branch (issue 4) is merged: then every page must come
-# with the server's own policy and nothing is injected here.
-REQUIRE_SERVER_CSP = True
 _CSP_LISTENER = """
 document.addEventListener("securitypolicyviolation", (event) => {
   window.mrsCspViolation(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
@@ -47,11 +37,10 @@ class Visit:
         self.name = name
         self.problems: list[str] = []
         self.server_csp_seen = False
-        self.csp_injected = False
         context.expose_function("mrsCspViolation", self._csp_violation)
         context.add_init_script(script=_CSP_LISTENER)
-        context.route("**/*", self._with_csp)
         self.page: Page = context.new_page()
+        self.page.on("response", self._check_csp)
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
 
@@ -68,24 +57,19 @@ class Visit:
             return
         self.problems.append(f"console {message.type} on {self.page.url}: {message.text}")
 
-    def _with_csp(self, route: Route) -> None:
-        request = route.request
-        if request.resource_type != "document" or not request.url.startswith(self.base_url):
-            route.continue_()
+    def _check_csp(self, response: Response) -> None:
+        # Every page of ours must come with the server's own Content-Security-Policy.
+        if response.request.resource_type != "document" or not response.url.startswith(
+            self.base_url
+        ):
             return
-        response = route.fetch(max_redirects=0)
-        headers = dict(response.headers)
-        if "content-security-policy" in headers:
+        if "content-security-policy" in response.headers:
             self.server_csp_seen = True
         else:
-            headers["content-security-policy"] = CSP
-            self.csp_injected = True
-        route.fulfill(response=response, headers=headers)
+            self.problems.append(f"no Content-Security-Policy on {response.url}")
 
     def assert_clean(self) -> None:
         assert self.problems == [], "\n".join(self.problems)
-        if REQUIRE_SERVER_CSP:
-            assert not self.csp_injected, "a page came without a Content-Security-Policy"
 
     def t(self, msgid: str, **params: Any) -> str:
         """The text the page shows for `msgid` in this visit's language."""
