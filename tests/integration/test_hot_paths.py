@@ -17,6 +17,7 @@ from mrs.accounts import service as accounts_service
 from mrs.clock import FixedClock
 from mrs.db.engine import Database
 from mrs.reservations import service
+from mrs.reservations import timelines as reservations_timelines
 from mrs.reservations.errors import ReservationConflict, RoomNotReservable
 from mrs.rooms import service as rooms_service
 from mrs.settings import Settings
@@ -199,7 +200,7 @@ async def test_the_rooms_of_a_day_come_with_their_taken_times_in_order(
             any_db, day=tomorrow, start_minute=start, end_minute=start + 60, **common
         )
     with counted_statements(any_db) as statements:
-        timelines = await rooms_service.room_timelines(any_db, day=tomorrow)
+        timelines = await reservations_timelines.room_timelines(any_db, day=tomorrow)
     assert [(t.room_name, [(r.start_time, r.end_time) for r in t.taken]) for t in timelines] == [
         ("Kiku", []),
         ("Sakura", [(540, 600), (600, 660), (780, 840)]),

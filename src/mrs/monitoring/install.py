@@ -39,6 +39,7 @@ def install_monitoring(
         "/static/monitoring", StaticFiles(directory=pages.STATIC_DIR), name="monitoring-static"
     )
     metrics.instrument_pool_wait(db)
+    metrics.count_reservations()
     evaluator = AlertEvaluator(db, settings, clock)
     app.state.alert_evaluator = evaluator
     # The evaluator takes the "alerts" leader lock itself: it must still run (and report)
