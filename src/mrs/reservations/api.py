@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import Enum
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, status
@@ -12,10 +13,28 @@ from mrs.accounts.dependencies import AdminUser, CurrentUser
 from mrs.http.dependencies import DatabaseDep, NowDep, SettingsDep
 from mrs.http.types import IsoDate, ReservationIdPath, RoomIdPath
 from mrs.reservations import closing, rules, service, timelines
-from mrs.reservations.schemas import IdempotencyKeyHeader, ReservationCreate, ReservationRead
+from mrs.reservations.schemas import (
+    BookingConfigRead,
+    IdempotencyKeyHeader,
+    ReservationCreate,
+    ReservationRead,
+)
 from mrs.rooms.schemas import RoomOfDayRead, RoomOpening, RoomOpeningResult
 
-router = APIRouter(prefix="/api", tags=["reservations"])
+router = APIRouter(prefix="/api")
+_TAGS: list[str | Enum] = ["reservations"]
+
+
+@router.get("/config", response_model=BookingConfigRead, tags=_TAGS)
+async def booking_config(_user: CurrentUser, settings: SettingsDep) -> BookingConfigRead:
+    """The slot length, time zone, day grid and idempotency key lifetime of this site."""
+    return BookingConfigRead(
+        slot_minutes=settings.slot_minutes,
+        time_zone=settings.timezone,
+        day_start_time=settings.web_day_start_hour * 60,
+        day_end_time=settings.web_day_end_hour * 60,
+        idempotency_key_hours=settings.idempotency_key_hours,
+    )
 
 
 # Under /api/rooms and tagged "rooms" for clients; here because they read reservations.
@@ -45,7 +64,7 @@ async def close_room(
     return RoomOpeningResult(room_id=room_id, dates_changed=len(days), dates=days)
 
 
-@router.get("/rooms/{room_id}/reservations", response_model=list[ReservationRead])
+@router.get("/rooms/{room_id}/reservations", response_model=list[ReservationRead], tags=_TAGS)
 async def room_day(
     room_id: RoomIdPath,
     _user: CurrentUser,
@@ -62,9 +81,10 @@ async def room_day(
     status_code=status.HTTP_201_CREATED,
     responses={
         404: {"description": "Room not reservable that date"},
-        409: {"description": "Overlaps another reservation"},
+        409: {"description": "Overlaps another reservation, or the room is out of use"},
         422: {"description": "Invalid request, or its Idempotency-Key was used with another one"},
     },
+    tags=_TAGS,
 )
 async def reserve(
     room_id: RoomIdPath,
@@ -115,7 +135,7 @@ async def reserve(
     )
 
 
-@router.delete("/reservations/{reservation_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/reservations/{reservation_id}", status_code=status.HTTP_204_NO_CONTENT, tags=_TAGS)
 async def cancel(
     reservation_id: ReservationIdPath,
     user: CurrentUser,
@@ -132,7 +152,7 @@ async def cancel(
     )
 
 
-@router.get("/reservations/mine", response_model=list[ReservationRead])
+@router.get("/reservations/mine", response_model=list[ReservationRead], tags=_TAGS)
 async def my_reservations(
     user: CurrentUser, db: DatabaseDep, settings: SettingsDep, now: NowDep
 ) -> list[service.ReservationView]:
