@@ -1,7 +1,8 @@
 """Reservation use cases: reserve, cancel, list.
 
-Double booking is prevented in one statement: the insert happens only when the room is
-open that day and no active reservation overlaps. On PostgreSQL the exclusion constraint
+Double booking is prevented in one statement (`statements.insert_if_free`): the insert
+happens only when the room is bookable that day (`mrs.rooms.availability`) and no active
+reservation overlaps. Outcomes are announced as `events`, whichever door called. On PostgreSQL the exclusion constraint
 is the real guarantee (two racing inserts both see "free"; the second then fails with
 23P01, or 40P01 when they deadlock), and both become ReservationConflict. On SQLite,
 write transactions are serialised (BEGIN IMMEDIATE), so the check cannot race.
