@@ -17,7 +17,8 @@ from mrs.accounts import users
 from mrs.clock import FixedClock
 from mrs.db.engine import Database
 from mrs.reservations import service
-from mrs.reservations.errors import ReservationConflict, RoomNotReservable
+from mrs.reservations import timelines as reservations_timelines
+from mrs.reservations.errors import ReservationConflict, RoomNotReservable, RoomOutOfUse
 from mrs.rooms import service as rooms_service
 from mrs.settings import Settings
 from tests.conftest import DEFAULT_PASSWORD
@@ -199,9 +200,40 @@ async def test_the_rooms_of_a_day_come_with_their_taken_times_in_order(
             any_db, day=tomorrow, start_minute=start, end_minute=start + 60, **common
         )
     with counted_statements(any_db) as statements:
-        timelines = await rooms_service.room_timelines(any_db, day=tomorrow)
+        timelines = await reservations_timelines.room_timelines(any_db, day=tomorrow)
     assert [(t.room_name, [(r.start_time, r.end_time) for r in t.taken]) for t in timelines] == [
         ("Kiku", []),
         ("Sakura", [(540, 600), (600, 660), (780, 840)]),
     ]
     assert len([s for s in statements if not s.startswith("BEGIN")]) == 1, statements
+
+
+async def test_the_insert_itself_refuses_a_room_out_of_use(
+    any_db: Database, clock: FixedClock, tomorrow: date
+) -> None:
+    """The bookable rule is part of the one insert statement, not only a check before it:
+    run alone, the statement writes nothing for a room taken out of use."""
+    room_id = await _room_and_user(any_db, clock, tomorrow)
+    await rooms_service.update_room(any_db, room_id=room_id, changes={"active": False})
+    attempt = {
+        "room_id": room_id,
+        "day": tomorrow,
+        "start_minute": 600,
+        "end_minute": 660,
+        "user_id": "hana",
+        "now": clock(),
+    }
+    assert await service._insert_if_free(any_db, attempt) is None
+    with pytest.raises(RoomOutOfUse):
+        await service.reserve(
+            any_db,
+            settings=any_db.settings,
+            day=tomorrow,
+            start_minute=600,
+            end_minute=660,
+            user_id="hana",
+            room_id=room_id,
+            now=clock(),
+        )
+    await rooms_service.update_room(any_db, room_id=room_id, changes={"active": True})
+    assert await service._insert_if_free(any_db, attempt) is not None

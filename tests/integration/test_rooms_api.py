@@ -194,3 +194,36 @@ async def test_opening_ranges_are_validated(
             f"/api/admin/rooms/{room}/open", json=body, headers=admin_headers
         )
         assert response.status_code == 422, body
+
+
+async def test_a_room_taken_out_of_use_is_neither_listed_nor_reservable(
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    user_headers: dict[str, str],
+    make_room: RoomFactory,
+    tomorrow: date,
+) -> None:
+    room = await make_room()
+    body = {"date": tomorrow.isoformat(), "start_time": "10:00", "end_time": "11:00"}
+    patched = await client.patch(
+        f"/api/admin/rooms/{room}", json={"active": False}, headers=admin_headers
+    )
+    assert patched.status_code == 200
+    refused = await client.post(f"/api/rooms/{room}/reservations", json=body, headers=user_headers)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "room_out_of_use"
+    again = await client.post(
+        f"/api/rooms/{room}/reservations",
+        json=body,
+        headers=user_headers | {"Idempotency-Key": "out-of-use-1"},
+    )
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "room_out_of_use"
+    listed = await client.get(f"/api/rooms?date={tomorrow}", headers=user_headers)
+    assert room not in [r["room_id"] for r in listed.json()]
+    day = await client.get(f"/api/rooms/{room}/reservations?date={tomorrow}", headers=user_headers)
+    assert day.json() == []
+    # Back in use: bookable again, through the same rule.
+    await client.patch(f"/api/admin/rooms/{room}", json={"active": True}, headers=admin_headers)
+    made = await client.post(f"/api/rooms/{room}/reservations", json=body, headers=user_headers)
+    assert made.status_code == 201

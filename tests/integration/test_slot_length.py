@@ -40,3 +40,18 @@ async def test_quarter_hours_are_accepted_with_fifteen_minute_slots(
     )
     assert bad.status_code == 422
     assert "15-minute" in bad.json()["error"]["message"]
+
+
+async def test_api_clients_read_the_slot_length_and_day_from_the_config(
+    client: httpx.AsyncClient, user_headers: dict[str, str], settings: Settings
+) -> None:
+    assert (await client.get("/api/config")).status_code == 401
+    response = await client.get("/api/config", headers=user_headers)
+    assert response.status_code == 200
+    assert response.json() == {
+        "slot_minutes": 15,
+        "time_zone": settings.timezone,
+        "day_start_time": f"{settings.web_day_start_hour:02d}:00",
+        "day_end_time": f"{settings.web_day_end_hour:02d}:00",
+        "idempotency_key_hours": settings.idempotency_key_hours,
+    }

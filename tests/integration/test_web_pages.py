@@ -18,6 +18,8 @@ from mrs.accounts.models import Role, UserStatus
 from mrs.accounts.session_cookie import SESSION_COOKIE
 from mrs.http.dependencies import LOCALE_COOKIE
 from mrs.notifications import service as notifications_service
+from mrs.reservations import service as reservations_service
+from mrs.rooms import service as rooms_service
 from mrs.settings import Settings
 from tests.conftest import (
     DEFAULT_PASSWORD,
@@ -279,6 +281,38 @@ async def test_reserving_redirects_to_the_day_with_a_confirmation(
     page = await client.get(response.headers["location"])
     assert "Your reservation is confirmed." in page.text
     assert "10:00–10:30 Reserved by you" in _text(page.text)
+
+
+async def test_a_room_out_of_use_is_refused_through_the_form_in_words(
+    app: Any,
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    page_login: PageLogin,
+    tomorrow: date,
+) -> None:
+    room_id = await make_room()
+    await rooms_service.update_room(app.state.db, room_id=room_id, changes={"active": False})
+    await page_login(await make_user())
+    page = await client.get(f"/rooms/{room_id}?date={tomorrow.isoformat()}")
+    assert "data-reserve-form" not in page.text
+    # A form rendered before the room was taken out of use, submitted after.
+    response = await _reserve(client, room_id, tomorrow, "10:00", "10:30")
+    assert response.status_code == 409
+    assert f"Room {room_id} is out of use and cannot be reserved." in response.text
+    japanese = await client.post(
+        f"/rooms/{room_id}/reservations",
+        data={"date": tomorrow.isoformat(), "start_time": "10:00", "end_time": "10:30"},
+        headers={"accept-language": "ja"},
+    )
+    assert japanese.status_code == 409
+    assert f"会議室 {room_id} は利用停止中のため予約できません。" in japanese.text
+    assert (
+        await reservations_service.reservations_of_room_day(
+            app.state.db, room_id=room_id, day=tomorrow
+        )
+        == []
+    )
 
 
 async def test_a_conflict_names_the_reservation_in_the_way_and_keeps_the_form(

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from mrs.clock import FixedClock
 from mrs.monitoring.logs import JsonFormatter
+from tests.conftest import DEFAULT_PASSWORD, browser_like_client
 from tests.monitoring.evaluator import alert_evaluator
 
 TOKEN = "management-token-for-tests-0123456789"
@@ -86,6 +87,47 @@ async def test_metrics_count_requests_and_reservations(
     } <= names
     # Raw paths (with ids) never become labels.
     assert not any(re.search(r"/api/rooms/\d", str(labels)) for _, labels in after)
+
+
+async def test_bookings_through_the_pages_and_the_api_are_counted_alike(
+    app: Any,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    user_headers: dict[str, str],
+    make_user: Any,
+    make_room: Any,
+    tomorrow: date,
+) -> None:
+    before = samples((await client.get("/metrics", headers=admin_headers)).text)
+    room = await make_room()
+    body = {"date": tomorrow.isoformat(), "start_time": "10:00", "end_time": "11:00"}
+    api = await client.post(f"/api/rooms/{room}/reservations", json=body, headers=user_headers)
+    assert api.status_code == 201
+    async with browser_like_client(app) as browser:
+        user_id = await make_user()
+        logged_in = await browser.post(
+            "/login", data={"user_id": user_id, "password": DEFAULT_PASSWORD}
+        )
+        assert logged_in.status_code == 303
+        form = {"date": tomorrow.isoformat(), "start_time": "11:00", "end_time": "12:00"}
+        booked = await browser.post(f"/rooms/{room}/reservations", data=form)
+        assert booked.status_code == 303, booked.text
+        taken = await browser.post(f"/rooms/{room}/reservations", data=form)
+        assert taken.status_code == 409
+        mine = re.search(
+            r'href="/reservations/(\d+)/cancel"', (await browser.get("/reservations")).text
+        )
+        assert mine is not None
+        cancelled = await browser.post(f"/reservations/{mine.group(1)}/cancel")
+        assert cancelled.status_code == 303
+    after = samples((await client.get("/metrics", headers=admin_headers)).text)
+
+    def grew(name: str) -> float:
+        return value(after, name) - value(before, name)
+
+    assert grew("mrs_reservations_created_total") == 2
+    assert grew("mrs_reservation_conflicts_total") == 1
+    assert grew("mrs_reservations_cancelled_total") == 1
 
 
 async def test_request_logs_have_a_request_id_and_no_secrets(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mrs.rooms.service import TakenTime
+from mrs.reservations.timelines import TakenTime
 from mrs.web.rendering import ENVIRONMENT
 from mrs.web.slots import timeline_cells
 

@@ -3,9 +3,9 @@
 Measured on the project's machine (docs/performance.md): one small SELECT costs about
 0.9 ms of CPU through an AsyncSession and about 0.14 ms through a psycopg connection
 pool, and a request makes two of them (the session check and the domain query). So the
-statements on every request's path are written once as SQLAlchemy `text()` (typed
-columns, named parameters: the same statement serves SQLite through SQLAlchemy) and, on
-PostgreSQL, compiled once and run here.
+statements on every request's path are written once as SQLAlchemy statements (`text()`
+with typed columns, or Core over the tables; named parameters only: the same statement
+serves SQLite through SQLAlchemy) and, on PostgreSQL, compiled once and run here.
 
 Each statement runs on its own in autocommit mode, so it is its own transaction: a
 single-statement write (an INSERT … SELECT … RETURNING) is atomic exactly as it would be
@@ -27,8 +27,8 @@ from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.sql.elements import TextClause
-from sqlalchemy.sql.selectable import TextualSelect
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ClauseElement
 
 _DIALECT = postgresql.dialect(paramstyle="pyformat")  # type: ignore[no-untyped-call]
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class DirectPool:
         self._opening = asyncio.Lock()
         self._listeners: list[asyncio.Task[None]] = []
         # Keyed by id(); the statement is kept alongside so the id is never reused.
-        self._compiled: dict[int, tuple[TextClause | TextualSelect, str]] = {}
+        self._compiled: dict[int, tuple[Executable, str]] = {}
 
     async def _get_pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[Any]]:
         loop = asyncio.get_running_loop()
@@ -90,16 +90,17 @@ class DirectPool:
                 self._pool, self._loop = pool, loop
         return self._pool
 
-    def _sql(self, statement: TextClause | TextualSelect) -> str:
+    def _sql(self, statement: Executable) -> str:
         entry = self._compiled.get(id(statement))
         if entry is None:
+            assert isinstance(statement, ClauseElement)
             entry = (statement, str(statement.compile(dialect=_DIALECT)))
             self._compiled[id(statement)] = entry
         return entry[1]
 
     async def rows(
         self,
-        statement: TextClause | TextualSelect,
+        statement: Executable,
         params: Mapping[str, Any],
         *,
         retry_broken: bool,

@@ -25,8 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
-from sqlalchemy.sql.elements import TextClause
-from sqlalchemy.sql.selectable import TextualSelect
+from sqlalchemy.sql.base import Executable
 
 from mrs.db.direct import DirectPool
 from mrs.db.urls import async_url, sync_url
@@ -172,10 +171,8 @@ class Database:
         async with self._reader() as session:
             yield session
 
-    async def read(
-        self, statement: TextClause | TextualSelect, params: Mapping[str, Any]
-    ) -> Sequence[Any]:
-        """The rows of one read-only `text()` statement (rows have attribute access).
+    async def read(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Any]:
+        """The rows of one read-only statement (rows have attribute access).
 
         The request path's hot reads: on PostgreSQL straight on psycopg (see
         mrs.db.direct), retried once if a pooled connection died; on SQLite through
@@ -186,10 +183,8 @@ class Database:
         async with self.snapshot() as session:
             return (await session.execute(statement, params)).all()
 
-    async def write(
-        self, statement: TextClause | TextualSelect, params: Mapping[str, Any]
-    ) -> Sequence[Any]:
-        """Run one writing `text()` statement as a transaction of its own; its rows.
+    async def write(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Any]:
+        """Run one writing statement as a transaction of its own; its rows.
 
         For writes that one statement can do atomically (INSERT … SELECT … RETURNING):
         on PostgreSQL in autocommit mode, one round trip; on SQLite in a write

@@ -35,6 +35,7 @@ def install_monitoring(app: FastAPI, *, settings: Settings, db: Database) -> Non
         "/static/monitoring", StaticFiles(directory=pages.STATIC_DIR), name="monitoring-static"
     )
     metrics.instrument_pool_wait(db)
+    metrics.count_reservations()
 
 
 def jobs(context: JobContext) -> list[Job]:

@@ -33,6 +33,8 @@ from sqlalchemy.pool import QueuePool
 
 from mrs.db.engine import Database
 from mrs.monitoring.multiproc import multiprocess_dir, tidy_multiprocess_dir
+from mrs.reservations import events as reservation_events
+from mrs.reservations.events import ReservationEvent
 
 # Buckets cover fast API calls up to the 5 s "slow" threshold and beyond.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -69,6 +71,22 @@ RESERVATIONS_CANCELLED = Counter("mrs_reservations_cancelled_total", "Reservatio
 RESERVATION_CONFLICTS = Counter(
     "mrs_reservation_conflicts_total", "Reservation attempts refused because the slot was taken."
 )
+_RESERVATION_COUNTERS = {
+    ReservationEvent.CREATED: RESERVATIONS_CREATED,
+    ReservationEvent.CANCELLED: RESERVATIONS_CANCELLED,
+    ReservationEvent.CONFLICT: RESERVATION_CONFLICTS,
+}
+
+
+def count_reservation_event(event: ReservationEvent) -> None:
+    """Count what the reservation use cases report, whichever door they were called by."""
+    _RESERVATION_COUNTERS[event].inc()
+
+
+def count_reservations() -> None:
+    """Subscribe the reservation counters to the reservation events (at install)."""
+    reservation_events.subscribe(count_reservation_event)
+
 
 DB_POOL_SIZE = Gauge(
     "mrs_db_pool_size", "Configured connection pool size.", multiprocess_mode="livesum"

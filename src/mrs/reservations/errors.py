@@ -38,6 +38,16 @@ class RoomNotReservable(NotFound):
     message = "Room {room_id} cannot be reserved on {date}."
 
 
+class RoomOutOfUse(Conflict):
+    code = "room_out_of_use"
+    message = "Room {room_id} is out of use and cannot be reserved."
+
+
+class RoomHasReservations(Conflict):
+    code = "room_has_reservations"
+    message = "The room cannot be closed: {count} active reservation(s) fall on those dates. Cancel them first."
+
+
 class ReservationConflict(Conflict):
     code = "reservation_conflict"
     message = "The room is already reserved from {start} to {end} on that day."

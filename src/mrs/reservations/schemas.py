@@ -50,3 +50,27 @@ class ReservationRead(BaseModel):
     created_at: datetime
     cancelled_at: datetime | None
     cancelled_by: str | None
+
+
+class BookingConfigRead(BaseModel):
+    """How reservations are made on this site: what an API client needs to know before
+    its first request, instead of learning it from a 422."""
+
+    slot_minutes: int = Field(
+        description="Start and end times fall on multiples of this many minutes (MRS_SLOT_MINUTES)."
+    )
+    time_zone: str = Field(
+        description="IANA time zone of every date and HH:MM time in the API (MRS_TIMEZONE)."
+    )
+    day_start_time: ClockTime = Field(
+        description="The day grid of the pages starts here (MRS_WEB_DAY_START_HOUR); the "
+        "API accepts any slot boundary from 00:00."
+    )
+    day_end_time: ClockTime = Field(
+        description="The day grid of the pages ends here (MRS_WEB_DAY_END_HOUR); the API "
+        "accepts any slot boundary up to 24:00."
+    )
+    idempotency_key_hours: int = Field(
+        description="A retried `Idempotency-Key` gets the first answer within this many "
+        "hours (MRS_IDEMPOTENCY_KEY_HOURS)."
+    )

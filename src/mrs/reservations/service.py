@@ -1,7 +1,8 @@
 """Reservation use cases: reserve, cancel, list.
 
-Double booking is prevented in one statement: the insert happens only when the room is
-open that day and no active reservation overlaps. On PostgreSQL the exclusion constraint
+Double booking is prevented in one statement (`statements.insert_if_free`): the insert
+happens only when the room is bookable that day (`mrs.rooms.availability`) and no active
+reservation overlaps. Outcomes are announced as `events`, whichever door called. On PostgreSQL the exclusion constraint
 is the real guarantee (two racing inserts both see "free"; the second then fails with
 23P01, or 40P01 when they deadlock), and both become ReservationConflict. On SQLite,
 write transactions are serialised (BEGIN IMMEDIATE), so the check cannot race.
@@ -11,11 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, TextualSelect, bindparam, delete, select, text, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +24,7 @@ from mrs.db.engine import Database
 from mrs.db.errors import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, FOREIGN_KEY_VIOLATION, sqlstate
 from mrs.db.types import UTCDateTime
 from mrs.notifications.service import enqueue_mail
-from mrs.reservations import notices, rules
+from mrs.reservations import events, notices, rules, statements
 from mrs.reservations.errors import (
     AlreadyCancelled,
     IdempotencyKeyInProgress,
@@ -32,65 +32,16 @@ from mrs.reservations.errors import (
     ReservationConflict,
     ReservationNotFound,
     RoomNotReservable,
+    RoomOutOfUse,
 )
+from mrs.reservations.events import ReservationEvent
 from mrs.reservations.models import IdempotencyKey, Reservation, ReservationStatus
 from mrs.reservations.schemas import ReservationRead
+from mrs.rooms import availability
+from mrs.rooms.availability import Unbookable
 from mrs.rooms.models import MeetingRoom
 from mrs.settings import Settings
 from mrs.wallclock import elapsed_minutes, format_minute, wall_instant
-
-_SLOT_IS_OPEN = """
-slot AS (
-    SELECT 1 AS ok FROM reservable_room
-    WHERE room_id = :room_id AND reserved_date = :day AND is_open {lock}
-)"""
-_INSERT_IF_FREE = """
-INSERT INTO reservation
-    (room_id, reserved_date, start_minute, end_minute, user_id, status, created_at)
-SELECT :room_id, :day, :start_minute, :end_minute, :user_id, 'ACTIVE', :now FROM slot
-WHERE NOT EXISTS (
-    SELECT 1 FROM reservation AS other
-    WHERE other.room_id = :room_id AND other.reserved_date = :day
-      AND other.status = 'ACTIVE'
-      AND other.start_minute < :end_minute AND other.end_minute > :start_minute
-)
-RETURNING {returning}"""
-_VIEW_COLUMNS = (
-    "reservation_id, room_id, reserved_date, start_minute, end_minute, user_id, status, "
-    "created_at, cancelled_at, cancelled_by"
-)
-# PostgreSQL: insert and read back the full view in one statement (one round trip).
-_INSERT_AND_VIEW_PG = (
-    "WITH"
-    + _SLOT_IS_OPEN.format(lock="FOR SHARE")
-    + ",\nnew AS ("
-    + _INSERT_IF_FREE.format(returning=_VIEW_COLUMNS)
-    + """
-)
-SELECT new.*, meeting_room.room_name, usr.first_name, usr.last_name
-FROM new
-JOIN meeting_room ON meeting_room.room_id = new.room_id
-JOIN usr ON usr.user_id = new.user_id"""
-)
-# SQLite allows no INSERT inside a WITH clause: insert, then read in the same transaction.
-_INSERT_SQLITE = (
-    "WITH" + _SLOT_IS_OPEN.format(lock="") + _INSERT_IF_FREE.format(returning="reservation_id")
-)
-
-
-@cache
-def _insert_statement(dialect: str) -> TextualSelect:
-    # FOR SHARE makes an admin closing this date wait for us (and us for them).
-    sql = _INSERT_AND_VIEW_PG if dialect == "postgresql" else _INSERT_SQLITE
-    return (
-        text(sql)
-        .bindparams(bindparam("day", type_=Date()), bindparam("now", type_=UTCDateTime()))
-        .columns(
-            reserved_date=Date(),
-            created_at=UTCDateTime(),
-            cancelled_at=UTCDateTime(),
-        )
-    )
 
 
 @dataclass(frozen=True)
@@ -111,56 +62,6 @@ class ReservationView:
     # The owner's names apart, for pages that write them in the reader's order.
     first_name: str = ""
     last_name: str = ""
-
-
-# The reads every page and API call makes run as plain SQL (Database.read: psycopg on
-# PostgreSQL), one statement each; the column types serve SQLite through SQLAlchemy.
-_VIEW_SELECT = """
-SELECT reservation.reservation_id, reservation.room_id, meeting_room.room_name,
-       reservation.reserved_date, reservation.start_minute, reservation.end_minute,
-       reservation.user_id, usr.first_name, usr.last_name, reservation.status,
-       reservation.created_at, reservation.cancelled_at, reservation.cancelled_by
-FROM reservation
-JOIN meeting_room ON meeting_room.room_id = reservation.room_id
-JOIN usr ON usr.user_id = reservation.user_id
-"""
-
-
-def _view_statement(where_and_order: str, **bind_types: Any) -> TextualSelect:
-    return (
-        text(_VIEW_SELECT + where_and_order)
-        .bindparams(*(bindparam(name, type_=type_) for name, type_ in bind_types.items()))
-        .columns(
-            reserved_date=Date(),
-            created_at=UTCDateTime(),
-            cancelled_at=UTCDateTime(),
-        )
-    )
-
-
-_RESERVATION_BY_ID = _view_statement("WHERE reservation.reservation_id = :reservation_id")
-_ROOM_DAY = _view_statement(
-    """WHERE reservation.room_id = :room_id AND reservation.reserved_date = :day
-      AND reservation.status = 'ACTIVE'
-    ORDER BY reservation.start_minute""",
-    day=Date(),
-)
-_OF_USER = _view_statement(
-    """WHERE reservation.user_id = :user_id
-    ORDER BY reservation.reserved_date DESC, reservation.start_minute DESC
-    LIMIT :limit"""
-)
-_ROOM_IS_OPEN = text(
-    "SELECT is_open FROM reservable_room WHERE room_id = :room_id AND reserved_date = :day"
-).bindparams(bindparam("day", type_=Date()))
-_FIRST_OVERLAP = text(
-    """
-    SELECT reservation_id, start_minute, end_minute FROM reservation
-    WHERE room_id = :room_id AND reserved_date = :day AND status = 'ACTIVE'
-      AND start_minute < :end_minute AND end_minute > :start_minute
-    ORDER BY start_minute LIMIT 1
-    """
-).bindparams(bindparam("day", type_=Date()))
 
 
 def _to_view(row: Any, tz: ZoneInfo) -> ReservationView:
@@ -185,12 +86,16 @@ def _to_view(row: Any, tz: ZoneInfo) -> ReservationView:
 
 async def _why_not_inserted(
     db: Database, attempt: dict[str, Any]
-) -> ReservationConflict | RoomNotReservable:
+) -> ReservationConflict | RoomNotReservable | RoomOutOfUse:
     """Why the reservation `attempt` (reserve's parameters) was not inserted."""
-    is_open = await db.read(_ROOM_IS_OPEN, attempt)
-    if not is_open or not is_open[0].is_open:
-        return RoomNotReservable(room_id=attempt["room_id"], date=attempt["day"].isoformat())
-    others = await db.read(_FIRST_OVERLAP, attempt)
+    room_id, day = attempt["room_id"], attempt["day"]
+    unbookable = await availability.why_not_bookable(db, room_id=room_id, day=day)
+    if unbookable is Unbookable.OUT_OF_USE:
+        return RoomOutOfUse(room_id=room_id)
+    if unbookable is not None:
+        return RoomNotReservable(room_id=room_id, date=day.isoformat())
+    events.emit(ReservationEvent.CONFLICT)
+    others = await db.read(statements.FIRST_OVERLAP, attempt)
     if not others:
         # The blocking reservation was cancelled meanwhile; still a conflict for this try.
         return ReservationConflict(
@@ -207,18 +112,20 @@ async def _why_not_inserted(
 async def _insert_in(session: AsyncSession, dialect: str, params: dict[str, Any]) -> Any | None:
     """Within `session`'s transaction: the new reservation's view row, or None when the
     room is closed or the time taken."""
-    inserted = (await session.execute(_insert_statement(dialect), params)).first()
+    inserted = (await session.execute(statements.insert_if_free(dialect), params)).first()
     if inserted is None or dialect == "postgresql":
         return inserted  # PostgreSQL's statement reads the view back itself
     return (
-        await session.execute(_RESERVATION_BY_ID, {"reservation_id": inserted.reservation_id})
+        await session.execute(
+            statements.RESERVATION_BY_ID, {"reservation_id": inserted.reservation_id}
+        )
     ).one()
 
 
 async def _insert_if_free(db: Database, params: dict[str, Any]) -> Any | None:
     """The new reservation's view row, or None when the room is closed or the time taken."""
     if db.dialect == "postgresql":
-        rows = await db.write(_insert_statement(db.dialect), params)
+        rows = await db.write(statements.insert_if_free(db.dialect), params)
         return rows[0] if rows else None
     async with db.transaction() as session:
         return await _insert_in(session, db.dialect, params)
@@ -266,6 +173,7 @@ async def reserve(
         raise await _why_not_inserted(db, params) from exc
     if row is None:
         raise await _why_not_inserted(db, params)
+    events.emit(ReservationEvent.CREATED)
     return _to_view(row, settings.tz)
 
 
@@ -378,6 +286,7 @@ async def reserve_once(
         if not _inserted_or_why_not(exc):
             raise
         raise await _why_not_inserted(db, params) from exc
+    events.emit(ReservationEvent.CREATED)
     return Answer(status=201, body=body, replayed=False)
 
 
@@ -392,7 +301,7 @@ async def prune_idempotency_keys(db: Database, *, settings: Settings, now: datet
 
 
 async def get_reservation(db: Database, *, reservation_id: int) -> ReservationView:
-    rows = await db.read(_RESERVATION_BY_ID, {"reservation_id": reservation_id})
+    rows = await db.read(statements.RESERVATION_BY_ID, {"reservation_id": reservation_id})
     if not rows:
         raise ReservationNotFound(reservation_id=reservation_id)
     return _to_view(rows[0], db.settings.tz)
@@ -402,7 +311,7 @@ async def reservations_of_room_day(
     db: Database, *, room_id: int, day: date
 ) -> list[ReservationView]:
     """The active reservations of a room on a day, in time order."""
-    rows = await db.read(_ROOM_DAY, {"room_id": room_id, "day": day})
+    rows = await db.read(statements.ROOM_DAY, {"room_id": room_id, "day": day})
     return [_to_view(row, db.settings.tz) for row in rows]
 
 
@@ -410,7 +319,7 @@ async def reservations_of_user(
     db: Database, *, user_id: str, now: datetime, settings: Settings, limit: int = 500
 ) -> list[ReservationView]:
     """A user's reservations: upcoming ones first (soonest first), then past ones (latest first)."""
-    rows = await db.read(_OF_USER, {"user_id": user_id, "limit": limit})
+    rows = await db.read(statements.OF_USER, {"user_id": user_id, "limit": limit})
     views = [_to_view(row, settings.tz) for row in rows]
     upcoming: list[ReservationView] = []
     past: list[ReservationView] = []
@@ -486,3 +395,4 @@ async def cancel(
                 reason=reason,
             )
             await enqueue_mail(session, to=[row.email], subject=notice.subject, body=notice.body)
+    events.emit(ReservationEvent.CANCELLED)

@@ -1,20 +1,17 @@
-"""Room routes: rooms reservable on a day, and admin room management."""
+"""Room routes: admin room management. (The rooms bookable on a day and closing dates
+read reservations, so those routes live in `mrs.reservations.api`.)"""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from fastapi import APIRouter, status
 
-from fastapi import APIRouter, Query, status
-
-from mrs.accounts.dependencies import AdminUser, CurrentUser
-from mrs.http.dependencies import DatabaseDep, NowDep, SettingsDep
-from mrs.http.types import IsoDate, RoomIdPath
+from mrs.accounts.dependencies import AdminUser
+from mrs.http.dependencies import DatabaseDep
+from mrs.http.types import RoomIdPath
 from mrs.rooms import service
 from mrs.rooms.models import MeetingRoom
 from mrs.rooms.schemas import (
     RoomCreate,
-    RoomOfDayRead,
     RoomOpening,
     RoomOpeningResult,
     RoomRead,
@@ -22,21 +19,6 @@ from mrs.rooms.schemas import (
 )
 
 router = APIRouter(prefix="/api", tags=["rooms"])
-
-
-@router.get("/rooms", response_model=list[RoomOfDayRead])
-async def rooms_of_day(
-    _user: CurrentUser,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    now: NowDep,
-    day: Annotated[
-        IsoDate | None, Query(alias="date", description="YYYY-MM-DD; today by default")
-    ] = None,
-) -> list[service.RoomOfDay]:
-    """Rooms that can be reserved on the date, with how much of the day is taken."""
-    target: date = day or now.astimezone(settings.tz).date()
-    return await service.rooms_reservable_on(db, day=target)
 
 
 @router.get("/admin/rooms", response_model=list[RoomRead])
@@ -66,17 +48,6 @@ async def open_room(
 ) -> RoomOpeningResult:
     """Make the room reservable on each date of the range (optionally only some weekdays)."""
     days = await service.open_room(
-        db, room_id=room_id, from_date=body.from_date, to_date=body.to_date, weekdays=body.weekdays
-    )
-    return RoomOpeningResult(room_id=room_id, dates_changed=len(days), dates=days)
-
-
-@router.post("/admin/rooms/{room_id}/close", response_model=RoomOpeningResult)
-async def close_room(
-    room_id: RoomIdPath, body: RoomOpening, _admin: AdminUser, db: DatabaseDep
-) -> RoomOpeningResult:
-    """Stop reservations on the dates; refused (409, listed) while active reservations remain."""
-    days = await service.close_room(
         db, room_id=room_id, from_date=body.from_date, to_date=body.to_date, weekdays=body.weekdays
     )
     return RoomOpeningResult(room_id=room_id, dates_changed=len(days), dates=days)

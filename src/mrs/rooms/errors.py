@@ -18,8 +18,3 @@ class RoomNameTaken(Conflict):
 class DateRangeInvalid(InvalidInput):
     code = "invalid_date_range"
     message = "The date range must run forwards and cover at most {max_days} days."
-
-
-class RoomHasReservations(Conflict):
-    code = "room_has_reservations"
-    message = "The room cannot be closed: {count} active reservation(s) fall on those dates. Cancel them first."

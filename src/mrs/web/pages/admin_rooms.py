@@ -13,8 +13,10 @@ from mrs.errors import DomainError
 from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
 from mrs.http.types import RoomIdPath
 from mrs.i18n import translate
+from mrs.reservations import closing
+from mrs.reservations.errors import RoomHasReservations
 from mrs.rooms import service as rooms_service
-from mrs.rooms.errors import RoomHasReservations, RoomNameTaken
+from mrs.rooms.errors import RoomNameTaken
 from mrs.rooms.schemas import RoomCreate, RoomOpening, RoomUpdate
 from mrs.web.dependencies import PageAdmin
 from mrs.web.forms import FormErrors, form_error, parse, read_form, text_values
@@ -251,7 +253,7 @@ async def admin_room_dates(
     if body is not None and not errors:
         try:
             if values["action"] == "close":
-                changed = await rooms_service.close_room(
+                changed = await closing.close_room(
                     db,
                     room_id=room_id,
                     from_date=body.from_date,

@@ -15,6 +15,7 @@ from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
 from mrs.http.types import RoomIdPath, parse_iso_date
 from mrs.i18n import display_name, translate
 from mrs.reservations import service as reservations_service
+from mrs.reservations import timelines
 from mrs.reservations.errors import (
     InvalidTimeRange,
     OutsideDay,
@@ -24,6 +25,7 @@ from mrs.reservations.errors import (
     TimeDoesNotExist,
 )
 from mrs.reservations.schemas import ReservationCreate, parse_idempotency_key
+from mrs.rooms import availability
 from mrs.rooms import service as rooms_service
 from mrs.settings import Settings
 from mrs.wallclock import format_minute, minutes_gone
@@ -51,8 +53,8 @@ class RoomCard(NamedTuple):
     """One room on the rooms page. A tuple, not a dict: Jinja looks up `entry.room` as an
     attribute first, and on a dict that miss raised and caught an exception each time."""
 
-    room: rooms_service.RoomTimeline
-    reservations: list[rooms_service.TakenTime]
+    room: timelines.RoomTimeline
+    reservations: list[timelines.TakenTime]
     cells: list[tuple[int, str]]
 
 
@@ -68,9 +70,9 @@ async def rooms_of_day(
     """Rooms open on a date (today by default) with the taken slots at a glance."""
     local_now = site_now(now, settings)
     day, date_error = query_day(request, local_now.date(), locale)
-    timelines = await rooms_service.room_timelines(db, day=day)
+    of_day = await timelines.room_timelines(db, day=day)
     first, last = grid_bounds(
-        [taken for timeline in timelines for taken in timeline.taken],
+        [taken for timeline in of_day for taken in timeline.taken],
         slot_minutes=settings.slot_minutes,
         first_hour=settings.web_day_start_hour,
         last_hour=settings.web_day_end_hour,
@@ -88,7 +90,7 @@ async def rooms_of_day(
                 gone_until=gone,
             ),
         )
-        for timeline in timelines
+        for timeline in of_day
     ]
     hours = list(range(first, last, 60 if last - first <= 16 * 60 else 120))
     return render(
@@ -127,9 +129,7 @@ async def _room_day_page(
     done: str | None = None,
 ) -> Response:
     room = await rooms_service.get_room(db, room_id=room_id)
-    is_open = room.active and bool(
-        await rooms_service.open_dates(db, room_id=room_id, from_date=day, to_date=day)
-    )
+    is_open = await availability.why_not_bookable(db, room_id=room_id, day=day) is None
     reservations = await reservations_service.reservations_of_room_day(db, room_id=room_id, day=day)
     first, last = grid_bounds(
         reservations,
