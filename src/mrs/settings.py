@@ -31,11 +31,13 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=60 * 8, ge=1, le=60 * 24 * 30)
     pool_size: int = Field(default=10, ge=1, le=200)
     pool_max_overflow: int = Field(default=10, ge=0, le=200)
-    # How long a request waits for a pooled connection before answering 503. Longer than
-    # the statement timeout: the request holding the connection may legitimately run
-    # that long (waiting for a lock), and a short wait turned busy moments into 503s.
-    pool_timeout_seconds: float = Field(default=30.0, gt=0)
-    statement_timeout_ms: int = Field(default=15_000, ge=0)
+    # One time budget per request, the request deadline (MRS_REQUEST_TIMEOUT_SECONDS, 10 s):
+    # a statement is cancelled by the server before it (so a request stuck behind a lock
+    # gets a clear answer and gives its connection back), and a request waits for a pooled
+    # connection as long as the deadline allows; a shorter wait turned busy moments, when
+    # another request legitimately held the connection, into 503s.
+    pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    statement_timeout_ms: int = Field(default=8_000, ge=0)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

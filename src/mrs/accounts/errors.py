@@ -97,7 +97,7 @@ class SessionNotFound(NotFound):
 
 
 class AdminOnly(Forbidden):
-    code = "admin_only"
+    # The code stays "forbidden": API clients already match on it.
     message = "This page is for administrators only."
 
 
