@@ -17,6 +17,7 @@ from mrs.accounts import users
 from mrs.accounts.models import RegistrationAttempt, Role, UserStatus
 from mrs.accounts.session_cookie import SESSION_COOKIE
 from mrs.clock import system_clock
+from mrs.i18n import translate
 from mrs.notifications.models import MailState, OutboxMail
 from tests.conftest import DEFAULT_PASSWORD, UserFactory, browser_like_client
 
@@ -150,6 +151,41 @@ async def test_a_refused_registration_keeps_the_form_with_the_message_at_the_fie
             assert f'value="{form[kept]}"' in response.text
     # What was typed as a password is never sent back.
     assert form["password"] not in response.text
+
+
+async def test_a_closed_registration_says_so_on_the_form_in_both_languages(
+    client: httpx.AsyncClient, app: Any
+) -> None:
+    app.state.settings.registration_enabled = False
+    for headers, words in (
+        ({}, "Self-registration is turned off."),
+        (
+            JA,
+            translate(
+                "ja", "Self-registration is turned off. Ask an administrator for an account."
+            ),
+        ),
+    ):
+        response = await client.post("/register", data=_registration(), headers=headers)
+        assert response.status_code == 403
+        assert words in response.text
+        assert 'value="hanako@example.com"' in response.text  # what was typed is kept
+    assert await users.get_user(app.state.db, user_id="hanako") is None
+
+
+async def test_a_registration_flood_gets_429_with_retry_after_on_the_form(
+    client: httpx.AsyncClient, app: Any
+) -> None:
+    app.state.settings.registration_max_per_address = 1
+    first = await client.post("/register", data=_registration())
+    assert first.status_code == 303
+    second = await client.post(
+        "/register", data=_registration(user_id="jiro", email="jiro@example.com")
+    )
+    assert second.status_code == 429
+    assert int(second.headers["retry-after"]) > 0
+    assert "Too many registrations from here." in second.text
+    assert await users.get_user(app.state.db, user_id="jiro") is None
 
 
 async def test_refused_registrations_are_counted_like_the_apis(
