@@ -28,6 +28,7 @@ from mrs.db.engine import Database
 from mrs.db.filelock import host_lock
 from mrs.db.leader import exclusive
 from mrs.monitoring import channels, metrics, rules, system
+from mrs.monitoring.channels import Notice
 from mrs.monitoring.models import AlertEvent, AlertState, MetricSample
 from mrs.ops.status import backup_status
 from mrs.settings import Settings
@@ -247,6 +248,9 @@ async def firing_rules(db: Database) -> list[str]:
 
 @dataclass
 class _PendingEvent:
+    """An alert event row: stored at once, or kept in the offline file until the database
+    is back."""
+
     rule: str
     kind: str
     severity: str
@@ -254,6 +258,19 @@ class _PendingEvent:
     value: float | None
     created_at: datetime
     channels: str
+
+    @classmethod
+    def of(cls, notice: Notice, now: datetime, channel_names: list[str]) -> _PendingEvent:
+        """The event row of a notice, told through `channel_names` (none: recorded only)."""
+        return cls(
+            rule=notice.rule,
+            kind=notice.kind,
+            severity=notice.severity,
+            message=notice.message[:500],
+            value=notice.value,
+            created_at=now,
+            channels=",".join(channel_names),
+        )
 
 
 @dataclass
@@ -421,17 +438,8 @@ class AlertEvaluator:
                 if change.event is None or result is None:
                     continue
                 notice = self._notice(result, change.event, now)
-                session.add(
-                    AlertEvent(
-                        rule=notice.rule,
-                        kind=notice.kind,
-                        severity=notice.severity,
-                        message=notice.message[:500],
-                        value=notice.value,
-                        created_at=now,
-                        channels=",".join(names) if change.notify else "",
-                    )
-                )
+                event = _PendingEvent.of(notice, now, names if change.notify else [])
+                session.add(AlertEvent(**event.__dict__))
                 if change.notify:
                     notices.append(notice)
                     await channels.enqueue_email(session, self.settings, notice)
@@ -493,17 +501,7 @@ class AlertEvaluator:
                 if change.event is None:
                     continue
                 notice = self._notice(result, change.event, now)
-                offline_events.append(
-                    _PendingEvent(
-                        rule=notice.rule,
-                        kind=notice.kind,
-                        severity=notice.severity,
-                        message=notice.message[:500],
-                        value=notice.value,
-                        created_at=now,
-                        channels=",".join(names) if change.notify else "",
-                    )
-                )
+                offline_events.append(_PendingEvent.of(notice, now, names if change.notify else []))
                 if change.notify:
                     notices.append(notice)
             _save_offline(path, offline_states, offline_events)
