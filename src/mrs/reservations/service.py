@@ -139,6 +139,20 @@ def _check_request(
     rules.check_not_in_past(day, start_minute, now, settings.tz)
 
 
+def _booking(
+    *, user_id: str, room_id: int, day: date, start: int, end: int, now: datetime
+) -> dict[str, Any]:
+    """The parameters of the insert-if-free statement (and of asking why not)."""
+    return {
+        "room_id": room_id,
+        "day": day,
+        "start_minute": start,
+        "end_minute": end,
+        "user_id": user_id,
+        "now": now,
+    }
+
+
 def _inserted_or_why_not(error: DBAPIError) -> bool:
     """Whether a failed insert means "taken" or "closed" (asked afterwards), not a fault."""
     return sqlstate(error) in (EXCLUSION_VIOLATION, DEADLOCK_DETECTED, FOREIGN_KEY_VIOLATION)
@@ -157,14 +171,9 @@ async def reserve(
 ) -> ReservationView:
     """Reserve a room for a time range on a day, or raise why not."""
     _check_request(settings, day=day, start_minute=start_minute, end_minute=end_minute, now=now)
-    params = {
-        "room_id": room_id,
-        "day": day,
-        "start_minute": start_minute,
-        "end_minute": end_minute,
-        "user_id": user_id,
-        "now": now,
-    }
+    params = _booking(
+        user_id=user_id, room_id=room_id, day=day, start=start_minute, end=end_minute, now=now
+    )
     try:
         row = await _insert_if_free(db, params)
     except DBAPIError as exc:
@@ -246,14 +255,9 @@ async def reserve_once(
         "now": now,
         "expired_before": now - timedelta(hours=settings.idempotency_key_hours),
     }
-    params = {
-        "room_id": room_id,
-        "day": day,
-        "start_minute": start_minute,
-        "end_minute": end_minute,
-        "user_id": user_id,
-        "now": now,
-    }
+    params = _booking(
+        user_id=user_id, room_id=room_id, day=day, start=start_minute, end=end_minute, now=now
+    )
     try:
         async with db.transaction() as session:
             if (await session.execute(_CLAIM_KEY, key)).first() is None:
