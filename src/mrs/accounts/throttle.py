@@ -274,37 +274,30 @@ async def admit_registration(
         keys.append(f"register-domain:{email_domain}")
     async with db.transaction() as session:
         await lock_keys(session, keys, now=now)
+        # Per address, and per email domain when there is one.
+        limits = [
+            (RegistrationAttempt.client_address == address, settings.registration_max_per_address)
+        ]
+        if email_domain:
+            limits.append(
+                (
+                    RegistrationAttempt.email_domain == email_domain,
+                    settings.registration_max_per_domain,
+                )
+            )
         waits = [
             _wait(
                 await _nth_latest(
                     session,
                     RegistrationAttempt.attempted_at,
-                    where=[
-                        RegistrationAttempt.client_address == address,
-                        RegistrationAttempt.attempted_at > since,
-                    ],
-                    nth=settings.registration_max_per_address,
+                    where=[matching, RegistrationAttempt.attempted_at > since],
+                    nth=limit,
                 ),
                 window,
                 now,
             )
+            for matching, limit in limits
         ]
-        if email_domain:
-            waits.append(
-                _wait(
-                    await _nth_latest(
-                        session,
-                        RegistrationAttempt.attempted_at,
-                        where=[
-                            RegistrationAttempt.email_domain == email_domain,
-                            RegistrationAttempt.attempted_at > since,
-                        ],
-                        nth=settings.registration_max_per_domain,
-                    ),
-                    window,
-                    now,
-                )
-            )
         blocking = [wait for wait in waits if wait is not None]
         if blocking:
             retry_after = max(blocking)
