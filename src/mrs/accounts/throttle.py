@@ -184,9 +184,20 @@ async def admit_password_check(
         assert retry_after is not None
         if not only_running or loop.time() + pause > give_up_at:
             break
-        # Jittered, growing pauses: many waiting attempts do not retry in lockstep.
-        await asyncio.sleep(pause * (0.5 + random.random()))  # noqa: S311 - not a secret
-        pause = min(pause * 2, 0.25)
+        # Wait without the lock until the budget looks free: many attempts polling the
+        # key's row lock would queue on it and slow every admission down. Jittered,
+        # growing pauses, so that waiting attempts do not look in lockstep.
+        while loop.time() + pause <= give_up_at:
+            await asyncio.sleep(pause * (0.5 + random.random()))  # noqa: S311 - not a secret
+            pause = min(pause * 2, 0.25)
+            async with db.snapshot() as session:
+                if (
+                    await password_retry_after(
+                        session, settings, account_key=account_key, address=address, now=now
+                    )
+                    is None
+                ):
+                    break
     async with db.transaction() as session:
         session.add(
             LoginAttempt(
