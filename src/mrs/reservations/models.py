@@ -36,6 +36,13 @@ class ReservationStatus(enum.StrEnum):
     CANCELLED = "CANCELLED"
 
 
+class Visibility(enum.StrEnum):
+    """Who sees what a meeting is: PRIVATE shows others only "reserved" and the owner."""
+
+    PUBLIC = "PUBLIC"
+    PRIVATE = "PRIVATE"
+
+
 class Reservation(Base):
     __tablename__ = "reservation"
     __table_args__ = (
@@ -47,6 +54,7 @@ class Reservation(Base):
         CheckConstraint("end_minute > start_minute", name="end_after_start"),
         CheckConstraint("start_minute >= 0 AND end_minute <= 1440", name="within_day"),
         CheckConstraint("status IN ('ACTIVE', 'CANCELLED')", name="status"),
+        CheckConstraint("visibility IN ('PUBLIC', 'PRIVATE')", name="visibility"),
         Index("ix_reservation_room_day", "room_id", "reserved_date", "start_minute"),
         Index("ix_reservation_user_day", "user_id", "reserved_date", "start_minute"),
     )
@@ -65,6 +73,27 @@ class Reservation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by: Mapped[str | None] = mapped_column(ForeignKey("usr.user_id"))
+    # NULL: no title given; readers are shown the owner's name in their own language.
+    title: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(2000), server_default="")
+    visibility: Mapped[str] = mapped_column(String(8), server_default=Visibility.PUBLIC.value)
+    # Rises with every change; a reservation's ETag, so a stale edit can be refused.
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReservationAttendee(Base):
+    """A user invited to a meeting: they see it (even when private) and find it in "mine"."""
+
+    __tablename__ = "reservation_attendee"
+    __table_args__ = (Index("ix_reservation_attendee_user_id", "user_id", "reservation_id"),)
+
+    reservation_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("reservation.reservation_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("usr.user_id"), primary_key=True)
 
 
 class IdempotencyKey(Base):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mrs.db.base import Base
+from mrs.db.types import UTCDateTime
 
 
 class MeetingRoom(Base):
@@ -23,6 +24,31 @@ class MeetingRoom(Base):
     capacity: Mapped[int | None] = mapped_column(Integer)
     location: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    description: Mapped[str] = mapped_column(String(2000), server_default="")
+
+
+class Equipment(Base):
+    """A tag from the admin-managed list of what rooms offer (projector, whiteboard, …)."""
+
+    __tablename__ = "equipment"
+
+    equipment_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_en: Mapped[str] = mapped_column(String(100))
+    name_ja: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RoomEquipment(Base):
+    """What a room offers."""
+
+    __tablename__ = "room_equipment"
+
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting_room.room_id", ondelete="CASCADE"), primary_key=True
+    )
+    equipment_code: Mapped[str] = mapped_column(
+        ForeignKey("equipment.equipment_code", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class ReservableRoom(Base):
