@@ -113,3 +113,28 @@ def test_the_owner_may_not_cancel_after_the_end() -> None:
 
 def test_an_admin_may_cancel_after_the_end() -> None:
     _cancel(rules.Actor("root", is_admin=True), end_minute=8 * 60)
+
+
+@pytest.mark.parametrize(
+    ("viewer", "admin", "visibility", "attendees", "expected"),
+    [
+        ("someone", False, "PUBLIC", (), True),
+        ("someone", False, "PRIVATE", (), False),
+        ("owner", False, "PRIVATE", (), True),
+        ("guest", False, "PRIVATE", ("guest",), True),
+        ("someone", True, "PRIVATE", (), True),
+    ],
+)
+def test_a_private_meeting_shows_its_details_only_to_owner_attendees_and_admins(
+    viewer: str, admin: bool, visibility: str, attendees: tuple[str, ...], expected: bool
+) -> None:
+    assert (
+        rules.sees_details(
+            viewer_id=viewer,
+            viewer_is_admin=admin,
+            owner_id="owner",
+            visibility=visibility,
+            attendee_ids=attendees,
+        )
+        is expected
+    )

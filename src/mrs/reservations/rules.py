@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ from mrs.reservations.errors import (
     StartInPast,
     TimeDoesNotExist,
 )
+from mrs.reservations.models import Visibility
 from mrs.wallclock import MINUTES_PER_DAY, format_minute, wall_instant, wall_time_exists
 
 
@@ -79,3 +81,21 @@ def check_can_cancel(
         raise CancelNotAllowed()
     if not actor.is_admin and wall_instant(day, end_minute, tz) <= now:
         raise ReservationAlreadyEnded()
+
+
+def sees_details(
+    *,
+    viewer_id: str,
+    viewer_is_admin: bool,
+    owner_id: str,
+    visibility: str,
+    attendee_ids: Collection[str],
+) -> bool:
+    """Whether a viewer may see what a meeting is (title, description, attendees).
+
+    A public meeting shows them to everyone; a private one only to its owner, its
+    attendees and administrators. Everyone else sees that the time is reserved, and by whom.
+    """
+    if visibility != Visibility.PRIVATE:
+        return True
+    return viewer_is_admin or viewer_id == owner_id or viewer_id in attendee_ids
