@@ -197,7 +197,7 @@ def _parse_dates(form: FormData, state: FormState) -> tuple[RoomOpening, bool] |
         "weekdays": weekdays,
     }
     if not weekdays:
-        state.add_error("weekdays", "Choose at least one weekday.")
+        state.add_error("weekdays", N_("Choose at least one weekday."))
     body = state.validate(RoomOpening, state.values)
     return None if body is None else (body, values["action"] == "close")
 

@@ -107,7 +107,9 @@ async def reject(user_id: UserIdPath, page: Page, admin: PageAdmin, now: AuthNow
         reason = text_values(form, ("reason",))["reason"]
         state.values = {field: reason}
         if len(reason) > rules.MAX_REASON_LENGTH:
-            state.add_error(field, "Enter at most {max} characters.", max=rules.MAX_REASON_LENGTH)
+            state.add_error(
+                field, N_("Enter at most {max} characters."), max=rules.MAX_REASON_LENGTH
+            )
         return reason
 
     return await _decide(
@@ -228,7 +230,7 @@ def _parse_role(form: FormData, state: FormState) -> Role | None:
     try:
         return Role(str(form.get("role", "")))
     except ValueError:
-        state.add_error("", "Choose a role.")
+        state.add_error("", N_("Choose a role."))
         return None
 
 

@@ -16,6 +16,7 @@ from mrs.accounts.schemas import PasswordChange
 from mrs.accounts.sessions import AuthenticatedUser
 from mrs.web.dependencies import Page, PageContext, PageUser
 from mrs.web.forms import FormState, no_fields, submit
+from mrs.web.i18n import N_
 from mrs.web.pages.common import done_message, redirect
 from mrs.web.pages.registration import PASSWORD_RULES, password_value
 from mrs.web.rendering import render
@@ -54,7 +55,7 @@ def _parse_password_change(form: FormData, state: FormState) -> PasswordChange |
         {"current_password": password_value(form.get("current_password")), "new_password": new},
     )
     if new and new != password_value(form.get("new_password_confirm")):
-        state.add_error("new_password_confirm", "The two passwords do not match.")
+        state.add_error("new_password_confirm", N_("The two passwords do not match."))
     return body
 
 

@@ -14,6 +14,7 @@ from mrs.errors import TooManyRequests
 from mrs.http.dependencies import LocaleDep
 from mrs.web.dependencies import Page, Visitor
 from mrs.web.forms import FormState, submit, text_values, with_retry_after
+from mrs.web.i18n import N_
 from mrs.web.pages.common import redirect
 from mrs.web.rendering import render
 
@@ -57,7 +58,7 @@ def _parse_registration(form: FormData, state: FormState) -> RegistrationCreate 
     password = password_value(form.get("password"))
     body = state.validate(RegistrationCreate, {**state.values, "password": password})
     if password and password != password_value(form.get("password_confirm")):
-        state.add_error("password_confirm", "The two passwords do not match.")
+        state.add_error("password_confirm", N_("The two passwords do not match."))
     return body
 
 

@@ -14,6 +14,7 @@ from mrs.reservations.errors import AlreadyCancelled, CancelNotAllowed
 from mrs.wallclock import wall_instant
 from mrs.web.dependencies import Page, PageContext, PageUser
 from mrs.web.forms import FormState, submit, text_values
+from mrs.web.i18n import N_
 from mrs.web.pages.common import (
     done_message,
     redirect,
@@ -101,7 +102,9 @@ def _parse_cancel(form: FormData, state: FormState) -> tuple[str | None, str] | 
     values = text_values(form, ("reason", "next"))
     state.values = {"reason": values["reason"], "next": _cancel_next(values["next"])}
     if len(values["reason"]) > MAX_CANCEL_REASON:
-        state.add_error("reason", "Keep the reason under {max} characters.", max=MAX_CANCEL_REASON)
+        state.add_error(
+            "reason", N_("Keep the reason under {max} characters."), max=MAX_CANCEL_REASON
+        )
         return None
     return values["reason"] or None, state.values["next"]
 
