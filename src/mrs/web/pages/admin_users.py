@@ -66,36 +66,41 @@ async def registrations(page: Page, _admin: PageAdmin) -> Response:
     return await _registrations_page(page, FormState(locale=page.locale))
 
 
-async def _decide(
+async def _act(
     page: PageContext,
+    *,
     parse: Callable[[FormData, FormState], Parsed | None],
-    decide: Callable[[Parsed], Awaitable[object]],
-    done: str,
+    action: Callable[[Parsed], Awaitable[object]],
+    done_url: str,
+    list_page: Callable[[PageContext, FormState], Awaitable[Response]],
 ) -> Response:
-    """Approve or reject; a decision taken meanwhile (409) or a user gone (404) is
-    explained on the registrations page."""
+    """Run an administrator's button on a list page: back to the list with its confirmation
+    (and the count, when the action returns one), or the list again saying why not (e.g.
+    decided meanwhile, disabling oneself, a user in the wrong state, unknown)."""
 
-    async def action(parsed: Parsed) -> Response:
-        await decide(parsed)
-        return redirect(f"/admin/registrations?done={done}")
+    async def act(parsed: Parsed) -> Response:
+        result = await action(parsed)
+        count = f"&n={result}" if isinstance(result, int) and not isinstance(result, bool) else ""
+        return redirect(f"{done_url}{count}")
 
     async def again(state: FormState) -> Response:
-        return await _registrations_page(page, state)
+        return await list_page(page, state)
 
     return await submit(
-        page.request, locale=page.locale, parse=parse, action=action, render_again=again
+        page.request, locale=page.locale, parse=parse, action=act, render_again=again
     )
 
 
 @router.post("/admin/registrations/{user_id}/approve")
 async def approve(user_id: UserIdPath, page: Page, admin: PageAdmin, now: AuthNowDep) -> Response:
-    return await _decide(
+    return await _act(
         page,
-        no_fields,
-        lambda _: registration.approve_user(
+        parse=no_fields,
+        action=lambda _: registration.approve_user(
             page.db, user_id=user_id, admin_id=admin.user_id, now=now
         ),
-        "approved",
+        done_url="/admin/registrations?done=approved",
+        list_page=_registrations_page,
     )
 
 
@@ -112,13 +117,14 @@ async def reject(user_id: UserIdPath, page: Page, admin: PageAdmin, now: AuthNow
             )
         return reason
 
-    return await _decide(
+    return await _act(
         page,
-        parse_reason,
-        lambda reason: registration.reject_user(
+        parse=parse_reason,
+        action=lambda reason: registration.reject_user(
             page.db, user_id=user_id, admin_id=admin.user_id, now=now, reason=reason or None
         ),
-        "rejected",
+        done_url="/admin/registrations?done=rejected",
+        list_page=_registrations_page,
     )
 
 
@@ -168,49 +174,29 @@ async def users(page: Page, _admin: PageAdmin) -> Response:
     return await _users_page(page, FormState(locale=page.locale))
 
 
-async def _user_action(
-    page: PageContext,
-    action: Callable[[Parsed], Awaitable[object]],
-    done: str,
-    parse: Callable[[FormData, FormState], Parsed | None],
-) -> Response:
-    """Run an admin action on a user; refused actions (e.g. disabling oneself, a user in
-    the wrong state, unknown) are explained on the users page."""
-
-    async def act(parsed: Parsed) -> Response:
-        result = await action(parsed)
-        count = f"&n={result}" if isinstance(result, int) else ""
-        return redirect(f"/admin/users?done={done}{count}")
-
-    async def again(state: FormState) -> Response:
-        return await _users_page(page, state)
-
-    return await submit(
-        page.request, locale=page.locale, parse=parse, action=act, render_again=again
-    )
-
-
 @router.post("/admin/users/{user_id}/disable")
 async def disable(user_id: UserIdPath, page: Page, admin: PageAdmin, now: AuthNowDep) -> Response:
-    return await _user_action(
+    return await _act(
         page,
-        lambda _: accounts_users.disable_user(
+        parse=no_fields,
+        action=lambda _: accounts_users.disable_user(
             page.db, user_id=user_id, admin_id=admin.user_id, now=now
         ),
-        "disabled",
-        no_fields,
+        done_url="/admin/users?done=disabled",
+        list_page=_users_page,
     )
 
 
 @router.post("/admin/users/{user_id}/enable")
 async def enable(user_id: UserIdPath, page: Page, admin: PageAdmin, now: AuthNowDep) -> Response:
-    return await _user_action(
+    return await _act(
         page,
-        lambda _: accounts_users.enable_user(
+        parse=no_fields,
+        action=lambda _: accounts_users.enable_user(
             page.db, user_id=user_id, admin_id=admin.user_id, now=now
         ),
-        "enabled",
-        no_fields,
+        done_url="/admin/users?done=enabled",
+        list_page=_users_page,
     )
 
 
@@ -218,11 +204,12 @@ async def enable(user_id: UserIdPath, page: Page, admin: PageAdmin, now: AuthNow
 async def end_sessions(
     user_id: UserIdPath, page: Page, _admin: PageAdmin, now: AuthNowDep
 ) -> Response:
-    return await _user_action(
+    return await _act(
         page,
-        lambda _: accounts_users.end_sessions(page.db, user_id=user_id, now=now),
-        "user_sessions_ended",
-        no_fields,
+        parse=no_fields,
+        action=lambda _: accounts_users.end_sessions(page.db, user_id=user_id, now=now),
+        done_url="/admin/users?done=user_sessions_ended",
+        list_page=_users_page,
     )
 
 
@@ -236,11 +223,12 @@ def _parse_role(form: FormData, state: FormState) -> Role | None:
 
 @router.post("/admin/users/{user_id}/role")
 async def change_role(user_id: UserIdPath, page: Page, admin: PageAdmin) -> Response:
-    return await _user_action(
+    return await _act(
         page,
-        lambda role: accounts_users.change_role(
+        parse=_parse_role,
+        action=lambda role: accounts_users.change_role(
             page.db, user_id=user_id, role=role, admin_id=admin.user_id
         ),
-        "role_changed",
-        _parse_role,
+        done_url="/admin/users?done=role_changed",
+        list_page=_users_page,
     )
