@@ -2,6 +2,8 @@
 
 Domains raise these; the HTTP layer maps them to one error shape in one place
 (`mrs.error_handlers`). The message is an English gettext msgid with `{name}` fields.
+An error about one input names it in `field` (the API's field name, which the page forms
+use too), so a page can show the message next to that field.
 """
 
 from __future__ import annotations
@@ -15,11 +17,17 @@ class DomainError(Exception):
     code: ClassVar[str] = "error"
     status: ClassVar[int] = 400
     message: ClassVar[str] = "The request could not be completed."
+    # The input this kind of error is about; None when it is about the request as a whole.
+    field: str | None = None
 
     def __init__(self, message: str | None = None, *, details: Any = None, **params: Any) -> None:
         self.msgid = message or self.message
         self.params = params
         self.details = details
+        # An error raised about a particular input says so in its details (the API shows
+        # them as they are): `details={"field": "email"}`.
+        if isinstance(details, dict) and isinstance(details.get("field"), str):
+            self.field = details["field"]
         super().__init__(self.msgid.format(**params) if params else self.msgid)
 
 

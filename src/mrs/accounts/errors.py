@@ -23,11 +23,13 @@ class UserNotFound(NotFound):
 
 class UserIdTaken(Conflict):
     code = "user_id_taken"
+    field = "user_id"
     message = "The user ID {user_id} is already taken."
 
 
 class EmailTaken(Conflict):
     code = "email_taken"
+    field = "email"
     message = "An account with this email address already exists."
 
 
@@ -58,6 +60,7 @@ class LoginThrottled(TooManyRequests):
 
 class PasswordCheckThrottled(TooManyRequests):
     code = "password_check_throttled"
+    field = "current_password"
     message = "Too many wrong passwords. Try again in {retry_after} seconds."
 
 

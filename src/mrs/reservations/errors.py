@@ -7,16 +7,19 @@ from mrs.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 class InvalidTimeRange(InvalidInput):
     code = "invalid_time_range"
+    field = "end_time"
     message = "The end time must be after the start time."
 
 
 class OutsideDay(InvalidInput):
     code = "outside_day"
+    field = "end_time"
     message = "Times must lie within the day, between 00:00 and 24:00."
 
 
 class SlotMisaligned(InvalidInput):
     code = "slot_misaligned"
+    field = "end_time"
     message = "Times must fall on {slot_minutes}-minute slot boundaries (for example 10:00 or 10:{slot_minutes:02d})."
 
 
@@ -30,6 +33,7 @@ class TimeDoesNotExist(InvalidInput):
 
 class StartInPast(InvalidInput):
     code = "start_in_past"
+    field = "start_time"
     message = "The reservation would start in the past."
 
 

@@ -12,6 +12,7 @@ class RoomNotFound(NotFound):
 
 class RoomNameTaken(Conflict):
     code = "room_name_taken"
+    field = "room_name"
     message = "A room named {room_name} already exists."
 
 

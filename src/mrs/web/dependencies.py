@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,8 +13,10 @@ from mrs.accounts.dependencies import auth_now, request_token
 from mrs.accounts.errors import AdminOnly
 from mrs.accounts.sessions import AuthenticatedUser
 from mrs.accounts.tokens import decode_token
+from mrs.db.engine import Database
 from mrs.errors import Unauthenticated
-from mrs.http.dependencies import DatabaseDep, SettingsDep
+from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
+from mrs.settings import Settings
 
 
 async def mark_page(request: Request) -> None:
@@ -55,3 +59,24 @@ async def page_admin(user: Annotated[AuthenticatedUser, Depends(page_user)]) -> 
 Visitor = Annotated[AuthenticatedUser | None, Depends(page_visitor)]
 PageUser = Annotated[AuthenticatedUser, Depends(page_user)]
 PageAdmin = Annotated[AuthenticatedUser, Depends(page_admin)]
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What a page handler and its page renderers share: the request, the database, the
+    settings, the reader's language and now (the app's clock, for business rules)."""
+
+    request: Request
+    db: Database
+    settings: Settings
+    locale: str
+    now: datetime
+
+
+async def page_context(
+    request: Request, db: DatabaseDep, settings: SettingsDep, locale: LocaleDep, now: NowDep
+) -> PageContext:
+    return PageContext(request=request, db=db, settings=settings, locale=locale, now=now)
+
+
+Page = Annotated[PageContext, Depends(page_context)]

@@ -1,20 +1,30 @@
 """Reading HTML forms at the edge: bounded, validated with the domain's pydantic schemas,
-and errors turned into messages shown next to their fields."""
+and errors turned into messages shown next to their fields.
+
+Every form page goes through `submit`: parse the form, call the service, answer with its
+redirect, or render the same page again with the messages next to their fields (and the
+form-level one on top) at the status of what went wrong. The domain errors name their
+field (`DomainError.field`), so no page maps errors by hand.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 from starlette.requests import Request
+from starlette.responses import Response
 
+from mrs.errors import DomainError, TooManyRequests
 from mrs.http.error_handlers import validation_details
 from mrs.i18n import translate
 from mrs.security.csrf import CSRF_FORM_FIELD
 
 Model = TypeVar("Model", bound=BaseModel)
+Parsed = TypeVar("Parsed")
 
 MAX_FIELDS = 40
 MAX_VALUE_LENGTH = 2000
@@ -72,3 +82,65 @@ def parse(
 def form_error(errors: FormErrors, locale: str, msgid: str, **params: Any) -> None:
     """Record a form-level message (shown at the top of the form)."""
     errors.add("", translate(locale, msgid, **params))
+
+
+@dataclass
+class FormState:
+    """A form as the page shows it again: what was typed, the messages by field, the
+    status of the answer, and the service's refusal when it was the service that said no."""
+
+    locale: str
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: FormErrors = field(default_factory=FormErrors)
+    status_code: int = 200
+    refusal: DomainError | None = None
+
+    def validate(self, model: type[Model], data: dict[str, Any]) -> Model | None:
+        """`data` checked by a domain schema; field messages recorded when it is refused."""
+        return parse(model, data, locale=self.locale, errors=self.errors)
+
+    def add_error(self, name: str, msgid: str, **params: Any) -> None:
+        """A message (an English msgid, translated here) for a field, "" for the form."""
+        self.errors.add(name, translate(self.locale, msgid, **params))
+
+
+def with_retry_after(response: Response, error: DomainError | None) -> Response:
+    """Tell the client when to try again after a throttled attempt."""
+    if isinstance(error, TooManyRequests):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+async def submit(
+    request: Request,
+    *,
+    locale: str,
+    parse: Callable[[FormData, FormState], Parsed | None],
+    action: Callable[[Parsed], Awaitable[Response]],
+    render_again: Callable[[FormState], Awaitable[Response]],
+    explain: Callable[[DomainError], Awaitable[str | None]] | None = None,
+) -> Response:
+    """Parse the form, call the service and answer with its redirect; or render the page
+    again with the messages: 422 when the form itself is refused, else the domain error's
+    status, its message next to the field it names (on top of the form when none).
+
+    `parse` fills `state.values` (shown again) and records messages; it returns what the
+    action needs, or None. `explain` may word a refusal better than its own message (it
+    returns None to keep that)."""
+    form = await read_form(request)
+    state = FormState(locale=locale, status_code=422)
+    parsed = parse(form, state)
+    if parsed is not None and not state.errors:
+        try:
+            return await action(parsed)
+        except DomainError as exc:
+            message = await explain(exc) if explain is not None else None
+            state.errors.add(exc.field or "", message or translate(locale, exc.msgid, **exc.params))
+            state.status_code = exc.status
+            state.refusal = exc
+    return with_retry_after(await render_again(state), state.refusal)
+
+
+def no_fields(form: FormData, state: FormState) -> bool:
+    """The `parse` of a form that carries only its CSRF token (a button)."""
+    return True

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from mrs.accounts import session_cookie
 from mrs.accounts.dependencies import AuthNowDep
-from mrs.accounts.errors import InvalidCredentials, LoginThrottled
 from mrs.accounts.schemas import LoginRequest
-from mrs.errors import DomainError
-from mrs.http.dependencies import LOCALE_COOKIE, DatabaseDep, LocaleDep, SettingsDep
+from mrs.http.dependencies import LOCALE_COOKIE, DatabaseDep, LocaleDep
 from mrs.i18n import SUPPORTED_LOCALES
-from mrs.web.dependencies import PageUser, Visitor
-from mrs.web.forms import FormErrors, form_error, parse, read_form, text_values
+from mrs.web.dependencies import Page, PageUser, Visitor
+from mrs.web.forms import FormState, read_form, submit, text_values
 from mrs.web.pages.common import (
     done_message,
     redirect,
@@ -50,69 +49,60 @@ async def choose_language(request: Request) -> Response:
     return response
 
 
+def _login_page(request: Request, state: FormState, *, next_url: str, done: str | None) -> Response:
+    return render(
+        request,
+        "login.html",
+        {"values": state.values, "errors": state.errors, "next_url": next_url, "done": done},
+        status_code=state.status_code,
+    )
+
+
 @router.get("/login")
 async def login_form(request: Request, visitor: Visitor, locale: LocaleDep) -> Response:
     next_url = safe_next(request.query_params.get("next"))
     if visitor is not None:
         return redirect(next_url)
-    return render(
-        request,
-        "login.html",
+    state = FormState(locale=locale, values={"user_id": ""})
+    return _login_page(request, state, next_url=next_url, done=done_message(request, locale))
+
+
+def _parse_login(form: FormData, state: FormState) -> tuple[LoginRequest, str] | None:
+    """The credentials, and where to go after logging in."""
+    state.values = text_values(form, ("user_id", "next"))
+    password = form.get("password")
+    body = state.validate(
+        LoginRequest,
         {
-            "values": {"user_id": ""},
-            "errors": FormErrors(),
-            "next_url": next_url,
-            "done": done_message(request, locale),
+            "user_id": state.values["user_id"],
+            "password": password if isinstance(password, str) else "",
         },
     )
+    return None if body is None else (body, safe_next(state.values["next"]))
 
 
 @router.post("/login")
-async def login_submit(
-    request: Request, db: DatabaseDep, settings: SettingsDep, locale: LocaleDep, now: AuthNowDep
-) -> Response:
-    form = await read_form(request)
-    values = text_values(form, ("user_id", "next"))
-    password = form.get("password")
-    next_url = safe_next(values["next"])
-    errors = FormErrors()
-    body = parse(
-        LoginRequest,
-        {"user_id": values["user_id"], "password": password if isinstance(password, str) else ""},
-        locale=locale,
-        errors=errors,
+async def login_submit(page: Page, now: AuthNowDep) -> Response:
+    """Log in and go back where the visitor was going. Wrong passwords, throttling and
+    (only after the right password) a pending, rejected or disabled account are said on
+    the form, at the error's status."""
+    request = page.request
+
+    async def log_in(parsed: tuple[LoginRequest, str]) -> Response:
+        body, next_url = parsed
+        issued = await session_cookie.log_in(
+            page.db, page.settings, request, user_id=body.user_id, password=body.password, now=now
+        )
+        response = redirect(next_url)
+        session_cookie.set_session_cookie(request, response, issued)
+        return response
+
+    async def again(state: FormState) -> Response:
+        return _login_page(request, state, next_url=safe_next(state.values["next"]), done=None)
+
+    return await submit(
+        request, locale=page.locale, parse=_parse_login, action=log_in, render_again=again
     )
-    status_code = 422
-    retry_after: int | None = None
-    if body is not None:
-        try:
-            issued = await session_cookie.log_in(
-                db, settings, request, user_id=body.user_id, password=body.password, now=now
-            )
-        except InvalidCredentials as exc:
-            form_error(errors, locale, exc.msgid)
-            status_code = exc.status
-        except LoginThrottled as exc:
-            form_error(errors, locale, exc.msgid, **exc.params)
-            status_code = exc.status
-            retry_after = exc.retry_after
-        except DomainError as exc:
-            # Pending, rejected or disabled: the service says so only after the right password.
-            form_error(errors, locale, exc.msgid, **exc.params)
-            status_code = exc.status
-        else:
-            response = redirect(next_url)
-            session_cookie.set_session_cookie(request, response, issued)
-            return response
-    page = render(
-        request,
-        "login.html",
-        {"values": values, "errors": errors, "next_url": next_url, "done": None},
-        status_code=status_code,
-    )
-    if retry_after is not None:
-        page.headers["Retry-After"] = str(retry_after)
-    return page
 
 
 @router.post("/logout")

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from mrs.db.engine import Database
-from mrs.errors import DomainError
-from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
 from mrs.http.types import RoomIdPath
-from mrs.i18n import translate
 from mrs.reservations import closing
 from mrs.reservations.errors import RoomHasReservations
 from mrs.rooms import service as rooms_service
-from mrs.rooms.errors import RoomNameTaken
 from mrs.rooms.schemas import RoomCreate, RoomOpening, RoomUpdate
-from mrs.web.dependencies import PageAdmin
-from mrs.web.forms import FormErrors, form_error, parse, read_form, text_values
+from mrs.web.dependencies import Page, PageAdmin, PageContext
+from mrs.web.forms import FormState, submit, text_values
 from mrs.web.i18n import N_
 from mrs.web.pages.common import (
     done_message,
@@ -55,62 +52,46 @@ def _room_payload(values: dict[str, str]) -> dict[str, Any]:
     }
 
 
-async def _admin_rooms_page(
-    request: Request,
-    db: Database,
-    *,
-    values: dict[str, str],
-    errors: FormErrors,
-    locale: str,
-    status_code: int = 200,
-) -> Response:
-    rooms = await rooms_service.list_rooms(db)
+async def _admin_rooms_page(page: PageContext, state: FormState) -> Response:
+    """The rooms, and the form for a new one (`state`: what was typed, the messages)."""
     return render(
-        request,
+        page.request,
         "admin/rooms.html",
         {
-            "rooms": rooms,
-            "values": values,
-            "errors": errors,
-            "done": done_message(request, locale),
+            "rooms": await rooms_service.list_rooms(page.db),
+            "values": state.values,
+            "errors": state.errors,
+            "done": done_message(page.request, page.locale),
         },
-        status_code=status_code,
+        status_code=state.status_code,
     )
 
 
 @router.get("/admin/rooms")
-async def admin_rooms(
-    request: Request, _admin: PageAdmin, db: DatabaseDep, locale: LocaleDep
-) -> Response:
+async def admin_rooms(page: Page, _admin: PageAdmin) -> Response:
     return await _admin_rooms_page(
-        request,
-        db,
-        values=dict.fromkeys(ROOM_FIELDS, ""),
-        errors=FormErrors(),
-        locale=locale,
+        page, FormState(locale=page.locale, values=dict.fromkeys(ROOM_FIELDS, ""))
     )
 
 
+def _parse_new_room(form: FormData, state: FormState) -> RoomCreate | None:
+    state.values = text_values(form, ROOM_FIELDS)
+    return state.validate(RoomCreate, _room_payload(state.values))
+
+
 @router.post("/admin/rooms")
-async def admin_create_room(
-    request: Request, _admin: PageAdmin, db: DatabaseDep, locale: LocaleDep
-) -> Response:
-    values = text_values(await read_form(request), ROOM_FIELDS)
-    errors = FormErrors()
-    body = parse(RoomCreate, _room_payload(values), locale=locale, errors=errors)
-    status_code = 422
-    if body is not None:
-        try:
-            room = await rooms_service.create_room(
-                db, room_name=body.room_name, capacity=body.capacity, location=body.location
-            )
-        except RoomNameTaken as exc:
-            errors.add("room_name", translate(locale, exc.msgid, **exc.params))
-            status_code = exc.status
-        else:
-            return redirect(f"/admin/rooms/{room.room_id}?done=room_created")
-    return await _admin_rooms_page(
-        request, db, values=values, errors=errors, locale=locale, status_code=status_code
+async def admin_create_room(page: Page, _admin: PageAdmin) -> Response:
+    async def create(body: RoomCreate) -> Response:
+        room = await rooms_service.create_room(
+            page.db, room_name=body.room_name, capacity=body.capacity, location=body.location
+        )
+        return redirect(f"/admin/rooms/{room.room_id}?done=room_created")
+
+    async def again(state: FormState) -> Response:
+        return await _admin_rooms_page(page, state)
+
+    return await submit(
+        page.request, locale=page.locale, parse=_parse_new_room, action=create, render_again=again
     )
 
 
@@ -122,172 +103,127 @@ def _default_opening(today: date) -> dict[str, Any]:
     }
 
 
-async def _admin_room_page(
-    request: Request,
-    db: Database,
-    *,
-    room_id: int,
-    today: date,
-    locale: str,
-    values: dict[str, Any] | None = None,
-    errors: FormErrors | None = None,
-    opening: dict[str, Any] | None = None,
-    opening_errors: FormErrors | None = None,
-    blocking: list[dict[str, Any]] | None = None,
-    status_code: int = 200,
-) -> Response:
-    room = await rooms_service.get_room(db, room_id=room_id)
+@dataclass(frozen=True)
+class RoomForms:
+    """The two forms of a room's page as shown again: one of them was just refused."""
+
+    room: FormState | None = None
+    opening: FormState | None = None
+
+
+async def _admin_room_page(page: PageContext, room_id: int, forms: RoomForms) -> Response:
+    """A room: its details form and its open dates over the next weeks, with the form
+    that opens or closes dates (and the reservations in the way of a refused close)."""
+    today = site_now(page.now, page.settings).date()
+    room = await rooms_service.get_room(page.db, room_id=room_id)
     horizon = today + timedelta(weeks=ADMIN_DATES_WEEKS)
     open_days = await rooms_service.open_dates(
-        db, room_id=room_id, from_date=today, to_date=horizon
+        page.db, room_id=room_id, from_date=today, to_date=horizon
     )
-    if values is None:
-        values = {
+    details = forms.room or FormState(
+        locale=page.locale,
+        values={
             "room_name": room.room_name,
             "capacity": "" if room.capacity is None else str(room.capacity),
             "location": room.location or "",
             "active": room.active,
-        }
+        },
+    )
+    opening = forms.opening or FormState(locale=page.locale, values=_default_opening(today))
+    refusal = opening.refusal
+    blocking = (
+        # Dates as the pages write them; the links need the ISO form too.
+        [detail | {"day": date.fromisoformat(detail["date"])} for detail in refusal.details or []]
+        if isinstance(refusal, RoomHasReservations)
+        else []
+    )
     return render(
-        request,
+        page.request,
         "admin/room.html",
         {
             "room": room,
-            "values": values,
-            "errors": errors or FormErrors(),
-            "opening": opening or _default_opening(today),
-            "opening_errors": opening_errors or FormErrors(),
-            "blocking": blocking or [],
+            "values": details.values,
+            "errors": details.errors,
+            "opening": opening.values,
+            "opening_errors": opening.errors,
+            "blocking": blocking,
             "open_days": open_days,
             "horizon": horizon,
             "today": today,
             "weekday_names": WEEKDAY_NAMES,
-            "done": done_message(request, locale),
+            "done": done_message(page.request, page.locale),
         },
-        status_code=status_code,
+        status_code=max(details.status_code, opening.status_code),
     )
 
 
 @router.get("/admin/rooms/{room_id}")
-async def admin_room(
-    request: Request,
-    room_id: RoomIdPath,
-    _admin: PageAdmin,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    now: NowDep,
-    locale: LocaleDep,
-) -> Response:
-    return await _admin_room_page(
-        request, db, room_id=room_id, today=site_now(now, settings).date(), locale=locale
-    )
+async def admin_room(room_id: RoomIdPath, page: Page, _admin: PageAdmin) -> Response:
+    return await _admin_room_page(page, room_id, RoomForms())
+
+
+def _parse_room_changes(form: FormData, state: FormState) -> RoomUpdate | None:
+    values: dict[str, Any] = text_values(form, ROOM_FIELDS)
+    values["active"] = form.get("active") == "on"
+    state.values = values
+    return state.validate(RoomUpdate, _room_payload(values) | {"active": values["active"]})
 
 
 @router.post("/admin/rooms/{room_id}")
-async def admin_update_room(
-    request: Request,
-    room_id: RoomIdPath,
-    _admin: PageAdmin,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    now: NowDep,
-    locale: LocaleDep,
-) -> Response:
-    form = await read_form(request)
-    values: dict[str, Any] = text_values(form, ROOM_FIELDS)
-    values["active"] = form.get("active") == "on"
-    errors = FormErrors()
-    payload = _room_payload(values) | {"active": values["active"]}
-    body = parse(RoomUpdate, payload, locale=locale, errors=errors)
-    status_code = 422
-    if body is not None:
-        try:
-            await rooms_service.update_room(db, room_id=room_id, changes=body.model_dump())
-        except RoomNameTaken as exc:
-            errors.add("room_name", translate(locale, exc.msgid, **exc.params))
-            status_code = exc.status
-        else:
-            return redirect(f"/admin/rooms/{room_id}?done=room_saved")
-    return await _admin_room_page(
-        request,
-        db,
-        room_id=room_id,
-        today=site_now(now, settings).date(),
-        locale=locale,
-        values=values,
-        errors=errors,
-        status_code=status_code,
+async def admin_update_room(room_id: RoomIdPath, page: Page, _admin: PageAdmin) -> Response:
+    async def save(body: RoomUpdate) -> Response:
+        await rooms_service.update_room(page.db, room_id=room_id, changes=body.model_dump())
+        return redirect(f"/admin/rooms/{room_id}?done=room_saved")
+
+    async def again(state: FormState) -> Response:
+        return await _admin_room_page(page, room_id, RoomForms(room=state))
+
+    return await submit(
+        page.request,
+        locale=page.locale,
+        parse=_parse_room_changes,
+        action=save,
+        render_again=again,
     )
 
 
-@router.post("/admin/rooms/{room_id}/dates")
-async def admin_room_dates(
-    request: Request,
-    room_id: RoomIdPath,
-    _admin: PageAdmin,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    now: NowDep,
-    locale: LocaleDep,
-) -> Response:
-    """Open or close the room on a date range, optionally only on some weekdays."""
-    form = await read_form(request)
+def _parse_dates(form: FormData, state: FormState) -> tuple[RoomOpening, bool] | None:
+    """The dates to open or close (and whether to close them)."""
     values = text_values(form, ("from_date", "to_date", "action"))
     weekdays = sorted({int(day) for day in form.getlist("weekdays") if day in _WEEKDAY_VALUES})
-    opening: dict[str, Any] = {
+    state.values = {
         "from_date": values["from_date"],
         "to_date": values["to_date"],
         "weekdays": weekdays,
     }
-    errors = FormErrors()
-    blocking: list[dict[str, Any]] = []
-    status_code = 422
     if not weekdays:
-        errors.add("weekdays", translate(locale, "Choose at least one weekday."))
-    body = parse(
-        RoomOpening,
-        {"from_date": values["from_date"], "to_date": values["to_date"], "weekdays": weekdays},
-        locale=locale,
-        errors=errors,
-    )
-    if body is not None and not errors:
-        try:
-            if values["action"] == "close":
-                changed = await closing.close_room(
-                    db,
-                    room_id=room_id,
-                    from_date=body.from_date,
-                    to_date=body.to_date,
-                    weekdays=body.weekdays,
-                )
-                return redirect(f"/admin/rooms/{room_id}?done=closed&n={len(changed)}")
-            changed = await rooms_service.open_room(
-                db,
-                room_id=room_id,
-                from_date=body.from_date,
-                to_date=body.to_date,
-                weekdays=body.weekdays,
-            )
-            return redirect(f"/admin/rooms/{room_id}?done=opened&n={len(changed)}")
-        except RoomHasReservations as exc:
-            form_error(errors, locale, exc.msgid, **exc.params)
-            # Dates as the pages write them; the links need the ISO form too.
-            blocking = [
-                detail | {"day": date.fromisoformat(detail["date"])}
-                for detail in (exc.details or [])
-            ]
-            status_code = exc.status
-        except DomainError as exc:  # e.g. a range that runs backwards or is too long
-            form_error(errors, locale, exc.msgid, **exc.params)
-            status_code = exc.status
-    return await _admin_room_page(
-        request,
-        db,
-        room_id=room_id,
-        today=site_now(now, settings).date(),
-        locale=locale,
-        opening=opening,
-        opening_errors=errors,
-        blocking=blocking,
-        status_code=status_code,
+        state.add_error("weekdays", N_("Choose at least one weekday."))
+    body = state.validate(RoomOpening, state.values)
+    return None if body is None else (body, values["action"] == "close")
+
+
+@router.post("/admin/rooms/{room_id}/dates")
+async def admin_room_dates(room_id: RoomIdPath, page: Page, _admin: PageAdmin) -> Response:
+    """Open or close the room on a date range, optionally only on some weekdays. A close
+    refused because of reservations lists them; a range that runs backwards or is too
+    long is said on top of the form."""
+
+    async def change(parsed: tuple[RoomOpening, bool]) -> Response:
+        body, close = parsed
+        use_case = closing.close_room if close else rooms_service.open_room
+        changed = await use_case(
+            page.db,
+            room_id=room_id,
+            from_date=body.from_date,
+            to_date=body.to_date,
+            weekdays=body.weekdays,
+        )
+        done = "closed" if close else "opened"
+        return redirect(f"/admin/rooms/{room_id}?done={done}&n={len(changed)}")
+
+    async def again(state: FormState) -> Response:
+        return await _admin_room_page(page, room_id, RoomForms(opening=state))
+
+    return await submit(
+        page.request, locale=page.locale, parse=_parse_dates, action=change, render_again=again
     )

@@ -6,21 +6,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from mrs.accounts import registration, rules
 from mrs.accounts import users as accounts_users
 from mrs.accounts.dependencies import AuthNowDep
 from mrs.accounts.models import Role
-from mrs.db.engine import Database
-from mrs.errors import DomainError
-from mrs.http.dependencies import DatabaseDep, LocaleDep
-from mrs.i18n import translate
 from mrs.notifications import service as mail_service
 from mrs.notifications.models import MailState
-from mrs.web.dependencies import PageAdmin
-from mrs.web.forms import FormErrors, read_form, text_values
+from mrs.web.dependencies import Page, PageAdmin, PageContext
+from mrs.web.forms import FormState, Parsed, no_fields, submit, text_values
 from mrs.web.i18n import N_
 from mrs.web.pages.common import done_message, redirect
 from mrs.web.rendering import render
@@ -44,96 +41,91 @@ ROLE_LABELS = {"USER": N_("User"), "ADMIN": N_("Administrator")}
 # --- pending registrations -------------------------------------------------------------
 
 
-async def _registrations_page(
-    request: Request,
-    db: Database,
-    *,
-    locale: str,
-    reasons: dict[str, str] | None = None,
-    errors: FormErrors | None = None,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response:
+async def _registrations_page(page: PageContext, state: FormState) -> Response:
+    """Pending registrations; `state` holds typed reasons (by field) and the messages."""
     return render(
-        request,
+        page.request,
         "admin/registrations.html",
         {
-            "pending": await registration.list_pending_users(db),
-            "reasons": reasons or {},
-            "errors": errors or FormErrors(),
-            "error": error,
-            "outbox": await mail_service.outbox_summary(db),
+            "pending": await registration.list_pending_users(page.db),
+            "reasons": state.values,
+            "errors": state.errors,
+            "error": state.errors.form,
+            "outbox": await mail_service.outbox_summary(page.db),
             "failures": await mail_service.list_outbox(
-                db, state=MailState.FAILED, limit=RECENT_FAILURES
+                page.db, state=MailState.FAILED, limit=RECENT_FAILURES
             ),
-            "done": done_message(request, locale),
+            "done": done_message(page.request, page.locale),
         },
-        status_code=status_code,
+        status_code=state.status_code,
     )
 
 
 @router.get("/admin/registrations")
-async def registrations(
-    request: Request, _admin: PageAdmin, db: DatabaseDep, locale: LocaleDep
+async def registrations(page: Page, _admin: PageAdmin) -> Response:
+    return await _registrations_page(page, FormState(locale=page.locale))
+
+
+async def _act(
+    page: PageContext,
+    *,
+    parse: Callable[[FormData, FormState], Parsed | None],
+    action: Callable[[Parsed], Awaitable[object]],
+    done_url: str,
+    list_page: Callable[[PageContext, FormState], Awaitable[Response]],
 ) -> Response:
-    return await _registrations_page(request, db, locale=locale)
+    """Run an administrator's button on a list page: back to the list with its confirmation
+    (and the count, when the action returns one), or the list again saying why not (e.g.
+    decided meanwhile, disabling oneself, a user in the wrong state, unknown)."""
+
+    async def act(parsed: Parsed) -> Response:
+        result = await action(parsed)
+        count = f"&n={result}" if isinstance(result, int) and not isinstance(result, bool) else ""
+        return redirect(f"{done_url}{count}")
+
+    async def again(state: FormState) -> Response:
+        return await list_page(page, state)
+
+    return await submit(
+        page.request, locale=page.locale, parse=parse, action=act, render_again=again
+    )
 
 
 @router.post("/admin/registrations/{user_id}/approve")
-async def approve(
-    request: Request,
-    user_id: UserIdPath,
-    admin: PageAdmin,
-    db: DatabaseDep,
-    locale: LocaleDep,
-    now: AuthNowDep,
-) -> Response:
-    await read_form(request)  # the CSRF token travels in the form
-    try:
-        await registration.approve_user(db, user_id=user_id, admin_id=admin.user_id, now=now)
-    except DomainError as exc:  # decided meanwhile (409) or gone (404)
-        return await _registrations_page(
-            request,
-            db,
-            locale=locale,
-            error=translate(locale, exc.msgid, **exc.params),
-            status_code=exc.status,
-        )
-    return redirect("/admin/registrations?done=approved")
+async def approve(user_id: UserIdPath, page: Page, admin: PageAdmin, now: AuthNowDep) -> Response:
+    return await _act(
+        page,
+        parse=no_fields,
+        action=lambda _: registration.approve_user(
+            page.db, user_id=user_id, admin_id=admin.user_id, now=now
+        ),
+        done_url="/admin/registrations?done=approved",
+        list_page=_registrations_page,
+    )
 
 
 @router.post("/admin/registrations/{user_id}/reject")
-async def reject(
-    request: Request,
-    user_id: UserIdPath,
-    admin: PageAdmin,
-    db: DatabaseDep,
-    locale: LocaleDep,
-    now: AuthNowDep,
-) -> Response:
-    reason = text_values(await read_form(request), ("reason",))["reason"]
-    field = f"reason-{user_id}"
-    errors = FormErrors()
-    if len(reason) > rules.MAX_REASON_LENGTH:
-        errors.add(
-            field, translate(locale, "Enter at most {max} characters.", max=rules.MAX_REASON_LENGTH)
-        )
-        return await _registrations_page(
-            request, db, locale=locale, reasons={field: reason}, errors=errors, status_code=422
-        )
-    try:
-        await registration.reject_user(
-            db, user_id=user_id, admin_id=admin.user_id, now=now, reason=reason or None
-        )
-    except DomainError as exc:
-        return await _registrations_page(
-            request,
-            db,
-            locale=locale,
-            error=translate(locale, exc.msgid, **exc.params),
-            status_code=exc.status,
-        )
-    return redirect("/admin/registrations?done=rejected")
+async def reject(user_id: UserIdPath, page: Page, admin: PageAdmin, now: AuthNowDep) -> Response:
+    def parse_reason(form: FormData, state: FormState) -> str | None:
+        """The reason for the applicant ("" for none), shown again by its user's row."""
+        field = f"reason-{user_id}"
+        reason = text_values(form, ("reason",))["reason"]
+        state.values = {field: reason}
+        if len(reason) > rules.MAX_REASON_LENGTH:
+            state.add_error(
+                field, N_("Enter at most {max} characters."), max=rules.MAX_REASON_LENGTH
+            )
+        return reason
+
+    return await _act(
+        page,
+        parse=parse_reason,
+        action=lambda reason: registration.reject_user(
+            page.db, user_id=user_id, admin_id=admin.user_id, now=now, reason=reason or None
+        ),
+        done_url="/admin/registrations?done=rejected",
+        list_page=_registrations_page,
+    )
 
 
 # --- users -----------------------------------------------------------------------------
@@ -148,145 +140,95 @@ def _page_number(raw: str | None) -> int:
     return int(raw) if raw and raw.isdigit() and 0 < len(raw) < 6 and int(raw) > 0 else 1
 
 
-async def _users_page(
-    request: Request,
-    db: Database,
-    *,
-    locale: str,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response:
+async def _users_page(page: PageContext, state: FormState) -> Response:
+    request = page.request
     search = request.query_params.get("q", "")[: accounts_users.MAX_SEARCH_LENGTH].strip()
-    total = await accounts_users.count_users(db, search=search)
+    total = await accounts_users.count_users(page.db, search=search)
     last_page = max(1, -(-total // USERS_PAGE_SIZE))
-    page = min(_page_number(request.query_params.get("page")), last_page)
+    number = min(_page_number(request.query_params.get("page")), last_page)
     return render(
         request,
         "admin/users.html",
         {
             "users": await accounts_users.list_users(
-                db, search=search, offset=(page - 1) * USERS_PAGE_SIZE, limit=USERS_PAGE_SIZE
+                page.db,
+                search=search,
+                offset=(number - 1) * USERS_PAGE_SIZE,
+                limit=USERS_PAGE_SIZE,
             ),
             "search": search,
-            "page": page,
+            "page": number,
             "last_page": last_page,
             "total": total,
             "status_labels": STATUS_LABELS,
             "role_labels": ROLE_LABELS,
-            "error": error,
-            "done": done_message(request, locale),
+            "error": state.errors.form,
+            "done": done_message(request, page.locale),
         },
-        status_code=status_code,
+        status_code=state.status_code,
     )
 
 
 @router.get("/admin/users")
-async def users(
-    request: Request, _admin: PageAdmin, db: DatabaseDep, locale: LocaleDep
-) -> Response:
-    return await _users_page(request, db, locale=locale)
-
-
-async def _user_action(
-    request: Request,
-    db: Database,
-    locale: str,
-    action: Callable[[], Awaitable[object]],
-    done: str,
-) -> Response:
-    """Run an admin action on a user; refused actions are explained on the users page."""
-    await read_form(request)  # the CSRF token travels in the form
-    try:
-        result = await action()
-    except DomainError as exc:  # e.g. disabling oneself, a user in the wrong state, unknown
-        return await _users_page(
-            request,
-            db,
-            locale=locale,
-            error=translate(locale, exc.msgid, **exc.params),
-            status_code=exc.status,
-        )
-    count = f"&n={result}" if isinstance(result, int) else ""
-    return redirect(f"/admin/users?done={done}{count}")
+async def users(page: Page, _admin: PageAdmin) -> Response:
+    return await _users_page(page, FormState(locale=page.locale))
 
 
 @router.post("/admin/users/{user_id}/disable")
-async def disable(
-    request: Request,
-    user_id: UserIdPath,
-    admin: PageAdmin,
-    db: DatabaseDep,
-    locale: LocaleDep,
-    now: AuthNowDep,
-) -> Response:
-    return await _user_action(
-        request,
-        db,
-        locale,
-        lambda: accounts_users.disable_user(db, user_id=user_id, admin_id=admin.user_id, now=now),
-        "disabled",
+async def disable(user_id: UserIdPath, page: Page, admin: PageAdmin, now: AuthNowDep) -> Response:
+    return await _act(
+        page,
+        parse=no_fields,
+        action=lambda _: accounts_users.disable_user(
+            page.db, user_id=user_id, admin_id=admin.user_id, now=now
+        ),
+        done_url="/admin/users?done=disabled",
+        list_page=_users_page,
     )
 
 
 @router.post("/admin/users/{user_id}/enable")
-async def enable(
-    request: Request,
-    user_id: UserIdPath,
-    admin: PageAdmin,
-    db: DatabaseDep,
-    locale: LocaleDep,
-    now: AuthNowDep,
-) -> Response:
-    return await _user_action(
-        request,
-        db,
-        locale,
-        lambda: accounts_users.enable_user(db, user_id=user_id, admin_id=admin.user_id, now=now),
-        "enabled",
+async def enable(user_id: UserIdPath, page: Page, admin: PageAdmin, now: AuthNowDep) -> Response:
+    return await _act(
+        page,
+        parse=no_fields,
+        action=lambda _: accounts_users.enable_user(
+            page.db, user_id=user_id, admin_id=admin.user_id, now=now
+        ),
+        done_url="/admin/users?done=enabled",
+        list_page=_users_page,
     )
 
 
 @router.post("/admin/users/{user_id}/end-sessions")
 async def end_sessions(
-    request: Request,
-    user_id: UserIdPath,
-    _admin: PageAdmin,
-    db: DatabaseDep,
-    locale: LocaleDep,
-    now: AuthNowDep,
+    user_id: UserIdPath, page: Page, _admin: PageAdmin, now: AuthNowDep
 ) -> Response:
-    return await _user_action(
-        request,
-        db,
-        locale,
-        lambda: accounts_users.end_sessions(db, user_id=user_id, now=now),
-        "user_sessions_ended",
+    return await _act(
+        page,
+        parse=no_fields,
+        action=lambda _: accounts_users.end_sessions(page.db, user_id=user_id, now=now),
+        done_url="/admin/users?done=user_sessions_ended",
+        list_page=_users_page,
     )
 
 
-@router.post("/admin/users/{user_id}/role")
-async def change_role(
-    request: Request,
-    user_id: UserIdPath,
-    admin: PageAdmin,
-    db: DatabaseDep,
-    locale: LocaleDep,
-) -> Response:
-    form = await read_form(request)
+def _parse_role(form: FormData, state: FormState) -> Role | None:
     try:
-        role = Role(str(form.get("role", "")))
+        return Role(str(form.get("role", "")))
     except ValueError:
-        return await _users_page(
-            request,
-            db,
-            locale=locale,
-            error=translate(locale, "Choose a role."),
-            status_code=422,
-        )
-    return await _user_action(
-        request,
-        db,
-        locale,
-        lambda: accounts_users.change_role(db, user_id=user_id, role=role, admin_id=admin.user_id),
-        "role_changed",
+        state.add_error("", N_("Choose a role."))
+        return None
+
+
+@router.post("/admin/users/{user_id}/role")
+async def change_role(user_id: UserIdPath, page: Page, admin: PageAdmin) -> Response:
+    return await _act(
+        page,
+        parse=_parse_role,
+        action=lambda role: accounts_users.change_role(
+            page.db, user_id=user_id, role=role, admin_id=admin.user_id
+        ),
+        done_url="/admin/users?done=role_changed",
+        list_page=_users_page,
     )

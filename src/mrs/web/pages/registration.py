@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from mrs.accounts import registration, rules
 from mrs.accounts.dependencies import AuthNowDep
-from mrs.accounts.errors import EmailTaken, RegistrationClosed, UserIdTaken
 from mrs.accounts.schemas import RegistrationCreate
 from mrs.accounts.session_cookie import client_address
-from mrs.errors import DomainError, InvalidInput, TooManyRequests
-from mrs.http.dependencies import DatabaseDep, LocaleDep, SettingsDep
-from mrs.i18n import translate
-from mrs.web.dependencies import Visitor
-from mrs.web.forms import FormErrors, parse, read_form, text_values
+from mrs.errors import TooManyRequests
+from mrs.http.dependencies import LocaleDep
+from mrs.web.dependencies import Page, Visitor
+from mrs.web.forms import FormState, submit, text_values, with_retry_after
+from mrs.web.i18n import N_
 from mrs.web.pages.common import redirect
 from mrs.web.rendering import render
 
@@ -35,91 +35,81 @@ def password_value(form_value: object) -> str:
     return form_value if isinstance(form_value, str) else ""
 
 
-def _register_page(
-    request: Request, *, values: dict[str, str], errors: FormErrors, status_code: int = 200
-) -> Response:
+def _register_page(request: Request, state: FormState) -> Response:
     return render(
         request,
         "register.html",
-        {"values": values, "errors": errors, "rules": PASSWORD_RULES},
-        status_code=status_code,
+        {"values": state.values, "errors": state.errors, "rules": PASSWORD_RULES},
+        status_code=state.status_code,
     )
 
 
 @router.get("/register")
-async def register_form(request: Request, visitor: Visitor) -> Response:
+async def register_form(request: Request, visitor: Visitor, locale: LocaleDep) -> Response:
     if visitor is not None:
         return redirect("/rooms")
     return _register_page(
-        request, values=dict.fromkeys(REGISTRATION_FIELDS, ""), errors=FormErrors()
+        request, FormState(locale=locale, values=dict.fromkeys(REGISTRATION_FIELDS, ""))
     )
 
 
-@router.post("/register")
-async def register_submit(
-    request: Request,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    locale: LocaleDep,
-    now: AuthNowDep,
-) -> Response:
-    form = await read_form(request)
-    values = text_values(form, REGISTRATION_FIELDS)
+def _parse_registration(form: FormData, state: FormState) -> RegistrationCreate | None:
+    state.values = text_values(form, REGISTRATION_FIELDS)
     password = password_value(form.get("password"))
-    confirmation = password_value(form.get("password_confirm"))
-    errors = FormErrors()
-    body = parse(RegistrationCreate, {**values, "password": password}, locale=locale, errors=errors)
-    if password and password != confirmation:
-        errors.add("password_confirm", translate(locale, "The two passwords do not match."))
-    status_code = 422
-    if body is not None and not errors:
-        try:
-            await registration.register_user(
-                db,
-                settings,
-                user_id=body.user_id,
-                first_name=body.first_name,
-                last_name=body.last_name,
-                email=body.email,
-                password=body.password,
-                now=now,
-                client_address=client_address(request),
-                locale=locale,
-            )
-        except UserIdTaken as exc:
-            errors.add("user_id", translate(locale, exc.msgid, **exc.params))
-            status_code = exc.status
-        except EmailTaken as exc:
-            errors.add("email", translate(locale, exc.msgid, **exc.params))
-            status_code = exc.status
-        except InvalidInput as exc:  # the service's own checks (e.g. a common password)
-            field = exc.details.get("field") if isinstance(exc.details, dict) else None
-            errors.add(str(field or "password"), translate(locale, exc.msgid, **exc.params))
-            status_code = exc.status
-        except (TooManyRequests, RegistrationClosed) as exc:
-            return _refused(request, values, locale, exc)
-        else:
-            return redirect("/register/received")
-    else:
-        # Refused forms count in the registration log like refused API calls (the plan's
-        # registration success rate needs the failures too), and in its throttle.
-        try:
-            await registration.record_invalid_registration(
-                db, settings, client_address=client_address(request), email=values["email"], now=now
-            )
-        except TooManyRequests as exc:
-            return _refused(request, values, locale, exc)
-    return _register_page(request, values=values, errors=errors, status_code=status_code)
+    body = state.validate(RegistrationCreate, {**state.values, "password": password})
+    if password and password != password_value(form.get("password_confirm")):
+        state.add_error("password_confirm", N_("The two passwords do not match."))
+    return body
 
 
-def _refused(request: Request, values: dict[str, str], locale: str, exc: DomainError) -> Response:
-    """The form again with the reason it was not even looked at (throttled, or closed)."""
-    errors = FormErrors()
-    errors.add("", translate(locale, exc.msgid, **exc.params))
-    response = _register_page(request, values=values, errors=errors, status_code=exc.status)
-    if isinstance(exc, TooManyRequests):
-        response.headers["Retry-After"] = str(exc.retry_after)
-    return response
+@router.post("/register")
+async def register_submit(page: Page, now: AuthNowDep) -> Response:
+    """A PENDING account, or the form again: each refused field says why; a throttled or
+    closed registration says so on top of the form."""
+    request = page.request
+
+    async def register(body: RegistrationCreate) -> Response:
+        await registration.register_user(
+            page.db,
+            page.settings,
+            user_id=body.user_id,
+            first_name=body.first_name,
+            last_name=body.last_name,
+            email=body.email,
+            password=body.password,
+            now=now,
+            client_address=client_address(request),
+            locale=page.locale,
+        )
+        return redirect("/register/received")
+
+    async def again(state: FormState) -> Response:
+        if state.refusal is None:
+            # Refused forms count in the registration log like refused API calls (the
+            # plan's registration success rate needs the failures too), and in its throttle.
+            try:
+                await registration.record_invalid_registration(
+                    page.db,
+                    page.settings,
+                    client_address=client_address(request),
+                    email=state.values["email"],
+                    now=now,
+                )
+            except TooManyRequests as exc:
+                # Throttled: the form was not even looked at, so only that is said.
+                refused = FormState(locale=page.locale, values=state.values)
+                refused.add_error("", exc.msgid, **exc.params)
+                refused.status_code = exc.status
+                return with_retry_after(_register_page(request, refused), exc)
+        return _register_page(request, state)
+
+    return await submit(
+        request,
+        locale=page.locale,
+        parse=_parse_registration,
+        action=register,
+        render_again=again,
+    )
 
 
 @router.get("/register/received")

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from mrs.accounts.sessions import AuthenticatedUser
-from mrs.db.engine import Database
-from mrs.errors import DomainError
-from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
 from mrs.http.types import ReservationIdPath
-from mrs.i18n import translate
 from mrs.reservations import rules
 from mrs.reservations import service as reservations_service
 from mrs.reservations.errors import AlreadyCancelled, CancelNotAllowed
-from mrs.settings import Settings
 from mrs.wallclock import wall_instant
-from mrs.web.dependencies import PageUser
-from mrs.web.forms import FormErrors, read_form, text_values
+from mrs.web.dependencies import Page, PageContext, PageUser
+from mrs.web.forms import FormState, submit, text_values
+from mrs.web.i18n import N_
 from mrs.web.pages.common import (
     done_message,
     redirect,
@@ -30,19 +25,11 @@ from mrs.web.rendering import render
 router = APIRouter()
 
 
-async def _my_reservations_page(
-    request: Request,
-    *,
-    db: Database,
-    settings: Settings,
-    user_id: str,
-    now: datetime,
-    message: str | None,
-    error: str | None,
-    status_code: int = 200,
-) -> Response:
+async def _my_reservations_page(page: PageContext, state: FormState, *, user_id: str) -> Response:
+    """Upcoming and past reservations (`state.errors.form`: a refused cancel)."""
+    settings, now = page.settings, page.now
     views = await reservations_service.reservations_of_user(
-        db, user_id=user_id, now=now, settings=settings
+        page.db, user_id=user_id, now=now, settings=settings
     )
     # A cancelled reservation is no longer something to come: it moves to the history.
     upcoming = [
@@ -52,31 +39,21 @@ async def _my_reservations_page(
     ]
     past = [v for v in views if v not in upcoming]
     return render(
-        request,
+        page.request,
         "my_reservations.html",
-        {"upcoming": upcoming, "past": past, "done": message, "error": error},
-        status_code=status_code,
+        {
+            "upcoming": upcoming,
+            "past": past,
+            "done": None if state.errors else done_message(page.request, page.locale),
+            "error": state.errors.form,
+        },
+        status_code=state.status_code,
     )
 
 
 @router.get("/reservations")
-async def my_reservations(
-    request: Request,
-    user: PageUser,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    now: NowDep,
-    locale: LocaleDep,
-) -> Response:
-    return await _my_reservations_page(
-        request,
-        db=db,
-        settings=settings,
-        user_id=user.user_id,
-        now=now,
-        message=done_message(request, locale),
-        error=None,
-    )
+async def my_reservations(page: Page, user: PageUser) -> Response:
+    return await _my_reservations_page(page, FormState(locale=page.locale), user_id=user.user_id)
 
 
 # The longest reason an administrator may give when cancelling someone else's booking.
@@ -88,98 +65,75 @@ def _cancel_next(target: str | None) -> str:
 
 
 async def _cancel_page(
-    request: Request,
-    *,
-    db: Database,
-    user: AuthenticatedUser,
-    reservation_id: int,
-    next_url: str,
-    reason: str = "",
-    errors: FormErrors | None = None,
-    status_code: int = 200,
+    page: PageContext, state: FormState, *, user: AuthenticatedUser, reservation_id: int
 ) -> Response:
     """Ask before cancelling (a page, not a script dialog: the CSP forbids inline script)."""
-    reservation = await reservations_service.get_reservation(db, reservation_id=reservation_id)
+    reservation = await reservations_service.get_reservation(page.db, reservation_id=reservation_id)
     if reservation.user_id != user.user_id and not user.is_admin:
         raise CancelNotAllowed()
     if reservation.status == "CANCELLED":
         raise AlreadyCancelled()
     return render(
-        request,
+        page.request,
         "cancel_confirm.html",
         {
             "r": reservation,
-            "next_url": next_url,
+            "next_url": state.values["next"],
             "for_someone_else": reservation.user_id != user.user_id,
-            "reason": reason,
-            "errors": errors or FormErrors(),
+            "reason": state.values["reason"],
+            "errors": state.errors,
             "max_reason": MAX_CANCEL_REASON,
         },
-        status_code=status_code,
+        status_code=state.status_code,
     )
 
 
 @router.get("/reservations/{reservation_id}/cancel")
-async def confirm_cancel(
-    request: Request, reservation_id: ReservationIdPath, user: PageUser, db: DatabaseDep
-) -> Response:
-    return await _cancel_page(
-        request,
-        db=db,
-        user=user,
-        reservation_id=reservation_id,
-        next_url=_cancel_next(request.query_params.get("next")),
+async def confirm_cancel(reservation_id: ReservationIdPath, page: Page, user: PageUser) -> Response:
+    state = FormState(
+        locale=page.locale,
+        values={"reason": "", "next": _cancel_next(page.request.query_params.get("next"))},
     )
+    return await _cancel_page(page, state, user=user, reservation_id=reservation_id)
+
+
+def _parse_cancel(form: FormData, state: FormState) -> tuple[str | None, str] | None:
+    """The reason for the owner (None when none was given) and where to go afterwards."""
+    values = text_values(form, ("reason", "next"))
+    state.values = {"reason": values["reason"], "next": _cancel_next(values["next"])}
+    if len(values["reason"]) > MAX_CANCEL_REASON:
+        state.add_error(
+            "reason", N_("Keep the reason under {max} characters."), max=MAX_CANCEL_REASON
+        )
+        return None
+    return values["reason"] or None, state.values["next"]
 
 
 @router.post("/reservations/{reservation_id}/cancel")
 async def cancel_reservation(
-    request: Request,
-    reservation_id: ReservationIdPath,
-    user: PageUser,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    now: NowDep,
-    locale: LocaleDep,
+    reservation_id: ReservationIdPath, page: Page, user: PageUser
 ) -> Response:
-    form = await read_form(request)
-    values = text_values(form, ("reason", "next"))
-    next_url = _cancel_next(values["next"])
-    if len(values["reason"]) > MAX_CANCEL_REASON:
-        errors = FormErrors()
-        errors.add(
-            "reason",
-            translate(locale, "Keep the reason under {max} characters.", max=MAX_CANCEL_REASON),
-        )
-        return await _cancel_page(
-            request,
-            db=db,
-            user=user,
-            reservation_id=reservation_id,
-            next_url=next_url,
-            reason=values["reason"],
-            errors=errors,
-            status_code=422,
-        )
-    try:
+    """Cancel and go back; a reason too long is said on the confirm page, a refused
+    cancel (not allowed, already cancelled, ended) on the list of reservations."""
+
+    async def cancel(parsed: tuple[str | None, str]) -> Response:
+        reason, next_url = parsed
         await reservations_service.cancel(
-            db,
-            settings=settings,
+            page.db,
+            settings=page.settings,
             actor=rules.Actor(user_id=user.user_id, is_admin=user.is_admin),
             reservation_id=reservation_id,
-            now=now,
-            reason=values["reason"] or None,
+            now=page.now,
+            reason=reason,
         )
-    except DomainError as exc:
-        return await _my_reservations_page(
-            request,
-            db=db,
-            settings=settings,
-            user_id=user.user_id,
-            now=now,
-            message=None,
-            error=translate(locale, exc.msgid, **exc.params),
-            status_code=exc.status,
-        )
-    separator = "&" if "?" in next_url else "?"
-    return redirect(f"{next_url}{separator}done=cancelled")
+        separator = "&" if "?" in next_url else "?"
+        return redirect(f"{next_url}{separator}done=cancelled")
+
+    async def again(state: FormState) -> Response:
+        if state.refusal is None:
+            return await _cancel_page(page, state, user=user, reservation_id=reservation_id)
+        return await _my_reservations_page(page, state, user_id=user.user_id)
+
+    return await submit(
+        page.request, locale=page.locale, parse=_parse_cancel, action=cancel, render_again=again
+    )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import NamedTuple
 
 from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from mrs.db.engine import Database
@@ -16,21 +17,13 @@ from mrs.http.types import RoomIdPath, parse_iso_date
 from mrs.i18n import display_name, translate
 from mrs.reservations import service as reservations_service
 from mrs.reservations import timelines
-from mrs.reservations.errors import (
-    InvalidTimeRange,
-    OutsideDay,
-    ReservationConflict,
-    SlotMisaligned,
-    StartInPast,
-    TimeDoesNotExist,
-)
+from mrs.reservations.errors import ReservationConflict
 from mrs.reservations.schemas import ReservationCreate, parse_idempotency_key
 from mrs.rooms import availability
 from mrs.rooms import service as rooms_service
-from mrs.settings import Settings
 from mrs.wallclock import format_minute, minutes_gone
-from mrs.web.dependencies import PageUser
-from mrs.web.forms import FormErrors, form_error, parse, read_form, text_values
+from mrs.web.dependencies import Page, PageContext, PageUser
+from mrs.web.forms import FormState, submit, text_values
 from mrs.web.pages.common import (
     done_message,
     query_day,
@@ -115,19 +108,17 @@ async def rooms_of_day(
 
 
 async def _room_day_page(
-    request: Request,
+    page: PageContext,
+    state: FormState,
     *,
-    db: Database,
-    settings: Settings,
     user_id: str,
     room_id: int,
     day: date,
-    now: datetime,
-    values: dict[str, str],
-    errors: FormErrors,
-    status_code: int = 200,
     done: str | None = None,
 ) -> Response:
+    """A room's day: the slot grid, who holds the taken slots, and the reservation form
+    (`state`: the times typed and the messages)."""
+    db, settings, now = page.db, page.settings, page.now
     room = await rooms_service.get_room(db, room_id=room_id)
     is_open = await availability.why_not_bookable(db, room_id=room_id, day=day) is None
     reservations = await reservations_service.reservations_of_room_day(db, room_id=room_id, day=day)
@@ -156,7 +147,7 @@ async def _room_day_page(
         missing=missing,
     )
     return render(
-        request,
+        page.request,
         "room_day.html",
         {
             "room": room,
@@ -170,46 +161,37 @@ async def _room_day_page(
             "end_choices": end_choices,
             # A fresh key per rendered form: submitting it twice books once.
             "idempotency_key": secrets.token_urlsafe(18),
-            "values": values,
-            "errors": errors,
+            "values": state.values,
+            "errors": state.errors,
             "me": user_id,
             "done": done,
         },
-        status_code=status_code,
+        status_code=state.status_code,
     )
 
 
 @router.get("/rooms/{room_id}")
-async def room_day(
-    request: Request,
-    room_id: RoomIdPath,
-    user: PageUser,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    now: NowDep,
-    locale: LocaleDep,
-) -> Response:
+async def room_day(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
     """A room's day: the slot grid, who holds the taken slots, and the reservation form."""
-    day, date_error = query_day(request, site_now(now, settings).date(), locale)
-    errors = FormErrors()
+    request = page.request
+    day, date_error = query_day(request, site_now(page.now, page.settings).date(), page.locale)
+    state = FormState(
+        locale=page.locale,
+        values={
+            "start_time": request.query_params.get("start", "")[:5],
+            "end_time": request.query_params.get("end", "")[:5],
+        },
+    )
     if date_error:
-        errors.add("date", date_error)
-    values = {
-        "start_time": request.query_params.get("start", "")[:5],
-        "end_time": request.query_params.get("end", "")[:5],
-    }
+        state.errors.add("date", date_error)
+        state.status_code = 422
     return await _room_day_page(
-        request,
-        db=db,
-        settings=settings,
+        page,
+        state,
         user_id=user.user_id,
         room_id=room_id,
         day=day,
-        now=now,
-        values=values,
-        errors=errors,
-        status_code=422 if date_error else 200,
-        done=done_message(request, locale),
+        done=done_message(request, page.locale),
     )
 
 
@@ -244,85 +226,75 @@ async def _conflict_message(
     return translate(locale, exc.msgid, **exc.params)
 
 
-@router.post("/rooms/{room_id}/reservations")
-async def reserve(
-    request: Request,
-    room_id: RoomIdPath,
-    user: PageUser,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    now: NowDep,
-    locale: LocaleDep,
-) -> Response:
-    form = await read_form(request)
-    values = text_values(form, ("date", "start_time", "end_time"))
-    errors = FormErrors()
-    body = parse(ReservationCreate, values, locale=locale, errors=errors)
+def _parse_reservation(
+    form: FormData, state: FormState
+) -> tuple[ReservationCreate, str | None] | None:
+    """The times to reserve, and the form's idempotency key (None when it has none)."""
+    state.values = text_values(form, ("date", "start_time", "end_time"))
+    body = state.validate(ReservationCreate, state.values)
     key = text_values(form, ("idempotency_key",))["idempotency_key"] or None
     if key is not None:
         try:
             key = parse_idempotency_key(key)
         except ValueError as exc:  # the hidden field tampered with
-            form_error(errors, locale, str(exc))
-            body = None
-    status_code = 422
-    if body is not None:
-        try:
-            if key is not None:
-                await reservations_service.reserve_once(
-                    db,
-                    settings=settings,
-                    user_id=user.user_id,
-                    idempotency_key=key,
-                    room_id=room_id,
-                    day=body.date,
-                    start_minute=body.start_time,
-                    end_minute=body.end_time,
-                    now=now,
-                )
-            else:
-                await reservations_service.reserve(
-                    db,
-                    settings=settings,
-                    user_id=user.user_id,
-                    room_id=room_id,
-                    day=body.date,
-                    start_minute=body.start_time,
-                    end_minute=body.end_time,
-                    now=now,
-                )
-        except ReservationConflict as exc:
-            errors.add("", await _conflict_message(db, locale, user.user_id, exc))
-            status_code = exc.status
-        except (InvalidTimeRange, SlotMisaligned, OutsideDay) as exc:
-            errors.add("end_time", translate(locale, exc.msgid, **exc.params))
-            status_code = exc.status
-        except StartInPast as exc:
-            errors.add("start_time", translate(locale, exc.msgid, **exc.params))
-            status_code = exc.status
-        except TimeDoesNotExist as exc:
-            errors.add(exc.details["field"], translate(locale, exc.msgid, **exc.params))
-            status_code = exc.status
-        except DomainError as exc:  # e.g. the room is not open that day
-            form_error(errors, locale, exc.msgid, **exc.params)
-            status_code = exc.status
+            state.add_error("", str(exc))
+            return None
+    return None if body is None else (body, key)
+
+
+@router.post("/rooms/{room_id}/reservations")
+async def reserve(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
+    """Reserve, and back to the room's day; a refused time is said next to its field,
+    a taken one names the reservation in the way."""
+    db, settings, now = page.db, page.settings, page.now
+
+    async def book(parsed: tuple[ReservationCreate, str | None]) -> Response:
+        body, key = parsed
+        if key is not None:
+            await reservations_service.reserve_once(
+                db,
+                settings=settings,
+                user_id=user.user_id,
+                idempotency_key=key,
+                room_id=room_id,
+                day=body.date,
+                start_minute=body.start_time,
+                end_minute=body.end_time,
+                now=now,
+            )
         else:
-            return redirect(f"/rooms/{room_id}?date={body.date.isoformat()}&done=reserved")
-    try:
-        day = parse_iso_date(values["date"])
-    except ValueError:
-        day = site_now(now, settings).date()
-    if not date.min < day < date.max:
-        day = site_now(now, settings).date()
-    return await _room_day_page(
-        request,
-        db=db,
-        settings=settings,
-        user_id=user.user_id,
-        room_id=room_id,
-        day=day,
-        now=now,
-        values=values,
-        errors=errors,
-        status_code=status_code,
+            await reservations_service.reserve(
+                db,
+                settings=settings,
+                user_id=user.user_id,
+                room_id=room_id,
+                day=body.date,
+                start_minute=body.start_time,
+                end_minute=body.end_time,
+                now=now,
+            )
+        return redirect(f"/rooms/{room_id}?date={body.date.isoformat()}&done=reserved")
+
+    async def explain(exc: DomainError) -> str | None:
+        if isinstance(exc, ReservationConflict):
+            return await _conflict_message(db, page.locale, user.user_id, exc)
+        return None
+
+    async def again(state: FormState) -> Response:
+        today = site_now(now, settings).date()
+        try:
+            day = parse_iso_date(state.values["date"])
+        except ValueError:
+            day = today
+        if not date.min < day < date.max:
+            day = today
+        return await _room_day_page(page, state, user_id=user.user_id, room_id=room_id, day=day)
+
+    return await submit(
+        page.request,
+        locale=page.locale,
+        parse=_parse_reservation,
+        action=book,
+        render_again=again,
+        explain=explain,
     )
