@@ -132,7 +132,10 @@ async def why_not_bookable(
     if not rows[0].is_open:
         return Unbookable.NOT_OPEN
     room = rows[0]
-    if start_minute is not None and end_minute is not None:
-        if not room.open_minute <= start_minute or not end_minute <= room.close_minute:
-            return OutsideHours(open_minute=room.open_minute, close_minute=room.close_minute)
+    if (
+        start_minute is not None
+        and end_minute is not None
+        and not (room.open_minute <= start_minute and end_minute <= room.close_minute)
+    ):
+        return OutsideHours(open_minute=room.open_minute, close_minute=room.close_minute)
     return None

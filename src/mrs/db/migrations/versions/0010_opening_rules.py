@@ -51,9 +51,7 @@ def upgrade() -> None:
             sa.Column("auto_open", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
         batch.add_column(
-            sa.Column(
-                "closed_on_holidays", sa.Boolean(), server_default=sa.false(), nullable=False
-            )
+            sa.Column("closed_on_holidays", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
     op.create_table(
         "closure_day",
