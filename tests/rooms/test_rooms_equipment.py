@@ -41,7 +41,8 @@ async def test_admins_manage_the_equipment_list(
     assert [item["code"] for item in listed.json()] == ["projector", "video-conference"]
     # Any signed-in user can read it (the search page offers it as filters) ...
     read = await client.get("/api/equipment", headers=user_headers)
-    assert read.status_code == 200 and len(read.json()) == 2
+    assert read.status_code == 200
+    assert len(read.json()) == 2
     # ... but only admins change it.
     refused = await _add(client, user_headers, "phone", "Phone", "電話")
     assert refused.status_code == 403
@@ -49,7 +50,8 @@ async def test_admins_manage_the_equipment_list(
         "/api/admin/equipment/projector", json={"name_en": "Beamer"}, headers=admin_headers
     )
     assert renamed.status_code == 200
-    assert renamed.json()["name_en"] == "Beamer" and renamed.json()["name_ja"] == "プロジェクター"
+    assert renamed.json()["name_en"] == "Beamer"
+    assert renamed.json()["name_ja"] == "プロジェクター"
 
 
 async def test_a_duplicate_code_is_a_conflict(
