@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from mrs.console import fail, settings_or_exit
 from mrs.ops import cli as ops_cli
 from mrs.settings import Settings, load_settings, write_serve_options
 
@@ -28,19 +29,6 @@ mail_app = typer.Typer(no_args_is_help=True, help="Mail: test the SMTP set-up, s
 app.add_typer(mail_app, name="mail")
 app.add_typer(ops_cli.backup_app, name="backup")
 ops_cli.register_db_commands(db_app)
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print a one-line error and return the Exit to raise."""
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ValueError as exc:
-        raise fail(f"invalid settings: {exc}", 2) from exc
 
 
 def _upgrade(settings: Settings) -> None:
@@ -66,7 +54,7 @@ def _upgrade(settings: Settings) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema up to date."""
-    settings = _settings()
+    settings = settings_or_exit()
     _upgrade(settings)
     typer.echo("database schema is up to date")
 
@@ -105,7 +93,7 @@ def _print_demo_logins(settings: Settings) -> None:
 @app.command()
 def demo() -> None:
     """Load demo rooms (open for the coming weeks) and demo users into an empty database."""
-    settings = _settings()
+    settings = settings_or_exit()
     _upgrade(settings)
     if _load_demo(settings):
         typer.echo("demo data loaded")
@@ -212,7 +200,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run the service (migrating the database first)."""
-    base = _settings()
+    base = settings_or_exit()
     tls = https or certfile is not None or base.tls_enabled
     flags: dict[str, object] = {
         "host": host,
@@ -326,7 +314,7 @@ def user_create(
     password = os.environ.get("MRS_PASSWORD") or typer.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
-    settings = _settings()
+    settings = settings_or_exit()
     _upgrade(settings)
 
     async def run() -> None:
@@ -432,7 +420,7 @@ def mail_test(
     from mrs.clock import system_clock
     from mrs.notifications.sender import Mail, MailError, send_now, smtp_configured
 
-    settings = _settings()
+    settings = settings_or_exit()
     if not smtp_configured(settings):
         raise fail("no SMTP server is configured: set MRS_SMTP_HOST (and MRS_SMTP_PORT, ...)", 2)
     mail = Mail(
@@ -454,7 +442,7 @@ def mail_status() -> None:
     from mrs.db.engine import Database
     from mrs.notifications.service import outbox_summary
 
-    settings = _settings()
+    settings = settings_or_exit()
     _upgrade(settings)
 
     async def run() -> dict[str, int]:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from mrs.console import fail, settings_or_exit
+
 if TYPE_CHECKING:
     from rich.progress import Progress as RichProgress
 
@@ -16,20 +18,6 @@ if TYPE_CHECKING:
 backup_app = typer.Typer(
     no_args_is_help=True, help="Backups: create, list, verify, restore, prune."
 )
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code)
-
-
-def _settings() -> Settings:
-    from mrs.settings import load_settings
-
-    try:
-        return load_settings()
-    except ValueError as exc:
-        raise _fail(f"invalid settings: {exc}", 2) from exc
 
 
 class _Bar:
@@ -82,14 +70,14 @@ def _reported() -> Iterator[None]:
         details = exc.details if isinstance(exc.details, list) else []
         for line in details:
             typer.secho(f"  differs: {line}", fg=typer.colors.YELLOW, err=True)
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     except KeyboardInterrupt:
-        raise _fail("interrupted; nothing was changed", 130) from None
+        raise fail("interrupted; nothing was changed", 130) from None
     except (SQLAlchemyError, OSError) as exc:
         # Unexpected, but an operator still gets one line (the run is in backup_run too).
         from mrs.db.errors import first_line
 
-        raise _fail(f"{type(exc).__name__}: {first_line(exc)}") from exc
+        raise fail(f"{type(exc).__name__}: {first_line(exc)}") from exc
 
 
 def _age(seconds: float) -> str:
@@ -113,7 +101,7 @@ def backup_create(
     """Back up the database now, verify the backup, then prune to MRS_BACKUP_KEEP."""
     from mrs.ops import service
 
-    settings = _settings()
+    settings = settings_or_exit()
     with _reported(), _progress() as bar:
         result = service.run_backup(settings, trigger="manual", verify=verify, progress=bar)
     manifest = result.backup.manifest or {}
@@ -134,7 +122,7 @@ def backup_list() -> None:
 
     from mrs.ops.backup import list_backups
 
-    settings = _settings()
+    settings = settings_or_exit()
     table = Table("file", "created (UTC)", "size", "rows", "revision", "state")
     for backup in list_backups(settings):
         manifest = backup.manifest or {}
@@ -174,8 +162,8 @@ def backup_verify(
     from mrs.ops.models import RunKind
 
     if path is not None and latest:
-        raise _fail("give a PATH or --latest, not both", 2)
-    settings = _settings()
+        raise fail("give a PATH or --latest, not both", 2)
+    settings = settings_or_exit()
     with _reported():
         target = backups.find_backup(settings, path)
         with _progress() as bar:
@@ -206,14 +194,14 @@ def backup_restore(
     from mrs.ops import backup as backups
     from mrs.ops import service
 
-    settings = _settings()
+    settings = settings_or_exit()
     if resume:
         if path is not None:
-            raise _fail("--resume takes no backup file: it finishes the interrupted one", 2)
+            raise fail("--resume takes no backup file: it finishes the interrupted one", 2)
         _recover(settings, rollback=False)
         return
     if path is None:
-        raise _fail("name the backup file to restore (see `mrs backup list`)", 2)
+        raise fail("name the backup file to restore (see `mrs backup list`)", 2)
     with _reported():
         target = backups.find_backup(settings, path)
     if not yes:
@@ -238,7 +226,7 @@ def backup_prune() -> None:
     """Delete backups beyond the newest MRS_BACKUP_KEEP good ones."""
     from mrs.ops import service
 
-    settings = _settings()
+    settings = settings_or_exit()
     with _reported():
         deleted = service.run_prune(settings)
     typer.echo("\n".join(f"deleted: {p.name}" for p in deleted) or "nothing to delete")
@@ -279,7 +267,7 @@ def register_db_commands(db_app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Finish (or roll back) a restore interrupted at its database switch."""
-        _recover(_settings(), rollback=rollback)
+        _recover(settings_or_exit(), rollback=rollback)
 
     @db_app.command("copy")
     def db_copy(
@@ -299,7 +287,7 @@ def register_db_commands(db_app: typer.Typer) -> None:
         from mrs.db.urls import redacted
         from mrs.ops.copy import copy_database
 
-        settings = _settings()
+        settings = settings_or_exit()
         if replace and not yes:
             typer.confirm(f"Delete ALL rows in {redacted(target)} and replace them?", abort=True)
         with _reported(), _progress() as bar:
@@ -323,7 +311,7 @@ def register_db_commands(db_app: typer.Typer) -> None:
         """Compare two databases: row counts and content checksums of every table."""
         from mrs.ops.copy import verify_databases
 
-        settings = _settings()
+        settings = settings_or_exit()
         with _reported(), _progress() as bar:
             digests = verify_databases(settings, source_url=source, target_url=target, progress=bar)
         for name, digest in digests.items():
