@@ -29,6 +29,7 @@ from mrs.ops import schedule as ops_schedule
 from mrs.reservations import api as reservations_api
 from mrs.reservations import jobs as reservations_jobs
 from mrs.rooms import api as rooms_api
+from mrs.rooms import jobs as rooms_jobs
 from mrs.security.install import install_security
 from mrs.settings import Settings, load_settings, serve_settings
 from mrs.web import mount_web
@@ -47,6 +48,7 @@ JOBS: tuple[JobSource, ...] = (
     notifications_worker.jobs,
     accounts_jobs.jobs,
     reservations_jobs.jobs,
+    rooms_jobs.jobs,
     monitoring_install.jobs,
 )
 

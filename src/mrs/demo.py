@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, insert, select
 from mrs.accounts.models import Role, User, UserStatus
 from mrs.accounts.passwords import hash_password, verify_password
 from mrs.db.engine import sync_transaction
-from mrs.rooms.models import MeetingRoom, ReservableRoom
+from mrs.rooms.models import Equipment, MeetingRoom, ReservableRoom, RoomEquipment
 from mrs.settings import Settings
 
 
@@ -35,6 +35,21 @@ DEMO_ROOMS = (
     ("Kaede", 8, "4F"),
 )
 DEMO_DAYS = 28
+# The equipment list (code, English, Japanese) and what each demo room offers.
+DEMO_EQUIPMENT = (
+    ("projector", "Projector", "プロジェクター"),
+    ("display", "Display", "ディスプレイ"),
+    ("video-conference", "Video conference", "ビデオ会議"),
+    ("whiteboard", "Whiteboard", "ホワイトボード"),
+    ("phone", "Phone", "電話"),
+)
+DEMO_ROOM_EQUIPMENT = {
+    "Sakura": ("projector", "whiteboard"),
+    "Fuji": ("projector", "display", "video-conference", "whiteboard"),
+    "Momiji": ("display", "phone"),
+    "Hinoki": ("projector", "video-conference", "phone"),
+    "Kaede": ("whiteboard",),
+}
 
 
 def load_demo_data(engine: Engine, settings: Settings, *, now: datetime) -> bool:
@@ -62,7 +77,16 @@ def load_demo_data(engine: Engine, settings: Settings, *, now: datetime) -> bool
             for name, capacity, location in DEMO_ROOMS
         ]
         session.add_all(rooms)
+        session.add_all(
+            Equipment(equipment_code=code, name_en=name_en, name_ja=name_ja, created_at=now)
+            for code, name_en, name_ja in DEMO_EQUIPMENT
+        )
         session.flush()
+        session.add_all(
+            RoomEquipment(room_id=room.room_id, equipment_code=code)
+            for room in rooms
+            for code in DEMO_ROOM_EQUIPMENT.get(room.room_name, ())
+        )
         session.execute(
             insert(ReservableRoom),
             [

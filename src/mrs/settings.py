@@ -288,6 +288,19 @@ class Settings(BaseSettings):
     idempotency_key_hours: int = Field(default=24, ge=1, le=24 * 30)
     # --- end reservations ---
 
+    # --- rooms: opening rules ---
+    # Public holidays of this country (ISO 3166 code, e.g. "JP") stay closed in rooms whose
+    # rule says so; empty: no public holidays at all.
+    holiday_country: str = "JP"
+    # The daily job keeps rooms that open automatically opened this many days ahead.
+    open_days_ahead: int = Field(default=180, ge=1, le=366)
+    # The opening rule a NEW room gets unless the admin gives another: ISO weekdays as
+    # digits (1 = Monday), and the bookable hours ("HH:MM", 24:00 allowed as the end).
+    room_default_weekdays: str = "12345"
+    room_default_open: str = "08:00"
+    room_default_close: str = "20:00"
+    # --- end rooms ---
+
     @field_validator("slot_minutes")
     @classmethod
     def _slot_divides_day(cls, value: int) -> int:
@@ -296,6 +309,35 @@ class Settings(BaseSettings):
                 "MRS_SLOT_MINUTES must be a multiple of 5 that divides a day (e.g. 15, 30, 60)"
             )
         return value
+
+    @field_validator("holiday_country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value:
+            from holidays import list_supported_countries
+
+            if value not in list_supported_countries():
+                raise ValueError(f"no public holidays known for country {value!r} (e.g. JP)")
+        return value
+
+    @field_validator("room_default_weekdays")
+    @classmethod
+    def _iso_weekday_digits(cls, value: str) -> str:
+        days = sorted(set(value.strip()))
+        if not days or any(day not in "1234567" for day in days):
+            raise ValueError("MRS_ROOM_DEFAULT_WEEKDAYS: ISO weekday digits, e.g. 12345")
+        return "".join(days)
+
+    @field_validator("room_default_open", "room_default_close")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hours, _, minutes = value.strip().partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+            raise ValueError(f"not a time {value!r} (HH:MM, e.g. 08:00)")
+        if int(minutes) > 59 or int(hours) * 60 + int(minutes) > 1440:
+            raise ValueError(f"not a time of day {value!r} (00:00 to 24:00)")
+        return f"{int(hours):02d}:{minutes}"
 
     @field_validator("timezone")
     @classmethod

@@ -19,7 +19,14 @@ from mrs.reservations.schemas import (
     ReservationCreate,
     ReservationRead,
 )
-from mrs.rooms.schemas import RoomOfDayRead, RoomOpening, RoomOpeningResult
+from mrs.rooms.models import ClosureDay
+from mrs.rooms.schemas import (
+    ClosureDayCreate,
+    ClosureDayRead,
+    RoomOfDayRead,
+    RoomOpening,
+    RoomOpeningResult,
+)
 
 router = APIRouter(prefix="/api")
 _TAGS: list[str | Enum] = ["reservations"]
@@ -62,6 +69,22 @@ async def close_room(
         db, room_id=room_id, from_date=body.from_date, to_date=body.to_date, weekdays=body.weekdays
     )
     return RoomOpeningResult(room_id=room_id, dates_changed=len(days), dates=days)
+
+
+@router.post(
+    "/admin/closure-days",
+    response_model=ClosureDayRead,
+    status_code=status.HTTP_201_CREATED,
+    tags=["rooms"],
+)
+async def add_closure_day(
+    body: ClosureDayCreate, admin: AdminUser, db: DatabaseDep, now: NowDep
+) -> ClosureDay:
+    """Close every room on the date (company holiday); refused (409, listed) while active
+    reservations fall on it."""
+    return await closing.add_closure_day(
+        db, day=body.date, label=body.label, created_by=admin.user_id, now=now
+    )
 
 
 @router.get("/rooms/{room_id}/reservations", response_model=list[ReservationRead], tags=_TAGS)

@@ -39,6 +39,7 @@ from mrs.reservations.models import IdempotencyKey, Reservation, ReservationStat
 from mrs.reservations.schemas import ReservationRead
 from mrs.rooms import availability
 from mrs.rooms.availability import Unbookable
+from mrs.rooms.errors import OutsideBookableHours
 from mrs.rooms.models import MeetingRoom
 from mrs.settings import Settings
 from mrs.wallclock import elapsed_minutes, format_minute, wall_instant
@@ -86,12 +87,21 @@ def _to_view(row: Any, tz: ZoneInfo) -> ReservationView:
 
 async def _why_not_inserted(
     db: Database, attempt: dict[str, Any]
-) -> ReservationConflict | RoomNotReservable | RoomOutOfUse:
+) -> ReservationConflict | RoomNotReservable | RoomOutOfUse | OutsideBookableHours:
     """Why the reservation `attempt` (reserve's parameters) was not inserted."""
     room_id, day = attempt["room_id"], attempt["day"]
-    unbookable = await availability.why_not_bookable(db, room_id=room_id, day=day)
+    start, end = attempt["start_minute"], attempt["end_minute"]
+    unbookable = await availability.why_not_bookable(
+        db, room_id=room_id, day=day, start_minute=start, end_minute=end
+    )
     if unbookable is Unbookable.OUT_OF_USE:
         return RoomOutOfUse(room_id=room_id)
+    if isinstance(unbookable, availability.OutsideHours):
+        return OutsideBookableHours(
+            room_id=room_id,
+            start=format_minute(unbookable.open_minute),
+            end=format_minute(unbookable.close_minute),
+        )
     if unbookable is not None:
         return RoomNotReservable(room_id=room_id, date=day.isoformat())
     events.emit(ReservationEvent.CONFLICT)

@@ -113,15 +113,16 @@ FIRST_OVERLAP = (
 
 @cache
 def insert_if_free(dialect: str) -> Any:
-    """Insert the reservation only when the room is bookable that day (the one rule, in
-    the same statement: never only a pre-check) and no active reservation overlaps.
+    """Insert the reservation only when the room is bookable that day within its bookable
+    hours (the one rule, in the same statement: never only a pre-check) and no active
+    reservation overlaps.
 
     PostgreSQL: one round trip that also reads the new reservation's view back. SQLite
     allows no INSERT inside a WITH clause: it returns the id only, to be read after.
     """
     # FOR SHARE makes an admin closing this date wait for us (and us for them).
     slot = (
-        availability.bookable_day(ROOM_ID, DAY)
+        availability.bookable_slot(ROOM_ID, DAY, _START, _END)
         .with_for_update(read=True, of=availability.reservable_room)
         .cte("slot")
     )

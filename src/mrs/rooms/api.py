@@ -1,16 +1,22 @@
-"""Room routes: admin room management. (The rooms bookable on a day and closing dates
-read reservations, so those routes live in `mrs.reservations.api`.)"""
+"""Room routes: admin room management, the equipment list and the site's closure days.
+(The rooms bookable on a day, closing dates and adding a closure day read reservations,
+so those routes live in `mrs.reservations.api`.)"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, status
 
-from mrs.accounts.dependencies import AdminUser
-from mrs.http.dependencies import DatabaseDep
-from mrs.http.types import RoomIdPath
-from mrs.rooms import service
-from mrs.rooms.models import MeetingRoom
+from mrs.accounts.dependencies import AdminUser, CurrentUser
+from mrs.http.dependencies import DatabaseDep, NowDep, SettingsDep
+from mrs.http.types import IsoDate, RoomIdPath
+from mrs.rooms import equipment, opening, service
+from mrs.rooms.models import ClosureDay, Equipment
 from mrs.rooms.schemas import (
+    ClosureDayRead,
+    EquipmentCode,
+    EquipmentCreate,
+    EquipmentRead,
+    EquipmentUpdate,
     RoomCreate,
     RoomOpening,
     RoomOpeningResult,
@@ -20,26 +26,46 @@ from mrs.rooms.schemas import (
 
 router = APIRouter(prefix="/api", tags=["rooms"])
 
+EquipmentCodePath = Path(description="Equipment code", pattern=r"^[a-z0-9-]{1,40}$")
+
 
 @router.get("/admin/rooms", response_model=list[RoomRead])
-async def list_rooms(_admin: AdminUser, db: DatabaseDep) -> list[MeetingRoom]:
-    return await service.list_rooms(db)
+async def list_rooms(_admin: AdminUser, db: DatabaseDep) -> list[RoomRead]:
+    return [RoomRead.of(room) for room in await service.list_rooms(db)]
 
 
 @router.post("/admin/rooms", response_model=RoomRead, status_code=status.HTTP_201_CREATED)
-async def create_room(body: RoomCreate, _admin: AdminUser, db: DatabaseDep) -> MeetingRoom:
-    return await service.create_room(
-        db, room_name=body.room_name, capacity=body.capacity, location=body.location
+async def create_room(
+    body: RoomCreate, _admin: AdminUser, db: DatabaseDep, settings: SettingsDep
+) -> RoomRead:
+    """Add a room; its opening rule defaults to the site's for new rooms."""
+    rule = opening.default_rule(settings)
+    if body.opening is not None:
+        rule = service.replace_rule(rule, body.opening.changes())
+    room = await service.create_room(
+        db,
+        room_name=body.room_name,
+        capacity=body.capacity,
+        location=body.location,
+        description=body.description,
+        equipment=body.equipment,
+        opening=rule,
+        slot_minutes=settings.slot_minutes,
     )
+    return RoomRead.of(room)
 
 
 @router.patch("/admin/rooms/{room_id}", response_model=RoomRead)
 async def update_room(
-    room_id: RoomIdPath, body: RoomUpdate, _admin: AdminUser, db: DatabaseDep
-) -> MeetingRoom:
-    return await service.update_room(
-        db, room_id=room_id, changes=body.model_dump(exclude_unset=True)
+    room_id: RoomIdPath, body: RoomUpdate, _admin: AdminUser, db: DatabaseDep, settings: SettingsDep
+) -> RoomRead:
+    changes = body.model_dump(exclude_unset=True, exclude={"opening"})
+    if body.opening is not None:
+        changes["opening"] = body.opening.changes()
+    room = await service.update_room(
+        db, room_id=room_id, changes=changes, slot_minutes=settings.slot_minutes
     )
+    return RoomRead.of(room)
 
 
 @router.post("/admin/rooms/{room_id}/open", response_model=RoomOpeningResult)
@@ -51,3 +77,61 @@ async def open_room(
         db, room_id=room_id, from_date=body.from_date, to_date=body.to_date, weekdays=body.weekdays
     )
     return RoomOpeningResult(room_id=room_id, dates_changed=len(days), dates=days)
+
+
+# --- equipment ---
+
+
+@router.get("/equipment", response_model=list[EquipmentRead])
+async def list_equipment(_user: CurrentUser, db: DatabaseDep) -> list[Equipment]:
+    """What rooms can offer (for searching rooms by equipment)."""
+    return await equipment.list_equipment(db)
+
+
+@router.get("/admin/equipment", response_model=list[EquipmentRead])
+async def admin_list_equipment(_admin: AdminUser, db: DatabaseDep) -> list[Equipment]:
+    return await equipment.list_equipment(db)
+
+
+@router.post("/admin/equipment", response_model=EquipmentRead, status_code=status.HTTP_201_CREATED)
+async def create_equipment(
+    body: EquipmentCreate, _admin: AdminUser, db: DatabaseDep, now: NowDep
+) -> Equipment:
+    """Add to the list of equipment; a code already there is a 409."""
+    return await equipment.create_equipment(
+        db, code=body.code, name_en=body.name_en, name_ja=body.name_ja, now=now
+    )
+
+
+@router.patch("/admin/equipment/{code}", response_model=EquipmentRead)
+async def update_equipment(
+    body: EquipmentUpdate,
+    _admin: AdminUser,
+    db: DatabaseDep,
+    code: EquipmentCode = EquipmentCodePath,
+) -> Equipment:
+    return await equipment.update_equipment(
+        db, code=code, changes=body.model_dump(exclude_unset=True)
+    )
+
+
+@router.delete("/admin/equipment/{code}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_equipment(
+    _admin: AdminUser, db: DatabaseDep, code: EquipmentCode = EquipmentCodePath
+) -> None:
+    """Remove from the list, and from every room that offered it."""
+    await equipment.delete_equipment(db, code=code)
+
+
+# --- closure days (adding one closes every room: `mrs.reservations.api`) ---
+
+
+@router.get("/admin/closure-days", response_model=list[ClosureDayRead])
+async def list_closure_days(_admin: AdminUser, db: DatabaseDep) -> list[ClosureDay]:
+    return await opening.list_closure_days(db)
+
+
+@router.delete("/admin/closure-days/{day}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_closure_day(day: IsoDate, _admin: AdminUser, db: DatabaseDep) -> None:
+    """Take the date off the list (rooms closed for it stay closed until opened by hand)."""
+    await opening.delete_closure_day(db, day=day)

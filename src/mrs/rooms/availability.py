@@ -1,7 +1,9 @@
 """The one rule for "is this room bookable on this date", as SQL expressions.
 
-A room is bookable on a date when it is in use (`meeting_room.active`) and an admin has
-opened it for that date (`reservable_room.is_open`). Every place that asks (the
+A room is bookable on a date when it is in use (`meeting_room.active`) and opened for
+that date (`reservable_room.is_open`: by an admin, or by the daily job from the room's
+opening rule); a time range on it is bookable when it also lies within the room's
+bookable hours (`meeting_room.open_minute`..`close_minute`). Every place that asks (the
 reservation insert, the rooms of a day, a room's page, the reason a booking was refused)
 builds its statement from this module, so the copies cannot drift apart: they once did,
 and a room taken out of use stayed bookable through the API.
@@ -10,6 +12,7 @@ and a room taken out of use stayed bookable through the API.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -41,6 +44,14 @@ class Unbookable(enum.StrEnum):
     NOT_OPEN = "not_open"
 
 
+@dataclass(frozen=True)
+class OutsideHours:
+    """The time range asked for lies outside the room's bookable hours (these)."""
+
+    open_minute: int
+    close_minute: int
+
+
 def room_days() -> Join:
     """`reservable_room` joined to its `meeting_room`: the FROM of every bookable query."""
     return reservable_room.join(meeting_room, meeting_room.c.room_id == reservable_room.c.room_id)
@@ -67,9 +78,28 @@ def bookable_day(room_id: Any, day: Any) -> Select[Any]:
     )
 
 
+def within_hours(start_minute: Any, end_minute: Any) -> ColumnElement[bool]:
+    """True for a row of `room_days()` whose room's bookable hours hold the time range
+    (`start_minute`, `end_minute`: bound parameters or columns of the statement)."""
+    return and_(
+        meeting_room.c.open_minute <= start_minute, meeting_room.c.close_minute >= end_minute
+    )
+
+
+def bookable_slot(room_id: Any, day: Any, start_minute: Any, end_minute: Any) -> Select[Any]:
+    """One row (the room id) when the time range on `day` is bookable in the room: the
+    room is bookable that day and the range lies within its bookable hours."""
+    return bookable_day(room_id, day).where(within_hours(start_minute, end_minute))
+
+
 _DAY = bindparam("day", type_=Date())
 _ROOM_STATE = (
-    select(meeting_room.c.active, reservable_room.c.is_open)
+    select(
+        meeting_room.c.active,
+        meeting_room.c.open_minute,
+        meeting_room.c.close_minute,
+        reservable_room.c.is_open,
+    )
     .select_from(
         meeting_room.outerjoin(
             reservable_room,
@@ -83,9 +113,17 @@ _ROOM_STATE = (
 )
 
 
-async def why_not_bookable(db: Database, *, room_id: int, day: date) -> Unbookable | None:
-    """Why the room cannot be reserved on `day`, or None when it can (the same rule as
-    `is_bookable`, asked for one room in words a person can act on)."""
+async def why_not_bookable(
+    db: Database,
+    *,
+    room_id: int,
+    day: date,
+    start_minute: int | None = None,
+    end_minute: int | None = None,
+) -> Unbookable | OutsideHours | None:
+    """Why the room cannot be reserved on `day` (from `start_minute` to `end_minute`, when
+    given), or None when it can (the same rule as `is_bookable` and `within_hours`, asked
+    for one room in words a person can act on)."""
     rows = await db.read(_ROOM_STATE, {"room_id": room_id, "day": day})
     if not rows:
         return Unbookable.NO_ROOM
@@ -93,4 +131,11 @@ async def why_not_bookable(db: Database, *, room_id: int, day: date) -> Unbookab
         return Unbookable.OUT_OF_USE
     if not rows[0].is_open:
         return Unbookable.NOT_OPEN
+    room = rows[0]
+    if (
+        start_minute is not None
+        and end_minute is not None
+        and not (room.open_minute <= start_minute and end_minute <= room.close_minute)
+    ):
+        return OutsideHours(open_minute=room.open_minute, close_minute=room.close_minute)
     return None

@@ -19,3 +19,41 @@ class RoomNameTaken(Conflict):
 class DateRangeInvalid(InvalidInput):
     code = "invalid_date_range"
     message = "The date range must run forwards and cover at most {max_days} days."
+
+
+class EquipmentNotFound(NotFound):
+    code = "equipment_not_found"
+    message = "There is no equipment with the code {code}."
+
+
+class EquipmentCodeTaken(Conflict):
+    code = "equipment_code_taken"
+    message = "Equipment with the code {code} already exists."
+
+
+class UnknownEquipment(InvalidInput):
+    code = "unknown_equipment"
+    message = "Unknown equipment: {codes}. Add it to the equipment list first."
+
+
+class BookableHoursInvalid(InvalidInput):
+    code = "invalid_bookable_hours"
+    message = (
+        "Bookable hours must start before they end, within 00:00 to 24:00, "
+        "on {slot_minutes}-minute slot boundaries."
+    )
+
+
+class OutsideBookableHours(InvalidInput):
+    code = "outside_bookable_hours"
+    message = "Room {room_id} can be booked only between {start} and {end}."
+
+
+class ClosureDayExists(Conflict):
+    code = "closure_day_exists"
+    message = "{date} is already a closure day."
+
+
+class ClosureDayNotFound(NotFound):
+    code = "closure_day_not_found"
+    message = "{date} is not a closure day."

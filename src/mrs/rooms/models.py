@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, true
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    false,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mrs.db.base import Base
@@ -25,6 +35,15 @@ class MeetingRoom(Base):
     location: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     description: Mapped[str] = mapped_column(String(2000), server_default="")
+    # The opening rule (migration 0010). ISO weekdays the room opens on, as digits
+    # ("12345" = Monday to Friday); the bookable hours as minutes since local midnight
+    # (a booking must lie within them); whether the daily job opens its dates ahead;
+    # whether public holidays stay closed.
+    open_weekdays: Mapped[str] = mapped_column(String(7), server_default="1234567")
+    open_minute: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    close_minute: Mapped[int] = mapped_column(SmallInteger, server_default="1440")
+    auto_open: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    closed_on_holidays: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class Equipment(Base):
@@ -65,3 +84,14 @@ class ReservableRoom(Base):
         ForeignKey("meeting_room.room_id"), primary_key=True, index=True
     )
     is_open: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class ClosureDay(Base):
+    """A date on which every room stays closed (company holidays, 年末年始)."""
+
+    __tablename__ = "closure_day"
+
+    closure_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    label: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("usr.user_id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -2,32 +2,105 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mrs.db.engine import Database
+from mrs.rooms import equipment as room_equipment
 from mrs.rooms.errors import RoomNameTaken, RoomNotFound
 from mrs.rooms.models import MeetingRoom, ReservableRoom
-from mrs.rooms.rules import dates_in_range
+from mrs.rooms.rules import (
+    BY_HAND,
+    OpeningRule,
+    check_opening_rule,
+    dates_in_range,
+    weekdays_from_digits,
+)
+
+# The finest slot the site can have (MRS_SLOT_MINUTES is a multiple of 5): callers that
+# know the site's settings pass its slot length so bookable hours fall on its boundaries.
+FINEST_SLOT_MINUTES = 5
 
 
-async def list_rooms(db: Database) -> list[MeetingRoom]:
+@dataclass(frozen=True)
+class RoomView:
+    """A room as every read shows it: its fields, what it offers, and its opening rule."""
+
+    room_id: int
+    room_name: str
+    capacity: int | None
+    location: str | None
+    active: bool
+    description: str
+    equipment: list[str]
+    opening: OpeningRule
+
+
+def opening_rule_of(room: MeetingRoom) -> OpeningRule:
+    """The room's opening rule, from its columns."""
+    return OpeningRule(
+        weekdays=weekdays_from_digits(room.open_weekdays),
+        open_minute=room.open_minute,
+        close_minute=room.close_minute,
+        auto_open=room.auto_open,
+        closed_on_holidays=room.closed_on_holidays,
+    )
+
+
+def replace_rule(rule: OpeningRule, changes: dict[str, Any]) -> OpeningRule:
+    """`rule` with the given fields changed (names as OpeningRule's)."""
+    return replace(rule, **changes)
+
+
+def _set_opening_rule(room: MeetingRoom, rule: OpeningRule) -> None:
+    room.open_weekdays = rule.weekday_digits
+    room.open_minute = rule.open_minute
+    room.close_minute = rule.close_minute
+    room.auto_open = rule.auto_open
+    room.closed_on_holidays = rule.closed_on_holidays
+
+
+def _view(room: MeetingRoom, equipment: list[str]) -> RoomView:
+    return RoomView(
+        room_id=room.room_id,
+        room_name=room.room_name,
+        capacity=room.capacity,
+        location=room.location,
+        active=room.active,
+        description=room.description,
+        equipment=equipment,
+        opening=opening_rule_of(room),
+    )
+
+
+async def list_rooms(db: Database) -> list[RoomView]:
     async with db.snapshot() as session:
-        return list(
+        rooms = list(
             (await session.scalars(select(MeetingRoom).order_by(MeetingRoom.room_name))).all()
         )
+        offered = await room_equipment.codes_of_rooms(session, [room.room_id for room in rooms])
+    return [_view(room, offered[room.room_id]) for room in rooms]
 
 
-async def get_room(db: Database, *, room_id: int) -> MeetingRoom:
+async def get_room(db: Database, *, room_id: int) -> RoomView:
     async with db.snapshot() as session:
         room = await session.get(MeetingRoom, room_id)
-    if room is None:
-        raise RoomNotFound(room_id=room_id)
-    return room
+        if room is None:
+            raise RoomNotFound(room_id=room_id)
+        offered = await room_equipment.codes_of_rooms(session, [room_id])
+    return _view(room, offered[room_id])
+
+
+async def equipment_of_rooms(db: Database, room_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Each room's equipment codes, sorted (every id asked for is a key; one query)."""
+    async with db.snapshot() as session:
+        return await room_equipment.codes_of_rooms(session, room_ids)
 
 
 async def open_dates(db: Database, *, room_id: int, from_date: date, to_date: date) -> list[date]:
@@ -50,9 +123,27 @@ async def open_dates(db: Database, *, room_id: int, from_date: date, to_date: da
 
 
 async def create_room(
-    db: Database, *, room_name: str, capacity: int | None, location: str | None
-) -> MeetingRoom:
-    room = MeetingRoom(room_name=room_name, capacity=capacity, location=location, active=True)
+    db: Database,
+    *,
+    room_name: str,
+    capacity: int | None,
+    location: str | None,
+    description: str = "",
+    equipment: Collection[str] = (),
+    opening: OpeningRule = BY_HAND,
+    slot_minutes: int = FINEST_SLOT_MINUTES,
+) -> RoomView:
+    """Add a room. Without an `opening` rule it opens on dates an admin picks, all day
+    (the API and pages pass the site's defaults for new rooms)."""
+    check_opening_rule(opening, slot_minutes)
+    room = MeetingRoom(
+        room_name=room_name,
+        capacity=capacity,
+        location=location,
+        active=True,
+        description=description,
+    )
+    _set_opening_rule(room, opening)
     try:
         async with db.transaction() as session:
             if await session.scalar(
@@ -60,13 +151,35 @@ async def create_room(
             ):
                 raise RoomNameTaken(room_name=room_name)
             session.add(room)
+            await session.flush()
+            await room_equipment.set_room_equipment(session, room_id=room.room_id, codes=equipment)
     except IntegrityError as exc:
         raise RoomNameTaken(room_name=room_name) from exc
-    return room
+    return _view(room, sorted(set(equipment)))
 
 
-async def update_room(db: Database, *, room_id: int, changes: dict[str, object]) -> MeetingRoom:
-    """Apply the given field changes (only keys present are changed)."""
+# Fields of a room that an update may set directly; `equipment` and `opening` are handled
+# apart, and for `description`, `equipment` and `opening` None means "leave as it is".
+_KEEP_WHEN_NONE = ("description", "equipment", "opening")
+
+
+async def update_room(
+    db: Database,
+    *,
+    room_id: int,
+    changes: dict[str, Any],
+    slot_minutes: int = FINEST_SLOT_MINUTES,
+) -> RoomView:
+    """Apply the given field changes (only keys present are changed). `opening` is a dict
+    of the rule's fields to change (weekdays, open_minute, close_minute, auto_open,
+    closed_on_holidays); `equipment` the complete new list of codes."""
+    changes = {
+        key: value
+        for key, value in changes.items()
+        if not (key in _KEEP_WHEN_NONE and value is None)
+    }
+    codes = changes.pop("equipment", None)
+    opening = changes.pop("opening", None)
     try:
         async with db.transaction() as session:
             room = await session.get(MeetingRoom, room_id)
@@ -79,11 +192,19 @@ async def update_room(db: Database, *, room_id: int, changes: dict[str, object])
                 )
                 if clash is not None:
                     raise RoomNameTaken(room_name=new_name)
+            if opening:
+                rule = replace_rule(opening_rule_of(room), opening)
+                check_opening_rule(rule, slot_minutes)
+                _set_opening_rule(room, rule)
             for field, value in changes.items():
                 setattr(room, field, value)
+            if codes is not None:
+                await room_equipment.set_room_equipment(session, room_id=room_id, codes=codes)
+            offered = await room_equipment.codes_of_rooms(session, [room_id])
+            await session.flush()
     except IntegrityError as exc:
         raise RoomNameTaken(room_name=changes.get("room_name")) from exc
-    return room
+    return _view(room, offered[room_id])
 
 
 async def open_room(
