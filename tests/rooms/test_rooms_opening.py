@@ -279,8 +279,6 @@ async def test_closure_days_are_listed_and_removed_by_admins(
 async def test_two_processes_running_the_job_at_once_open_each_date_once(
     client: httpx.AsyncClient, admin_headers: Headers, settings: Settings, today: date
 ) -> None:
-    if not settings.effective_database_url.startswith("postgresql"):
-        pytest.skip("SQLite serialises writers; the race is PostgreSQL's")
     room_ids = [
         (await _new_room(client, admin_headers, room_name=f"Room {n}"))["room_id"] for n in range(5)
     ]
