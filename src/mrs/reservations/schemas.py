@@ -56,9 +56,9 @@ def _trimmed(value: Any) -> Any:
 
 # An empty or blank title is no title: readers then see the owner's name.
 Title = Annotated[
-    str | None,
+    Annotated[str, StringConstraints(max_length=TITLE_MAX_LENGTH)] | None,
     BeforeValidator(_trimmed_or_none),
-    Field(max_length=TITLE_MAX_LENGTH, description="At most 200 characters; empty for none."),
+    Field(description="At most 200 characters; empty for none."),
 ]
 Description = Annotated[str, BeforeValidator(_trimmed), Field(max_length=DESCRIPTION_MAX_LENGTH)]
 AttendeeId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -98,10 +98,9 @@ class ReservationUpdate(BaseModel):
     visibility: Visibility | None = None
     attendees: Attendees | None = None
     reason: Annotated[
-        str | None,
+        Annotated[str, StringConstraints(max_length=REASON_MAX_LENGTH)] | None,
         BeforeValidator(_trimmed_or_none),
         Field(
-            max_length=REASON_MAX_LENGTH,
             description="An administrator changing someone else's reservation may say why; "
             "the owner is mailed either way.",
         ),
