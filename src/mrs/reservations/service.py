@@ -702,7 +702,7 @@ async def edit(
             if not _matches(current.version, expected_versions):
                 raise StaleVersion(version=current.version)
             params = {
-                "reservation_id": reservation_id,
+                "moving_id": reservation_id,
                 "room_id": change.room_id or current.room_id,
                 "day": change.day or current.reserved_date,
                 "start_minute": current.start_minute

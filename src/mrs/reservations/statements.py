@@ -47,6 +47,12 @@ _START = bindparam("start_minute", type_=Integer())
 _END = bindparam("end_minute", type_=Integer())
 _RESERVATION_ID = bindparam("reservation_id", type_=Integer())
 _NOW = bindparam("now", type_=UTCDateTime())
+# An UPDATE may not bind names of the table's columns: a change names its own.
+_MOVING_ID = bindparam("moving_id", type_=Integer())
+_TO_ROOM_ID = bindparam("to_room_id", type_=Integer())
+_TO_DAY = bindparam("to_day", type_=Date())
+_TO_START = bindparam("to_start", type_=Integer())
+_TO_END = bindparam("to_end", type_=Integer())
 # What a meeting is, as given: the same parameters for reserving and for changing.
 _MEETING = {
     "title": bindparam("title", type_=String()),
@@ -149,15 +155,17 @@ def of_user(dialect: str) -> Select[Any]:
     )
 
 
-def _overlapping(table: Any) -> ColumnElement[bool]:
+def _overlapping(
+    table: Any, room_id: Any = ROOM_ID, day: Any = DAY, start: Any = _START, end: Any = _END
+) -> ColumnElement[bool]:
     """Active reservations of `table` (the reservation table or an alias) in the way of
     the requested room, day and half-open time range."""
     return and_(
-        table.c.room_id == ROOM_ID,
-        table.c.reserved_date == DAY,
+        table.c.room_id == room_id,
+        table.c.reserved_date == day,
         _active(table),
-        table.c.start_minute < _END,
-        table.c.end_minute > _START,
+        table.c.start_minute < end,
+        table.c.end_minute > start,
     )
 
 
@@ -170,7 +178,7 @@ FIRST_OVERLAP = (
 # The same for a reservation being moved: it is never in its own way.
 FIRST_OVERLAP_OF_MOVE = (
     select(reservation.c.reservation_id, reservation.c.start_minute, reservation.c.end_minute)
-    .where(_overlapping(reservation), reservation.c.reservation_id != _RESERVATION_ID)
+    .where(_overlapping(reservation), reservation.c.reservation_id != _MOVING_ID)
     .order_by(reservation.c.start_minute)
     .limit(literal_column("1", Integer()))
 )
@@ -235,45 +243,47 @@ def insert_if_free(dialect: str) -> Any:
     )
 
 
-def _move_values() -> dict[str, Any]:
-    return {
-        "room_id": bindparam("to_room_id", type_=Integer()),
-        "reserved_date": bindparam("to_day", type_=Date()),
-        "start_minute": bindparam("to_start", type_=Integer()),
-        "end_minute": bindparam("to_end", type_=Integer()),
-    }
-
-
 @cache
 def change_if_free() -> Any:
     """Change an active reservation (time, room, what the meeting is) in one UPDATE that
     succeeds only when the target room is bookable that day (the one rule; FOR SHARE on
     the date row, as reserving takes) and no other active reservation overlaps.
 
-    Parameters: `reservation_id`, the target as `room_id`/`day`/`start_minute`/
-    `end_minute` (the overlap's names, also written as `to_*`), the meeting fields and
-    `now`. No row back: refused, and nothing changed.
+    Parameters: `moving_id`, the target `to_room_id`/`to_day`/`to_start`/`to_end`, the
+    meeting fields as `new_*` and `changed_at`. No row back: refused, nothing changed.
     """
     other = reservation.alias("other")
-    bookable = availability.bookable_day(ROOM_ID, DAY).with_for_update(
+    bookable = availability.bookable_day(_TO_ROOM_ID, _TO_DAY).with_for_update(
         read=True, of=availability.reservable_room
     )
     return (
         update(reservation)
         .where(
-            reservation.c.reservation_id == _RESERVATION_ID,
+            reservation.c.reservation_id == _MOVING_ID,
             _active(reservation),
             exists(bookable),
-            ~exists().where(_overlapping(other), other.c.reservation_id != _RESERVATION_ID),
+            ~exists().where(
+                _overlapping(other, _TO_ROOM_ID, _TO_DAY, _TO_START, _TO_END),
+                other.c.reservation_id != _MOVING_ID,
+            ),
         )
         .values(
-            **_move_values(),
-            **{name: bindparam(f"new_{name}", type_=String()) for name in _MEETING},
-            version=reservation.c.version + literal_column("1", Integer()),
-            updated_at=bindparam("changed_at", type_=UTCDateTime()),
+            room_id=_TO_ROOM_ID,
+            reserved_date=_TO_DAY,
+            start_minute=_TO_START,
+            end_minute=_TO_END,
+            **_changed_details(),
         )
         .returning(reservation.c.reservation_id, reservation.c.version)
     )
+
+
+def _changed_details() -> dict[str, Any]:
+    return {
+        **{name: bindparam(f"new_{name}", type_=String()) for name in _MEETING},
+        "version": reservation.c.version + literal_column("1", Integer()),
+        "updated_at": bindparam("changed_at", type_=UTCDateTime()),
+    }
 
 
 @cache
@@ -282,12 +292,8 @@ def change_details() -> Any:
     or where: no bookable or overlap condition. No row back: it is no longer active."""
     return (
         update(reservation)
-        .where(reservation.c.reservation_id == _RESERVATION_ID, _active(reservation))
-        .values(
-            **{name: bindparam(f"new_{name}", type_=String()) for name in _MEETING},
-            version=reservation.c.version + literal_column("1", Integer()),
-            updated_at=bindparam("changed_at", type_=UTCDateTime()),
-        )
+        .where(reservation.c.reservation_id == _MOVING_ID, _active(reservation))
+        .values(**_changed_details())
         .returning(reservation.c.reservation_id, reservation.c.version)
     )
 
