@@ -26,10 +26,12 @@ from mrs.accounts.schemas import (
     RoleChange,
     SessionRead,
     TokenRead,
+    UserLookupRead,
     UserRead,
 )
 from mrs.errors import NotFound
 from mrs.http.dependencies import DatabaseDep, LocaleDep, SettingsDep
+from mrs.i18n import display_name
 from mrs.notifications.api import outbox_router
 from mrs.settings import Settings
 
@@ -111,6 +113,32 @@ async def change_password(
         user_agent=request.headers.get("user-agent"),
     )
     return _start_session(request, response, settings, opened, now)
+
+
+@router.get("/users/lookup", response_model=list[UserLookupRead])
+async def lookup_users(
+    _user: CurrentUser,
+    db: DatabaseDep,
+    locale: LocaleDep,
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=users.MAX_SEARCH_LENGTH,
+            description="The start of a user id, a name or an email (any case)",
+        ),
+    ],
+) -> list[UserLookupRead]:
+    """Up to 10 active users for the attendees type-ahead: id and name in the reader's
+    language, never the email."""
+    found = await users.lookup_users(db, query=q)
+    return [
+        UserLookupRead(
+            user_id=user.user_id,
+            display_name=display_name(locale, user.first_name, user.last_name) or user.user_id,
+        )
+        for user in found
+    ]
 
 
 @router.get("/me/sessions", response_model=list[SessionRead])

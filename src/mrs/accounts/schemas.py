@@ -132,3 +132,10 @@ class AccountStats(BaseModel):
     logins_refused: int
     logins_throttled: int
     login_success_rate: float | None
+
+
+class UserLookupRead(BaseModel):
+    """A person offered by the attendees type-ahead: never their email."""
+
+    user_id: str
+    display_name: str

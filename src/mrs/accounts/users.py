@@ -168,6 +168,37 @@ async def count_users(db: Database, *, search: str = "") -> int:
         )
 
 
+# The attendees type-ahead offers at most this many people per query.
+LOOKUP_LIMIT = 10
+
+
+async def lookup_users(db: Database, *, query: str, limit: int = LOOKUP_LIMIT) -> list[User]:
+    """Active users whose id, given or family name, full name (either order) or email
+    starts with `query` (any case), by id: the attendees type-ahead."""
+    term = " ".join(query.split())[:MAX_SEARCH_LENGTH].lower()
+    if not term:
+        return []
+    columns = (
+        User.user_id,
+        User.email,
+        User.first_name,
+        User.last_name,
+        User.last_name + " " + User.first_name,
+        User.first_name + " " + User.last_name,
+    )
+    statement = (
+        select(User)
+        .where(
+            User.status == UserStatus.ACTIVE.value,
+            or_(*(func.lower(column).startswith(term, autoescape=True) for column in columns)),
+        )
+        .order_by(User.user_id)
+        .limit(limit)
+    )
+    async with db.snapshot() as session:
+        return list((await session.scalars(statement)).all())
+
+
 async def get_user(db: Database, *, user_id: str) -> User | None:
     async with db.snapshot() as session:
         return await session.get(User, rules.normalize_user_id(user_id))

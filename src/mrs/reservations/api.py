@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, status
 from starlette.responses import Response
 
 from mrs.accounts.dependencies import AdminUser, CurrentUser
-from mrs.http.dependencies import DatabaseDep, NowDep, SettingsDep
+from mrs.accounts.sessions import AuthenticatedUser
+from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
 from mrs.http.types import IsoDate, ReservationIdPath, RoomIdPath
 from mrs.reservations import closing, rules, service, timelines
 from mrs.reservations.schemas import (
@@ -18,6 +19,7 @@ from mrs.reservations.schemas import (
     IdempotencyKeyHeader,
     ReservationCreate,
     ReservationRead,
+    ReservationUpdate,
 )
 from mrs.rooms.models import ClosureDay
 from mrs.rooms.schemas import (
@@ -30,6 +32,29 @@ from mrs.rooms.schemas import (
 
 router = APIRouter(prefix="/api")
 _TAGS: list[str | Enum] = ["reservations"]
+
+
+def _actor(user: AuthenticatedUser) -> rules.Actor:
+    return rules.Actor(user_id=user.user_id, is_admin=user.is_admin)
+
+
+def _etag(view: service.ReservationView) -> str:
+    """A reservation's entity tag: its version, which rises with every change."""
+    return f'"{view.version}"'
+
+
+def _if_match_versions(header: str | None) -> frozenset[int] | None:
+    """The versions an If-Match header accepts; None when any will do (absent or "*").
+
+    Strong comparison (RFC 9110): a weak tag never matches, nor does one we never issued."""
+    if header is None or header.strip() == "*":
+        return None
+    versions = set()
+    for tag in header.split(","):
+        value = tag.strip()
+        if len(value) >= 3 and value[0] == value[-1] == '"' and value[1:-1].isdigit():
+            versions.add(int(value[1:-1]))
+    return frozenset(versions)
 
 
 @router.get("/config", response_model=BookingConfigRead, tags=_TAGS)
@@ -90,12 +115,16 @@ async def add_closure_day(
 @router.get("/rooms/{room_id}/reservations", response_model=list[ReservationRead], tags=_TAGS)
 async def room_day(
     room_id: RoomIdPath,
-    _user: CurrentUser,
+    user: CurrentUser,
     db: DatabaseDep,
+    locale: LocaleDep,
     day: IsoDate = Query(alias="date", description="YYYY-MM-DD"),
 ) -> list[service.ReservationView]:
-    """The active reservations of a room on a date, in time order."""
-    return await service.reservations_of_room_day(db, room_id=room_id, day=day)
+    """The active reservations of a room on a date, in time order (a private meeting's
+    details only for its owner, attendees and administrators)."""
+    return await service.reservations_of_room_day(
+        db, room_id=room_id, day=day, viewer=_actor(user), locale=locale
+    )
 
 
 @router.post(
@@ -116,6 +145,8 @@ async def reserve(
     db: DatabaseDep,
     settings: SettingsDep,
     now: NowDep,
+    locale: LocaleDep,
+    response: Response,
     idempotency_key: Annotated[
         IdempotencyKeyHeader | None,
         Header(
@@ -127,7 +158,15 @@ async def reserve(
         ),
     ] = None,
 ) -> service.ReservationView | Response:
-    """Reserve a room for a time range on a date."""
+    """Reserve a room for a time range on a date, as a meeting: optionally a title (else
+    the owner's name is shown), a description, PUBLIC or PRIVATE, and attendees."""
+    meeting: dict[str, Any] = {
+        "title": body.title,
+        "description": body.description,
+        "visibility": body.visibility,
+        "attendees": body.attendees,
+        "locale": locale,
+    }
     if idempotency_key is not None:
         answer = await service.reserve_once(
             db,
@@ -139,6 +178,7 @@ async def reserve(
             start_minute=body.start_time,
             end_minute=body.end_time,
             now=now,
+            **meeting,
         )
         return Response(
             answer.body,
@@ -146,7 +186,7 @@ async def reserve(
             media_type="application/json",
             headers={"Idempotent-Replayed": "true"} if answer.replayed else None,
         )
-    return await service.reserve(
+    view = await service.reserve(
         db,
         settings=settings,
         user_id=user.user_id,
@@ -155,7 +195,10 @@ async def reserve(
         start_minute=body.start_time,
         end_minute=body.end_time,
         now=now,
+        **meeting,
     )
+    response.headers["ETag"] = _etag(view)
+    return view
 
 
 @router.delete("/reservations/{reservation_id}", status_code=status.HTTP_204_NO_CONTENT, tags=_TAGS)
@@ -177,7 +220,92 @@ async def cancel(
 
 @router.get("/reservations/mine", response_model=list[ReservationRead], tags=_TAGS)
 async def my_reservations(
-    user: CurrentUser, db: DatabaseDep, settings: SettingsDep, now: NowDep
+    user: CurrentUser, db: DatabaseDep, settings: SettingsDep, now: NowDep, locale: LocaleDep
 ) -> list[service.ReservationView]:
-    """The caller's reservations, upcoming first."""
-    return await service.reservations_of_user(db, user_id=user.user_id, now=now, settings=settings)
+    """The caller's reservations and the meetings they attend (`role`), upcoming first."""
+    return await service.reservations_of_user(
+        db, user_id=user.user_id, now=now, settings=settings, locale=locale
+    )
+
+
+@router.get(
+    "/reservations/{reservation_id}",
+    response_model=ReservationRead,
+    responses={404: {"description": "No such reservation"}},
+    tags=_TAGS,
+)
+async def reservation(
+    reservation_id: ReservationIdPath,
+    user: CurrentUser,
+    db: DatabaseDep,
+    locale: LocaleDep,
+    response: Response,
+) -> service.ReservationView:
+    """One reservation (a private meeting's details only for its owner, attendees and
+    administrators), with its version as the `ETag` to send back in `If-Match`."""
+    view = await service.get_reservation(
+        db, reservation_id=reservation_id, viewer=_actor(user), locale=locale
+    )
+    response.headers["ETag"] = _etag(view)
+    return view
+
+
+@router.patch(
+    "/reservations/{reservation_id}",
+    response_model=ReservationRead,
+    responses={
+        403: {"description": "Neither the owner nor an administrator"},
+        404: {"description": "No such reservation, or the target room not reservable that date"},
+        409: {
+            "description": "The target time is taken (details.reservation_id), the room "
+            "is out of use, or the reservation is cancelled or over"
+        },
+        412: {"description": "If-Match does not hold the current version (ETag)"},
+        422: {"description": "Invalid request"},
+    },
+    tags=_TAGS,
+)
+async def change(
+    reservation_id: ReservationIdPath,
+    body: ReservationUpdate,
+    user: CurrentUser,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    now: NowDep,
+    locale: LocaleDep,
+    response: Response,
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            max_length=1000,
+            description='The ETag of the version read (e.g. "3"): a stale one is refused '
+            "with 412. Optional.",
+        ),
+    ] = None,
+) -> service.ReservationView:
+    """Change or move a reservation: its owner or an administrator. A move that is not
+    possible leaves it exactly as it was."""
+    fields = body.model_fields_set
+    view = await service.edit(
+        db,
+        settings=settings,
+        actor=_actor(user),
+        reservation_id=reservation_id,
+        change=service.Change(
+            day=body.date,
+            start_minute=body.start_time,
+            end_minute=body.end_time,
+            room_id=body.room_id,
+            title=body.title if "title" in fields else service.KEEP,
+            description=body.description,
+            visibility=body.visibility,
+            attendees=body.attendees,
+        ),
+        now=now,
+        expected_versions=_if_match_versions(if_match),
+        reason=body.reason,
+        locale=locale,
+    )
+    response.headers["ETag"] = _etag(view)
+    return view

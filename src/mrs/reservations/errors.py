@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mrs.errors import Conflict, Forbidden, InvalidInput, NotFound
+from mrs.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 
 
 class InvalidTimeRange(InvalidInput):
@@ -88,3 +88,32 @@ class IdempotencyKeyReused(InvalidInput):
 class IdempotencyKeyInProgress(Conflict):
     code = "idempotency_key_in_progress"
     message = "A request with this Idempotency-Key is still being processed. Try again in a moment."
+
+
+class EditNotAllowed(Forbidden):
+    code = "edit_not_allowed"
+    message = "Only the person who made a reservation or an administrator can change it."
+
+
+class ReservationOver(Conflict):
+    code = "reservation_ended"
+    message = "This reservation has already ended and can no longer be changed."
+
+
+class CancelledUnchangeable(Conflict):
+    code = "already_cancelled"
+    message = "This reservation has been cancelled and can no longer be changed."
+
+
+class StaleVersion(DomainError):
+    code = "precondition_failed"
+    status = 412
+    message = (
+        "This reservation was changed by someone else (it is now at version {version}). "
+        "Reload it and make your change again."
+    )
+
+
+class UnknownAttendees(InvalidInput):
+    code = "unknown_attendees"
+    message = "These attendees are not active users of this site: {user_ids}."

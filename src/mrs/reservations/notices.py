@@ -39,3 +39,35 @@ def cancelled_by_admin(
     if reason:
         body += "\n\n" + translate(loc, "Reason given: {reason}", reason=reason)
     return Notice(subject, body + "\n\n— MRS")
+
+
+def changed_by_admin(
+    locale: str | None,
+    *,
+    first_name: str,
+    last_name: str,
+    room_name: str,
+    day: date,
+    start_minute: int,
+    end_minute: int,
+    reason: str | None,
+) -> Notice:
+    """Tell the owner that an administrator changed their reservation, what it is now, and why."""
+    loc = locale if locale in SUPPORTED_LOCALES else DEFAULT_LOCALE
+    params = {
+        "name": display_name(loc, first_name, last_name),
+        "room": room_name,
+        "date": format_day(loc, day),
+        "start": format_minute(start_minute),
+        "end": format_minute(end_minute),
+    }
+    subject = translate(loc, "Your reservation of {room} was changed", **params)
+    body = translate(
+        loc,
+        "Hello {name},\n\nAn administrator changed your reservation. It is now: {room} on "
+        "{date}, {start}–{end}.",
+        **params,
+    )
+    if reason:
+        body += "\n\n" + translate(loc, "Reason given: {reason}", reason=reason)
+    return Notice(subject, body + "\n\n— MRS")

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+import json
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from mrs.accounts.rules import normalize_user_id
 from mrs.reservations.errors import (
+    CancelledUnchangeable,
     CancelNotAllowed,
+    EditNotAllowed,
     InvalidTimeRange,
     OutsideDay,
     ReservationAlreadyEnded,
+    ReservationOver,
     SlotMisaligned,
     StartInPast,
     TimeDoesNotExist,
 )
-from mrs.reservations.models import Visibility
+from mrs.reservations.models import ReservationStatus, Visibility
 from mrs.wallclock import MINUTES_PER_DAY, format_minute, wall_instant, wall_time_exists
 
 
@@ -47,11 +52,38 @@ def check_not_in_past(day: date, start_minute: int, now: datetime, tz: ZoneInfo)
         raise StartInPast()
 
 
-def request_fingerprint(*, room_id: int, day: date, start_minute: int, end_minute: int) -> str:
+def request_fingerprint(
+    *,
+    room_id: int,
+    day: date,
+    start_minute: int,
+    end_minute: int,
+    title: str | None = None,
+    description: str = "",
+    visibility: str = Visibility.PUBLIC,
+    attendee_ids: Collection[str] = (),
+) -> str:
     """What a reservation request asks for, as a digest: an Idempotency-Key reused with
-    another request must be told apart from a retry of the same one."""
+    another request must be told apart from a retry of the same one.
+
+    A request with no meeting details digests as it did before meetings existed, so a
+    retry across an upgrade is still recognised."""
     canonical = f"{room_id}|{day.isoformat()}|{start_minute}|{end_minute}"
+    if title is not None or description or visibility != Visibility.PUBLIC or attendee_ids:
+        meeting = [title, description, str(visibility), sorted(attendee_ids)]
+        canonical += "|" + json.dumps(meeting, ensure_ascii=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def attendee_ids(requested: Iterable[str], *, owner_id: str) -> list[str]:
+    """The attendees to store: ids normalised, each once, in the order given, the owner
+    left out (the owner is not their own attendee)."""
+    seen: dict[str, None] = {}
+    for user_id in requested:
+        normal = normalize_user_id(user_id)
+        if normal and normal != owner_id:
+            seen.setdefault(normal, None)
+    return list(seen)
 
 
 def overlaps(start_a: int, end_a: int, start_b: int, end_b: int) -> bool:
@@ -81,6 +113,25 @@ def check_can_cancel(
         raise CancelNotAllowed()
     if not actor.is_admin and wall_instant(day, end_minute, tz) <= now:
         raise ReservationAlreadyEnded()
+
+
+def check_can_edit(
+    actor: Actor,
+    *,
+    owner_id: str,
+    status: str,
+    day: date,
+    end_minute: int,
+    now: datetime,
+    tz: ZoneInfo,
+) -> None:
+    """The owner or an admin may change a reservation while it is active and not over."""
+    if actor.user_id != owner_id and not actor.is_admin:
+        raise EditNotAllowed()
+    if status == ReservationStatus.CANCELLED:
+        raise CancelledUnchangeable()
+    if wall_instant(day, end_minute, tz) <= now:
+        raise ReservationOver()
 
 
 def sees_details(

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
-from mrs.http.types import ClockTime, HourMinute, IsoDate
+from mrs.http.types import MAX_INT32, ClockTime, HourMinute, IsoDate
+from mrs.reservations.models import Visibility
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 # Printable ASCII (space to tilde), as the IETF Idempotency-Key draft's examples are; a
@@ -26,12 +34,92 @@ def parse_idempotency_key(value: Any) -> str:
 IdempotencyKeyHeader = Annotated[str, BeforeValidator(parse_idempotency_key)]
 
 
+TITLE_MAX_LENGTH = 200
+DESCRIPTION_MAX_LENGTH = 2000
+# A meeting invites at most this many people (the type-ahead adds them one by one).
+MAX_ATTENDEES = 100
+# An administrator's reason for changing someone else's reservation (mailed to them).
+REASON_MAX_LENGTH = 500
+
+
+def _trimmed_or_none(value: Any) -> Any:
+    """Surrounding spaces dropped; an empty text is no text (None)."""
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def _trimmed(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+# An empty or blank title is no title: readers then see the owner's name.
+Title = Annotated[
+    Annotated[str, StringConstraints(max_length=TITLE_MAX_LENGTH)] | None,
+    BeforeValidator(_trimmed_or_none),
+    Field(description="At most 200 characters; empty for none."),
+]
+Description = Annotated[str, BeforeValidator(_trimmed), Field(max_length=DESCRIPTION_MAX_LENGTH)]
+AttendeeId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Attendees = Annotated[
+    list[AttendeeId],
+    Field(
+        max_length=MAX_ATTENDEES,
+        description="User ids of active users of the site (at most 100); repeats and the "
+        "owner are left out.",
+    ),
+]
+
+
 class ReservationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     date: IsoDate
     start_time: HourMinute
     end_time: HourMinute
+    title: Title = None
+    description: Description = ""
+    visibility: Visibility = Visibility.PUBLIC
+    attendees: Attendees = []
+
+
+class ReservationUpdate(BaseModel):
+    """The fields to change; those left out keep their values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date: IsoDate | None = None
+    start_time: HourMinute | None = None
+    end_time: HourMinute | None = None
+    room_id: Annotated[int, Field(ge=1, le=MAX_INT32)] | None = None
+    title: Title = None
+    description: Description | None = None
+    visibility: Visibility | None = None
+    attendees: Attendees | None = None
+    reason: Annotated[
+        Annotated[str, StringConstraints(max_length=REASON_MAX_LENGTH)] | None,
+        BeforeValidator(_trimmed_or_none),
+        Field(
+            description="An administrator changing someone else's reservation may say why; "
+            "the owner is mailed either way.",
+        ),
+    ] = None
+
+    @field_validator(
+        "date", "start_time", "end_time", "room_id", "description", "visibility", "attendees"
+    )
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Only a value sent as null reaches here (defaults are not validated).
+        if value is None:
+            raise ValueError("This field cannot be empty.")
+        return value
+
+
+class AttendeeRead(BaseModel):
+    user_id: str
+    display_name: str
 
 
 class ReservationRead(BaseModel):
@@ -50,6 +138,24 @@ class ReservationRead(BaseModel):
     created_at: datetime
     cancelled_at: datetime | None
     cancelled_by: str | None
+    title: str = Field(
+        description="The meeting's title; the owner's name when none was given; "
+        '"Reserved" for a private meeting the reader may not see.'
+    )
+    title_given: bool = Field(description="Whether the owner gave the title shown.")
+    details_visible: bool = Field(
+        description="False for a private meeting seen by someone other than its owner, "
+        "attendees and administrators: title, description and attendees are withheld."
+    )
+    description: str
+    visibility: Visibility
+    attendees: list[AttendeeRead]
+    owner: str = Field(description="The owner's name in the reader's language.")
+    version: int = Field(description="Rises with every change; the reservation's ETag.")
+    updated_at: datetime | None
+    role: Literal["owner", "attendee"] | None = Field(
+        description="The reader's part in the meeting, if any."
+    )
 
 
 class BookingConfigRead(BaseModel):

@@ -10,19 +10,23 @@ write transactions are serialised (BEGIN IMMEDIATE), so the check cannot race.
 
 from __future__ import annotations
 
+import enum
+import json
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, select, text, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mrs.accounts.models import User
+from mrs.accounts.models import User, UserStatus
 from mrs.db.engine import Database
 from mrs.db.errors import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, FOREIGN_KEY_VIOLATION, sqlstate
 from mrs.db.types import UTCDateTime
+from mrs.i18n import DEFAULT_LOCALE, display_name, translate
 from mrs.notifications.service import enqueue_mail
 from mrs.reservations import events, notices, rules, statements
 from mrs.reservations.errors import (
@@ -33,9 +37,17 @@ from mrs.reservations.errors import (
     ReservationNotFound,
     RoomNotReservable,
     RoomOutOfUse,
+    StaleVersion,
+    UnknownAttendees,
 )
 from mrs.reservations.events import ReservationEvent
-from mrs.reservations.models import IdempotencyKey, Reservation, ReservationStatus
+from mrs.reservations.models import (
+    IdempotencyKey,
+    Reservation,
+    ReservationAttendee,
+    ReservationStatus,
+    Visibility,
+)
 from mrs.reservations.schemas import ReservationRead
 from mrs.rooms import availability
 from mrs.rooms.availability import Unbookable
@@ -44,9 +56,20 @@ from mrs.rooms.models import MeetingRoom
 from mrs.settings import Settings
 from mrs.wallclock import elapsed_minutes, format_minute, wall_instant
 
+# What others see instead of a private meeting's title (translated for the reader).
+RESERVED = "Reserved"
+
+
+@dataclass(frozen=True)
+class AttendeeView:
+    user_id: str
+    display_name: str
+
 
 @dataclass(frozen=True)
 class ReservationView:
+    """A reservation as one reader may see it (`_to_view`: visibility applied)."""
+
     reservation_id: int
     room_id: int
     room_name: str
@@ -63,9 +86,51 @@ class ReservationView:
     # The owner's names apart, for pages that write them in the reader's order.
     first_name: str = ""
     last_name: str = ""
+    # The title given; else the owner's name; "Reserved" when the reader may not see it.
+    title: str = ""
+    title_given: bool = False
+    details_visible: bool = True
+    description: str = ""
+    visibility: str = Visibility.PUBLIC.value
+    attendees: tuple[AttendeeView, ...] = ()
+    # The owner's name in the reader's language.
+    owner: str = ""
+    version: int = 1
+    updated_at: datetime | None = None
+    # The reader's part in the meeting: "owner", "attendee" or none.
+    role: Literal["owner", "attendee"] | None = None
 
 
-def _to_view(row: Any, tz: ZoneInfo) -> ReservationView:
+def _attendee_rows(packed: Any) -> list[tuple[str, str, str]]:
+    """The view row's attendees column: JSON [[user_id, first, last], ...] (already a
+    list from psycopg, text from SQLite), or NULL when there are none."""
+    if packed is None:
+        return []
+    items = json.loads(packed) if isinstance(packed, str) else packed
+    return sorted((str(user_id), str(first), str(last)) for user_id, first, last in items)
+
+
+def _to_view(
+    row: Any, tz: ZoneInfo, *, viewer: rules.Actor | None = None, locale: str = DEFAULT_LOCALE
+) -> ReservationView:
+    """The reservation `row` as `viewer` may see it, in `locale`. Without a viewer, a
+    private meeting's details are withheld (nobody in particular is asking)."""
+    people = _attendee_rows(getattr(row, "attendees", None))
+    attendee_ids = [user_id for user_id, _, _ in people]
+    visible = rules.sees_details(
+        viewer_id=viewer.user_id if viewer else "",
+        viewer_is_admin=viewer.is_admin if viewer else False,
+        owner_id=row.user_id,
+        visibility=row.visibility,
+        attendee_ids=attendee_ids,
+    )
+    owner = display_name(locale, row.first_name, row.last_name) or row.user_id
+    role: Literal["owner", "attendee"] | None = None
+    if viewer is not None and viewer.user_id == row.user_id:
+        role = "owner"
+    elif viewer is not None and viewer.user_id in attendee_ids:
+        role = "attendee"
+    title = (row.title or owner) if visible else translate(locale, RESERVED)
     return ReservationView(
         reservation_id=row.reservation_id,
         room_id=row.room_id,
@@ -82,13 +147,29 @@ def _to_view(row: Any, tz: ZoneInfo) -> ReservationView:
         created_at=row.created_at,
         cancelled_at=row.cancelled_at,
         cancelled_by=row.cancelled_by,
+        title=title,
+        title_given=visible and row.title is not None,
+        details_visible=visible,
+        description=row.description if visible else "",
+        visibility=row.visibility,
+        attendees=tuple(
+            AttendeeView(user_id, display_name(locale, first, last) or user_id)
+            for user_id, first, last in people
+        )
+        if visible
+        else (),
+        owner=owner,
+        version=row.version,
+        updated_at=row.updated_at,
+        role=role,
     )
 
 
 async def _why_not_inserted(
-    db: Database, attempt: dict[str, Any]
+    db: Database, attempt: dict[str, Any], overlap: Any = statements.FIRST_OVERLAP
 ) -> ReservationConflict | RoomNotReservable | RoomOutOfUse | OutsideBookableHours:
-    """Why the reservation `attempt` (reserve's parameters) was not inserted."""
+    """Why the reservation `attempt` (reserve's parameters, or a move's with its
+    `reservation_id` and `overlap` excluding it) was not written."""
     room_id, day = attempt["room_id"], attempt["day"]
     start, end = attempt["start_minute"], attempt["end_minute"]
     unbookable = await availability.why_not_bookable(
@@ -105,7 +186,7 @@ async def _why_not_inserted(
     if unbookable is not None:
         return RoomNotReservable(room_id=room_id, date=day.isoformat())
     events.emit(ReservationEvent.CONFLICT)
-    others = await db.read(statements.FIRST_OVERLAP, attempt)
+    others = await db.read(overlap, attempt)
     if not others:
         # The blocking reservation was cancelled meanwhile; still a conflict for this try.
         return ReservationConflict(
@@ -119,26 +200,80 @@ async def _why_not_inserted(
     )
 
 
-async def _insert_in(session: AsyncSession, dialect: str, params: dict[str, Any]) -> Any | None:
-    """Within `session`'s transaction: the new reservation's view row, or None when the
-    room is closed or the time taken."""
-    inserted = (await session.execute(statements.insert_if_free(dialect), params)).first()
-    if inserted is None or dialect == "postgresql":
-        return inserted  # PostgreSQL's statement reads the view back itself
+async def _check_attendees(session: AsyncSession, invited: Sequence[str]) -> None:
+    """Every invited id is an active user of the site, else UnknownAttendees naming the rest."""
+    if not invited:
+        return
+    found = set(
+        (
+            await session.scalars(
+                select(User.user_id).where(
+                    User.user_id.in_(invited), User.status == UserStatus.ACTIVE.value
+                )
+            )
+        ).all()
+    )
+    unknown = [user_id for user_id in invited if user_id not in found]
+    if unknown:
+        raise UnknownAttendees(
+            details={"field": "attendees", "user_ids": unknown}, user_ids=", ".join(unknown)
+        )
+
+
+async def _set_attendees(
+    session: AsyncSession, reservation_id: int, invited: Sequence[str], *, replace: bool
+) -> None:
+    if replace:
+        await session.execute(
+            delete(ReservationAttendee).where(ReservationAttendee.reservation_id == reservation_id)
+        )
+    if invited:
+        await session.execute(
+            insert(ReservationAttendee),
+            [{"reservation_id": reservation_id, "user_id": user_id} for user_id in invited],
+        )
+
+
+async def _read_back(session: AsyncSession, dialect: str, reservation_id: int) -> Any:
     return (
         await session.execute(
-            statements.RESERVATION_BY_ID, {"reservation_id": inserted.reservation_id}
+            statements.reservation_by_id(dialect), {"reservation_id": reservation_id}
         )
     ).one()
 
 
-async def _insert_if_free(db: Database, params: dict[str, Any]) -> Any | None:
-    """The new reservation's view row, or None when the room is closed or the time taken."""
-    if db.dialect == "postgresql":
+async def _insert_in(
+    session: AsyncSession, dialect: str, params: dict[str, Any], invited: Sequence[str] = ()
+) -> Any | None:
+    """Within `session`'s transaction: the new reservation's view row (with `invited` as
+    its attendees), or None when the room is closed or the time taken."""
+    await _check_attendees(session, invited)
+    inserted = (await session.execute(statements.insert_if_free(dialect), params)).first()
+    if inserted is None:
+        return None
+    if invited:
+        await _set_attendees(session, inserted.reservation_id, invited, replace=False)
+    elif dialect == "postgresql":
+        return inserted  # PostgreSQL's statement reads the view back itself
+    return await _read_back(session, dialect, inserted.reservation_id)
+
+
+# A reservation's meeting fields when none are given (a seed-style booking).
+_NO_MEETING: dict[str, Any] = {"title": None, "description": "", "visibility": "PUBLIC"}
+
+
+async def _insert_if_free(
+    db: Database, params: dict[str, Any], invited: Sequence[str] = ()
+) -> Any | None:
+    """The new reservation's view row, or None when the room is closed or the time taken.
+
+    Without attendees on PostgreSQL: one statement in autocommit (the fast path)."""
+    params = {**_NO_MEETING, **params}
+    if db.dialect == "postgresql" and not invited:
         rows = await db.write(statements.insert_if_free(db.dialect), params)
         return rows[0] if rows else None
     async with db.transaction() as session:
-        return await _insert_in(session, db.dialect, params)
+        return await _insert_in(session, db.dialect, params, invited)
 
 
 def _check_request(
@@ -150,7 +285,16 @@ def _check_request(
 
 
 def _booking(
-    *, user_id: str, room_id: int, day: date, start: int, end: int, now: datetime
+    *,
+    user_id: str,
+    room_id: int,
+    day: date,
+    start: int,
+    end: int,
+    now: datetime,
+    title: str | None = None,
+    description: str = "",
+    visibility: str = Visibility.PUBLIC,
 ) -> dict[str, Any]:
     """The parameters of the insert-if-free statement (and of asking why not)."""
     return {
@@ -160,6 +304,9 @@ def _booking(
         "end_minute": end,
         "user_id": user_id,
         "now": now,
+        "title": title,
+        "description": description,
+        "visibility": str(visibility),
     }
 
 
@@ -178,14 +325,29 @@ async def reserve(
     start_minute: int,
     end_minute: int,
     now: datetime,
+    title: str | None = None,
+    description: str = "",
+    visibility: Visibility = Visibility.PUBLIC,
+    attendees: Collection[str] = (),
+    locale: str = DEFAULT_LOCALE,
 ) -> ReservationView:
-    """Reserve a room for a time range on a day, or raise why not."""
+    """Reserve a room for a time range on a day, as a meeting (title, description,
+    visibility, attendees: active users of the site), or raise why not."""
     _check_request(settings, day=day, start_minute=start_minute, end_minute=end_minute, now=now)
+    invited = rules.attendee_ids(attendees, owner_id=user_id)
     params = _booking(
-        user_id=user_id, room_id=room_id, day=day, start=start_minute, end=end_minute, now=now
+        user_id=user_id,
+        room_id=room_id,
+        day=day,
+        start=start_minute,
+        end=end_minute,
+        now=now,
+        title=title,
+        description=description,
+        visibility=visibility,
     )
     try:
-        row = await _insert_if_free(db, params)
+        row = await _insert_if_free(db, params, invited)
     except DBAPIError as exc:
         if not _inserted_or_why_not(exc):
             raise
@@ -193,7 +355,7 @@ async def reserve(
     if row is None:
         raise await _why_not_inserted(db, params)
     events.emit(ReservationEvent.CREATED)
-    return _to_view(row, settings.tz)
+    return _to_view(row, settings.tz, viewer=rules.Actor(user_id, is_admin=False), locale=locale)
 
 
 # --- reserving at most once per Idempotency-Key ---
@@ -246,6 +408,11 @@ async def reserve_once(
     start_minute: int,
     end_minute: int,
     now: datetime,
+    title: str | None = None,
+    description: str = "",
+    visibility: Visibility = Visibility.PUBLIC,
+    attendees: Collection[str] = (),
+    locale: str = DEFAULT_LOCALE,
 ) -> Answer:
     """`reserve`, at most once per `idempotency_key` of the user: within the key's
     lifetime a retry of the same request gets the first answer again (`replayed`), the
@@ -255,8 +422,16 @@ async def reserve_once(
     so a committed reservation always has its key; a refused request (taken, closed,
     invalid) writes nothing, and its retry is judged afresh.
     """
+    invited = rules.attendee_ids(attendees, owner_id=user_id)
     fingerprint = rules.request_fingerprint(
-        room_id=room_id, day=day, start_minute=start_minute, end_minute=end_minute
+        room_id=room_id,
+        day=day,
+        start_minute=start_minute,
+        end_minute=end_minute,
+        title=title,
+        description=description,
+        visibility=visibility,
+        attendee_ids=invited,
     )
     key = {
         "user_id": user_id,
@@ -266,7 +441,15 @@ async def reserve_once(
         "expired_before": now - timedelta(hours=settings.idempotency_key_hours),
     }
     params = _booking(
-        user_id=user_id, room_id=room_id, day=day, start=start_minute, end=end_minute, now=now
+        user_id=user_id,
+        room_id=room_id,
+        day=day,
+        start=start_minute,
+        end=end_minute,
+        now=now,
+        title=title,
+        description=description,
+        visibility=visibility,
     )
     try:
         async with db.transaction() as session:
@@ -284,10 +467,12 @@ async def reserve_once(
             _check_request(
                 settings, day=day, start_minute=start_minute, end_minute=end_minute, now=now
             )
-            row = await _insert_in(session, db.dialect, params)
+            row = await _insert_in(session, db.dialect, params, invited)
             if row is None:
                 raise await _why_not_inserted(db, params)
-            view = _to_view(row, settings.tz)
+            view = _to_view(
+                row, settings.tz, viewer=rules.Actor(user_id, is_admin=False), locale=locale
+            )
             body = ReservationRead.model_validate(view, from_attributes=True).model_dump_json()
             await session.execute(
                 update(IdempotencyKey)
@@ -314,27 +499,49 @@ async def prune_idempotency_keys(db: Database, *, settings: Settings, now: datet
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def get_reservation(db: Database, *, reservation_id: int) -> ReservationView:
-    rows = await db.read(statements.RESERVATION_BY_ID, {"reservation_id": reservation_id})
+async def get_reservation(
+    db: Database,
+    *,
+    reservation_id: int,
+    viewer: rules.Actor | None = None,
+    locale: str = DEFAULT_LOCALE,
+) -> ReservationView:
+    """One reservation as `viewer` may see it (any status)."""
+    rows = await db.read(
+        statements.reservation_by_id(db.dialect), {"reservation_id": reservation_id}
+    )
     if not rows:
         raise ReservationNotFound(reservation_id=reservation_id)
-    return _to_view(rows[0], db.settings.tz)
+    return _to_view(rows[0], db.settings.tz, viewer=viewer, locale=locale)
 
 
 async def reservations_of_room_day(
-    db: Database, *, room_id: int, day: date
+    db: Database,
+    *,
+    room_id: int,
+    day: date,
+    viewer: rules.Actor | None = None,
+    locale: str = DEFAULT_LOCALE,
 ) -> list[ReservationView]:
-    """The active reservations of a room on a day, in time order."""
-    rows = await db.read(statements.ROOM_DAY, {"room_id": room_id, "day": day})
-    return [_to_view(row, db.settings.tz) for row in rows]
+    """The active reservations of a room on a day, in time order, as `viewer` may see them."""
+    rows = await db.read(statements.room_day(db.dialect), {"room_id": room_id, "day": day})
+    return [_to_view(row, db.settings.tz, viewer=viewer, locale=locale) for row in rows]
 
 
 async def reservations_of_user(
-    db: Database, *, user_id: str, now: datetime, settings: Settings, limit: int = 500
+    db: Database,
+    *,
+    user_id: str,
+    now: datetime,
+    settings: Settings,
+    limit: int = 500,
+    locale: str = DEFAULT_LOCALE,
 ) -> list[ReservationView]:
-    """A user's reservations: upcoming ones first (soonest first), then past ones (latest first)."""
-    rows = await db.read(statements.OF_USER, {"user_id": user_id, "limit": limit})
-    views = [_to_view(row, settings.tz) for row in rows]
+    """The reservations a user made or attends (`role` says which): upcoming ones first
+    (soonest first), then past ones (latest first)."""
+    rows = await db.read(statements.of_user(db.dialect), {"user_id": user_id, "limit": limit})
+    viewer = rules.Actor(user_id, is_admin=False)
+    views = [_to_view(row, settings.tz, viewer=viewer, locale=locale) for row in rows]
     upcoming: list[ReservationView] = []
     past: list[ReservationView] = []
     for view in views:
@@ -410,3 +617,189 @@ async def cancel(
             )
             await enqueue_mail(session, to=[row.email], subject=notice.subject, body=notice.body)
     events.emit(ReservationEvent.CANCELLED)
+
+
+# --- changing a reservation ---
+
+
+class Keep(enum.Enum):
+    """A field an edit leaves as it is (a title can also be set to None: no title)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an edit asks for; a field left at None (the title at KEEP) stays as it is."""
+
+    day: date | None = None
+    start_minute: int | None = None
+    end_minute: int | None = None
+    room_id: int | None = None
+    title: str | Keep | None = KEEP
+    description: str | None = None
+    visibility: Visibility | None = None
+    attendees: Collection[str] | None = None
+
+
+_LOCKED_FOR_EDIT = (
+    select(
+        Reservation.user_id,
+        Reservation.room_id,
+        Reservation.reserved_date,
+        Reservation.start_minute,
+        Reservation.end_minute,
+        Reservation.status,
+        Reservation.title,
+        Reservation.description,
+        Reservation.visibility,
+        Reservation.version,
+        User.email,
+        User.first_name,
+        User.last_name,
+        User.locale,
+    )
+    .join(User, User.user_id == Reservation.user_id)
+    .where(Reservation.reservation_id == bindparam("reservation_id"))
+    .with_for_update(of=Reservation)
+)
+
+
+def _matches(version: int, expected_versions: Collection[int] | None) -> bool:
+    return expected_versions is None or version in expected_versions
+
+
+async def edit(
+    db: Database,
+    *,
+    settings: Settings,
+    actor: rules.Actor,
+    reservation_id: int,
+    change: Change,
+    now: datetime,
+    expected_versions: Collection[int] | None = None,
+    reason: str | None = None,
+    locale: str = DEFAULT_LOCALE,
+) -> ReservationView:
+    """Change or move a reservation (its owner or an administrator), or raise why not.
+
+    `expected_versions` (from If-Match) must hold the current version, else StaleVersion.
+    A move is one UPDATE that succeeds only when the target is bookable and free; when it
+    is not, nothing changes (ReservationConflict naming the reservation in the way, or
+    the room's refusal). Every change raises `version` and sets `updated_at`; attendees
+    are replaced in the same transaction. The owner is mailed when someone else changes it.
+    """
+    params: dict[str, Any] = {}
+    try:
+        async with db.transaction() as session:
+            current = (
+                await session.execute(_LOCKED_FOR_EDIT, {"reservation_id": reservation_id})
+            ).first()
+            if current is None:
+                raise ReservationNotFound(reservation_id=reservation_id)
+            rules.check_can_edit(
+                actor,
+                owner_id=current.user_id,
+                status=current.status,
+                day=current.reserved_date,
+                end_minute=current.end_minute,
+                now=now,
+                tz=settings.tz,
+            )
+            if not _matches(current.version, expected_versions):
+                raise StaleVersion(version=current.version)
+            params = {
+                "moving_id": reservation_id,
+                "room_id": change.room_id or current.room_id,
+                "day": change.day or current.reserved_date,
+                "start_minute": current.start_minute
+                if change.start_minute is None
+                else change.start_minute,
+                "end_minute": current.end_minute
+                if change.end_minute is None
+                else change.end_minute,
+                "new_title": current.title if change.title is KEEP else change.title,
+                "new_description": current.description
+                if change.description is None
+                else change.description,
+                "new_visibility": str(change.visibility or current.visibility),
+                "changed_at": now,
+            }
+            target = (
+                params["room_id"],
+                params["day"],
+                params["start_minute"],
+                params["end_minute"],
+            )
+            moved = target != (
+                current.room_id,
+                current.reserved_date,
+                current.start_minute,
+                current.end_minute,
+            )
+            if moved:
+                _check_request(
+                    settings,
+                    day=params["day"],
+                    start_minute=params["start_minute"],
+                    end_minute=params["end_minute"],
+                    now=now,
+                )
+            invited = None
+            if change.attendees is not None:
+                invited = rules.attendee_ids(change.attendees, owner_id=current.user_id)
+                await _check_attendees(session, invited)
+                before = set(
+                    (
+                        await session.scalars(
+                            select(ReservationAttendee.user_id).where(
+                                ReservationAttendee.reservation_id == reservation_id
+                            )
+                        )
+                    ).all()
+                )
+                if set(invited) == before:
+                    invited = None
+            details_changed = (
+                params["new_title"],
+                params["new_description"],
+                params["new_visibility"],
+            ) != (current.title, current.description, current.visibility)
+            if moved or details_changed or invited is not None:
+                params.update(
+                    to_room_id=params["room_id"],
+                    to_day=params["day"],
+                    to_start=params["start_minute"],
+                    to_end=params["end_minute"],
+                )
+                statement = statements.change_if_free() if moved else statements.change_details()
+                if (await session.execute(statement, params)).first() is None:
+                    raise await _why_not_inserted(db, params, statements.FIRST_OVERLAP_OF_MOVE)
+                if invited is not None:
+                    await _set_attendees(session, reservation_id, invited, replace=True)
+            row = await _read_back(session, db.dialect, reservation_id)
+            if actor.user_id != current.user_id and (
+                moved or details_changed or invited is not None
+            ):
+                # Queued in this transaction: the mail goes only if the change commits.
+                notice = notices.changed_by_admin(
+                    current.locale,
+                    first_name=current.first_name,
+                    last_name=current.last_name,
+                    room_name=row.room_name,
+                    day=row.reserved_date,
+                    start_minute=row.start_minute,
+                    end_minute=row.end_minute,
+                    reason=reason,
+                )
+                await enqueue_mail(
+                    session, to=[current.email], subject=notice.subject, body=notice.body
+                )
+    except DBAPIError as exc:
+        if not params or not _inserted_or_why_not(exc):
+            raise
+        raise await _why_not_inserted(db, params, statements.FIRST_OVERLAP_OF_MOVE) from exc
+    return _to_view(row, settings.tz, viewer=actor, locale=locale)

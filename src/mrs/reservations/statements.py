@@ -27,22 +27,38 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
+    update,
 )
 
 from mrs.accounts.models import User
 from mrs.db.types import UTCDateTime
-from mrs.reservations.models import Reservation, ReservationStatus
+from mrs.reservations.models import Reservation, ReservationAttendee, ReservationStatus
 from mrs.rooms import availability
 from mrs.rooms.models import MeetingRoom
 
 reservation: Table = Reservation.__table__  # type: ignore[assignment]
 meeting_room: Table = MeetingRoom.__table__  # type: ignore[assignment]
 usr: Table = User.__table__  # type: ignore[assignment]
+reservation_attendee: Table = ReservationAttendee.__table__  # type: ignore[assignment]
 
 ROOM_ID = bindparam("room_id", type_=Integer())
 DAY = bindparam("day", type_=Date())
 _START = bindparam("start_minute", type_=Integer())
 _END = bindparam("end_minute", type_=Integer())
+_RESERVATION_ID = bindparam("reservation_id", type_=Integer())
+_NOW = bindparam("now", type_=UTCDateTime())
+# An UPDATE may not bind names of the table's columns: a change names its own.
+_MOVING_ID = bindparam("moving_id", type_=Integer())
+_TO_ROOM_ID = bindparam("to_room_id", type_=Integer())
+_TO_DAY = bindparam("to_day", type_=Date())
+_TO_START = bindparam("to_start", type_=Integer())
+_TO_END = bindparam("to_end", type_=Integer())
+# What a meeting is, as given: the same parameters for reserving and for changing.
+_MEETING = {
+    "title": bindparam("title", type_=String()),
+    "description": bindparam("description", type_=String()),
+    "visibility": bindparam("visibility", type_=String()),
+}
 _ACTIVE_VALUE = literal_column(f"'{ReservationStatus.ACTIVE.value}'", String())
 
 
@@ -50,8 +66,34 @@ def _active(table: Any) -> ColumnElement[bool]:
     return table.c.status == _ACTIVE_VALUE  # type: ignore[no-any-return]
 
 
-def _view() -> Select[Any]:
-    """A reservation with its room's name and its owner's names (a ReservationView row)."""
+def _attendees(dialect: str) -> Any:
+    """A reservation's attendees as one JSON array of [user_id, first_name, last_name]
+    (NULL when none): a column of the view row, so a list stays one statement."""
+    person = usr.alias("attendee_user")
+    if dialect == "postgresql":
+        packed = func.json_agg(
+            func.json_build_array(
+                reservation_attendee.c.user_id, person.c.first_name, person.c.last_name
+            )
+        )
+    else:
+        packed = func.json_group_array(
+            func.json_array(reservation_attendee.c.user_id, person.c.first_name, person.c.last_name)
+        )
+    return (
+        select(packed)
+        .select_from(
+            reservation_attendee.join(person, person.c.user_id == reservation_attendee.c.user_id)
+        )
+        .where(reservation_attendee.c.reservation_id == reservation.c.reservation_id)
+        .scalar_subquery()
+        .label("attendees")
+    )
+
+
+def _view(dialect: str) -> Select[Any]:
+    """A reservation with its room's name, its owner's names and its attendees (a
+    ReservationView row)."""
     return select(
         reservation.c.reservation_id,
         reservation.c.room_id,
@@ -66,6 +108,12 @@ def _view() -> Select[Any]:
         reservation.c.created_at,
         reservation.c.cancelled_at,
         reservation.c.cancelled_by,
+        reservation.c.title,
+        reservation.c.description,
+        reservation.c.visibility,
+        reservation.c.version,
+        reservation.c.updated_at,
+        _attendees(dialect),
     ).select_from(
         reservation.join(meeting_room, meeting_room.c.room_id == reservation.c.room_id).join(
             usr, usr.c.user_id == reservation.c.user_id
@@ -73,39 +121,64 @@ def _view() -> Select[Any]:
     )
 
 
-RESERVATION_BY_ID = _view().where(
-    reservation.c.reservation_id == bindparam("reservation_id", type_=Integer())
-)
-ROOM_DAY = (
-    _view()
-    .where(
-        reservation.c.room_id == ROOM_ID, reservation.c.reserved_date == DAY, _active(reservation)
+@cache
+def reservation_by_id(dialect: str) -> Select[Any]:
+    return _view(dialect).where(reservation.c.reservation_id == _RESERVATION_ID)
+
+
+@cache
+def room_day(dialect: str) -> Select[Any]:
+    """The active reservations of a room on a day, in time order."""
+    return (
+        _view(dialect)
+        .where(
+            reservation.c.room_id == ROOM_ID,
+            reservation.c.reserved_date == DAY,
+            _active(reservation),
+        )
+        .order_by(reservation.c.start_minute)
     )
-    .order_by(reservation.c.start_minute)
-)
-OF_USER = (
-    _view()
-    .where(reservation.c.user_id == bindparam("user_id", type_=String()))
-    .order_by(reservation.c.reserved_date.desc(), reservation.c.start_minute.desc())
-    .limit(bindparam("limit", type_=Integer()))
-)
 
 
-def _overlapping(table: Any) -> ColumnElement[bool]:
+@cache
+def of_user(dialect: str) -> Select[Any]:
+    """The reservations a user made or attends, latest first."""
+    user_id = bindparam("user_id", type_=String())
+    attending = select(reservation_attendee.c.reservation_id).where(
+        reservation_attendee.c.user_id == user_id
+    )
+    return (
+        _view(dialect)
+        .where((reservation.c.user_id == user_id) | reservation.c.reservation_id.in_(attending))
+        .order_by(reservation.c.reserved_date.desc(), reservation.c.start_minute.desc())
+        .limit(bindparam("limit", type_=Integer()))
+    )
+
+
+def _overlapping(
+    table: Any, room_id: Any = ROOM_ID, day: Any = DAY, start: Any = _START, end: Any = _END
+) -> ColumnElement[bool]:
     """Active reservations of `table` (the reservation table or an alias) in the way of
     the requested room, day and half-open time range."""
     return and_(
-        table.c.room_id == ROOM_ID,
-        table.c.reserved_date == DAY,
+        table.c.room_id == room_id,
+        table.c.reserved_date == day,
         _active(table),
-        table.c.start_minute < _END,
-        table.c.end_minute > _START,
+        table.c.start_minute < end,
+        table.c.end_minute > start,
     )
 
 
 FIRST_OVERLAP = (
     select(reservation.c.reservation_id, reservation.c.start_minute, reservation.c.end_minute)
     .where(_overlapping(reservation))
+    .order_by(reservation.c.start_minute)
+    .limit(literal_column("1", Integer()))
+)
+# The same for a reservation being moved: it is never in its own way.
+FIRST_OVERLAP_OF_MOVE = (
+    select(reservation.c.reservation_id, reservation.c.start_minute, reservation.c.end_minute)
+    .where(_overlapping(reservation), reservation.c.reservation_id != _MOVING_ID)
     .order_by(reservation.c.start_minute)
     .limit(literal_column("1", Integer()))
 )
@@ -135,7 +208,8 @@ def insert_if_free(dialect: str) -> Any:
             _END,
             bindparam("user_id", type_=String()),
             _ACTIVE_VALUE,
-            bindparam("now", type_=UTCDateTime()),
+            _NOW,
+            *_MEETING.values(),
         )
         .select_from(slot)
         .where(~exists().where(_overlapping(other)))
@@ -149,6 +223,7 @@ def insert_if_free(dialect: str) -> Any:
             "user_id",
             "status",
             "created_at",
+            *_MEETING,
         ],
         rows,
     )
@@ -160,10 +235,67 @@ def insert_if_free(dialect: str) -> Any:
         meeting_room.c.room_name,
         usr.c.first_name,
         usr.c.last_name,
+        # Attendees, if any, are added by the caller after this statement.
+        literal_column("NULL").label("attendees"),
     ).select_from(
         made.join(meeting_room, meeting_room.c.room_id == made.c.room_id).join(
             usr, usr.c.user_id == made.c.user_id
         )
+    )
+
+
+@cache
+def change_if_free() -> Any:
+    """Change an active reservation (time, room, what the meeting is) in one UPDATE that
+    succeeds only when the target room is bookable that day (the one rule; FOR SHARE on
+    the date row, as reserving takes) and no other active reservation overlaps.
+
+    Parameters: `moving_id`, the target `to_room_id`/`to_day`/`to_start`/`to_end`, the
+    meeting fields as `new_*` and `changed_at`. No row back: refused, nothing changed.
+    """
+    other = reservation.alias("other")
+    bookable = availability.bookable_slot(_TO_ROOM_ID, _TO_DAY, _TO_START, _TO_END).with_for_update(
+        read=True, of=availability.reservable_room
+    )
+    return (
+        update(reservation)
+        .where(
+            reservation.c.reservation_id == _MOVING_ID,
+            _active(reservation),
+            exists(bookable),
+            ~exists().where(
+                _overlapping(other, _TO_ROOM_ID, _TO_DAY, _TO_START, _TO_END),
+                other.c.reservation_id != _MOVING_ID,
+            ),
+        )
+        .values(
+            room_id=_TO_ROOM_ID,
+            reserved_date=_TO_DAY,
+            start_minute=_TO_START,
+            end_minute=_TO_END,
+            **_changed_details(),
+        )
+        .returning(reservation.c.reservation_id, reservation.c.version)
+    )
+
+
+def _changed_details() -> dict[str, Any]:
+    return {
+        **{name: bindparam(f"new_{name}", type_=String()) for name in _MEETING},
+        "version": reservation.c.version + literal_column("1", Integer()),
+        "updated_at": bindparam("changed_at", type_=UTCDateTime()),
+    }
+
+
+@cache
+def change_details() -> Any:
+    """Change what an active reservation is (title, description, visibility), not when
+    or where: no bookable or overlap condition. No row back: it is no longer active."""
+    return (
+        update(reservation)
+        .where(reservation.c.reservation_id == _MOVING_ID, _active(reservation))
+        .values(**_changed_details())
+        .returning(reservation.c.reservation_id, reservation.c.version)
     )
 
 
