@@ -69,9 +69,18 @@ async def room_day(
     room_id: RoomIdPath,
     _user: CurrentUser,
     db: DatabaseDep,
-    day: IsoDate = Query(alias="date", description="YYYY-MM-DD"),
+    day: IsoDate | None = Query(None, alias="date", description="YYYY-MM-DD"),
+    from_day: IsoDate | None = Query(
+        None, alias="from", description="YYYY-MM-DD: with `to`, a range of at most 31 days"
+    ),
+    to_day: IsoDate | None = Query(None, alias="to", description="YYYY-MM-DD, inclusive"),
 ) -> list[service.ReservationView]:
-    """The active reservations of a room on a date, in time order."""
+    """The active reservations of a room on a date (`date`), or from `from` to `to`
+    (at most 31 days), in date and time order."""
+    if day is None:
+        return await timelines.reservations_of_room_range(
+            db, room_id=room_id, from_day=from_day, to_day=to_day
+        )
     return await service.reservations_of_room_day(db, room_id=room_id, day=day)
 
 
