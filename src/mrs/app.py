@@ -28,6 +28,7 @@ from mrs.notifications import worker as notifications_worker
 from mrs.ops import schedule as ops_schedule
 from mrs.reservations import api as reservations_api
 from mrs.reservations import jobs as reservations_jobs
+from mrs.reservations import views_api as reservations_views_api
 from mrs.rooms import api as rooms_api
 from mrs.rooms import jobs as rooms_jobs
 from mrs.security.install import install_security
@@ -36,6 +37,8 @@ from mrs.web import mount_web
 from mrs.web.errors import render_error_page
 
 ROUTERS: tuple[APIRouter, ...] = (
+    # Before the rooms' routes: /api/rooms/available is not /api/rooms/{room_id}.
+    reservations_views_api.router,
     accounts_api.router,
     rooms_api.router,
     reservations_api.router,

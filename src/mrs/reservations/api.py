@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from mrs.accounts.dependencies import AdminUser, CurrentUser
 from mrs.accounts.sessions import AuthenticatedUser
+from mrs.errors import InvalidInput
 from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
 from mrs.http.types import IsoDate, ReservationIdPath, RoomIdPath
 from mrs.reservations import closing, rules, service, timelines
@@ -118,10 +119,28 @@ async def room_day(
     user: CurrentUser,
     db: DatabaseDep,
     locale: LocaleDep,
-    day: IsoDate = Query(alias="date", description="YYYY-MM-DD"),
+    day: IsoDate | None = Query(None, alias="date", description="YYYY-MM-DD"),
+    from_day: IsoDate | None = Query(
+        None, alias="from", description="YYYY-MM-DD: with `to`, a range of at most 31 days"
+    ),
+    to_day: IsoDate | None = Query(None, alias="to", description="YYYY-MM-DD, inclusive"),
 ) -> list[service.ReservationView]:
-    """The active reservations of a room on a date, in time order (a private meeting's
-    details only for its owner, attendees and administrators)."""
+    """The active reservations of a room on a date (`date`), or from `from` to `to`
+    (at most 31 days), in date and time order (a private meeting's details only for its
+    owner, attendees and administrators)."""
+    if day is None:
+        if from_day is None or to_day is None:
+            raise InvalidInput(
+                "This field is required.", details={"field": "to" if from_day else "from"}
+            )
+        return await service.reservations_of_room_range(
+            db,
+            room_id=room_id,
+            from_day=from_day,
+            to_day=to_day,
+            viewer=_actor(user),
+            locale=locale,
+        )
     return await service.reservations_of_room_day(
         db, room_id=room_id, day=day, viewer=_actor(user), locale=locale
     )

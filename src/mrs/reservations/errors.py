@@ -117,3 +117,23 @@ class StaleVersion(DomainError):
 class UnknownAttendees(InvalidInput):
     code = "unknown_attendees"
     message = "These attendees are not active users of this site: {user_ids}."
+
+
+class InvalidDateRange(InvalidInput):
+    code = "invalid_date_range"
+    message = "The last date must not be before the first date."
+
+
+class DateRangeTooLong(InvalidInput):
+    code = "date_range_too_long"
+    message = "Ask for at most {max_days} days at once."
+
+
+class TooManyEquipmentCodes(InvalidInput):
+    code = "too_many_equipment_codes"
+    message = "Ask for at most {max_codes} kinds of equipment at once."
+
+
+class UnknownEquipmentCode(InvalidInput):
+    code = "unknown_equipment"
+    message = "No equipment is called {codes}. Choose from the equipment list."

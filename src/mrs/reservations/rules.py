@@ -10,10 +10,13 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from mrs.accounts.rules import normalize_user_id
+from mrs.i18n import translate
 from mrs.reservations.errors import (
     CancelledUnchangeable,
     CancelNotAllowed,
+    DateRangeTooLong,
     EditNotAllowed,
+    InvalidDateRange,
     InvalidTimeRange,
     OutsideDay,
     ReservationAlreadyEnded,
@@ -150,3 +153,27 @@ def sees_details(
     if visibility != Visibility.PRIVATE:
         return True
     return viewer_is_admin or viewer_id == owner_id or viewer_id in attendee_ids
+
+
+# What a viewer who may not see a private meeting is shown instead of its title.
+RESERVED_LABEL = "Reserved"
+
+
+def shown_title(locale: str, *, visible: bool, title: str | None, owner_name: str) -> str:
+    """The text a meeting carries for one reader: its title, the owner's name when no
+    title was given, or "Reserved" when the meeting is private to this reader."""
+    if not visible:
+        return translate(locale, RESERVED_LABEL)
+    return title or owner_name
+
+
+# The most days `GET /api/rooms/{id}/reservations?from=&to=` answers at once.
+MAX_RANGE_DAYS = 31
+
+
+def check_date_range(from_day: date, to_day: date) -> None:
+    """A range of days to read: `to` not before `from`, at most MAX_RANGE_DAYS days."""
+    if to_day < from_day:
+        raise InvalidDateRange(details={"field": "to"})
+    if (to_day - from_day).days + 1 > MAX_RANGE_DAYS:
+        raise DateRangeTooLong(details={"field": "to"}, max_days=MAX_RANGE_DAYS)

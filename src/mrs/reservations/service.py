@@ -26,7 +26,7 @@ from mrs.accounts.models import User, UserStatus
 from mrs.db.engine import Database
 from mrs.db.errors import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, FOREIGN_KEY_VIOLATION, sqlstate
 from mrs.db.types import UTCDateTime
-from mrs.i18n import DEFAULT_LOCALE, display_name, translate
+from mrs.i18n import DEFAULT_LOCALE, display_name
 from mrs.notifications.service import enqueue_mail
 from mrs.reservations import events, notices, rules, statements
 from mrs.reservations.errors import (
@@ -57,7 +57,6 @@ from mrs.settings import Settings
 from mrs.wallclock import elapsed_minutes, format_minute, wall_instant
 
 # What others see instead of a private meeting's title (translated for the reader).
-RESERVED = "Reserved"
 
 
 @dataclass(frozen=True)
@@ -130,7 +129,7 @@ def _to_view(
         role = "owner"
     elif viewer is not None and viewer.user_id in attendee_ids:
         role = "attendee"
-    title = (row.title or owner) if visible else translate(locale, RESERVED)
+    title = rules.shown_title(locale, visible=visible, title=row.title, owner_name=owner)
     return ReservationView(
         reservation_id=row.reservation_id,
         room_id=row.room_id,
@@ -525,6 +524,25 @@ async def reservations_of_room_day(
 ) -> list[ReservationView]:
     """The active reservations of a room on a day, in time order, as `viewer` may see them."""
     rows = await db.read(statements.room_day(db.dialect), {"room_id": room_id, "day": day})
+    return [_to_view(row, db.settings.tz, viewer=viewer, locale=locale) for row in rows]
+
+
+async def reservations_of_room_range(
+    db: Database,
+    *,
+    room_id: int,
+    from_day: date,
+    to_day: date,
+    viewer: rules.Actor | None = None,
+    locale: str = DEFAULT_LOCALE,
+) -> list[ReservationView]:
+    """The active reservations of a room from `from_day` to `to_day` (inclusive, at most
+    `rules.MAX_RANGE_DAYS` days), by date and time, as `viewer` may see them."""
+    rules.check_date_range(from_day, to_day)
+    rows = await db.read(
+        statements.room_range(db.dialect),
+        {"room_id": room_id, "from_day": from_day, "to_day": to_day},
+    )
     return [_to_view(row, db.settings.tz, viewer=viewer, locale=locale) for row in rows]
 
 

@@ -141,6 +141,21 @@ def room_day(dialect: str) -> Select[Any]:
 
 
 @cache
+def room_range(dialect: str) -> Select[Any]:
+    """The active reservations of a room from `from_day` to `to_day`, by date and time."""
+    return (
+        _view(dialect)
+        .where(
+            reservation.c.room_id == ROOM_ID,
+            reservation.c.reserved_date >= bindparam("from_day", type_=Date()),
+            reservation.c.reserved_date <= bindparam("to_day", type_=Date()),
+            _active(reservation),
+        )
+        .order_by(reservation.c.reserved_date, reservation.c.start_minute)
+    )
+
+
+@cache
 def of_user(dialect: str) -> Select[Any]:
     """The reservations a user made or attends, latest first."""
     user_id = bindparam("user_id", type_=String())

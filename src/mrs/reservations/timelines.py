@@ -1,13 +1,35 @@
-"""The rooms bookable on a day with the times already taken (the rooms page and
-`GET /api/rooms`): one statement for every room."""
+"""What the rooms look like over time, for the pages and API that help find a slot: the
+rooms bookable on a day with the times already taken (the rooms page and `GET /api/rooms`),
+a day of every room with its meetings (the day timeline), a room over days (its week).
+Each is one statement; what a viewer sees of a meeting follows `rules.sees_details`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
+from typing import Any
 
+from sqlalchemy import (
+    Date,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    select,
+)
+
+from mrs.accounts.models import User
 from mrs.db.engine import Database
-from mrs.reservations import statements
+from mrs.i18n import display_name
+from mrs.reservations import rules, statements
+from mrs.reservations.models import Reservation, ReservationAttendee, ReservationStatus
+from mrs.rooms import availability
+from mrs.rooms.models import RoomEquipment
 from mrs.wallclock import elapsed_minutes
 
 
@@ -74,3 +96,223 @@ async def rooms_reservable_on(db: Database, *, day: date) -> list[RoomOfDay]:
         )
         for timeline in await room_timelines(db, day=day)
     ]
+
+
+# --- the views to find a slot: a room's reservations over days, a day of every room ---
+
+_reservation: Table = Reservation.__table__  # type: ignore[assignment]
+_attendee: Table = ReservationAttendee.__table__  # type: ignore[assignment]
+_usr: Table = User.__table__  # type: ignore[assignment]
+_room_equipment: Table = RoomEquipment.__table__  # type: ignore[assignment]
+_meeting_room = availability.meeting_room
+_reservable_room = availability.reservable_room
+_DAY = bindparam("day", type_=Date())
+_FROM = bindparam("from_day", type_=Date())
+_TO = bindparam("to_day", type_=Date())
+_VIEWER = bindparam("viewer_id", type_=String())
+_ACTIVE = literal_column(f"'{ReservationStatus.ACTIVE.value}'", String())
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A reservation as one viewer may see it on a timeline or a week.
+
+    `title` is None when the viewer may not see the meeting's details (a private meeting
+    of someone else: show "Reserved" and the owner), and also when no title was given
+    (show the owner's name): `details_visible` tells the two apart.
+    """
+
+    reservation_id: int
+    day: date
+    start_time: int
+    end_time: int
+    title: str | None
+    visibility: str
+    details_visible: bool
+    owner_id: str
+    first_name: str
+    last_name: str
+
+
+def shown_title(locale: str, booking: Booking) -> str:
+    """The text a booking carries for this reader (`rules.shown_title`)."""
+    return rules.shown_title(
+        locale,
+        visible=booking.details_visible,
+        title=booking.title,
+        owner_name=owner_name(locale, booking),
+    )
+
+
+def owner_name(locale: str, booking: Booking) -> str:
+    return display_name(locale, booking.first_name, booking.last_name) or booking.owner_id
+
+
+def _booking(row: Any, day: date, viewer: rules.Actor) -> Booking:
+    visible = rules.sees_details(
+        viewer_id=viewer.user_id,
+        viewer_is_admin=viewer.is_admin,
+        owner_id=row.user_id,
+        visibility=row.visibility,
+        attendee_ids=(viewer.user_id,) if row.viewer_attends else (),
+    )
+    return Booking(
+        reservation_id=row.reservation_id,
+        day=day,
+        start_time=row.start_minute,
+        end_time=row.end_minute,
+        title=row.title if visible else None,
+        visibility=row.visibility,
+        details_visible=visible,
+        owner_id=row.user_id,
+        first_name=row.first_name,
+        last_name=row.last_name,
+    )
+
+
+def _viewer_attends() -> Any:
+    return (
+        exists()
+        .where(
+            _attendee.c.reservation_id == _reservation.c.reservation_id,
+            _attendee.c.user_id == _VIEWER,
+        )
+        .label("viewer_attends")
+    )
+
+
+def _booking_columns() -> list[Any]:
+    return [
+        _reservation.c.reservation_id,
+        _reservation.c.start_minute,
+        _reservation.c.end_minute,
+        _reservation.c.title,
+        _reservation.c.visibility,
+        _reservation.c.user_id,
+        _usr.c.first_name,
+        _usr.c.last_name,
+        _viewer_attends(),
+    ]
+
+
+def _with_bookings(rooms: Any, day: Any) -> Any:
+    """`rooms` (a FROM with meeting_room) left-joined to the active reservations of `day`
+    and their owners."""
+    return rooms.outerjoin(
+        _reservation,
+        and_(
+            _reservation.c.room_id == _meeting_room.c.room_id,
+            _reservation.c.reserved_date == day,
+            _reservation.c.status == _ACTIVE,
+        ),
+    ).outerjoin(_usr, _usr.c.user_id == _reservation.c.user_id)
+
+
+def packed_equipment(dialect: str) -> Any:
+    """The equipment codes of the statement's `meeting_room` row, packed as "a,b" in no
+    particular order (None when it has none), labelled `equipment`."""
+    aggregate = func.string_agg if dialect == "postgresql" else func.group_concat
+    return (
+        select(aggregate(_room_equipment.c.equipment_code, literal_column("','")))
+        .where(_room_equipment.c.room_id == _meeting_room.c.room_id)
+        .scalar_subquery()
+        .label("equipment")
+    )
+
+
+@cache
+def _day_timeline(dialect: str) -> Select[Any]:
+    return (
+        select(
+            _meeting_room.c.room_id,
+            _meeting_room.c.room_name,
+            _meeting_room.c.capacity,
+            _meeting_room.c.location,
+            packed_equipment(dialect),
+            *_booking_columns(),
+        )
+        .select_from(_with_bookings(availability.room_days(), _reservable_room.c.reserved_date))
+        .where(_reservable_room.c.reserved_date == _DAY, availability.is_bookable())
+        .order_by(_meeting_room.c.room_name, _meeting_room.c.room_id, _reservation.c.start_minute)
+    )
+
+
+@dataclass(frozen=True)
+class RoomBookings:
+    """A room bookable on a day, what it offers, and its bookings as the viewer sees them."""
+
+    room_id: int
+    room_name: str
+    capacity: int | None
+    location: str | None
+    equipment: list[str]
+    bookings: list[Booking] = field(default_factory=list)
+
+
+async def day_timeline(db: Database, *, day: date, viewer: rules.Actor) -> list[RoomBookings]:
+    """Every room bookable on `day` (by name) with its equipment and its reservations as
+    `viewer` may see them: one statement."""
+    rows = await db.read(_day_timeline(db.dialect), {"day": day, "viewer_id": viewer.user_id})
+    rooms: list[RoomBookings] = []
+    for row in rows:
+        if not rooms or rooms[-1].room_id != row.room_id:
+            rooms.append(
+                RoomBookings(
+                    room_id=row.room_id,
+                    room_name=row.room_name,
+                    capacity=row.capacity,
+                    location=row.location,
+                    equipment=sorted(row.equipment.split(",")) if row.equipment else [],
+                )
+            )
+        if row.reservation_id is not None:
+            rooms[-1].bookings.append(_booking(row, day, viewer))
+    return rooms
+
+
+@cache
+def _room_days() -> Select[Any]:
+    return (
+        select(
+            _reservable_room.c.reserved_date,
+            availability.is_bookable().label("bookable"),
+            *_booking_columns(),
+        )
+        .select_from(_with_bookings(availability.room_days(), _reservable_room.c.reserved_date))
+        .where(
+            _reservable_room.c.room_id == statements.ROOM_ID,
+            _reservable_room.c.reserved_date >= _FROM,
+            _reservable_room.c.reserved_date <= _TO,
+        )
+        .order_by(_reservable_room.c.reserved_date, _reservation.c.start_minute)
+    )
+
+
+@dataclass(frozen=True)
+class RoomDays:
+    """A room over a few days: the days it is bookable and its bookings on each day."""
+
+    bookable: set[date]
+    bookings: dict[date, list[Booking]]
+
+
+async def room_days(
+    db: Database, *, room_id: int, from_day: date, to_day: date, viewer: rules.Actor
+) -> RoomDays:
+    """Which days from `from_day` to `to_day` the room is bookable and its reservations on
+    them as `viewer` may see them (a room's week): one statement."""
+    rules.check_date_range(from_day, to_day)
+    rows = await db.read(
+        _room_days(),
+        {"room_id": room_id, "from_day": from_day, "to_day": to_day, "viewer_id": viewer.user_id},
+    )
+    bookable: set[date] = set()
+    bookings: dict[date, list[Booking]] = {}
+    for row in rows:
+        if row.bookable:
+            bookable.add(row.reserved_date)
+        if row.reservation_id is not None:
+            bookings.setdefault(row.reserved_date, []).append(
+                _booking(row, row.reserved_date, viewer)
+            )
+    return RoomDays(bookable=bookable, bookings=bookings)

@@ -56,6 +56,10 @@ class Equipment(Base):
     name_ja: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    def name(self, locale: str) -> str:
+        """The tag's name in the reader's language."""
+        return self.name_ja if locale == "ja" else self.name_en
+
 
 class RoomEquipment(Base):
     """What a room offers."""

@@ -18,6 +18,9 @@ class NavItem:
 
 MAIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("Rooms"), "/rooms"),
+    NavItem(N_("Timeline"), "/timeline"),
+    NavItem(N_("Find a room"), "/search"),
+    NavItem(N_("My week"), "/my/week"),
     NavItem(N_("My reservations"), "/reservations"),
     NavItem(N_("My sessions"), "/account/sessions"),
     NavItem(N_("Change password"), "/account/password"),

@@ -20,6 +20,9 @@ from mrs.web.pages import (
     registration,
     reservations,
     rooms,
+    search,
+    timeline,
+    week,
 )
 
 router = APIRouter(dependencies=[Depends(mark_page)], include_in_schema=False)
@@ -29,6 +32,9 @@ for area in (
     my_account,
     rooms,
     reservations,
+    timeline,
+    week,
+    search,
     admin_rooms,
     admin_users,
     admin_mail,

@@ -1,0 +1,161 @@
+"""The grids of the views that help find a slot (pure functions, no database): the day
+timeline (rooms as rows, slots as columns) and a room's week (slots as rows, days as
+columns). Built as HTML in Python, like the rooms page's bars: the timeline of 200 rooms
+has thousands of cells, and a template loop over them was most of a page's time. Every
+piece of data that goes in is escaped here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+
+from markupsafe import Markup, escape
+
+from mrs.reservations.timelines import Booking
+from mrs.wallclock import format_minute
+
+
+def segments(
+    bookings: Sequence[Booking],
+    *,
+    slot_minutes: int,
+    first_minute: int,
+    last_minute: int,
+    gone_until: int,
+) -> list[tuple[int, int, str, Booking | None]]:
+    """(start, slots, state, booking) from first to last minute: a booking covers every
+    slot it touches (clipped to the grid), each other slot is free, or past once gone."""
+    ordered = sorted(bookings, key=lambda b: b.start_time)
+    out: list[tuple[int, int, str, Booking | None]] = []
+    index = 0
+    minute = first_minute
+    while minute < last_minute:
+        while index < len(ordered) and ordered[index].end_time <= minute:
+            index += 1
+        current = ordered[index] if index < len(ordered) else None
+        if current is not None and current.start_time < minute + slot_minutes:
+            end = min(last_minute, current.end_time)
+            end += (-(end - first_minute)) % slot_minutes
+            end = min(end, last_minute)
+            slots = max(1, (end - minute) // slot_minutes)
+            out.append((minute, slots, "taken", current))
+            minute += slots * slot_minutes
+            index += 1
+            continue
+        out.append((minute, 1, "past" if minute < gone_until else "free", None))
+        minute += slot_minutes
+    return out
+
+
+def hour_heads(first_minute: int, last_minute: int, slot_minutes: int) -> Markup:
+    """The column heads of a timeline: one per hour (spanning its slots), labelled HH:MM."""
+    cells: list[str] = []
+    minute = first_minute
+    while minute < last_minute:
+        hour_end = min(last_minute, (minute // 60 + 1) * 60)
+        slots = max(1, -(-(hour_end - minute) // slot_minutes))
+        cells.append(
+            f'<th scope="colgroup" colspan="{slots}" class="hour">{format_minute(minute)}</th>'
+        )
+        minute += slots * slot_minutes
+    return Markup("".join(cells))  # noqa: S704 - formatted digits only
+
+
+BookingText = Callable[[Booking], str]
+
+
+def _booking_cell(
+    booking: Booking, text: BookingText, attribute: str, slots: int, *, mine: bool
+) -> str:
+    times = f"{format_minute(booking.start_time)}–{format_minute(booking.end_time)}"
+    classes = "t mine" if mine else "t"
+    if not booking.details_visible:
+        classes += " private"
+    return (
+        f'<td class="{classes}" {attribute}="{slots}"><span class="b">'
+        f'<span class="bt">{times}</span> {escape(text(booking))}</span></td>'
+    )
+
+
+def timeline_row(
+    parts: Sequence[tuple[int, int, str, Booking | None]],
+    *,
+    book_url: str,
+    slot_minutes: int,
+    text: BookingText,
+    free_label: str,
+    viewer_id: str,
+) -> Markup:
+    """The cells of one room's line: bookings (spanning columns, with their text), free
+    slots as links to the room's day with that slot chosen, past slots empty."""
+    cells: list[str] = []
+    for start, slots, state, booking in parts:
+        if booking is not None:
+            cells.append(
+                _booking_cell(booking, text, "colspan", slots, mine=booking.owner_id == viewer_id)
+            )
+        elif state == "free":
+            start_text = format_minute(start)
+            cells.append(
+                f'<td class="f"><a href="{book_url}&amp;start={start_text}'
+                f'&amp;end={format_minute(start + slot_minutes)}">'
+                f'<span class="visually-hidden">{free_label} {start_text}</span></a></td>'
+            )
+        else:
+            cells.append('<td class="p"></td>')
+    return Markup("".join(cells))  # noqa: S704 - user data escaped above
+
+
+def week_rows(
+    days: Sequence[date],
+    columns: dict[date, list[tuple[int, int, str, Booking | None]] | None],
+    *,
+    first_minute: int,
+    last_minute: int,
+    slot_minutes: int,
+    book_url: Callable[[date, int], str],
+    text: BookingText,
+    free_label: str,
+    closed_label: str,
+    viewer_id: str,
+) -> Markup:
+    """The body of a week: a row per slot, a column per day (None: not bookable that day,
+    one cell down the whole column); bookings span the rows they hold."""
+    total = max(1, (last_minute - first_minute) // slot_minutes)
+    by_start: dict[date, dict[int, tuple[int, str, Booking | None]]] = {
+        day: {start: (slots, state, booking) for start, slots, state, booking in parts}
+        for day, parts in columns.items()
+        if parts is not None
+    }
+    rows: list[str] = []
+    for row in range(total):
+        minute = first_minute + row * slot_minutes
+        cells = [f'<th scope="row">{format_minute(minute)}</th>']
+        for day in days:
+            column = by_start.get(day)
+            if column is None:
+                if row == 0:
+                    cells.append(
+                        f'<td class="c" rowspan="{total}"><span>{escape(closed_label)}</span></td>'
+                    )
+                continue
+            entry = column.get(minute)
+            if entry is None:
+                continue  # inside a booking that started above
+            slots, state, booking = entry
+            if booking is not None:
+                cells.append(
+                    _booking_cell(
+                        booking, text, "rowspan", slots, mine=booking.owner_id == viewer_id
+                    )
+                )
+            elif state == "free":
+                cells.append(
+                    f'<td class="f"><a href="{escape(book_url(day, minute))}">'
+                    f'<span class="visually-hidden">{escape(free_label)} '
+                    f"{day.isoformat()} {format_minute(minute)}</span></a></td>"
+                )
+            else:
+                cells.append('<td class="p"></td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return Markup("".join(rows))  # noqa: S704 - user data escaped above
