@@ -1,7 +1,8 @@
 """Fixtures shared by all tests.
 
 Every test that needs a database gets its own PostgreSQL database, copied from a
-migrated template made once per run, so tests never see each other's data.
+migrated template made once per run, so tests never see each other's data. The server is
+looked for only when a test asks for a database (`postgres_server`): pure tests need none.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 
 from mrs.accounts import users
 from mrs.accounts.models import Role, UserStatus
+from mrs.accounts.session_cookie import SESSION_COOKIE
 from mrs.app import create_app
 from mrs.clock import FixedClock
 from mrs.db.engine import Database, make_sync_engine
@@ -33,18 +35,26 @@ PINNED_NOW = datetime(2030, 1, 7, 9, 0, tzinfo=TOKYO)
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The test PostgreSQL server's admin URL; checked only when a test needs a database.
+
+    Pure tests (rules, rendering, settings) run with no server at all. A test that needs
+    one fails (never skips) with how to start it.
+    """
     reason = support.postgres_reachable()
     if reason is not None:
-        pytest.exit(
+        pytest.fail(
             f"PostgreSQL is not reachable at {support.ADMIN_URL} ({reason}). Start it with: "
-            "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
-            returncode=3,
+            "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start "
+            "(or set MRS_TEST_DATABASE_URL)",
+            pytrace=False,
         )
+    return support.ADMIN_URL
 
 
 @pytest.fixture(scope="session")
-def template_database() -> Iterator[str]:
+def template_database(postgres_server: str) -> Iterator[str]:
     """A migrated database to copy for each test (name)."""
     name = support.create_database("mrs_template")
     settings = Settings(data_dir=Path("/nonexistent"), database_url=support.database_url(name))
@@ -177,6 +187,24 @@ async def user_headers(make_user: UserFactory, login: LoginFactory) -> dict[str,
 @pytest.fixture
 async def admin_headers(make_user: UserFactory, login: LoginFactory) -> dict[str, str]:
     return await login(await make_user(role=Role.ADMIN))
+
+
+PageLogin = Callable[..., Awaitable[None]]
+
+
+@pytest.fixture
+def page_login(client: httpx.AsyncClient) -> PageLogin:
+    """Log in through the login form; the client keeps the session cookie.
+
+    Page tests override `client` with a `browser_like_client`; this logs that client in.
+    """
+
+    async def factory(user_id: str, password: str = DEFAULT_PASSWORD) -> None:
+        response = await client.post("/login", data={"user_id": user_id, "password": password})
+        assert response.status_code == 303, response.text
+        assert SESSION_COOKIE in client.cookies
+
+    return factory
 
 
 RoomFactory = Callable[..., Awaitable[int]]

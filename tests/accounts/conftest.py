@@ -92,10 +92,14 @@ def settings(tmp_path: Path, database_url: str, smtp_server: SmtpServer) -> Sett
 
 
 @pytest.fixture(autouse=True)
-def auth_clock(app: Any) -> FixedClock:
-    """Sessions and throttling follow this clock; it starts at the real now."""
+def auth_clock(request: pytest.FixtureRequest) -> FixedClock:
+    """Sessions and throttling follow this clock; it starts at the real now.
+
+    Set on the app of every test here that has one; pure tests (no app) get no database.
+    """
     clock = FixedClock(system_clock())
-    app.state.auth_clock = clock
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").state.auth_clock = clock
     return clock
 
 

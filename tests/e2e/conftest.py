@@ -81,7 +81,7 @@ def _create_user(env: dict[str, str], person: Person) -> None:
 
 
 @pytest.fixture(scope="session")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def base_url(tmp_path_factory: pytest.TempPathFactory, postgres_server: str) -> Iterator[str]:
     """The base URL of a running `mrs serve` with an admin and two users.
 
     The one place that knows scheme and address: HTTPS after the security merge means

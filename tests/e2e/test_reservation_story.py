@@ -1,4 +1,4 @@
-"""The reservation story of tests/features/web_reservation.feature, in a real browser."""
+"""The reservation story of tests/e2e/web_reservation.feature, in a real browser."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from mrs.i18n import display_name, format_day
 from tests.e2e.browsing import Visit
 from tests.e2e.conftest import ADMIN, ALICE, BOB, VisitFactory
 
-scenarios("../features/web_reservation.feature")
+scenarios("web_reservation.feature")
 
 pytestmark = pytest.mark.slow
 

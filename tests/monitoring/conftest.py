@@ -3,8 +3,6 @@ fault proxy in front of PostgreSQL (to take the database away and give it back, 
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import threading
 from collections.abc import Iterator
@@ -16,7 +14,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.faults import FaultProxy, fault_proxy
-from tests.support import free_port
+from tests.mail import SmtpReceiver
 
 
 @dataclass
@@ -74,28 +72,6 @@ def pg_proxy(database_url: str) -> Iterator[tuple[FaultProxy, str]]:
     url = make_url(database_url)
     with fault_proxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
         yield proxy, url.set(port=proxy.port).render_as_string(hide_password=False)
-
-
-class SmtpReceiver:
-    """A real local SMTP server (aiosmtpd) keeping the messages it accepts."""
-
-    def __init__(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.port = free_port()
-        self.messages: list[Any] = []
-        receiver = self
-
-        class Handler:
-            async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-                raw = envelope.content if isinstance(envelope.content, bytes) else b""
-                receiver.messages.append(email.message_from_bytes(raw, policy=email.policy.default))
-                return "250 Message accepted for delivery"
-
-        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-
-    def subjects(self) -> list[str]:
-        return [str(message["Subject"]) for message in self.messages]
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ from mrs.monitoring import rules
 from mrs.monitoring.service import AlertEvaluator, alert_history
 from mrs.settings import Settings
 from tests.faults import FaultProxy
-from tests.monitoring.conftest import SmtpReceiver, WebhookReceiver
+from tests.mail import SmtpReceiver
+from tests.monitoring.conftest import WebhookReceiver
 from tests.monitoring.evaluator import alert_evaluator
 
 AppFactory = Callable[..., FastAPI]

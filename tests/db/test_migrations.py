@@ -19,6 +19,7 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> object
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
         return
+    request.getfixturevalue("postgres_server")
     with support.throwaway_database("mrs_migr") as url:
         yield url
 
