@@ -65,10 +65,27 @@ def template_database(postgres_server: str) -> Iterator[str]:
     support.drop_database(name)
 
 
+BOTH_DATABASES = ("postgresql", "sqlite")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_databases` run once on PostgreSQL and once on embedded SQLite."""
+    if (
+        metafunc.definition.get_closest_marker("both_databases") is not None
+        and "database_url" in metafunc.fixturenames
+    ):
+        metafunc.parametrize("database_url", BOTH_DATABASES, indirect=True)
+
+
 @pytest.fixture
-def database_url(template_database: str) -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for one test."""
-    with support.throwaway_database("mrs_test", template=template_database) as url:
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, migrated database for one test: PostgreSQL, or a new SQLite file for the
+    `sqlite` run of a test marked `both_databases`."""
+    if getattr(request, "param", "postgresql") == "sqlite":
+        yield request.getfixturevalue("sqlite_url")
+        return
+    template = request.getfixturevalue("template_database")
+    with support.throwaway_database("mrs_test", template=template) as url:
         yield url
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,18 +15,6 @@ from mrs.http.types import parse_hour_minute
 from mrs.reservations import service as reservations_service
 from mrs.reservations.models import Reservation, ReservationAttendee
 from mrs.rooms.models import Equipment, RoomEquipment
-from mrs.settings import Settings
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    url = request.getfixturevalue("database_url" if request.param == "postgresql" else "sqlite_url")
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=url,
-        secret_key="test-secret-key-0123456789-0123456789-0123456789",
-    )
-
 
 EquipmentFactory = Callable[..., Awaitable[None]]
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,18 +15,7 @@ from mrs.clock import FixedClock
 from mrs.reservations import service as reservations_service
 from tests.conftest import LoginFactory, RoomFactory, UserFactory
 
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Each test on a fresh PostgreSQL database and on a fresh SQLite file."""
-    if request.param == "sqlite":
-        yield request.getfixturevalue("sqlite_url")
-        return
-    from tests import support
-
-    template = request.getfixturevalue("template_database")
-    with support.throwaway_database("mrs_test", template=template) as url:
-        yield url
+pytestmark = pytest.mark.both_databases
 
 
 def _slot(day: date, start: str = "10:00", end: str = "11:00") -> dict[str, str]:

@@ -4,9 +4,7 @@ on PostgreSQL and SQLite; and the users type-ahead for choosing attendees."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,19 +14,9 @@ from mrs.accounts import users
 from mrs.accounts.models import Role, UserStatus
 from mrs.clock import FixedClock
 from mrs.reservations import rules
-from tests import support
 from tests.conftest import DEFAULT_PASSWORD, LoginFactory, RoomFactory, UserFactory
 
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Each test on a fresh PostgreSQL database and on a fresh SQLite file."""
-    if request.param == "sqlite":
-        yield request.getfixturevalue("sqlite_url")
-        return
-    template = request.getfixturevalue("template_database")
-    with support.throwaway_database("mrs_test", template=template) as url:
-        yield url
+pytestmark = pytest.mark.both_databases
 
 
 @pytest.fixture

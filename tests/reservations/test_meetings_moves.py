@@ -4,9 +4,7 @@ the owner is mailed when an administrator changes it; on PostgreSQL and SQLite."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,19 +16,9 @@ from mrs.accounts.models import Role
 from mrs.clock import FixedClock
 from mrs.notifications.models import OutboxMail
 from mrs.rooms import service as rooms_service
-from tests import support
 from tests.conftest import DEFAULT_PASSWORD, LoginFactory, RoomFactory
 
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Each test on a fresh PostgreSQL database and on a fresh SQLite file."""
-    if request.param == "sqlite":
-        yield request.getfixturevalue("sqlite_url")
-        return
-    template = request.getfixturevalue("template_database")
-    with support.throwaway_database("mrs_test", template=template) as url:
-        yield url
+pytestmark = pytest.mark.both_databases
 
 
 @pytest.fixture

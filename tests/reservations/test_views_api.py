@@ -14,8 +14,10 @@ import pytest
 from mrs.accounts.models import Role
 from mrs.rooms import service as rooms_service
 from tests.conftest import LoginFactory, RoomFactory, UserFactory
-from tests.integration.test_hot_paths import counted_statements
 from tests.reservations.conftest import EquipmentFactory, MeetingFactory
+from tests.reservations.test_service_hot_paths import counted_statements
+
+pytestmark = pytest.mark.both_databases
 
 
 def _search(day: date, start: str, end: str, **more: Any) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from mrs.http.dependencies import LOCALE_COOKIE
 from tests.conftest import DEFAULT_PASSWORD, RoomFactory, UserFactory, browser_like_client
 from tests.reservations.conftest import EquipmentFactory, MeetingFactory
 
+pytestmark = pytest.mark.both_databases
+
 HTML = {"accept": "text/html"}
 
 PageLogin = Callable[..., Awaitable[None]]

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from mrs.rooms import service as rooms_service
-from mrs.settings import Settings
+
+pytestmark = pytest.mark.both_databases
 
 Headers = dict[str, str]
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    url = request.getfixturevalue("database_url" if request.param == "postgresql" else "sqlite_url")
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=url,
-        secret_key="test-secret-key-0123456789-0123456789-0123456789",
-    )
 
 
 async def _add(client: httpx.AsyncClient, headers: Headers, code: str, en: str, ja: str) -> Any:

@@ -17,6 +17,8 @@ from mrs.rooms import opening
 from mrs.rooms.models import ReservableRoom
 from mrs.settings import Settings
 
+pytestmark = pytest.mark.both_databases
+
 Headers = dict[str, str]
 SECRET = "test-secret-key-0123456789-0123456789-0123456789"
 # The pinned today (tests/conftest.py) is Monday 2030-01-07; Monday 2030-01-14 is Coming
@@ -24,11 +26,10 @@ SECRET = "test-secret-key-0123456789-0123456789-0123456789"
 COMING_OF_AGE_DAY = date(2030, 1, 14)
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    url = request.getfixturevalue("database_url" if request.param == "postgresql" else "sqlite_url")
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
-        data_dir=tmp_path / "data", database_url=url, secret_key=SECRET, open_days_ahead=14
+        data_dir=tmp_path / "data", database_url=database_url, secret_key=SECRET, open_days_ahead=14
     )
 
 
