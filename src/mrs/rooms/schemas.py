@@ -24,6 +24,10 @@ def _iso_weekday_list(value: list[int] | None) -> list[int] | None:
     return value
 
 
+# How many people a room seats (or a search asks for): a positive count, bounded.
+Seats = Annotated[int, Field(ge=1, le=10000)]
+
+
 class OpeningRuleWrite(BaseModel):
     """A room's opening rule; fields left out keep their value (or the site's default
     for a new room)."""
@@ -87,7 +91,7 @@ class RoomCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     room_name: str = Field(min_length=1, max_length=100)
-    capacity: int | None = Field(default=None, ge=1, le=10000)
+    capacity: Seats | None = None
     location: str | None = Field(default=None, max_length=200)
     description: str = Field(default="", max_length=2000)
     equipment: list[EquipmentCode] = Field(default_factory=list, max_length=MAX_ROOM_EQUIPMENT)
@@ -102,7 +106,7 @@ class RoomUpdate(BaseModel):
     room_name: Annotated[
         str | None, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 100})
     ] = Field(default=None, min_length=1, max_length=100)
-    capacity: int | None = Field(default=None, ge=1, le=10000)
+    capacity: Seats | None = None
     location: str | None = Field(default=None, max_length=200)
     active: Annotated[bool | None, WithJsonSchema({"type": "boolean"})] = None
     description: Annotated[str | None, WithJsonSchema({"type": "string", "maxLength": 2000})] = (

@@ -25,6 +25,7 @@ from mrs.security.csrf import CSRF_FORM_FIELD
 
 Model = TypeVar("Model", bound=BaseModel)
 Parsed = TypeVar("Parsed")
+Result = TypeVar("Result")
 
 MAX_FIELDS = 40
 MAX_VALUE_LENGTH = 2000
@@ -103,6 +104,24 @@ class FormState:
         """A message (an English msgid, translated here) for a field, "" for the form."""
         self.errors.add(name, translate(self.locale, msgid, **params))
 
+    def refuse(self, error: DomainError, message: str | None = None) -> None:
+        """The service said no: its message next to the field it names (on top of the
+        form when none), the answer at its status."""
+        text = message or translate(self.locale, error.msgid, **error.params)
+        self.errors.add(error.field or "", text)
+        self.status_code = error.status
+        self.refusal = error
+
+
+async def attempt(state: FormState, call: Awaitable[Result]) -> Result | None:
+    """A service call for a page that shows its refusal in the page (e.g. a search form
+    sent with GET): the result, or None with the refusal recorded in `state`."""
+    try:
+        return await call
+    except DomainError as exc:
+        state.refuse(exc)
+        return None
+
 
 def with_retry_after(response: Response, error: DomainError | None) -> Response:
     """Tell the client when to try again after a throttled attempt."""
@@ -134,10 +153,7 @@ async def submit(
         try:
             return await action(parsed)
         except DomainError as exc:
-            message = await explain(exc) if explain is not None else None
-            state.errors.add(exc.field or "", message or translate(locale, exc.msgid, **exc.params))
-            state.status_code = exc.status
-            state.refusal = exc
+            state.refuse(exc, await explain(exc) if explain is not None else None)
     return with_retry_after(await render_again(state), state.refusal)
 
 

@@ -6,58 +6,57 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, field_validator
 from starlette.responses import Response
 
 from mrs.errors import DomainError
 from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
-from mrs.http.types import parse_hour_minute, parse_iso_date
-from mrs.i18n import translate
+from mrs.http.types import HourMinute, IsoDate
 from mrs.reservations import search
 from mrs.rooms import equipment as equipment_list
+from mrs.rooms.schemas import Seats
 from mrs.web.dependencies import PageUser
-from mrs.web.forms import MAX_VALUE_LENGTH, FormErrors
+from mrs.web.forms import MAX_VALUE_LENGTH, FormState, attempt
 from mrs.web.pages.common import site_now
 from mrs.web.rendering import render
+from mrs.web.slots import offered_times
 
 router = APIRouter()
 
 _FIELDS = ("date", "start_time", "end_time", "capacity")
 
 
-def _read(values: dict[str, str], codes: list[str], locale: str, errors: FormErrors) -> Any:
+class _SearchForm(BaseModel):
+    """The search form, checked with the same types as the API's query."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    date: IsoDate
+    start_time: HourMinute
+    end_time: HourMinute
+    capacity: Seats | None = None
+
+    @field_validator("capacity", mode="before")
+    @classmethod
+    def _blank_is_any(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+def _read(values: dict[str, str], codes: list[str], state: FormState) -> Any:
     """The search the form asks for, or None with messages by field."""
-    parsed: dict[str, Any] = {}
-    for name, parser in (
-        ("date", parse_iso_date),
-        ("start_time", parse_hour_minute),
-        ("end_time", parse_hour_minute),
-    ):
-        if not values[name]:
-            errors.add(name, translate(locale, "This field is required."))
-            continue
-        try:
-            parsed[name] = parser(values[name])
-        except ValueError as exc:
-            errors.add(name, translate(locale, str(exc)))
-    capacity = None
-    if values["capacity"]:
-        raw = values["capacity"]
-        if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 10000:
-            capacity = int(raw)
-        else:
-            errors.add("capacity", translate(locale, "Enter a number of seats from 1 to 10000."))
+    form = state.validate(_SearchForm, dict(values))
     try:
         equipment = search.parse_equipment_codes(codes)
     except DomainError as exc:
-        errors.add("equipment", translate(locale, exc.msgid, **exc.params))
-        equipment = ()
-    if errors:
+        state.refuse(exc)
+        return None
+    if form is None:
         return None
     return search.FreeRoomQuery(
-        day=parsed["date"],
-        start_minute=parsed["start_time"],
-        end_minute=parsed["end_time"],
-        capacity=capacity,
+        day=form.date,
+        start_minute=form.start_time,
+        end_minute=form.end_time,
+        capacity=form.capacity,
         equipment=equipment,
     )
 
@@ -81,15 +80,17 @@ async def free_room_search(
     asked = any(values.values()) or bool(codes)
     if not values["date"]:
         values["date"] = site_now(now, settings).date().isoformat()
-    errors = FormErrors()
+    state = FormState(locale=locale, values=values)
     results: list[search.FreeRoom] | None = None
-    query = _read(values, codes, locale, errors) if asked else None
+    query = _read(values, codes, state) if asked else None
     if query is not None:
-        try:
-            results = await search.free_rooms(db, settings=settings, query=query)
-        except DomainError as exc:
-            details = exc.details if isinstance(exc.details, dict) else {}
-            errors.add(str(details.get("field", "")), translate(locale, exc.msgid, **exc.params))
+        results = await attempt(state, search.free_rooms(db, settings=settings, query=query))
+    starts, ends = offered_times(
+        slot_minutes=settings.slot_minutes,
+        first_minute=settings.web_day_start_hour * 60,
+        last_minute=settings.web_day_end_hour * 60,
+        gone_until=0,
+    )
     equipment = await equipment_list.list_equipment(db)
     names = {item.equipment_code: item.name(locale) for item in equipment}
     return render(
@@ -100,9 +101,11 @@ async def free_room_search(
             "chosen": set(codes),
             "equipment": equipment,
             "equipment_names": names,
-            "errors": errors,
+            "errors": state.errors,
             "results": results,
             "query": query,
+            "start_choices": starts,
+            "end_choices": ends,
         },
-        status_code=422 if errors else 200,
+        status_code=(state.status_code if state.refusal else 422) if state.errors else 200,
     )
