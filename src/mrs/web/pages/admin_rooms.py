@@ -1,4 +1,5 @@
-"""Administrators: rooms (create, edit) and the dates they are open."""
+"""Administrators: rooms (create, edit: details, description, equipment, opening rule)
+and the dates they are open."""
 
 from __future__ import annotations
 
@@ -13,8 +14,19 @@ from starlette.responses import Response
 from mrs.http.types import RoomIdPath
 from mrs.reservations import closing
 from mrs.reservations.errors import RoomHasReservations
+from mrs.rooms import equipment as rooms_equipment
+from mrs.rooms import opening as rooms_opening
 from mrs.rooms import service as rooms_service
-from mrs.rooms.schemas import RoomCreate, RoomOpening, RoomUpdate
+from mrs.rooms.rules import OpeningRule
+from mrs.rooms.schemas import (
+    MAX_ROOM_EQUIPMENT,
+    OpeningRuleWrite,
+    RoomCreate,
+    RoomOpening,
+    RoomUpdate,
+)
+from mrs.settings import Settings
+from mrs.wallclock import MINUTES_PER_DAY, format_minute
 from mrs.web.dependencies import Page, PageAdmin, PageContext
 from mrs.web.forms import FormState, submit, text_values
 from mrs.web.i18n import N_
@@ -39,16 +51,77 @@ WEEKDAY_NAMES = (
 )
 
 
-ROOM_FIELDS = ("room_name", "capacity", "location")
+ROOM_FIELDS = ("room_name", "capacity", "location", "description")
 _WEEKDAY_VALUES = frozenset("1234567")
 
 
-def _room_payload(values: dict[str, str]) -> dict[str, Any]:
-    """Form text to the schema's types: empty optional fields mean "none"."""
+def _rule_values(rule: OpeningRule) -> dict[str, Any]:
+    """An opening rule as its form shows it."""
+    return {
+        "open_weekdays": sorted(rule.weekdays),
+        "start_time": format_minute(rule.open_minute),
+        "end_time": format_minute(rule.close_minute),
+        "auto_open": rule.auto_open,
+        "closed_on_holidays": rule.closed_on_holidays,
+    }
+
+
+def _room_values(form: FormData) -> dict[str, Any]:
+    """The room form as typed: text fields, the equipment and weekdays ticked, the
+    opening rule's times and switches."""
+    values: dict[str, Any] = text_values(form, (*ROOM_FIELDS, "start_time", "end_time"))
+    values["equipment"] = sorted(
+        {code for code in form.getlist("equipment") if isinstance(code, str)}
+    )[:MAX_ROOM_EQUIPMENT]
+    values["open_weekdays"] = sorted(
+        {int(day) for day in form.getlist("open_weekdays") if day in _WEEKDAY_VALUES}
+    )
+    values["auto_open"] = form.get("auto_open") == "on"
+    values["closed_on_holidays"] = form.get("closed_on_holidays") == "on"
+    return values
+
+
+def _room_payload(values: dict[str, Any]) -> dict[str, Any]:
+    """Form values to the schema's types: empty optional fields mean "none"."""
     return {
         "room_name": values["room_name"],
         "capacity": values["capacity"] or None,
         "location": values["location"] or None,
+        "description": values["description"],
+        "equipment": values["equipment"],
+    }
+
+
+def _parse_rule(values: dict[str, Any], state: FormState) -> OpeningRuleWrite | None:
+    """The opening rule of the room form (every field of it: the form shows them all)."""
+    if not values["open_weekdays"]:
+        state.add_error("open_weekdays", N_("Choose at least one weekday."))
+        return None
+    return state.validate(
+        OpeningRuleWrite,
+        {
+            "weekdays": values["open_weekdays"],
+            "start_time": values["start_time"],
+            "end_time": values["end_time"],
+            "auto_open": values["auto_open"],
+            "closed_on_holidays": values["closed_on_holidays"],
+        },
+    )
+
+
+def _time_choices(settings: Settings) -> list[str]:
+    """The times the opening rule's selects offer: every slot boundary of the day."""
+    return [
+        format_minute(minute) for minute in range(0, MINUTES_PER_DAY + 1, settings.slot_minutes)
+    ]
+
+
+async def _room_form_context(page: PageContext) -> dict[str, Any]:
+    """What the room form needs besides its values: the equipment to tick, the times."""
+    return {
+        "equipment": await rooms_equipment.list_equipment(page.db),
+        "time_choices": _time_choices(page.settings),
+        "weekday_names": WEEKDAY_NAMES,
     }
 
 
@@ -62,30 +135,45 @@ async def _admin_rooms_page(page: PageContext, state: FormState) -> Response:
             "values": state.values,
             "errors": state.errors,
             "done": done_message(page.request, page.locale),
-        },
+        }
+        | await _room_form_context(page),
         status_code=state.status_code,
     )
 
 
 @router.get("/admin/rooms")
 async def admin_rooms(page: Page, _admin: PageAdmin) -> Response:
-    return await _admin_rooms_page(
-        page, FormState(locale=page.locale, values=dict.fromkeys(ROOM_FIELDS, ""))
-    )
+    """The rooms, and the form for a new one with the site's opening rule for new rooms."""
+    values: dict[str, Any] = dict.fromkeys(ROOM_FIELDS, "") | {"equipment": []}
+    values |= _rule_values(rooms_opening.default_rule(page.settings))
+    return await _admin_rooms_page(page, FormState(locale=page.locale, values=values))
 
 
 def _parse_new_room(form: FormData, state: FormState) -> RoomCreate | None:
-    state.values = text_values(form, ROOM_FIELDS)
-    return state.validate(RoomCreate, _room_payload(state.values))
+    state.values = _room_values(form)
+    rule = _parse_rule(state.values, state)
+    body = state.validate(RoomCreate, _room_payload(state.values))
+    return None if body is None or rule is None else body.model_copy(update={"opening": rule})
 
 
 @router.post("/admin/rooms")
 async def admin_create_room(page: Page, _admin: PageAdmin) -> Response:
     async def create(body: RoomCreate) -> Response:
+        rule = rooms_opening.default_rule(page.settings)
+        if body.opening is not None:
+            rule = rooms_service.replace_rule(rule, body.opening.changes())
         room = await rooms_service.create_room(
-            page.db, room_name=body.room_name, capacity=body.capacity, location=body.location
+            page.db,
+            room_name=body.room_name,
+            capacity=body.capacity,
+            location=body.location,
+            description=body.description,
+            equipment=body.equipment,
+            opening=rule,
+            slot_minutes=page.settings.slot_minutes,
         )
-        return redirect(f"/admin/rooms/{room.room_id}?done=room_created")
+        done = "room_created_auto" if rule.auto_open else "room_created"
+        return redirect(f"/admin/rooms/{room.room_id}?done={done}")
 
     async def again(state: FormState) -> Response:
         return await _admin_rooms_page(page, state)
@@ -126,8 +214,11 @@ async def _admin_room_page(page: PageContext, room_id: int, forms: RoomForms) ->
             "room_name": room.room_name,
             "capacity": "" if room.capacity is None else str(room.capacity),
             "location": room.location or "",
+            "description": room.description,
+            "equipment": room.equipment,
             "active": room.active,
-        },
+        }
+        | _rule_values(room.opening),
     )
     opening = forms.opening or FormState(locale=page.locale, values=_default_opening(today))
     refusal = opening.refusal
@@ -150,9 +241,9 @@ async def _admin_room_page(page: PageContext, room_id: int, forms: RoomForms) ->
             "open_days": open_days,
             "horizon": horizon,
             "today": today,
-            "weekday_names": WEEKDAY_NAMES,
             "done": done_message(page.request, page.locale),
-        },
+        }
+        | await _room_form_context(page),
         status_code=max(details.status_code, opening.status_code),
     )
 
@@ -163,16 +254,23 @@ async def admin_room(room_id: RoomIdPath, page: Page, _admin: PageAdmin) -> Resp
 
 
 def _parse_room_changes(form: FormData, state: FormState) -> RoomUpdate | None:
-    values: dict[str, Any] = text_values(form, ROOM_FIELDS)
+    values = _room_values(form)
     values["active"] = form.get("active") == "on"
     state.values = values
-    return state.validate(RoomUpdate, _room_payload(values) | {"active": values["active"]})
+    rule = _parse_rule(values, state)
+    body = state.validate(RoomUpdate, _room_payload(values) | {"active": values["active"]})
+    return None if body is None or rule is None else body.model_copy(update={"opening": rule})
 
 
 @router.post("/admin/rooms/{room_id}")
 async def admin_update_room(room_id: RoomIdPath, page: Page, _admin: PageAdmin) -> Response:
     async def save(body: RoomUpdate) -> Response:
-        await rooms_service.update_room(page.db, room_id=room_id, changes=body.model_dump())
+        changes = body.model_dump(exclude={"opening"})
+        if body.opening is not None:
+            changes["opening"] = body.opening.changes()
+        await rooms_service.update_room(
+            page.db, room_id=room_id, changes=changes, slot_minutes=page.settings.slot_minutes
+        )
         return redirect(f"/admin/rooms/{room_id}?done=room_saved")
 
     async def again(state: FormState) -> Response:
