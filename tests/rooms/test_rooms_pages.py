@@ -20,6 +20,7 @@ from babel.messages.pofile import read_po
 
 from mrs.accounts.models import Role
 from mrs.i18n import LOCALE_DIR
+from mrs.reservations.timelines import TakenTime
 from mrs.rooms import equipment as rooms_equipment
 from mrs.rooms import service as rooms_service
 from mrs.settings import Settings
@@ -148,8 +149,14 @@ def test_only_times_within_the_bookable_hours_are_offered() -> None:
 
 
 def test_slots_outside_the_hours_are_closed_and_never_free() -> None:
+    nothing_taken: list[TakenTime] = []
     slots = day_slots(
-        [], slot_minutes=60, first_minute=480, last_minute=660, gone_until=0, bookable=(540, 600)
+        nothing_taken,
+        slot_minutes=60,
+        first_minute=480,
+        last_minute=660,
+        gone_until=0,
+        bookable=(540, 600),
     )
     assert [(slot.start, slot.closed, slot.free) for slot in slots] == [
         (480, True, False),

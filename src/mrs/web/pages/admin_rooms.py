@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter
 from starlette.datastructures import FormData
@@ -52,6 +52,8 @@ WEEKDAY_NAMES = (
 
 
 ROOM_FIELDS = ("room_name", "capacity", "location", "description")
+RULE_TIMES = ("start_time", "end_time")
+RoomForm = TypeVar("RoomForm", RoomCreate, RoomUpdate)
 _WEEKDAY_VALUES = frozenset("1234567")
 
 
@@ -67,12 +69,17 @@ def _rule_values(rule: OpeningRule) -> dict[str, Any]:
 
 
 def _room_values(form: FormData) -> dict[str, Any]:
-    """The room form as typed: text fields, the equipment and weekdays ticked, the
-    opening rule's times and switches."""
-    values: dict[str, Any] = text_values(form, (*ROOM_FIELDS, "start_time", "end_time"))
+    """The room form as typed: text fields, the equipment ticked, and the opening rule's
+    weekdays, times and switches. A form without the description or without the rule's
+    fields (a client posting only some) leaves those out: they keep their value."""
+    values: dict[str, Any] = text_values(form, (*ROOM_FIELDS, *RULE_TIMES))
     values["equipment"] = sorted(
         {code for code in form.getlist("equipment") if isinstance(code, str)}
     )[:MAX_ROOM_EQUIPMENT]
+    if "description" not in form:
+        del values["description"]
+    if RULE_TIMES[0] not in form:
+        return {key: value for key, value in values.items() if key not in RULE_TIMES}
     values["open_weekdays"] = sorted(
         {int(day) for day in form.getlist("open_weekdays") if day in _WEEKDAY_VALUES}
     )
@@ -83,30 +90,41 @@ def _room_values(form: FormData) -> dict[str, Any]:
 
 def _room_payload(values: dict[str, Any]) -> dict[str, Any]:
     """Form values to the schema's types: empty optional fields mean "none"."""
-    return {
+    payload = {
         "room_name": values["room_name"],
         "capacity": values["capacity"] or None,
         "location": values["location"] or None,
-        "description": values["description"],
         "equipment": values["equipment"],
     }
+    if "description" in values:
+        payload["description"] = values["description"]
+    return payload
 
 
-def _parse_rule(values: dict[str, Any], state: FormState) -> OpeningRuleWrite | None:
-    """The opening rule of the room form (every field of it: the form shows them all)."""
-    if not values["open_weekdays"]:
-        state.add_error("open_weekdays", N_("Choose at least one weekday."))
+def _parse_room(model: type[RoomForm], values: dict[str, Any], state: FormState) -> RoomForm | None:
+    """The room form checked by `model` (RoomCreate or RoomUpdate), with its opening rule
+    when the form carries one; None (the messages recorded) when refused."""
+    rule = None
+    if RULE_TIMES[0] in values:
+        if not values["open_weekdays"]:
+            state.add_error("open_weekdays", N_("Choose at least one weekday."))
+        rule = state.validate(
+            OpeningRuleWrite,
+            {
+                "start_time": values["start_time"],
+                "end_time": values["end_time"],
+                "auto_open": values["auto_open"],
+                "closed_on_holidays": values["closed_on_holidays"],
+            }
+            | ({"weekdays": values["open_weekdays"]} if values["open_weekdays"] else {}),
+        )
+    payload = _room_payload(values)
+    if "active" in values:
+        payload["active"] = values["active"]
+    body = state.validate(model, payload)
+    if body is None or state.errors:
         return None
-    return state.validate(
-        OpeningRuleWrite,
-        {
-            "weekdays": values["open_weekdays"],
-            "start_time": values["start_time"],
-            "end_time": values["end_time"],
-            "auto_open": values["auto_open"],
-            "closed_on_holidays": values["closed_on_holidays"],
-        },
-    )
+    return body if rule is None else body.model_copy(update={"opening": rule})
 
 
 def _time_choices(settings: Settings) -> list[str]:
@@ -126,13 +144,14 @@ async def _room_form_context(page: PageContext) -> dict[str, Any]:
 
 
 async def _admin_rooms_page(page: PageContext, state: FormState) -> Response:
-    """The rooms, and the form for a new one (`state`: what was typed, the messages)."""
+    """The rooms, and the form for a new one (`state`: what was typed, the messages; the
+    site's rule for new rooms where it says nothing)."""
     return render(
         page.request,
         "admin/rooms.html",
         {
             "rooms": await rooms_service.list_rooms(page.db),
-            "values": state.values,
+            "values": _new_room_values(page.settings) | state.values,
             "errors": state.errors,
             "done": done_message(page.request, page.locale),
         }
@@ -144,16 +163,18 @@ async def _admin_rooms_page(page: PageContext, state: FormState) -> Response:
 @router.get("/admin/rooms")
 async def admin_rooms(page: Page, _admin: PageAdmin) -> Response:
     """The rooms, and the form for a new one with the site's opening rule for new rooms."""
+    return await _admin_rooms_page(page, FormState(locale=page.locale))
+
+
+def _new_room_values(settings: Settings) -> dict[str, Any]:
+    """The new-room form before anything is typed: the site's rule for new rooms."""
     values: dict[str, Any] = dict.fromkeys(ROOM_FIELDS, "") | {"equipment": []}
-    values |= _rule_values(rooms_opening.default_rule(page.settings))
-    return await _admin_rooms_page(page, FormState(locale=page.locale, values=values))
+    return values | _rule_values(rooms_opening.default_rule(settings))
 
 
 def _parse_new_room(form: FormData, state: FormState) -> RoomCreate | None:
     state.values = _room_values(form)
-    rule = _parse_rule(state.values, state)
-    body = state.validate(RoomCreate, _room_payload(state.values))
-    return None if body is None or rule is None else body.model_copy(update={"opening": rule})
+    return _parse_room(RoomCreate, state.values, state)
 
 
 @router.post("/admin/rooms")
@@ -208,18 +229,15 @@ async def _admin_room_page(page: PageContext, room_id: int, forms: RoomForms) ->
     open_days = await rooms_service.open_dates(
         page.db, room_id=room_id, from_date=today, to_date=horizon
     )
-    details = forms.room or FormState(
-        locale=page.locale,
-        values={
-            "room_name": room.room_name,
-            "capacity": "" if room.capacity is None else str(room.capacity),
-            "location": room.location or "",
-            "description": room.description,
-            "equipment": room.equipment,
-            "active": room.active,
-        }
-        | _rule_values(room.opening),
-    )
+    current = {
+        "room_name": room.room_name,
+        "capacity": "" if room.capacity is None else str(room.capacity),
+        "location": room.location or "",
+        "description": room.description,
+        "equipment": room.equipment,
+        "active": room.active,
+    } | _rule_values(room.opening)
+    details = forms.room or FormState(locale=page.locale)
     opening = forms.opening or FormState(locale=page.locale, values=_default_opening(today))
     refusal = opening.refusal
     blocking = (
@@ -233,7 +251,7 @@ async def _admin_room_page(page: PageContext, room_id: int, forms: RoomForms) ->
         "admin/room.html",
         {
             "room": room,
-            "values": details.values,
+            "values": current | details.values,
             "errors": details.errors,
             "opening": opening.values,
             "opening_errors": opening.errors,
@@ -254,12 +272,8 @@ async def admin_room(room_id: RoomIdPath, page: Page, _admin: PageAdmin) -> Resp
 
 
 def _parse_room_changes(form: FormData, state: FormState) -> RoomUpdate | None:
-    values = _room_values(form)
-    values["active"] = form.get("active") == "on"
-    state.values = values
-    rule = _parse_rule(values, state)
-    body = state.validate(RoomUpdate, _room_payload(values) | {"active": values["active"]})
-    return None if body is None or rule is None else body.model_copy(update={"opening": rule})
+    state.values = _room_values(form) | {"active": form.get("active") == "on"}
+    return _parse_room(RoomUpdate, state.values, state)
 
 
 @router.post("/admin/rooms/{room_id}")

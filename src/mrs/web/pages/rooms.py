@@ -22,7 +22,7 @@ from mrs.reservations.schemas import ReservationCreate, parse_idempotency_key
 from mrs.rooms import availability
 from mrs.rooms import details as room_details
 from mrs.rooms import service as rooms_service
-from mrs.wallclock import format_minute, minutes_gone
+from mrs.wallclock import MINUTES_PER_DAY, format_minute, minutes_gone
 from mrs.web.dependencies import Page, PageContext, PageUser
 from mrs.web.forms import FormState, submit, text_values
 from mrs.web.pages.common import (
@@ -140,6 +140,9 @@ async def _room_day_page(
     hours = bookable_span(
         room.opening.open_minute, room.opening.close_minute, settings.slot_minutes
     )
+    # A room bookable all day (rooms from before opening rules) shows the site's usual
+    # hours (MRS_WEB_DAY_START_HOUR/_END_HOUR), widened for its reservations, as before.
+    grid_hours = None if hours == (0, MINUTES_PER_DAY) else hours
     is_open = await availability.why_not_bookable(db, room_id=room_id, day=day) is None
     reservations = await reservations_service.reservations_of_room_day(db, room_id=room_id, day=day)
     first, last = grid_bounds(
@@ -147,7 +150,7 @@ async def _room_day_page(
         slot_minutes=settings.slot_minutes,
         first_hour=settings.web_day_start_hour,
         last_hour=settings.web_day_end_hour,
-        bookable=hours,
+        bookable=grid_hours,
     )
     local_now = site_now(now, settings)
     missing = missing_boundaries(day, settings.tz, settings.slot_minutes)
