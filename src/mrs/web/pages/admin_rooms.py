@@ -50,6 +50,17 @@ WEEKDAY_NAMES = (
     N_("Sunday"),
 )
 
+# The opening rule's weekdays, short: the room's page also has the dates form, whose
+# checkboxes carry the full names.
+WEEKDAY_SHORT_NAMES = (
+    N_("Mon"),
+    N_("Tue"),
+    N_("Wed"),
+    N_("Thu"),
+    N_("Fri"),
+    N_("Sat"),
+    N_("Sun"),
+)
 
 ROOM_FIELDS = ("room_name", "capacity", "location", "description")
 RULE_TIMES = ("start_time", "end_time")
@@ -140,6 +151,7 @@ async def _room_form_context(page: PageContext) -> dict[str, Any]:
         "equipment": await rooms_equipment.list_equipment(page.db),
         "time_choices": _time_choices(page.settings),
         "weekday_names": WEEKDAY_NAMES,
+        "rule_weekday_names": WEEKDAY_SHORT_NAMES,
     }
 
 
