@@ -28,6 +28,7 @@ class EquipmentNotFound(NotFound):
 
 class EquipmentCodeTaken(Conflict):
     code = "equipment_code_taken"
+    field = "code"
     message = "Equipment with the code {code} already exists."
 
 
@@ -38,6 +39,7 @@ class UnknownEquipment(InvalidInput):
 
 class BookableHoursInvalid(InvalidInput):
     code = "invalid_bookable_hours"
+    field = "opening"
     message = (
         "Bookable hours must start before they end, within 00:00 to 24:00, "
         "on {slot_minutes}-minute slot boundaries."
@@ -51,6 +53,7 @@ class OutsideBookableHours(InvalidInput):
 
 class ClosureDayExists(Conflict):
     code = "closure_day_exists"
+    field = "date"
     message = "{date} is already a closure day."
 
 

@@ -27,6 +27,8 @@ MAIN_NAV: tuple[NavItem, ...] = (
 )
 ADMIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("Manage rooms"), "/admin/rooms", admin_only=True),
+    NavItem(N_("Equipment"), "/admin/equipment", admin_only=True),
+    NavItem(N_("Closure days"), "/admin/closure-days", admin_only=True),
     NavItem(N_("Registrations"), "/admin/registrations", admin_only=True),
     NavItem(N_("Users"), "/admin/users", admin_only=True),
     NavItem(N_("Mail"), "/admin/mail", admin_only=True),

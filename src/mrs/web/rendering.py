@@ -61,10 +61,10 @@ def _person(context: Context, person: Any) -> str:
     return display_name(context["locale"], person.first_name, person.last_name)
 
 
-# One letter per state (f free, t taken, p past; h starts an hour): the rooms page draws
+# One letter per state (f free, t taken, p past, c outside the room's hours; h starts an hour): the rooms page draws
 # a cell per slot for every room, and with full class names the bars were half of its
 # bytes, and of the TLS work to send them.
-_CELL_CLASS = {"free": "f", "taken": "t", "past": "p"}
+_CELL_CLASS = {"free": "f", "taken": "t", "past": "p", "closed": "c"}
 
 
 def _timeline(cells: Sequence[tuple[int, str]]) -> Markup:

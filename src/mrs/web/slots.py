@@ -30,20 +30,38 @@ class Slot(NamedTuple, Generic[Taken]):
     end: int
     reservation: Taken | None
     past: bool
+    # Outside the room's bookable hours (shown only to place a reservation made before
+    # the hours changed): never offered.
+    closed: bool = False
 
     @property
     def free(self) -> bool:
-        return self.reservation is None and not self.past
+        return self.reservation is None and not self.past and not self.closed
+
+
+def bookable_span(open_minute: int, close_minute: int, slot_minutes: int) -> tuple[int, int]:
+    """A room's bookable hours on the site's slot boundaries, rounded inwards (hours set
+    when the slot length was finer keep to what a booking may use)."""
+    first = open_minute + (-open_minute) % slot_minutes
+    last = close_minute - close_minute % slot_minutes
+    return (first, last) if first < last else (open_minute, open_minute)
 
 
 def grid_bounds(
-    reservations: Sequence[TimeRange], *, slot_minutes: int, first_hour: int, last_hour: int
+    reservations: Sequence[TimeRange],
+    *,
+    slot_minutes: int,
+    first_hour: int,
+    last_hour: int,
+    bookable: tuple[int, int] | None = None,
 ) -> tuple[int, int]:
-    """The minutes the grid covers: the usual hours, widened to show every reservation."""
-    start = min(first_hour * 60, *(r.start_time for r in reservations)) if reservations else None
-    end = max(last_hour * 60, *(r.end_time for r in reservations)) if reservations else None
-    first = first_hour * 60 if start is None else start
-    last = last_hour * 60 if end is None else end
+    """The minutes the grid covers: the usual hours (or the room's `bookable` span, when
+    given), widened to show every reservation."""
+    usual_first, usual_last = bookable or (first_hour * 60, last_hour * 60)
+    start = min(usual_first, *(r.start_time for r in reservations)) if reservations else None
+    end = max(usual_last, *(r.end_time for r in reservations)) if reservations else None
+    first = usual_first if start is None else start
+    last = usual_last if end is None else end
     first -= first % slot_minutes
     last += (-last) % slot_minutes
     if last <= first:
@@ -95,8 +113,10 @@ def day_slots(
     last_minute: int,
     gone_until: int,
     missing: Collection[int] = (),
+    bookable: tuple[int, int] | None = None,
 ) -> list[Slot[Taken]]:
-    """One slot per `slot_minutes` from first to last, each with the reservation holding it.
+    """One slot per `slot_minutes` from first to last, each with the reservation holding it;
+    a slot outside the `bookable` span (the room's hours, when given) is closed.
 
     No slot starts at a `missing` boundary (a wall time that does not exist that day); the
     slot before such a gap ends at the first time after it (01:30–03:00 in New York when
@@ -113,7 +133,10 @@ def day_slots(
         end = start + slot_minutes
         while end in missing and end < MINUTES_PER_DAY:
             end += slot_minutes
-        slots.append(Slot(start=start, end=end, reservation=holder, past=start < gone_until))
+        closed = bookable is not None and not (bookable[0] <= start and end <= bookable[1])
+        slots.append(
+            Slot(start=start, end=end, reservation=holder, past=start < gone_until, closed=closed)
+        )
     return slots
 
 
@@ -124,15 +147,27 @@ def timeline_cells(
     first_minute: int,
     last_minute: int,
     gone_until: int,
+    bookable: tuple[int, int] | None = None,
 ) -> list[tuple[int, str]]:
-    """(start, "taken" | "past" | "free") per slot: a room's bar on the rooms page, which
-    needs no more than that (and draws over a thousand cells per request)."""
+    """(start, "taken" | "past" | "closed" | "free") per slot: a room's bar on the rooms
+    page, which needs no more than that (and draws over a thousand cells per request).
+    "closed": outside the room's `bookable` span, when given."""
     holders = slot_holders(
         reservations, slot_minutes=slot_minutes, first_minute=first_minute, last_minute=last_minute
     )
     starts = range(first_minute, last_minute, slot_minutes)
+    opens, closes = bookable or (first_minute, last_minute)
     return [
-        (start, "taken" if holder is not None else "past" if start < gone_until else "free")
+        (
+            start,
+            "taken"
+            if holder is not None
+            else "past"
+            if start < gone_until
+            else "closed"
+            if start < opens or start + slot_minutes > closes
+            else "free",
+        )
         for start, holder in zip(starts, holders, strict=True)
     ]
 
@@ -144,10 +179,13 @@ def offered_times(
     last_minute: int,
     gone_until: int,
     missing: Collection[int] = (),
+    bookable: tuple[int, int] | None = None,
 ) -> tuple[list[int], list[int]]:
     """The start and end times the form offers: slot boundaries within the day's grid
-    (the bookable hours, not 00:00–24:00), none that has already gone, none that does
-    not exist that day (`missing`: skipped by a DST change)."""
+    and the room's `bookable` span (when given), none that has already gone, none that
+    does not exist that day (`missing`: skipped by a DST change)."""
+    if bookable is not None:
+        first_minute, last_minute = max(first_minute, bookable[0]), min(last_minute, bookable[1])
     starts = [
         m
         for m in range(first_minute, last_minute, slot_minutes)

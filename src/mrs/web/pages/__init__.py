@@ -13,6 +13,8 @@ from fastapi import APIRouter, Depends
 from mrs.web.dependencies import mark_page
 from mrs.web.pages import (
     account,
+    admin_closure_days,
+    admin_equipment,
     admin_mail,
     admin_rooms,
     admin_users,
@@ -36,6 +38,8 @@ for area in (
     week,
     search,
     admin_rooms,
+    admin_equipment,
+    admin_closure_days,
     admin_users,
     admin_mail,
 ):

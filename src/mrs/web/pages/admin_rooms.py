@@ -1,10 +1,11 @@
-"""Administrators: rooms (create, edit) and the dates they are open."""
+"""Administrators: rooms (create, edit: details, description, equipment, opening rule)
+and the dates they are open."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter
 from starlette.datastructures import FormData
@@ -13,8 +14,19 @@ from starlette.responses import Response
 from mrs.http.types import RoomIdPath
 from mrs.reservations import closing
 from mrs.reservations.errors import RoomHasReservations
+from mrs.rooms import equipment as rooms_equipment
+from mrs.rooms import opening as rooms_opening
 from mrs.rooms import service as rooms_service
-from mrs.rooms.schemas import RoomCreate, RoomOpening, RoomUpdate
+from mrs.rooms.rules import OpeningRule
+from mrs.rooms.schemas import (
+    MAX_ROOM_EQUIPMENT,
+    OpeningRuleWrite,
+    RoomCreate,
+    RoomOpening,
+    RoomUpdate,
+)
+from mrs.settings import Settings
+from mrs.wallclock import MINUTES_PER_DAY, format_minute
 from mrs.web.dependencies import Page, PageAdmin, PageContext
 from mrs.web.forms import FormState, submit, text_values
 from mrs.web.i18n import N_
@@ -38,54 +50,163 @@ WEEKDAY_NAMES = (
     N_("Sunday"),
 )
 
+# The opening rule's weekdays, short: the room's page also has the dates form, whose
+# checkboxes carry the full names.
+WEEKDAY_SHORT_NAMES = (
+    N_("Mon"),
+    N_("Tue"),
+    N_("Wed"),
+    N_("Thu"),
+    N_("Fri"),
+    N_("Sat"),
+    N_("Sun"),
+)
 
-ROOM_FIELDS = ("room_name", "capacity", "location")
+ROOM_FIELDS = ("room_name", "capacity", "location", "description")
+RULE_TIMES = ("start_time", "end_time")
+RoomForm = TypeVar("RoomForm", RoomCreate, RoomUpdate)
 _WEEKDAY_VALUES = frozenset("1234567")
 
 
-def _room_payload(values: dict[str, str]) -> dict[str, Any]:
-    """Form text to the schema's types: empty optional fields mean "none"."""
+def _rule_values(rule: OpeningRule) -> dict[str, Any]:
+    """An opening rule as its form shows it."""
     return {
+        "open_weekdays": sorted(rule.weekdays),
+        "start_time": format_minute(rule.open_minute),
+        "end_time": format_minute(rule.close_minute),
+        "auto_open": rule.auto_open,
+        "closed_on_holidays": rule.closed_on_holidays,
+    }
+
+
+def _room_values(form: FormData) -> dict[str, Any]:
+    """The room form as typed: text fields, the equipment ticked, and the opening rule's
+    weekdays, times and switches. A form without the description or without the rule's
+    fields (a client posting only some) leaves those out: they keep their value."""
+    values: dict[str, Any] = text_values(form, (*ROOM_FIELDS, *RULE_TIMES))
+    values["equipment"] = sorted(
+        {code for code in form.getlist("equipment") if isinstance(code, str)}
+    )[:MAX_ROOM_EQUIPMENT]
+    if "description" not in form:
+        del values["description"]
+    if RULE_TIMES[0] not in form:
+        return {key: value for key, value in values.items() if key not in RULE_TIMES}
+    values["open_weekdays"] = sorted(
+        {int(day) for day in form.getlist("open_weekdays") if day in _WEEKDAY_VALUES}
+    )
+    values["auto_open"] = form.get("auto_open") == "on"
+    values["closed_on_holidays"] = form.get("closed_on_holidays") == "on"
+    return values
+
+
+def _room_payload(values: dict[str, Any]) -> dict[str, Any]:
+    """Form values to the schema's types: empty optional fields mean "none"."""
+    payload = {
         "room_name": values["room_name"],
         "capacity": values["capacity"] or None,
         "location": values["location"] or None,
+        "equipment": values["equipment"],
+    }
+    if "description" in values:
+        payload["description"] = values["description"]
+    return payload
+
+
+def _parse_room(model: type[RoomForm], values: dict[str, Any], state: FormState) -> RoomForm | None:
+    """The room form checked by `model` (RoomCreate or RoomUpdate), with its opening rule
+    when the form carries one; None (the messages recorded) when refused."""
+    rule = None
+    if RULE_TIMES[0] in values:
+        if not values["open_weekdays"]:
+            state.add_error("open_weekdays", N_("Choose at least one weekday."))
+        rule = state.validate(
+            OpeningRuleWrite,
+            {
+                "start_time": values["start_time"],
+                "end_time": values["end_time"],
+                "auto_open": values["auto_open"],
+                "closed_on_holidays": values["closed_on_holidays"],
+            }
+            | ({"weekdays": values["open_weekdays"]} if values["open_weekdays"] else {}),
+        )
+    payload = _room_payload(values)
+    if "active" in values:
+        payload["active"] = values["active"]
+    body = state.validate(model, payload)
+    if body is None or state.errors:
+        return None
+    return body if rule is None else body.model_copy(update={"opening": rule})
+
+
+def _time_choices(settings: Settings) -> list[str]:
+    """The times the opening rule's selects offer: every slot boundary of the day."""
+    return [
+        format_minute(minute) for minute in range(0, MINUTES_PER_DAY + 1, settings.slot_minutes)
+    ]
+
+
+async def _room_form_context(page: PageContext) -> dict[str, Any]:
+    """What the room form needs besides its values: the equipment to tick, the times."""
+    return {
+        "equipment": await rooms_equipment.list_equipment(page.db),
+        "time_choices": _time_choices(page.settings),
+        "weekday_names": WEEKDAY_NAMES,
+        "rule_weekday_names": WEEKDAY_SHORT_NAMES,
     }
 
 
 async def _admin_rooms_page(page: PageContext, state: FormState) -> Response:
-    """The rooms, and the form for a new one (`state`: what was typed, the messages)."""
+    """The rooms, and the form for a new one (`state`: what was typed, the messages; the
+    site's rule for new rooms where it says nothing)."""
     return render(
         page.request,
         "admin/rooms.html",
         {
             "rooms": await rooms_service.list_rooms(page.db),
-            "values": state.values,
+            "values": _new_room_values(page.settings) | state.values,
             "errors": state.errors,
             "done": done_message(page.request, page.locale),
-        },
+        }
+        | await _room_form_context(page),
         status_code=state.status_code,
     )
 
 
 @router.get("/admin/rooms")
 async def admin_rooms(page: Page, _admin: PageAdmin) -> Response:
-    return await _admin_rooms_page(
-        page, FormState(locale=page.locale, values=dict.fromkeys(ROOM_FIELDS, ""))
-    )
+    """The rooms, and the form for a new one with the site's opening rule for new rooms."""
+    return await _admin_rooms_page(page, FormState(locale=page.locale))
+
+
+def _new_room_values(settings: Settings) -> dict[str, Any]:
+    """The new-room form before anything is typed: the site's rule for new rooms."""
+    values: dict[str, Any] = dict.fromkeys(ROOM_FIELDS, "") | {"equipment": []}
+    return values | _rule_values(rooms_opening.default_rule(settings))
 
 
 def _parse_new_room(form: FormData, state: FormState) -> RoomCreate | None:
-    state.values = text_values(form, ROOM_FIELDS)
-    return state.validate(RoomCreate, _room_payload(state.values))
+    state.values = _room_values(form)
+    return _parse_room(RoomCreate, state.values, state)
 
 
 @router.post("/admin/rooms")
 async def admin_create_room(page: Page, _admin: PageAdmin) -> Response:
     async def create(body: RoomCreate) -> Response:
+        rule = rooms_opening.default_rule(page.settings)
+        if body.opening is not None:
+            rule = rooms_service.replace_rule(rule, body.opening.changes())
         room = await rooms_service.create_room(
-            page.db, room_name=body.room_name, capacity=body.capacity, location=body.location
+            page.db,
+            room_name=body.room_name,
+            capacity=body.capacity,
+            location=body.location,
+            description=body.description,
+            equipment=body.equipment,
+            opening=rule,
+            slot_minutes=page.settings.slot_minutes,
         )
-        return redirect(f"/admin/rooms/{room.room_id}?done=room_created")
+        done = "room_created_auto" if rule.auto_open else "room_created"
+        return redirect(f"/admin/rooms/{room.room_id}?done={done}")
 
     async def again(state: FormState) -> Response:
         return await _admin_rooms_page(page, state)
@@ -120,15 +241,15 @@ async def _admin_room_page(page: PageContext, room_id: int, forms: RoomForms) ->
     open_days = await rooms_service.open_dates(
         page.db, room_id=room_id, from_date=today, to_date=horizon
     )
-    details = forms.room or FormState(
-        locale=page.locale,
-        values={
-            "room_name": room.room_name,
-            "capacity": "" if room.capacity is None else str(room.capacity),
-            "location": room.location or "",
-            "active": room.active,
-        },
-    )
+    current = {
+        "room_name": room.room_name,
+        "capacity": "" if room.capacity is None else str(room.capacity),
+        "location": room.location or "",
+        "description": room.description,
+        "equipment": room.equipment,
+        "active": room.active,
+    } | _rule_values(room.opening)
+    details = forms.room or FormState(locale=page.locale)
     opening = forms.opening or FormState(locale=page.locale, values=_default_opening(today))
     refusal = opening.refusal
     blocking = (
@@ -142,7 +263,7 @@ async def _admin_room_page(page: PageContext, room_id: int, forms: RoomForms) ->
         "admin/room.html",
         {
             "room": room,
-            "values": details.values,
+            "values": current | details.values,
             "errors": details.errors,
             "opening": opening.values,
             "opening_errors": opening.errors,
@@ -150,9 +271,9 @@ async def _admin_room_page(page: PageContext, room_id: int, forms: RoomForms) ->
             "open_days": open_days,
             "horizon": horizon,
             "today": today,
-            "weekday_names": WEEKDAY_NAMES,
             "done": done_message(page.request, page.locale),
-        },
+        }
+        | await _room_form_context(page),
         status_code=max(details.status_code, opening.status_code),
     )
 
@@ -163,16 +284,19 @@ async def admin_room(room_id: RoomIdPath, page: Page, _admin: PageAdmin) -> Resp
 
 
 def _parse_room_changes(form: FormData, state: FormState) -> RoomUpdate | None:
-    values: dict[str, Any] = text_values(form, ROOM_FIELDS)
-    values["active"] = form.get("active") == "on"
-    state.values = values
-    return state.validate(RoomUpdate, _room_payload(values) | {"active": values["active"]})
+    state.values = _room_values(form) | {"active": form.get("active") == "on"}
+    return _parse_room(RoomUpdate, state.values, state)
 
 
 @router.post("/admin/rooms/{room_id}")
 async def admin_update_room(room_id: RoomIdPath, page: Page, _admin: PageAdmin) -> Response:
     async def save(body: RoomUpdate) -> Response:
-        await rooms_service.update_room(page.db, room_id=room_id, changes=body.model_dump())
+        changes = body.model_dump(exclude={"opening"})
+        if body.opening is not None:
+            changes["opening"] = body.opening.changes()
+        await rooms_service.update_room(
+            page.db, room_id=room_id, changes=changes, slot_minutes=page.settings.slot_minutes
+        )
         return redirect(f"/admin/rooms/{room_id}?done=room_saved")
 
     async def again(state: FormState) -> Response:

@@ -18,7 +18,17 @@ DONE_MESSAGES = {
     "cancelled": N_("The reservation was cancelled."),
     "logged_out": N_("You have logged out."),
     "room_created": N_("The room was created. Open it for the dates people may reserve it."),
+    "room_created_auto": N_(
+        "The room was created. Its dates open automatically by its opening rule (the daily job; you can also open dates by hand)."
+    ),
     "room_saved": N_("The room was saved."),
+    "equipment_added": N_("The equipment was added to the list."),
+    "equipment_saved": N_("The equipment was renamed."),
+    "equipment_deleted": N_("The equipment was deleted from the list and from every room."),
+    "closure_added": N_("The closure day was added. Every room is closed on that date."),
+    "closure_deleted": N_(
+        "The closure day was removed. Rooms stay closed on that date until opened by hand."
+    ),
     "opened": N_("The room is now open on {count} more date(s)."),
     "closed": N_("The room is now closed on {count} date(s)."),
     "password_changed": N_(

@@ -20,8 +20,9 @@ from mrs.reservations import timelines
 from mrs.reservations.errors import ReservationConflict
 from mrs.reservations.schemas import ReservationCreate, parse_idempotency_key
 from mrs.rooms import availability
+from mrs.rooms import details as room_details
 from mrs.rooms import service as rooms_service
-from mrs.wallclock import format_minute, minutes_gone
+from mrs.wallclock import MINUTES_PER_DAY, format_minute, minutes_gone
 from mrs.web.dependencies import Page, PageContext, PageUser
 from mrs.web.forms import FormState, submit, text_values
 from mrs.web.pages.common import (
@@ -32,6 +33,7 @@ from mrs.web.pages.common import (
 )
 from mrs.web.rendering import render
 from mrs.web.slots import (
+    bookable_span,
     day_slots,
     grid_bounds,
     missing_boundaries,
@@ -49,6 +51,7 @@ class RoomCard(NamedTuple):
     room: timelines.RoomTimeline
     reservations: list[timelines.TakenTime]
     cells: list[tuple[int, str]]
+    details: room_details.RoomDetails | None
 
 
 @router.get("/rooms")
@@ -60,10 +63,12 @@ async def rooms_of_day(
     now: NowDep,
     locale: LocaleDep,
 ) -> Response:
-    """Rooms open on a date (today by default) with the taken slots at a glance."""
+    """Rooms open on a date (today by default) with the taken slots at a glance, and what
+    each offers (description, equipment, bookable hours; outside them the bar is closed)."""
     local_now = site_now(now, settings)
     day, date_error = query_day(request, local_now.date(), locale)
     of_day = await timelines.room_timelines(db, day=day)
+    details = await room_details.details_of_day(db, day=day) if of_day else {}
     first, last = grid_bounds(
         [taken for timeline in of_day for taken in timeline.taken],
         slot_minutes=settings.slot_minutes,
@@ -81,9 +86,12 @@ async def rooms_of_day(
                 first_minute=first,
                 last_minute=last,
                 gone_until=gone,
+                bookable=_span(room, settings.slot_minutes),
             ),
+            details=room,
         )
         for timeline in of_day
+        for room in (details.get(timeline.room_id),)
     ]
     hours = list(range(first, last, 60 if last - first <= 16 * 60 else 120))
     return render(
@@ -104,6 +112,13 @@ async def rooms_of_day(
     )
 
 
+def _span(room: room_details.RoomDetails | None, slot_minutes: int) -> tuple[int, int] | None:
+    """The room's bookable hours on slot boundaries (None when unknown)."""
+    if room is None:
+        return None
+    return bookable_span(room.open_minute, room.close_minute, slot_minutes)
+
+
 # --- a room's day and reserving ---
 
 
@@ -116,10 +131,18 @@ async def _room_day_page(
     day: date,
     done: str | None = None,
 ) -> Response:
-    """A room's day: the slot grid, who holds the taken slots, and the reservation form
-    (`state`: the times typed and the messages)."""
+    """A room's day: what the room offers, the slot grid over its bookable hours, who
+    holds the taken slots, and the reservation form offering only times within those
+    hours (`state`: the times typed and the messages)."""
     db, settings, now = page.db, page.settings, page.now
     room = await rooms_service.get_room(db, room_id=room_id)
+    details = await room_details.details_of_room(db, room_id=room_id)
+    hours = bookable_span(
+        room.opening.open_minute, room.opening.close_minute, settings.slot_minutes
+    )
+    # A room bookable all day (rooms from before opening rules) shows the site's usual
+    # hours (MRS_WEB_DAY_START_HOUR/_END_HOUR), widened for its reservations, as before.
+    grid_hours = None if hours == (0, MINUTES_PER_DAY) else hours
     is_open = await availability.why_not_bookable(db, room_id=room_id, day=day) is None
     reservations = await reservations_service.reservations_of_room_day(db, room_id=room_id, day=day)
     first, last = grid_bounds(
@@ -127,6 +150,7 @@ async def _room_day_page(
         slot_minutes=settings.slot_minutes,
         first_hour=settings.web_day_start_hour,
         last_hour=settings.web_day_end_hour,
+        bookable=grid_hours,
     )
     local_now = site_now(now, settings)
     missing = missing_boundaries(day, settings.tz, settings.slot_minutes)
@@ -138,6 +162,7 @@ async def _room_day_page(
         last_minute=last,
         gone_until=gone,
         missing=missing,
+        bookable=hours,
     )
     start_choices, end_choices = offered_times(
         slot_minutes=settings.slot_minutes,
@@ -145,12 +170,15 @@ async def _room_day_page(
         last_minute=last,
         gone_until=gone,
         missing=missing,
+        bookable=hours,
     )
     return render(
         page.request,
         "room_day.html",
         {
             "room": room,
+            "details": details,
+            "hours": hours,
             "day": day,
             "today": local_now.date(),
             "previous_day": day - timedelta(days=1),
