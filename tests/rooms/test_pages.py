@@ -66,7 +66,16 @@ async def test_an_admin_creates_edits_and_opens_a_room(
 ) -> None:
     await page_login(await make_user(role=Role.ADMIN))
     created = await client.post(
-        "/admin/rooms", data={"room_name": "Kaede", "capacity": "8", "location": "4F"}
+        "/admin/rooms",
+        # Opened by hand only: every day of the week, no automatic opening.
+        data={
+            "room_name": "Kaede",
+            "capacity": "8",
+            "location": "4F",
+            "open_weekdays": ["1", "2", "3", "4", "5", "6", "7"],
+            "start_time": "08:00",
+            "end_time": "20:00",
+        },
     )
     assert created.status_code == 303
     room_url = created.headers["location"].split("?")[0]

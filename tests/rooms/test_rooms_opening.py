@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from mrs.db.engine import Database
 from mrs.rooms import opening
+from mrs.rooms import service as rooms_service
 from mrs.rooms.models import ReservableRoom
 from mrs.settings import Settings
 
@@ -281,9 +282,18 @@ async def test_two_processes_running_the_job_at_once_open_each_date_once(
     client: httpx.AsyncClient, admin_headers: Headers, settings: Settings, today: date
 ) -> None:
     room_ids = [
-        (await _new_room(client, admin_headers, room_name=f"Room {n}"))["room_id"] for n in range(5)
+        (
+            await _new_room(
+                client, admin_headers, room_name=f"Room {n}", opening={"auto_open": False}
+            )
+        )["room_id"]
+        for n in range(5)
     ]
     databases = [Database(settings) for _ in range(2)]
+    for room_id in room_ids:  # switched on without opening anything: the job's to do
+        await rooms_service.update_room(
+            databases[0], room_id=room_id, changes={"opening": {"auto_open": True}}
+        )
     try:
         added = await asyncio.gather(
             *(opening.open_ahead(db, settings=settings, today=today) for db in databases)
@@ -300,3 +310,32 @@ async def test_two_processes_running_the_job_at_once_open_each_date_once(
     per_room = 14 - 4 - 1  # two weeks, minus two weekends, minus Coming of Age Day
     assert rows == 5 * per_room
     assert sum(added) == rows  # each date added by exactly one of the two
+
+
+async def test_a_room_that_opens_automatically_is_bookable_as_soon_as_it_is_created(
+    client: httpx.AsyncClient, admin_headers: Headers, today: date
+) -> None:
+    room = await _new_room(client, admin_headers, room_name="Tsubaki")
+    days = await client.get(
+        "/api/rooms", params={"date": _next_weekday(today).isoformat()}, headers=admin_headers
+    )
+    assert room["room_id"] in [listed["room_id"] for listed in days.json()]
+    by_hand = await _new_room(client, admin_headers, room_name="Ume", opening={"auto_open": False})
+    assert by_hand["room_id"] not in [listed["room_id"] for listed in days.json()]
+    edited = await client.patch(
+        f"/api/admin/rooms/{by_hand['room_id']}",
+        json={"opening": {"auto_open": True}},
+        headers=admin_headers,
+    )
+    assert edited.status_code == 200, edited.text
+    again = await client.get(
+        "/api/rooms", params={"date": _next_weekday(today).isoformat()}, headers=admin_headers
+    )
+    assert by_hand["room_id"] in [listed["room_id"] for listed in again.json()]
+
+
+def _next_weekday(day: date) -> date:
+    day += timedelta(days=1)
+    while day.isoweekday() > 5:
+        day += timedelta(days=1)
+    return day

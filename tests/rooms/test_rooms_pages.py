@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +197,7 @@ async def test_the_new_room_form_offers_the_equipment_and_the_sites_rule(
 
 
 async def test_an_admin_creates_a_room_that_says_what_it_offers(
-    app: Any, client: httpx.AsyncClient, log_in: Login, equipment: None
+    app: Any, client: httpx.AsyncClient, log_in: Login, equipment: None, today: date
 ) -> None:
     await log_in(role=Role.ADMIN)
     created = await client.post("/admin/rooms", data=_room_form())
@@ -214,7 +214,10 @@ async def test_an_admin_creates_a_room_that_says_what_it_offers(
     assert room.opening.closed_on_holidays
 
     page = await client.get(location)
-    assert "Its dates open automatically" in page.text
+    assert "its dates were opened by its opening rule" in page.text
+    assert await rooms_service.open_dates(
+        app.state.db, room_id=room_id, from_date=today, to_date=today + timedelta(days=14)
+    )
     assert _checked(page.text, "equipment") == ["projector", "whiteboard"]
     assert _selected(page.text, "start_time") == "09:00"
     assert "Corner room with a view." in page.text

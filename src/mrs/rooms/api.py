@@ -36,34 +36,42 @@ async def list_rooms(_admin: AdminUser, db: DatabaseDep) -> list[RoomRead]:
 
 @router.post("/admin/rooms", response_model=RoomRead, status_code=status.HTTP_201_CREATED)
 async def create_room(
-    body: RoomCreate, _admin: AdminUser, db: DatabaseDep, settings: SettingsDep
+    body: RoomCreate, _admin: AdminUser, db: DatabaseDep, settings: SettingsDep, now: NowDep
 ) -> RoomRead:
-    """Add a room; its opening rule defaults to the site's for new rooms."""
-    rule = opening.default_rule(settings)
-    if body.opening is not None:
-        rule = service.replace_rule(rule, body.opening.changes())
-    room = await service.create_room(
+    """Add a room; its opening rule defaults to the site's for new rooms, and a room that
+    opens automatically is bookable at once (its dates opened ahead)."""
+    room = await service.add_room(
         db,
+        settings=settings,
+        today=now.astimezone(settings.tz).date(),
         room_name=body.room_name,
         capacity=body.capacity,
         location=body.location,
         description=body.description,
         equipment=body.equipment,
-        opening=rule,
-        slot_minutes=settings.slot_minutes,
+        opening_changes=body.opening.changes() if body.opening is not None else None,
     )
     return RoomRead.of(room)
 
 
 @router.patch("/admin/rooms/{room_id}", response_model=RoomRead)
 async def update_room(
-    room_id: RoomIdPath, body: RoomUpdate, _admin: AdminUser, db: DatabaseDep, settings: SettingsDep
+    room_id: RoomIdPath,
+    body: RoomUpdate,
+    _admin: AdminUser,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> RoomRead:
     changes = body.model_dump(exclude_unset=True, exclude={"opening"})
     if body.opening is not None:
         changes["opening"] = body.opening.changes()
-    room = await service.update_room(
-        db, room_id=room_id, changes=changes, slot_minutes=settings.slot_minutes
+    room = await service.change_room(
+        db,
+        settings=settings,
+        today=now.astimezone(settings.tz).date(),
+        room_id=room_id,
+        changes=changes,
     )
     return RoomRead.of(room)
 

@@ -3,7 +3,7 @@ keeping the dates of rooms that open automatically opened ahead (the daily job).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Date, delete, false, literal, select, true, update
@@ -110,9 +110,12 @@ async def close_rooms_on(session: AsyncSession, *, day: date, room_ids: Sequence
 # --- opening ahead (the daily job) ---
 
 
-async def open_ahead(db: Database, *, settings: Settings, today: date) -> int:
-    """Open the dates of every room that opens automatically, from `today` to
-    MRS_OPEN_DAYS_AHEAD days ahead, by its rule; returns how many date rows were added.
+async def open_ahead(
+    db: Database, *, settings: Settings, today: date, room_ids: Collection[int] | None = None
+) -> int:
+    """Open the dates of every room that opens automatically (or of `room_ids` only), from
+    `today` to MRS_OPEN_DAYS_AHEAD days ahead, by its rule; returns how many date rows were
+    added.
 
     Only missing rows are inserted (ON CONFLICT DO NOTHING): a date an admin closed keeps
     its closed row, so it is never reopened, and two processes running this at once
@@ -124,7 +127,9 @@ async def open_ahead(db: Database, *, settings: Settings, today: date) -> int:
         rooms = (
             await session.scalars(
                 select(MeetingRoom).where(
-                    MeetingRoom.auto_open.is_(True), MeetingRoom.active.is_(True)
+                    MeetingRoom.auto_open.is_(True),
+                    MeetingRoom.active.is_(True),
+                    true() if room_ids is None else MeetingRoom.room_id.in_(room_ids),
                 )
             )
         ).all()

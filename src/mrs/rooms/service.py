@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mrs.db.engine import Database
 from mrs.rooms import equipment as room_equipment
+from mrs.rooms import opening as room_opening
 from mrs.rooms.errors import RoomNameTaken, RoomNotFound
 from mrs.rooms.models import MeetingRoom, ReservableRoom
 from mrs.rooms.rules import (
@@ -22,6 +23,7 @@ from mrs.rooms.rules import (
     dates_in_range,
     weekdays_from_digits,
 )
+from mrs.settings import Settings
 
 # The finest slot the site can have (MRS_SLOT_MINUTES is a multiple of 5): callers that
 # know the site's settings pass its slot length so bookable hours fall on its boundaries.
@@ -205,6 +207,52 @@ async def update_room(
     except IntegrityError as exc:
         raise RoomNameTaken(room_name=changes.get("room_name")) from exc
     return _view(room, offered[room_id])
+
+
+async def add_room(
+    db: Database,
+    *,
+    settings: Settings,
+    today: date,
+    room_name: str,
+    capacity: int | None,
+    location: str | None,
+    description: str = "",
+    equipment: Collection[str] = (),
+    opening_changes: dict[str, Any] | None = None,
+) -> RoomView:
+    """A room added by an administrator: the site's opening rule for new rooms with the
+    given changes. A room that opens automatically is bookable at once: its dates are
+    opened ahead now, not at the daily job's next run."""
+    rule = room_opening.default_rule(settings)
+    if opening_changes:
+        rule = replace_rule(rule, opening_changes)
+    room = await create_room(
+        db,
+        room_name=room_name,
+        capacity=capacity,
+        location=location,
+        description=description,
+        equipment=equipment,
+        opening=rule,
+        slot_minutes=settings.slot_minutes,
+    )
+    if rule.auto_open:
+        await room_opening.open_ahead(db, settings=settings, today=today, room_ids=[room.room_id])
+    return room
+
+
+async def change_room(
+    db: Database, *, settings: Settings, today: date, room_id: int, changes: dict[str, Any]
+) -> RoomView:
+    """An administrator's changes to a room (`update_room`); a room that now opens
+    automatically gets its dates opened ahead at once."""
+    room = await update_room(
+        db, room_id=room_id, changes=changes, slot_minutes=settings.slot_minutes
+    )
+    if room.opening.auto_open:
+        await room_opening.open_ahead(db, settings=settings, today=today, room_ids=[room_id])
+    return room
 
 
 async def open_room(

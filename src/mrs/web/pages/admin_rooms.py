@@ -192,20 +192,18 @@ def _parse_new_room(form: FormData, state: FormState) -> RoomCreate | None:
 @router.post("/admin/rooms")
 async def admin_create_room(page: Page, _admin: PageAdmin) -> Response:
     async def create(body: RoomCreate) -> Response:
-        rule = rooms_opening.default_rule(page.settings)
-        if body.opening is not None:
-            rule = rooms_service.replace_rule(rule, body.opening.changes())
-        room = await rooms_service.create_room(
+        room = await rooms_service.add_room(
             page.db,
+            settings=page.settings,
+            today=site_now(page.now, page.settings).date(),
             room_name=body.room_name,
             capacity=body.capacity,
             location=body.location,
             description=body.description,
             equipment=body.equipment,
-            opening=rule,
-            slot_minutes=page.settings.slot_minutes,
+            opening_changes=body.opening.changes() if body.opening is not None else None,
         )
-        done = "room_created_auto" if rule.auto_open else "room_created"
+        done = "room_created_auto" if room.opening.auto_open else "room_created"
         return redirect(f"/admin/rooms/{room.room_id}?done={done}")
 
     async def again(state: FormState) -> Response:
@@ -294,8 +292,12 @@ async def admin_update_room(room_id: RoomIdPath, page: Page, _admin: PageAdmin) 
         changes = body.model_dump(exclude={"opening"})
         if body.opening is not None:
             changes["opening"] = body.opening.changes()
-        await rooms_service.update_room(
-            page.db, room_id=room_id, changes=changes, slot_minutes=page.settings.slot_minutes
+        await rooms_service.change_room(
+            page.db,
+            settings=page.settings,
+            today=site_now(page.now, page.settings).date(),
+            room_id=room_id,
+            changes=changes,
         )
         return redirect(f"/admin/rooms/{room_id}?done=room_saved")
 

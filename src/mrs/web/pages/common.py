@@ -19,7 +19,7 @@ DONE_MESSAGES = {
     "logged_out": N_("You have logged out."),
     "room_created": N_("The room was created. Open it for the dates people may reserve it."),
     "room_created_auto": N_(
-        "The room was created. Its dates open automatically by its opening rule (the daily job; you can also open dates by hand)."
+        "The room was created and its dates were opened by its opening rule; new ones open every day. You can also open or close dates by hand."
     ),
     "room_saved": N_("The room was saved."),
     "equipment_added": N_("The equipment was added to the list."),
