@@ -52,6 +52,28 @@ def book_every_other_hour(url: str, rooms: int) -> int:
         return cursor.rowcount
 
 
+def book_every_other_hour_sqlite(url: str, rooms: int) -> int:
+    """The same meetings on the embedded SQLite database."""
+    import sqlite3
+
+    path = make_url(url).database or ""
+    with sqlite3.connect(path) as conn:
+        cursor = conn.execute(
+            """
+            WITH RECURSIVE h(n) AS (SELECT 9 UNION ALL SELECT n + 2 FROM h WHERE n < 15)
+            INSERT INTO reservation (room_id, reserved_date, start_minute, end_minute,
+                                     user_id, status, created_at, title)
+            SELECT rr.room_id, rr.reserved_date, h.n * 60, h.n * 60 + 60,
+                   'load' || substr('0000' || ((rr.room_id * 7 + h.n) % 100), -4), 'ACTIVE',
+                   strftime('%Y-%m-%d %H:%M:%f', 'now'), 'Meeting ' || h.n
+            FROM reservable_room AS rr, h
+            WHERE rr.room_id <= ?
+            """,
+            (rooms,),
+        )
+        return cursor.rowcount
+
+
 def measure(name: str, *, rooms: int, page: str, target: float, args: argparse.Namespace) -> str:
     with tempfile.TemporaryDirectory() as tmp, harness.throwaway_postgres("mrs_views") as url:
         workdir = Path(tmp)
