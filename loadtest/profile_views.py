@@ -51,7 +51,13 @@ def database(sqlite: bool, workdir: Path) -> Iterator[str]:
 
 
 async def measure(
-    url: str, workdir: Path, path: str, requests: int, profile: int, sort: str
+    url: str,
+    workdir: Path,
+    path: str,
+    requests: int,
+    profile: int,
+    sort: str,
+    save: Path | None = None,
 ) -> tuple[float, float]:
     """CPU and wall time (ms) per request of `path`, as a logged-in user."""
     settings = harness.settings_for(url, workdir / "data")
@@ -68,6 +74,9 @@ async def measure(
             for _ in range(5):  # warm up: compiled statements, templates, pools
                 answer = await http.get(path)
                 assert answer.status_code == 200, (answer.status_code, answer.text[:300])
+            if save is not None:
+                name = path.strip("/").split("?")[0].replace("/", "_")
+                (save / f"{name}.out").write_bytes(answer.content)
             profiler = cProfile.Profile() if profile else None
             started = time.process_time()
             wall = time.perf_counter()
@@ -93,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(VIEWS), help="comma list of " + ", ".join(VIEWS))
     parser.add_argument("--sqlite", action="store_true", help="the embedded SQLite database")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print N functions")
+    parser.add_argument("--save", type=Path, help="write each view's last answer here")
     parser.add_argument("--sort", default="tottime", help="cProfile order (tottime, cumulative)")
     args = parser.parse_args(argv)
     by_rooms: dict[int, list[str]] = {}
@@ -109,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             day = dataset.days[1].isoformat()
             for name in names:
                 path = VIEWS[name][1].format(date=day)
-                cpu_ms, wall_ms = asyncio.run(measure(url, workdir, path, args.requests, args.profile, args.sort))
+                cpu_ms, wall_ms = asyncio.run(
+                    measure(url, workdir, path, args.requests, args.profile, args.sort, args.save)
+                )
                 print(
                     f"{name:<13} {rooms:>5} rooms {booked:>6} reservations: "
                     f"{cpu_ms:8.2f} ms CPU, {wall_ms:8.2f} ms wall per request "

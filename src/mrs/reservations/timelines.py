@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Date,
@@ -113,13 +113,14 @@ _VIEWER = bindparam("viewer_id", type_=String())
 _ACTIVE = literal_column(f"'{ReservationStatus.ACTIVE.value}'", String())
 
 
-@dataclass(frozen=True)
-class Booking:
+class Booking(NamedTuple):
     """A reservation as one viewer may see it on a timeline or a week.
 
     `title` is None when the viewer may not see the meeting's details (a private meeting
     of someone else: show "Reserved" and the owner), and also when no title was given
-    (show the owner's name): `details_visible` tells the two apart.
+    (show the owner's name): `details_visible` tells the two apart. A tuple, not a
+    dataclass: the day timeline makes one per meeting of every room (800 for 200 rooms),
+    and a frozen dataclass took five times as long to build.
     """
 
     reservation_id: int
@@ -136,11 +137,14 @@ class Booking:
 
 def shown_title(locale: str, booking: Booking) -> str:
     """The text a booking carries for this reader (`rules.shown_title`)."""
+    # The owner's name is shown only when there is no title to show: most meetings have
+    # one, so it is not put together for them (it was a sixth of the timeline's time).
+    titled = booking.details_visible and booking.title
     return rules.shown_title(
         locale,
         visible=booking.details_visible,
         title=booking.title,
-        owner_name=owner_name(locale, booking),
+        owner_name="" if titled else owner_name(locale, booking),
     )
 
 
