@@ -25,26 +25,32 @@ def segments(
 ) -> list[tuple[int, int, str, Booking | None]]:
     """(start, slots, state, booking) from first to last minute: a booking covers every
     slot it touches (clipped to the grid), each other slot is free, or past once gone."""
-    ordered = sorted(bookings, key=lambda b: b.start_time)
     out: list[tuple[int, int, str, Booking | None]] = []
-    index = 0
+    append = out.append
     minute = first_minute
+    for booking in sorted(bookings, key=_start):
+        if booking.end_time <= minute:
+            continue  # over before this slot (or shown with the one before)
+        start = booking.start_time
+        while minute < last_minute and start >= minute + slot_minutes:
+            append((minute, 1, "past" if minute < gone_until else "free", None))
+            minute += slot_minutes
+        if minute >= last_minute:
+            break
+        end = min(last_minute, booking.end_time)
+        end += (-(end - first_minute)) % slot_minutes
+        end = min(end, last_minute)
+        slots = max(1, (end - minute) // slot_minutes)
+        append((minute, slots, "taken", booking))
+        minute += slots * slot_minutes
     while minute < last_minute:
-        while index < len(ordered) and ordered[index].end_time <= minute:
-            index += 1
-        current = ordered[index] if index < len(ordered) else None
-        if current is not None and current.start_time < minute + slot_minutes:
-            end = min(last_minute, current.end_time)
-            end += (-(end - first_minute)) % slot_minutes
-            end = min(end, last_minute)
-            slots = max(1, (end - minute) // slot_minutes)
-            out.append((minute, slots, "taken", current))
-            minute += slots * slot_minutes
-            index += 1
-            continue
-        out.append((minute, 1, "past" if minute < gone_until else "free", None))
+        append((minute, 1, "past" if minute < gone_until else "free", None))
         minute += slot_minutes
     return out
+
+
+def _start(booking: Booking) -> int:
+    return booking.start_time
 
 
 def hour_heads(first_minute: int, last_minute: int, slot_minutes: int) -> Markup:
