@@ -193,7 +193,8 @@ def server_with_tokens(
         tracebacks = server.count_in_log("Traceback")
         if tracebacks:
             log = server.log_path.read_text(errors="replace").splitlines()
-            start = next(i for i, line in enumerate(log) if line.startswith("Traceback"))
+            # A traceback may also sit inside a structured log line, not at its start.
+            start = next(i for i, line in enumerate(log) if "Traceback" in line)
             # The exception line is the first unindented line after the frames.
             end = next((i for i in range(start + 1, len(log)) if not log[i].startswith(" ")), start)
             kept = Path(tempfile.gettempdir()) / f"mrs-bench-{server.log_path.name}"
