@@ -11,6 +11,9 @@ Figures (each a separate phase, `--phases` picks some):
   PostgreSQL ÷ SQLite         reserve and room's day again on SQLite, 100 connections
   HTTPS ÷ HTTP                --https (needs `mrs serve --certfile/--keyfile`, issue 4)
   with ÷ without a setting    --ab-env MRS_X=value (e.g. metrics on ÷ off, issue 5)
+  meeting ÷ plain reserve     --phases meetings: POST …/reservations with a title and two
+                              attendees vs the seed's {date, start_time, end_time} body,
+                              on one server in alternating turns (target ≥ 0.90)
 
 The load generator is wrk (Debian package `wrk`) with loadtest/wrk/mrs.lua, 2 threads.
 It shares the 2 cores with the server and PostgreSQL, so the ratios, not the absolute
@@ -190,7 +193,8 @@ def server_with_tokens(
         tracebacks = server.count_in_log("Traceback")
         if tracebacks:
             log = server.log_path.read_text(errors="replace").splitlines()
-            start = next(i for i, line in enumerate(log) if line.startswith("Traceback"))
+            # A traceback may also sit inside a structured log line, not at its start.
+            start = next(i for i, line in enumerate(log) if "Traceback" in line)
             # The exception line is the first unindented line after the frames.
             end = next((i for i in range(start + 1, len(log)) if not log[i].startswith(" ")), start)
             kept = Path(tempfile.gettempdir()) / f"mrs-bench-{server.log_path.name}"
@@ -248,6 +252,40 @@ def alternate(
     }
 
 
+def alternate_kinds(
+    served: tuple[harness.RunningServer, Path],
+    kinds: list[str],
+    *,
+    days: Path,
+    connections: int,
+    seconds: int,
+    rounds: int,
+) -> dict[str, Measure]:
+    """Several kinds of request on one server in alternating turns (A B, B A, …), each
+    kind's rate averaged: as `alternate`, for two ways of doing the same thing."""
+    server, tokens = served
+    rates: dict[str, list[float]] = {kind: [] for kind in kinds}
+    last: dict[str, Measure] = {}
+    for turn in range(rounds):
+        for kind in kinds if turn % 2 == 0 else kinds[::-1]:
+            measure = wrk(
+                server, kind, tokens=tokens, days=days, connections=connections, seconds=seconds
+            )
+            rates[kind].append(measure.rate)
+            last[kind] = measure
+    return {
+        kind: Measure(
+            kind,
+            sum(values) / len(values),
+            f"mean of {len(values)} turns of {seconds} s: "
+            + " / ".join(f"{v:,.0f}" for v in values)
+            + f"; last turn {last[kind].detail}",
+            last[kind].statuses,
+        )
+        for kind, values in rates.items()
+    }
+
+
 def ratio(name: str, top: Measure, bottom: Measure, target: float | None) -> str:
     value = top.rate / bottom.rate if bottom.rate else float("nan")
     verdict = (
@@ -270,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=100, help="wrk connections")
     parser.add_argument("--pgbench-clients", type=int, default=10)
     parser.add_argument("--logins", type=int, default=20, help="users whose tokens wrk uses")
-    parser.add_argument("--phases", default="pg,sqlite", help="comma list of: pg, sqlite")
+    parser.add_argument("--phases", default="pg,sqlite", help="comma list of: pg, sqlite, meetings")
     parser.add_argument("--https", action="store_true", help="also measure HTTPS ÷ HTTP")
     parser.add_argument("--metrics", action="store_true", help="also measure metrics on ÷ off")
     parser.add_argument(
@@ -454,6 +492,33 @@ def main(argv: list[str] | None = None) -> int:
                     comparisons.append((item, replace(options, env={**base_env, **setting})))
                 if comparisons:
                     compare(options, comparisons, dataset, workdir, write_days, read_days)
+        if "meetings" in phases:
+            with harness.throwaway_postgres("mrs_bench") as url:
+                dataset = harness.seed(
+                    url, workdir / "meetings", rooms=ROOMS, users=100, days=WRITE_DAYS
+                )
+                write_days = day_file(workdir, "write-days.txt", dataset.days)
+                options = harness.ServerOptions(
+                    database_url=url,
+                    data_dir=workdir / "meetings",
+                    workers=args.workers,
+                    env=base_env,
+                )
+                print(
+                    "PostgreSQL, reserve with a title and attendees vs without (alternating turns):",
+                    flush=True,
+                )
+                with server_with_tokens(options, dataset, workdir, args.logins) as pair:
+                    measured = alternate_kinds(
+                        pair,
+                        ["reserve", "reserve_meeting"],
+                        days=write_days,
+                        connections=conns,
+                        seconds=max(2, seconds // 2),
+                        rounds=args.turns,
+                    )
+                record("meetings:reserve", measured["reserve"])
+                record("meetings:reserve_meeting", measured["reserve_meeting"])
         if "sqlite" in phases:
             sqlite_path = workdir / "sqlite" / "bench.sqlite3"
             sqlite_url = f"sqlite:///{sqlite_path}"
@@ -517,6 +582,15 @@ def main(argv: list[str] | None = None) -> int:
                         None,
                     )
                 )
+    if "meetings:reserve_meeting" in r:
+        lines.append(
+            ratio(
+                "reserve, meeting ÷ plain",
+                r["meetings:reserve_meeting"],
+                r["meetings:reserve"],
+                0.90,
+            )
+        )
     if "reserve" in r:
         lines.append(absolute("reserve, absolute", r["reserve"], 1450))
     if "page" in r:

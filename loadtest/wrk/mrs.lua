@@ -1,6 +1,8 @@
 -- wrk script for MRS: authenticated requests with random rooms, days and slots.
 -- Configured by environment variables (set by loadtest/bench.py):
---   MRS_WRK_MODE     reserve | room_day | rooms | page
+--   MRS_WRK_MODE     reserve | reserve_meeting | room_day | rooms | page
+--                    (reserve_meeting: the same booking with a title and two attendees,
+--                    users of loadtest.harness's seed)
 --   MRS_WRK_TOKENS   file with one access token per line (a random one per request)
 --   MRS_WRK_ROOMS    "first,last" room ids
 --   MRS_WRK_DAYS     file with one YYYY-MM-DD per line
@@ -39,11 +41,17 @@ function request()
   local token = tokens[math.random(#tokens)]
   local room = math.random(first_room, last_room)
   local day = days[math.random(#days)]
-  if mode == "reserve" then
+  if mode == "reserve" or mode == "reserve_meeting" then
     local start = 480 + 30 * math.random(0, 23)          -- 08:00 .. 19:30
     local stop = start + 30 * math.random(1, 2)           -- 30 or 60 minutes
-    local body = string.format('{"date":"%s","start_time":"%s","end_time":"%s"}',
+    local body = string.format('{"date":"%s","start_time":"%s","end_time":"%s"',
       day, hhmm(start), hhmm(stop))
+    if mode == "reserve_meeting" then
+      body = body .. string.format(
+        ',"title":"Planning meeting %d","attendees":["load%04d","load%04d"]',
+        start, math.random(0, 49), math.random(50, 99))
+    end
+    body = body .. "}"
     return wrk.format("POST", "/api/rooms/" .. room .. "/reservations",
       {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}, body)
   elseif mode == "rooms" then

@@ -225,6 +225,22 @@ async def test_a_rooms_week_has_seven_days_and_blocks_over_their_slots(
     assert "/week?date=2030-01-14" in html
 
 
+async def test_a_rooms_week_with_no_day_opened_shows_the_room_not_open_all_week(
+    client: httpx.AsyncClient,
+    page_login: PageLogin,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    tomorrow: date,
+) -> None:
+    room = await make_room("Kaede", days=5)
+    await page_login(await make_user())
+    later = tomorrow + timedelta(days=28)
+    html = await _page(client, f"/rooms/{room}/week?date={later.isoformat()}")
+    assert "<h1>Kaede: week of" in html
+    assert html.count("Not open") == 7
+    assert _free_links(html) == []
+
+
 async def test_an_unknown_rooms_week_is_404(
     client: httpx.AsyncClient, page_login: PageLogin, make_user: UserFactory
 ) -> None:

@@ -57,6 +57,16 @@ class Reservation(Base):
         CheckConstraint("visibility IN ('PUBLIC', 'PRIVATE')", name="visibility"),
         Index("ix_reservation_room_day", "room_id", "reserved_date", "start_minute"),
         Index("ix_reservation_user_day", "user_id", "reserved_date", "start_minute"),
+        # The active reservations of a day, room by room: the day timeline, the free-room
+        # search and the rooms page (migration 0011).
+        Index(
+            "ix_reservation_active_day",
+            "reserved_date",
+            "room_id",
+            "start_minute",
+            postgresql_where=text("status = 'ACTIVE'"),
+            sqlite_where=text("status = 'ACTIVE'"),
+        ),
     )
 
     reservation_id: Mapped[int] = mapped_column(

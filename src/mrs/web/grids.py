@@ -25,26 +25,32 @@ def segments(
 ) -> list[tuple[int, int, str, Booking | None]]:
     """(start, slots, state, booking) from first to last minute: a booking covers every
     slot it touches (clipped to the grid), each other slot is free, or past once gone."""
-    ordered = sorted(bookings, key=lambda b: b.start_time)
     out: list[tuple[int, int, str, Booking | None]] = []
-    index = 0
+    append = out.append
     minute = first_minute
+    for booking in sorted(bookings, key=_start):
+        if booking.end_time <= minute:
+            continue  # over before this slot (or shown with the one before)
+        start = booking.start_time
+        while minute < last_minute and start >= minute + slot_minutes:
+            append((minute, 1, "past" if minute < gone_until else "free", None))
+            minute += slot_minutes
+        if minute >= last_minute:
+            break
+        end = min(last_minute, booking.end_time)
+        end += (-(end - first_minute)) % slot_minutes
+        end = min(end, last_minute)
+        slots = max(1, (end - minute) // slot_minutes)
+        append((minute, slots, "taken", booking))
+        minute += slots * slot_minutes
     while minute < last_minute:
-        while index < len(ordered) and ordered[index].end_time <= minute:
-            index += 1
-        current = ordered[index] if index < len(ordered) else None
-        if current is not None and current.start_time < minute + slot_minutes:
-            end = min(last_minute, current.end_time)
-            end += (-(end - first_minute)) % slot_minutes
-            end = min(end, last_minute)
-            slots = max(1, (end - minute) // slot_minutes)
-            out.append((minute, slots, "taken", current))
-            minute += slots * slot_minutes
-            index += 1
-            continue
-        out.append((minute, 1, "past" if minute < gone_until else "free", None))
+        append((minute, 1, "past" if minute < gone_until else "free", None))
         minute += slot_minutes
     return out
+
+
+def _start(booking: Booking) -> int:
+    return booking.start_time
 
 
 def hour_heads(first_minute: int, last_minute: int, slot_minutes: int) -> Markup:
@@ -77,33 +83,92 @@ def _booking_cell(
     )
 
 
-def timeline_row(
-    parts: Sequence[tuple[int, int, str, Booking | None]],
-    *,
-    book_url: str,
-    slot_minutes: int,
-    text: BookingText,
-    free_label: str,
-    viewer_id: str,
-) -> Markup:
-    """The cells of one room's line: bookings (spanning columns, with their text), free
-    slots as links to the room's day with that slot chosen, past slots empty."""
-    cells: list[str] = []
-    for start, slots, state, booking in parts:
-        if booking is not None:
-            cells.append(
-                _booking_cell(booking, text, "colspan", slots, mine=booking.owner_id == viewer_id)
-            )
-        elif state == "free":
+class TimelineRows:
+    """The lines of one day timeline page, room after room.
+
+    Everything that is the same on every line is formatted once per page: a free slot's
+    cell differs between rooms only by the room's part of its link, so the rest of it
+    (the slot's times and the label for screen readers) is kept per slot start, and the
+    "{count} seats" text per capacity. (Formatting each of 200 rooms × 24 cells afresh
+    was most of the page's time.)
+    """
+
+    def __init__(
+        self,
+        *,
+        iso_day: str,
+        slot_minutes: int,
+        text: BookingText,
+        free_label: str,
+        seats_label: Callable[[int], str],
+        viewer_id: str,
+    ) -> None:
+        self._iso_day = iso_day
+        self._slot = slot_minutes
+        self._text = text
+        self._free_label = escape(free_label)
+        self._seats_label = seats_label
+        self._viewer_id = viewer_id
+        self._free_tails: dict[int, str] = {}
+        self._seats: dict[int, str] = {}
+
+    def _free_tail(self, start: int) -> str:
+        tail = self._free_tails.get(start)
+        if tail is None:
             start_text = format_minute(start)
-            cells.append(
-                f'<td class="f"><a href="{book_url}&amp;start={start_text}'
-                f'&amp;end={format_minute(start + slot_minutes)}">'
-                f'<span class="visually-hidden">{free_label} {start_text}</span></a></td>'
+            tail = (
+                f'&amp;start={start_text}&amp;end={format_minute(start + self._slot)}">'
+                f'<span class="visually-hidden">{self._free_label} {start_text}</span></a></td>'
             )
-        else:
-            cells.append('<td class="p"></td>')
-    return Markup("".join(cells))  # noqa: S704 - user data escaped above
+            self._free_tails[start] = tail
+        return tail
+
+    def _seats_text(self, capacity: int) -> str:
+        seats = self._seats.get(capacity)
+        if seats is None:
+            seats = f' <span class="seats">{escape(self._seats_label(capacity))}</span>'
+            self._seats[capacity] = seats
+        return seats
+
+    def line(
+        self,
+        room_id: int,
+        room_name: str,
+        capacity: int | None,
+        parts: Sequence[tuple[int, int, str, Booking | None]],
+    ) -> Markup:
+        """A room's line: its name (a link to its week) and seats as the row's head, then
+        the cells of `timeline_cells`."""
+        head = (
+            f'<tr><th scope="row" class="room-col"><a href="/rooms/{room_id}/week?date='
+            f'{self._iso_day}">{escape(room_name)}</a>'
+            f"{self._seats_text(capacity) if capacity else ''}</th>"
+        )
+        return Markup(  # noqa: S704 - user data escaped above and in timeline_cells
+            head + self.cells(room_id, parts) + "</tr>"
+        )
+
+    def cells(self, room_id: int, parts: Sequence[tuple[int, int, str, Booking | None]]) -> str:
+        """The cells of one room's line: bookings (spanning columns, with their text),
+        free slots as links to the room's day with that slot chosen, past slots empty."""
+        free_head = f'<td class="f"><a href="/rooms/{room_id}?date={self._iso_day}'
+        cells: list[str] = []
+        for start, slots, state, booking in parts:
+            if booking is not None:
+                cells.append(
+                    _booking_cell(
+                        booking,
+                        self._text,
+                        "colspan",
+                        slots,
+                        mine=booking.owner_id == self._viewer_id,
+                    )
+                )
+            elif state == "free":
+                cells.append(free_head + self._free_tail(start))
+            else:
+                cells.append('<td class="p"></td>')
+        return "".join(cells)
 
 
 def week_rows(

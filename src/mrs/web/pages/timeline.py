@@ -18,7 +18,7 @@ from mrs.reservations import rules, timelines
 from mrs.rooms import equipment as equipment_list
 from mrs.wallclock import minutes_gone
 from mrs.web.dependencies import PageUser
-from mrs.web.grids import hour_heads, segments, timeline_row
+from mrs.web.grids import TimelineRows, hour_heads, segments
 from mrs.web.pages.common import query_day, site_now
 from mrs.web.rendering import render
 from mrs.web.slots import grid_bounds
@@ -26,11 +26,6 @@ from mrs.web.slots import grid_bounds
 router = APIRouter()
 
 MAX_FILTER_TEXT = 200
-
-
-class RoomLine(NamedTuple):
-    room: timelines.RoomBookings
-    cells: Markup
 
 
 class Filters(NamedTuple):
@@ -55,6 +50,10 @@ class Filters(NamedTuple):
         if self.capacity is not None and (room.capacity is None or room.capacity < self.capacity):
             return False
         return all(code in room.equipment for code in self.equipment)
+
+
+def _seats(locale: str, count: int) -> str:
+    return translate(locale, "{count} seats", count=count)
 
 
 def _filters(request: Request, locale: str) -> Filters:
@@ -98,29 +97,29 @@ async def day_timeline(
         last_hour=settings.web_day_end_hour,
     )
     gone = minutes_gone(day, now, settings.tz)
-    iso_day = day.isoformat()
-    text = partial(timelines.shown_title, locale)
-    free_label = translate(locale, "Book from")
-    lines = [
-        RoomLine(
-            room,
-            timeline_row(
-                segments(
-                    room.bookings,
-                    slot_minutes=slot,
-                    first_minute=first,
-                    last_minute=last,
-                    gone_until=gone,
-                ),
-                book_url=f"/rooms/{room.room_id}?date={iso_day}",
+    rows = TimelineRows(
+        iso_day=day.isoformat(),
+        slot_minutes=slot,
+        text=partial(timelines.shown_title, locale),
+        free_label=translate(locale, "Book from"),
+        seats_label=partial(_seats, locale),
+        viewer_id=user.user_id,
+    )
+    lines = Markup("").join(
+        rows.line(
+            room.room_id,
+            room.room_name,
+            room.capacity,
+            segments(
+                room.bookings,
                 slot_minutes=slot,
-                text=text,
-                free_label=free_label,
-                viewer_id=user.user_id,
+                first_minute=first,
+                last_minute=last,
+                gone_until=gone,
             ),
         )
         for room in shown
-    ]
+    )
     errors = {"date": date_error} if date_error else {}
     if filters.capacity_error:
         errors["capacity"] = filters.capacity_error
@@ -133,6 +132,7 @@ async def day_timeline(
             "previous_day": day - timedelta(days=1),
             "next_day": day + timedelta(days=1),
             "lines": lines,
+            "shown_count": len(shown),
             "room_count": len(rooms),
             "heads": hour_heads(first, last, slot),
             "filters": filters,

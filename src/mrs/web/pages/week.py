@@ -15,7 +15,6 @@ from mrs.i18n import translate
 from mrs.reservations import rules, timelines
 from mrs.reservations import service as reservations_service
 from mrs.reservations.models import ReservationStatus
-from mrs.rooms import service as rooms_service
 from mrs.wallclock import format_minute, minutes_gone
 from mrs.web.dependencies import PageUser
 from mrs.web.grids import segments, week_rows
@@ -56,7 +55,6 @@ async def room_week(
     """A room's week: a column per day, a row per slot of the bookable hours."""
     local_now = site_now(now, settings)
     day, date_error = query_day(request, local_now.date(), locale)
-    room = await rooms_service.get_room(db, room_id=room_id)
     days = week_of(day)
     viewer = rules.Actor(user_id=user.user_id, is_admin=user.is_admin)
     week = await timelines.room_days(
@@ -107,7 +105,7 @@ async def room_week(
         "room_week.html",
         {
             **_week_context(days, local_now.date()),
-            "room": room,
+            "room": week,
             "day": day,
             "body": body,
             "date_error": date_error,
