@@ -140,7 +140,7 @@ class Shooter:
         admin = self.session()
         self.log_in(admin, "admin")
         for name, path in (
-            ("admin-room", "/admin/rooms"),
+            ("admin-room", "/admin/rooms/2"),
             ("admin-users", "/admin/users"),
             ("admin-registrations", "/admin/registrations"),
             ("admin-monitoring", "/admin/monitoring"),
