@@ -214,9 +214,13 @@ async def _check_attendees(session: AsyncSession, invited: Sequence[str]) -> Non
     )
     unknown = [user_id for user_id in invited if user_id not in found]
     if unknown:
-        raise UnknownAttendees(
-            details={"field": "attendees", "user_ids": unknown}, user_ids=", ".join(unknown)
-        )
+        raise _unknown_attendees(unknown)
+
+
+def _unknown_attendees(unknown: Sequence[str]) -> UnknownAttendees:
+    return UnknownAttendees(
+        details={"field": "attendees", "user_ids": list(unknown)}, user_ids=", ".join(unknown)
+    )
 
 
 async def _set_attendees(
@@ -266,13 +270,24 @@ async def _insert_if_free(
 ) -> Any | None:
     """The new reservation's view row, or None when the room is closed or the time taken.
 
-    Without attendees on PostgreSQL: one statement in autocommit (the fast path)."""
+    On PostgreSQL one statement in autocommit (the fast path), with or without attendees."""
     params = {**_NO_MEETING, **params}
-    if db.dialect == "postgresql" and not invited:
+    if db.dialect != "postgresql":
+        async with db.transaction() as session:
+            return await _insert_in(session, db.dialect, params, invited)
+    if not invited:
         rows = await db.write(statements.insert_if_free(db.dialect), params)
         return rows[0] if rows else None
-    async with db.transaction() as session:
-        return await _insert_in(session, db.dialect, params, invited)
+    invitation = {"attendees": list(invited), "attendee_count": len(invited)}
+    rows = await db.write(statements.insert_meeting_if_free(), {**params, **invitation})
+    if rows:
+        return rows[0]
+    # Refused: an attendee who is not an active user is the first thing to say.
+    active = {row.user_id for row in await db.read(statements.active_users_among(), invitation)}
+    unknown = [user_id for user_id in invited if user_id not in active]
+    if unknown:
+        raise _unknown_attendees(unknown)
+    return None
 
 
 def _check_request(

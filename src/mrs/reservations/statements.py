@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     Date,
     Integer,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    any_,
     bindparam,
     cast,
     exists,
@@ -30,7 +32,7 @@ from sqlalchemy import (
     update,
 )
 
-from mrs.accounts.models import User
+from mrs.accounts.models import User, UserStatus
 from mrs.db.types import UTCDateTime
 from mrs.reservations.models import Reservation, ReservationAttendee, ReservationStatus
 from mrs.rooms import availability
@@ -59,6 +61,7 @@ _MEETING = {
     "description": bindparam("description", type_=String()),
     "visibility": bindparam("visibility", type_=String()),
 }
+_ACTIVE_USER = literal_column(f"'{UserStatus.ACTIVE.value}'", String())
 _ACTIVE_VALUE = literal_column(f"'{ReservationStatus.ACTIVE.value}'", String())
 
 
@@ -199,15 +202,15 @@ FIRST_OVERLAP_OF_MOVE = (
 )
 
 
-@cache
-def insert_if_free(dialect: str) -> Any:
-    """Insert the reservation only when the room is bookable that day within its bookable
-    hours (the one rule, in the same statement: never only a pre-check) and no active
-    reservation overlaps.
+# The invited attendees of a booking (PostgreSQL array) and how many they are.
+_INVITED = bindparam("attendees", type_=ARRAY(String()))
+_INVITED_COUNT = bindparam("attendee_count", type_=Integer())
 
-    PostgreSQL: one round trip that also reads the new reservation's view back. SQLite
-    allows no INSERT inside a WITH clause: it returns the id only, to be read after.
-    """
+
+def _new_reservation(with_attendees: bool) -> Any:
+    """INSERT … SELECT of a reservation that only inserts when the room is bookable that
+    day within its hours (the one rule, in the same statement: never only a pre-check), no
+    active reservation overlaps and, `with_attendees`, every invited id is an active user."""
     # FOR SHARE makes an admin closing this date wait for us (and us for them).
     slot = (
         availability.bookable_slot(ROOM_ID, DAY, _START, _END)
@@ -215,6 +218,15 @@ def insert_if_free(dialect: str) -> Any:
         .cte("slot")
     )
     other = reservation.alias("other")
+    conditions = [~exists().where(_overlapping(other))]
+    if with_attendees:
+        invited = (
+            select(func.count())
+            .select_from(usr)
+            .where(usr.c.user_id == any_(_INVITED), usr.c.status == _ACTIVE_USER)
+            .scalar_subquery()
+        )
+        conditions.append(invited == _INVITED_COUNT)
     rows = (
         select(
             ROOM_ID,
@@ -227,9 +239,9 @@ def insert_if_free(dialect: str) -> Any:
             *_MEETING.values(),
         )
         .select_from(slot)
-        .where(~exists().where(_overlapping(other)))
+        .where(*conditions)
     )
-    new = insert(reservation).from_select(
+    return insert(reservation).from_select(
         [
             "room_id",
             "reserved_date",
@@ -242,6 +254,16 @@ def insert_if_free(dialect: str) -> Any:
         ],
         rows,
     )
+
+
+@cache
+def insert_if_free(dialect: str) -> Any:
+    """Insert the reservation when it is free (`_new_reservation`).
+
+    PostgreSQL: one round trip that also reads the new reservation's view back. SQLite
+    allows no INSERT inside a WITH clause: it returns the id only, to be read after.
+    """
+    new = _new_reservation(with_attendees=False)
     if dialect != "postgresql":
         return new.returning(reservation.c.reservation_id)
     made = new.returning(*reservation.c).cte("new")
@@ -250,12 +272,57 @@ def insert_if_free(dialect: str) -> Any:
         meeting_room.c.room_name,
         usr.c.first_name,
         usr.c.last_name,
-        # Attendees, if any, are added by the caller after this statement.
         literal_column("NULL").label("attendees"),
     ).select_from(
         made.join(meeting_room, meeting_room.c.room_id == made.c.room_id).join(
             usr, usr.c.user_id == made.c.user_id
         )
+    )
+
+
+@cache
+def insert_meeting_if_free() -> Any:
+    """PostgreSQL only: a reservation and its attendees in one statement (so one round trip
+    in autocommit, all or nothing), reading the new reservation's view back. Parameters as
+    `insert_if_free` plus `attendees` (an array of user ids) and `attendee_count`; no row
+    back when the room is closed, the time taken or an attendee is not an active user."""
+    made = _new_reservation(with_attendees=True).returning(*reservation.c).cte("new")
+    added = (
+        insert(reservation_attendee)
+        .from_select(
+            ["reservation_id", "user_id"],
+            select(made.c.reservation_id, usr.c.user_id)
+            .select_from(made)
+            .join(usr, usr.c.user_id == any_(_INVITED)),
+        )
+        .returning(reservation_attendee.c.user_id)
+        .cte("added")
+    )
+    person = usr.alias("attendee_user")
+    attendees = (
+        select(
+            func.json_agg(
+                func.json_build_array(added.c.user_id, person.c.first_name, person.c.last_name)
+            )
+        )
+        .select_from(added.join(person, person.c.user_id == added.c.user_id))
+        .scalar_subquery()
+        .label("attendees")
+    )
+    return select(
+        made, meeting_room.c.room_name, usr.c.first_name, usr.c.last_name, attendees
+    ).select_from(
+        made.join(meeting_room, meeting_room.c.room_id == made.c.room_id).join(
+            usr, usr.c.user_id == made.c.user_id
+        )
+    )
+
+
+@cache
+def active_users_among() -> Any:
+    """PostgreSQL only: which of `attendees` (an array of ids) are active users."""
+    return select(usr.c.user_id).where(
+        usr.c.user_id == any_(_INVITED), usr.c.status == _ACTIVE_USER
     )
 
 
