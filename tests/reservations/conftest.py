@@ -65,7 +65,7 @@ def meeting(app: Any, clock: FixedClock) -> MeetingFactory:
         now: datetime | None = None,
     ) -> int:
         db = app.state.db
-        view = await reservations_service.reserve(
+        answer = await reservations_service.reserve(
             db,
             settings=db.settings,
             user_id=user_id,
@@ -78,15 +78,15 @@ def meeting(app: Any, clock: FixedClock) -> MeetingFactory:
         async with db.transaction() as session:
             await session.execute(
                 update(Reservation)
-                .where(Reservation.reservation_id == view.reservation_id)
+                .where(Reservation.reservation_id == answer.reservation_id)
                 .values(title=title, visibility=visibility)
             )
             for attendee in attendees:
                 await session.execute(
                     insert(ReservationAttendee).values(
-                        reservation_id=view.reservation_id, user_id=attendee
+                        reservation_id=answer.reservation_id, user_id=attendee
                     )
                 )
-        return view.reservation_id
+        return answer.reservation_id
 
     return factory

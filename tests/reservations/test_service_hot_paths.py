@@ -85,7 +85,7 @@ async def test_a_reservation_comes_back_complete_from_one_statement(
 ) -> None:
     room_id = await _room_and_user(any_db, clock, tomorrow)
     with counted_statements(any_db) as statements:
-        view = await service.reserve(
+        answer = await service.reserve(
             any_db,
             settings=any_db.settings,
             user_id="hana",
@@ -95,6 +95,8 @@ async def test_a_reservation_comes_back_complete_from_one_statement(
             end_minute=660,
             now=clock(),
         )
+    view = answer.view
+    assert view is not None
     assert (view.room_name, view.user_name, view.user_id) == ("Sakura", "Hana Mori", "hana")
     assert (view.date, view.start_time, view.end_time, view.status) == (
         tomorrow,
@@ -123,7 +125,8 @@ async def test_an_overlap_and_a_closed_day_are_still_refused(
     adjacent = await service.reserve(
         any_db, day=tomorrow, start_minute=660, end_minute=720, **common
     )
-    assert adjacent.start_time == 660
+    assert adjacent.view is not None
+    assert adjacent.view.start_time == 660
 
 
 async def test_a_rooms_day_is_one_statement(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, status
 from starlette.responses import Response
@@ -179,33 +179,7 @@ async def reserve(
 ) -> service.ReservationView | Response:
     """Reserve a room for a time range on a date, as a meeting: optionally a title (else
     the owner's name is shown), a description, PUBLIC or PRIVATE, and attendees."""
-    meeting: dict[str, Any] = {
-        "title": body.title,
-        "description": body.description,
-        "visibility": body.visibility,
-        "attendees": body.attendees,
-        "locale": locale,
-    }
-    if idempotency_key is not None:
-        answer = await service.reserve_once(
-            db,
-            settings=settings,
-            user_id=user.user_id,
-            idempotency_key=idempotency_key,
-            room_id=room_id,
-            day=body.date,
-            start_minute=body.start_time,
-            end_minute=body.end_time,
-            now=now,
-            **meeting,
-        )
-        return Response(
-            answer.body,
-            status_code=answer.status,
-            media_type="application/json",
-            headers={"Idempotent-Replayed": "true"} if answer.replayed else None,
-        )
-    view = await service.reserve(
+    answer = await service.reserve(
         db,
         settings=settings,
         user_id=user.user_id,
@@ -214,10 +188,22 @@ async def reserve(
         start_minute=body.start_time,
         end_minute=body.end_time,
         now=now,
-        **meeting,
+        title=body.title,
+        description=body.description,
+        visibility=body.visibility,
+        attendees=body.attendees,
+        idempotency_key=idempotency_key,
+        locale=locale,
     )
-    response.headers["ETag"] = _etag(view)
-    return view
+    if answer.view is None:  # a retry: the first answer again, as it was sent
+        return Response(
+            answer.body,
+            status_code=answer.status,
+            media_type="application/json",
+            headers={"Idempotent-Replayed": "true"},
+        )
+    response.headers["ETag"] = _etag(answer.view)
+    return answer.view
 
 
 @router.delete("/reservations/{reservation_id}", status_code=status.HTTP_204_NO_CONTENT, tags=_TAGS)

@@ -329,7 +329,7 @@ def _inserted_or_why_not(error: DBAPIError) -> bool:
     return sqlstate(error) in (EXCLUSION_VIOLATION, DEADLOCK_DETECTED, FOREIGN_KEY_VIOLATION)
 
 
-async def reserve(
+async def _reserve_now(
     db: Database,
     *,
     settings: Settings,
@@ -345,8 +345,7 @@ async def reserve(
     attendees: Collection[str] = (),
     locale: str = DEFAULT_LOCALE,
 ) -> ReservationView:
-    """Reserve a room for a time range on a day, as a meeting (title, description,
-    visibility, attendees: active users of the site), or raise why not."""
+    """`reserve` without an Idempotency-Key: the new reservation as its owner sees it."""
     _check_request(settings, day=day, start_minute=start_minute, end_minute=end_minute, now=now)
     invited = rules.attendee_ids(attendees, owner_id=user_id)
     params = _booking(
@@ -395,23 +394,76 @@ _CLAIM_KEY = text(
 
 @dataclass(frozen=True)
 class Answer:
-    """An answer to send as it is: the HTTP status and the JSON body."""
+    """What a reservation request gets: the new reservation as its owner sees it, or,
+    for a retry under the same Idempotency-Key, the first answer again as it was sent
+    (`replayed`: the HTTP status and JSON `body`, and no `view`)."""
 
-    status: int
-    body: str
-    replayed: bool
+    reservation_id: int
+    view: ReservationView | None = None
+    status: int = 201
+    body: str = ""
+    replayed: bool = False
 
 
 def _replayed(stored: Any, fingerprint: str) -> Answer:
     if stored.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
-    if stored.response_status is None or stored.response_body is None:
+    if (
+        stored.response_status is None
+        or stored.response_body is None
+        or stored.reservation_id is None
+    ):
         # Not expected (the key and its answer commit together), but never book twice.
         raise IdempotencyKeyInProgress()
-    return Answer(status=stored.response_status, body=stored.response_body, replayed=True)
+    return Answer(
+        reservation_id=stored.reservation_id,
+        status=stored.response_status,
+        body=stored.response_body,
+        replayed=True,
+    )
 
 
-async def reserve_once(
+async def reserve(
+    db: Database,
+    *,
+    settings: Settings,
+    user_id: str,
+    room_id: int,
+    day: date,
+    start_minute: int,
+    end_minute: int,
+    now: datetime,
+    title: str | None = None,
+    description: str = "",
+    visibility: Visibility = Visibility.PUBLIC,
+    attendees: Collection[str] = (),
+    idempotency_key: str | None = None,
+    locale: str = DEFAULT_LOCALE,
+) -> Answer:
+    """Reserve a room for a time range on a day, as a meeting (title, description,
+    visibility, attendees: active users of the site), or raise why not. The one entry
+    point of every door (API, pages): with an `idempotency_key`, at most once per key."""
+    meeting: dict[str, Any] = {
+        "settings": settings,
+        "user_id": user_id,
+        "room_id": room_id,
+        "day": day,
+        "start_minute": start_minute,
+        "end_minute": end_minute,
+        "now": now,
+        "title": title,
+        "description": description,
+        "visibility": visibility,
+        "attendees": attendees,
+        "locale": locale,
+    }
+    if idempotency_key is not None:
+        return await _reserve_once(db, idempotency_key=idempotency_key, **meeting)
+    view = await _reserve_now(db, **meeting)
+    return Answer(reservation_id=view.reservation_id, view=view)
+
+
+async def _reserve_once(
     db: Database,
     *,
     settings: Settings,
@@ -428,7 +480,7 @@ async def reserve_once(
     attendees: Collection[str] = (),
     locale: str = DEFAULT_LOCALE,
 ) -> Answer:
-    """`reserve`, at most once per `idempotency_key` of the user: within the key's
+    """`reserve` at most once per `idempotency_key` of the user: within the key's
     lifetime a retry of the same request gets the first answer again (`replayed`), the
     same key with another request is refused (IdempotencyKeyReused).
 
@@ -500,7 +552,7 @@ async def reserve_once(
             raise
         raise await _why_not_inserted(db, params) from exc
     events.emit(ReservationEvent.CREATED)
-    return Answer(status=201, body=body, replayed=False)
+    return Answer(reservation_id=view.reservation_id, view=view, body=body)
 
 
 async def prune_idempotency_keys(db: Database, *, settings: Settings, now: datetime) -> int:

@@ -16,6 +16,7 @@ from mrs.web.i18n import N_
 DONE_MESSAGES = {
     "reserved": N_("Your reservation is confirmed."),
     "cancelled": N_("The reservation was cancelled."),
+    "changed": N_("The reservation was changed."),
     "logged_out": N_("You have logged out."),
     "room_created": N_("The room was created. Open it for the dates people may reserve it."),
     "room_created_auto": N_(

@@ -29,7 +29,7 @@ async def _my_reservations_page(page: PageContext, state: FormState, *, user_id:
     """Upcoming and past reservations (`state.errors.form`: a refused cancel)."""
     settings, now = page.settings, page.now
     views = await reservations_service.reservations_of_user(
-        page.db, user_id=user_id, now=now, settings=settings
+        page.db, user_id=user_id, now=now, settings=settings, locale=page.locale
     )
     # A cancelled reservation is no longer something to come: it moves to the history.
     upcoming = [

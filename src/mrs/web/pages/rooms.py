@@ -10,19 +10,22 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from mrs.db.engine import Database
 from mrs.errors import DomainError
 from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
 from mrs.http.types import RoomIdPath, parse_iso_date
-from mrs.i18n import display_name, translate
+from mrs.reservations import rules, timelines
 from mrs.reservations import service as reservations_service
-from mrs.reservations import timelines
 from mrs.reservations.errors import ReservationConflict
-from mrs.reservations.schemas import ReservationCreate, parse_idempotency_key
+from mrs.reservations.schemas import (
+    DESCRIPTION_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    ReservationCreate,
+    parse_idempotency_key,
+)
 from mrs.rooms import availability
 from mrs.rooms import details as room_details
 from mrs.rooms import service as rooms_service
-from mrs.wallclock import MINUTES_PER_DAY, format_minute, minutes_gone
+from mrs.wallclock import MINUTES_PER_DAY, minutes_gone
 from mrs.web.dependencies import Page, PageContext, PageUser
 from mrs.web.forms import FormState, submit, text_values
 from mrs.web.pages.common import (
@@ -30,6 +33,12 @@ from mrs.web.pages.common import (
     query_day,
     redirect,
     site_now,
+)
+from mrs.web.pages.meeting_form import (
+    attendee_messages_on_the_field,
+    conflict_message,
+    meeting_data,
+    meeting_values,
 )
 from mrs.web.rendering import render
 from mrs.web.slots import (
@@ -126,7 +135,7 @@ async def _room_day_page(
     page: PageContext,
     state: FormState,
     *,
-    user_id: str,
+    viewer: rules.Actor,
     room_id: int,
     day: date,
     done: str | None = None,
@@ -144,7 +153,9 @@ async def _room_day_page(
     # hours (MRS_WEB_DAY_START_HOUR/_END_HOUR), widened for its reservations, as before.
     grid_hours = None if hours == (0, MINUTES_PER_DAY) else hours
     is_open = await availability.why_not_bookable(db, room_id=room_id, day=day) is None
-    reservations = await reservations_service.reservations_of_room_day(db, room_id=room_id, day=day)
+    reservations = await reservations_service.reservations_of_room_day(
+        db, room_id=room_id, day=day, viewer=viewer, locale=page.locale
+    )
     first, last = grid_bounds(
         reservations,
         slot_minutes=settings.slot_minutes,
@@ -191,7 +202,9 @@ async def _room_day_page(
             "idempotency_key": secrets.token_urlsafe(18),
             "values": state.values,
             "errors": state.errors,
-            "me": user_id,
+            "me": viewer.user_id,
+            "title_max": TITLE_MAX_LENGTH,
+            "description_max": DESCRIPTION_MAX_LENGTH,
             "done": done,
         },
         status_code=state.status_code,
@@ -216,50 +229,31 @@ async def room_day(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
     return await _room_day_page(
         page,
         state,
-        user_id=user.user_id,
+        viewer=rules.Actor(user_id=user.user_id, is_admin=user.is_admin),
         room_id=room_id,
         day=day,
         done=done_message(request, page.locale),
     )
 
 
-async def _conflict_message(
-    db: Database, locale: str, user_id: str, exc: ReservationConflict
-) -> str:
-    """Say which reservation is in the way, and whose it is (or that it is the reader's)."""
-    details = exc.details if isinstance(exc.details, dict) else {}
-    reservation_id = details.get("reservation_id")
-    if isinstance(reservation_id, int):
-        try:
-            other = await reservations_service.get_reservation(db, reservation_id=reservation_id)
-        except DomainError:
-            other = None
-        if other is not None and other.user_id == user_id:
-            return translate(
-                locale,
-                "This time overlaps your own reservation from {start} to {end}. "
-                "Choose another time.",
-                start=format_minute(other.start_time),
-                end=format_minute(other.end_time),
-            )
-        if other is not None:
-            return translate(
-                locale,
-                "This time overlaps the reservation of {name} from {start} to {end}. "
-                "Choose another time.",
-                name=display_name(locale, other.first_name, other.last_name) or other.user_id,
-                start=format_minute(other.start_time),
-                end=format_minute(other.end_time),
-            )
-    return translate(locale, exc.msgid, **exc.params)
-
-
 def _parse_reservation(
     form: FormData, state: FormState
 ) -> tuple[ReservationCreate, str | None] | None:
-    """The times to reserve, and the form's idempotency key (None when it has none)."""
-    state.values = text_values(form, ("date", "start_time", "end_time"))
-    body = state.validate(ReservationCreate, state.values)
+    """The meeting to reserve, and the form's idempotency key (None when it has none)."""
+    state.values = {
+        **text_values(form, ("date", "start_time", "end_time")),
+        **meeting_values(form),
+    }
+    body = state.validate(
+        ReservationCreate,
+        {
+            "date": state.values["date"],
+            "start_time": state.values["start_time"],
+            "end_time": state.values["end_time"],
+            **meeting_data(state.values),
+        },
+    )
+    attendee_messages_on_the_field(state)
     key = text_values(form, ("idempotency_key",))["idempotency_key"] or None
     if key is not None:
         try:
@@ -275,37 +269,31 @@ async def reserve(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
     """Reserve, and back to the room's day; a refused time is said next to its field,
     a taken one names the reservation in the way."""
     db, settings, now = page.db, page.settings, page.now
+    viewer = rules.Actor(user_id=user.user_id, is_admin=user.is_admin)
 
     async def book(parsed: tuple[ReservationCreate, str | None]) -> Response:
         body, key = parsed
-        if key is not None:
-            await reservations_service.reserve_once(
-                db,
-                settings=settings,
-                user_id=user.user_id,
-                idempotency_key=key,
-                room_id=room_id,
-                day=body.date,
-                start_minute=body.start_time,
-                end_minute=body.end_time,
-                now=now,
-            )
-        else:
-            await reservations_service.reserve(
-                db,
-                settings=settings,
-                user_id=user.user_id,
-                room_id=room_id,
-                day=body.date,
-                start_minute=body.start_time,
-                end_minute=body.end_time,
-                now=now,
-            )
+        await reservations_service.reserve(
+            db,
+            settings=settings,
+            user_id=user.user_id,
+            room_id=room_id,
+            day=body.date,
+            start_minute=body.start_time,
+            end_minute=body.end_time,
+            now=now,
+            title=body.title,
+            description=body.description,
+            visibility=body.visibility,
+            attendees=body.attendees,
+            idempotency_key=key,
+            locale=page.locale,
+        )
         return redirect(f"/rooms/{room_id}?date={body.date.isoformat()}&done=reserved")
 
     async def explain(exc: DomainError) -> str | None:
         if isinstance(exc, ReservationConflict):
-            return await _conflict_message(db, page.locale, user.user_id, exc)
+            return await conflict_message(db, page.locale, viewer, exc)
         return None
 
     async def again(state: FormState) -> Response:
@@ -316,7 +304,7 @@ async def reserve(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
             day = today
         if not date.min < day < date.max:
             day = today
-        return await _room_day_page(page, state, user_id=user.user_id, room_id=room_id, day=day)
+        return await _room_day_page(page, state, viewer=viewer, room_id=room_id, day=day)
 
     return await submit(
         page.request,

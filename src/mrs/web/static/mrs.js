@@ -92,6 +92,147 @@
     show();
   });
 
+  // Attendees: suggestions from /api/users/lookup as you type (the ARIA combobox
+  // pattern with a list box). Without this script the field takes user ids separated by
+  // commas; with it, choosing a suggestion writes its user id in place of what was typed.
+  document.querySelectorAll("input[data-user-lookup]").forEach(function (input) {
+    var list = document.getElementById(input.id + "-suggestions");
+    var status = input.parentNode.querySelector("[data-lookup-status]");
+    if (!list) {
+      return;
+    }
+    var timer = null;
+    var asked = "";
+    var active = -1;
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-controls", list.id);
+    input.setAttribute("aria-expanded", "false");
+
+    function options() {
+      return Array.prototype.slice.call(list.querySelectorAll("[role=option]"));
+    }
+
+    function typed() {
+      // What is being typed: the text after the last separator.
+      var parts = input.value.split(/[,\u3001\uff0c]/);
+      return parts[parts.length - 1].trim();
+    }
+
+    function close() {
+      list.hidden = true;
+      list.textContent = "";
+      active = -1;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
+
+    function mark(index) {
+      var all = options();
+      active = index;
+      all.forEach(function (option, i) {
+        option.setAttribute("aria-selected", i === index ? "true" : "false");
+      });
+      if (index >= 0 && all[index]) {
+        input.setAttribute("aria-activedescendant", all[index].id);
+        all[index].scrollIntoView({ block: "nearest" });
+      } else {
+        input.removeAttribute("aria-activedescendant");
+      }
+    }
+
+    function choose(option) {
+      var parts = input.value.split(/[,\u3001\uff0c]/);
+      parts[parts.length - 1] = option.dataset.userId;
+      input.value = parts.map(function (part) {
+        return part.trim();
+      }).filter(function (part) {
+        return part;
+      }).join(", ") + ", ";
+      close();
+      input.focus();
+    }
+
+    function show(users) {
+      list.textContent = "";
+      users.forEach(function (user, i) {
+        var option = document.createElement("li");
+        option.id = input.id + "-option-" + i;
+        option.setAttribute("role", "option");
+        option.setAttribute("aria-selected", "false");
+        option.dataset.userId = user.user_id;
+        option.textContent = user.display_name + " (" + user.user_id + ")";
+        // mousedown, not click: the input keeps the focus.
+        option.addEventListener("mousedown", function (event) {
+          event.preventDefault();
+          choose(option);
+        });
+        list.appendChild(option);
+      });
+      list.hidden = users.length === 0;
+      input.setAttribute("aria-expanded", users.length ? "true" : "false");
+      active = -1;
+      if (status) {
+        status.textContent = users.length ?
+          status.dataset.textSome.replace("{count}", String(users.length)) :
+          status.dataset.textNone;
+      }
+    }
+
+    function lookup() {
+      var query = typed();
+      if (!query || query.length > 100) {
+        asked = "";
+        close();
+        return;
+      }
+      if (query === asked) {
+        return;
+      }
+      asked = query;
+      fetch(input.dataset.userLookup + "?q=" + encodeURIComponent(query), {
+        credentials: "same-origin",
+        headers: { "Accept": "application/json" }
+      }).then(function (response) {
+        return response.ok ? response.json() : [];
+      }).then(function (users) {
+        // An answer to an older question is dropped.
+        if (query === typed()) {
+          show(Array.isArray(users) ? users : []);
+        }
+      }).catch(function () {
+        close();  // the plain field still works
+      });
+    }
+
+    input.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(lookup, 200);
+    });
+    input.addEventListener("keydown", function (event) {
+      var all = options();
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        if (list.hidden || !all.length) {
+          asked = "";
+          lookup();
+          return;
+        }
+        event.preventDefault();
+        var step = event.key === "ArrowDown" ? 1 : -1;
+        mark((active + step + all.length) % all.length);
+      } else if (event.key === "Enter" && !list.hidden && active >= 0 && all[active]) {
+        event.preventDefault();  // choosing, not sending the form
+        choose(all[active]);
+      } else if (event.key === "Escape" && !list.hidden) {
+        event.preventDefault();
+        close();
+      }
+    });
+    input.addEventListener("blur", function () {
+      window.setTimeout(close, 150);
+    });
+  });
+
   // Picking free slots fills the reservation form: the first pick selects one slot, a
   // later free slot right after the selection extends it, anything else starts again.
   var form = document.querySelector("form[data-reserve-form]");
