@@ -255,7 +255,7 @@ async def test_search_errors_speak_japanese(
         "/api/rooms/available", params=params, headers={**user_headers, "Accept-Language": "ja"}
     )
     assert answer.status_code == 422
-    assert "備品" in answer.json()["error"]["message"]
+    assert "設備" in answer.json()["error"]["message"]
 
 
 # --- a room's reservations over days ---

@@ -272,7 +272,7 @@ async def test_my_week_lists_my_meetings_by_day(
     assert "15:00–16:00" in html
     await page_login(me, language="ja")
     html = await _page(client, f"/my/week?date={tomorrow.isoformat()}")
-    assert "来週" in html
+    assert "次の週" in html
 
 
 # --- free-room search ---
