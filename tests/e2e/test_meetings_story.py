@@ -104,8 +104,8 @@ def test_a_meeting_from_search_to_an_admin_cancelling_it(
     alice.log_in(ALICE.user_id, ALICE.password)
     page = alice.goto("/search")
     page.get_by_label(alice.t("Date")).fill(day)
-    page.get_by_label(alice.t("Start time")).fill(start)
-    page.get_by_label(alice.t("End time")).fill(end)
+    page.get_by_label(alice.t("Start time")).select_option(start)
+    page.get_by_label(alice.t("End time")).select_option(end)
     page.get_by_label(alice.t("Seats at least")).fill("6")
     page.get_by_label(PROJECTOR["name_ja" if language == "ja" else "name_en"]).check()
     page.get_by_label(alice.t("Seats at least")).press("Enter")
@@ -157,8 +157,8 @@ def test_a_meeting_from_search_to_an_admin_cancelling_it(
     alice.shot("meeting-edit-form")
     later_start = f"{int(start[:2]) + 1:02d}:00"
     later_end = f"{int(end[:2]) + 1:02d}:00"
-    page.get_by_label(alice.t("Start time")).fill(later_start)
-    page.get_by_label(alice.t("End time")).fill(later_end)
+    page.get_by_label(alice.t("Start time")).select_option(later_start)
+    page.get_by_label(alice.t("End time")).select_option(later_end)
     page.get_by_role("button", name=alice.t("Save the changes")).click()
     page.wait_for_url(re.compile(r".*done=changed"))
     expect(page.get_by_text(f"{later_start}–{later_end}")).to_be_visible()

@@ -79,8 +79,8 @@ def test_the_views_are_accessible_and_work_with_the_keyboard(
     page = alice.goto("/search")
     _axe_clean(alice)
     page.get_by_label(alice.t("Date")).fill(tomorrow)
-    page.get_by_label(alice.t("Start time")).fill("18:00")
-    page.get_by_label(alice.t("End time")).fill("19:00")
+    page.get_by_label(alice.t("Start time")).select_option("18:00")
+    page.get_by_label(alice.t("End time")).select_option("19:00")
     page.get_by_label(alice.t("Seats at least")).press("Enter")  # submitted from the keyboard
     page.wait_for_url(re.compile(r".*/search\?.*"))
     expect(page.get_by_role("heading", level=2)).to_be_visible()

@@ -94,9 +94,12 @@ async def _edit_form(client: httpx.AsyncClient, reservation_id: int) -> dict[str
     assert page.status_code == 200, page.text[:1000]
     fields = dict(re.findall(r'<input[^>]* name="(\w+)"[^>]* value="([^"]*)"', page.text))
     fields.update(re.findall(r'<textarea[^>]* name="(\w+)"[^>]*>([^<]*)</textarea>', page.text))
-    selected = re.search(r'<option value="(\d+)" selected>', page.text)
-    assert selected is not None
-    fields["room_id"] = selected.group(1)
+    for name, options in re.findall(
+        r'<select[^>]* name="(\w+)"[^>]*>(.*?)</select>', page.text, flags=re.S
+    ):
+        selected = re.search(r'<option value="([^"]*)" selected>', options)
+        assert selected is not None, name
+        fields[name] = selected.group(1)
     checked = re.search(r'name="visibility" type="radio" value="(\w+)" checked', page.text)
     assert checked is not None
     fields["visibility"] = checked.group(1)

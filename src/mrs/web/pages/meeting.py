@@ -22,7 +22,7 @@ from mrs.reservations.schemas import (
     ReservationUpdate,
 )
 from mrs.rooms import service as rooms_service
-from mrs.wallclock import format_minute, wall_instant
+from mrs.wallclock import MINUTES_PER_DAY, format_minute, wall_instant
 from mrs.web.dependencies import Page, PageContext, PageUser
 from mrs.web.forms import FormState, submit, text_values
 from mrs.web.i18n import N_
@@ -34,6 +34,7 @@ from mrs.web.pages.meeting_form import (
     meeting_values,
 )
 from mrs.web.rendering import render
+from mrs.web.slots import offered_times
 
 router = APIRouter()
 
@@ -105,12 +106,22 @@ async def _edit_page(
         tz=page.settings.tz,
     )
     rooms = [room for room in await rooms_service.list_rooms(page.db) if room.active]
+    # Any slot boundary of a day: the meeting may move to another room with other hours
+    # (the service refuses a time outside them, naming the hours).
+    starts, ends = offered_times(
+        slot_minutes=page.settings.slot_minutes,
+        first_minute=0,
+        last_minute=MINUTES_PER_DAY,
+        gone_until=0,
+    )
     return render(
         page.request,
         "reservation_edit.html",
         {
             "r": view,
             "rooms": rooms,
+            "start_choices": starts,
+            "end_choices": ends,
             "values": state.values or _form_values(view),
             "errors": state.errors,
             "stale": state.status_code == 412,
