@@ -104,9 +104,15 @@ SITE_TZ = ZoneInfo("Asia/Tokyo")  # the server runs with the default site time z
 
 
 def open_room(admin: Visit, *, days: int = 7) -> int:
-    """Create a room through the admin pages and open it on every day of the next week."""
+    """Create a room through the admin pages, bookable all day and opened by hand on every
+    day of the next week (the stories book at any hour, on any day)."""
     page = admin.goto("/admin/rooms")
     page.get_by_label(admin.t("Name")).fill(f"Room {uuid.uuid4().hex[:6]}")
+    for weekday in range(6, 8):  # the site's default rule opens Monday to Friday
+        page.locator(f"#open-weekday-{weekday}").check()
+    page.get_by_label(admin.t("Opens at")).select_option("00:00")
+    page.get_by_label(admin.t("Closes at")).select_option("24:00")
+    page.get_by_label(admin.t("Open automatically")).uncheck()
     page.get_by_role("button", name=admin.t("Create room")).click()
     page.wait_for_url(re.compile(r".*/admin/rooms/\d+\?done=room_created"))
     room_id = int(re.findall(r"/admin/rooms/(\d+)", page.url)[0])

@@ -129,8 +129,8 @@ def test_reserving_works_without_javascript(open_visit: VisitFactory) -> None:
     page = visit.goto(f"/rooms/{room_id}?date={tomorrow}")
     # Without script a free slot is a link that fills the form through the address.
     page.get_by_role("link", name="Free — choose 14:00").click()
-    expect(page.get_by_label("Start")).to_have_value("14:00")
-    expect(page.get_by_label("End")).to_have_value("14:30")
+    expect(page.get_by_label("Start", exact=True)).to_have_value("14:00")
+    expect(page.get_by_label("End", exact=True)).to_have_value("14:30")
     page.get_by_role("button", name="Reserve this time").click()
     expect(page.get_by_role("status")).to_have_text("Your reservation is confirmed.")
     expect(page.get_by_role("row", name=re.compile("^14:00–14:30"))).to_contain_text(
@@ -173,7 +173,10 @@ def test_slots_answer_space_look_free_and_never_show_a_backwards_range(
     visit.log_in(BOB.user_id, BOB.password)
     tomorrow = (datetime.now(SITE_TZ) + timedelta(days=1)).date().isoformat()
     page = visit.goto(f"/rooms/{room_id}?date={tomorrow}")
-    start, end = page.get_by_label(visit.t("Start")), page.get_by_label(visit.t("End"))
+    start, end = (
+        page.get_by_label(visit.t("Start"), exact=True),
+        page.get_by_label(visit.t("End"), exact=True),
+    )
     free_row = page.locator("tr.free").first
     background = free_row.locator("td").evaluate("td => getComputedStyle(td).backgroundColor")
     assert background not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)")

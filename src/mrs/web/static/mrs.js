@@ -261,6 +261,9 @@
     }
   }
 
+  var submit = form.querySelector("button[type=submit]");
+  var phone = window.matchMedia("(max-width: 48rem)");
+
   function pick(link) {
     if (start.value && end.value && link.dataset.start === end.value) {
       end.value = link.dataset.end;
@@ -269,6 +272,14 @@
       end.value = link.dataset.end;
     }
     highlight();
+    // On a phone the form sits below the slots: bring its button into sight once a slot
+    // is picked, so the booking is one tap away.
+    if (submit && phone.matches) {
+      var box = submit.getBoundingClientRect();
+      if (box.top < 0 || box.bottom > window.innerHeight) {
+        submit.scrollIntoView({ block: "end" });
+      }
+    }
   }
 
   picks.forEach(function (link) {
