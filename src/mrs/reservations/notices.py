@@ -9,6 +9,32 @@ from mrs.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, display_name, format_day
 from mrs.wallclock import format_minute
 
 
+def _params(
+    loc: str,
+    first_name: str,
+    last_name: str,
+    room_name: str,
+    day: date,
+    start_minute: int,
+    end_minute: int,
+) -> dict[str, str]:
+    """The reservation as the mail names it, in the recipient's language."""
+    return {
+        "name": display_name(loc, first_name, last_name),
+        "room": room_name,
+        "date": format_day(loc, day),
+        "start": format_minute(start_minute),
+        "end": format_minute(end_minute),
+    }
+
+
+def _signed(loc: str, body: str, reason: str | None) -> str:
+    """The body with the administrator's reason, if any, and the signature."""
+    if reason:
+        body += "\n\n" + translate(loc, "Reason given: {reason}", reason=reason)
+    return body + "\n\n— MRS"
+
+
 def cancelled_by_admin(
     locale: str | None,
     *,
@@ -22,13 +48,7 @@ def cancelled_by_admin(
 ) -> Notice:
     """Tell the owner that an administrator cancelled their reservation, and why."""
     loc = locale if locale in SUPPORTED_LOCALES else DEFAULT_LOCALE
-    params = {
-        "name": display_name(loc, first_name, last_name),
-        "room": room_name,
-        "date": format_day(loc, day),
-        "start": format_minute(start_minute),
-        "end": format_minute(end_minute),
-    }
+    params = _params(loc, first_name, last_name, room_name, day, start_minute, end_minute)
     subject = translate(loc, "Your reservation of {room} was cancelled", **params)
     body = translate(
         loc,
@@ -36,9 +56,7 @@ def cancelled_by_admin(
         "{start}–{end}.",
         **params,
     )
-    if reason:
-        body += "\n\n" + translate(loc, "Reason given: {reason}", reason=reason)
-    return Notice(subject, body + "\n\n— MRS")
+    return Notice(subject, _signed(loc, body, reason))
 
 
 def changed_by_admin(
@@ -54,13 +72,7 @@ def changed_by_admin(
 ) -> Notice:
     """Tell the owner that an administrator changed their reservation, what it is now, and why."""
     loc = locale if locale in SUPPORTED_LOCALES else DEFAULT_LOCALE
-    params = {
-        "name": display_name(loc, first_name, last_name),
-        "room": room_name,
-        "date": format_day(loc, day),
-        "start": format_minute(start_minute),
-        "end": format_minute(end_minute),
-    }
+    params = _params(loc, first_name, last_name, room_name, day, start_minute, end_minute)
     subject = translate(loc, "Your reservation of {room} was changed", **params)
     body = translate(
         loc,
@@ -68,6 +80,4 @@ def changed_by_admin(
         "{date}, {start}–{end}.",
         **params,
     )
-    if reason:
-        body += "\n\n" + translate(loc, "Reason given: {reason}", reason=reason)
-    return Notice(subject, body + "\n\n— MRS")
+    return Notice(subject, _signed(loc, body, reason))
