@@ -132,6 +132,23 @@ async def test_a_rooms_day_shows_who_holds_each_taken_slot(
     assert '<option value="14:30" selected>' in picked.text
 
 
+async def test_a_time_asked_outside_the_usual_hours_is_offered_in_the_form(
+    client: httpx.AsyncClient, make_user: UserFactory, make_room: RoomFactory, page_login: PageLogin
+) -> None:
+    # The timeline spans the earliest hour any room opens, so it links an all-day room at
+    # 06:00; the room's page must then offer 06:00, not fall back to its usual hours.
+    room_id = await make_room()
+    await page_login(await make_user())
+    usual = await client.get(f"/rooms/{room_id}?date=2030-01-08")
+    assert '<option value="06:00"' not in usual.text
+    picked = await client.get(f"/rooms/{room_id}?date=2030-01-08&start=06:00&end=06:30")
+    assert '<option value="06:00" selected>' in picked.text
+    assert '<option value="06:30" selected>' in picked.text
+    nonsense = await client.get(f"/rooms/{room_id}?date=2030-01-08&start=25:00&end=06:30")
+    assert nonsense.status_code == 200
+    assert '<option value="06:00"' not in nonsense.text
+
+
 async def test_slots_of_today_before_now_are_past(
     client: httpx.AsyncClient, make_user: UserFactory, make_room: RoomFactory, page_login: PageLogin
 ) -> None:

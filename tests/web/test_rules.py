@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from mrs.reservations.service import ReservationView
 from mrs.wallclock import minutes_gone
-from mrs.web.slots import day_slots, grid_bounds, offered_times
+from mrs.web.slots import AskedTimes, asked_times, day_slots, grid_bounds, offered_times
 
 DAY = date(2030, 1, 8)
 
@@ -38,6 +38,20 @@ def test_the_grid_covers_the_usual_hours() -> None:
 def test_the_grid_widens_to_show_early_and_late_reservations() -> None:
     early_late = [_reservation(6 * 60 + 15, 7 * 60), _reservation(22 * 60, 24 * 60)]
     assert grid_bounds(early_late, slot_minutes=30, first_hour=8, last_hour=20) == (360, 1440)
+
+
+def test_times_asked_by_a_link_are_read_only_when_both_are_times_of_the_day() -> None:
+    assert asked_times("06:00", "06:30") == AskedTimes(360, 390)
+    assert asked_times("23:30", "24:00") == AskedTimes(1410, 1440)
+    for start, end in [
+        ("", "06:30"),
+        ("6:00", "06:30"),
+        ("25:00", "26:00"),
+        ("10:60", "11:00"),
+        ("11:00", "10:00"),
+        ("24:00", "24:30"),
+    ]:
+        assert asked_times(start, end) is None
 
 
 def test_each_slot_knows_the_reservation_holding_it() -> None:

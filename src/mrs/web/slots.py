@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Generic, NamedTuple, Protocol, TypeVar
@@ -45,6 +46,29 @@ def bookable_span(open_minute: int, close_minute: int, slot_minutes: int) -> tup
     first = open_minute + (-open_minute) % slot_minutes
     last = close_minute - close_minute % slot_minutes
     return (first, last) if first < last else (open_minute, open_minute)
+
+
+class AskedTimes(NamedTuple):
+    """The times a link or a form asked for, in minutes of the day."""
+
+    start_time: int
+    end_time: int
+
+
+def asked_times(start: str, end: str) -> AskedTimes | None:
+    """The `HH:MM` times a link asked for (the timeline's free cell, the search), or None
+    when either is missing or not a time of the day: the page then shows its usual hours."""
+    minutes = []
+    for text in (start, end):
+        match = re.fullmatch(r"(\d\d):(\d\d)", text)
+        if match is None:
+            return None
+        hour, minute = int(match[1]), int(match[2])
+        if minute > 59 or hour * 60 + minute > MINUTES_PER_DAY:
+            return None
+        minutes.append(hour * 60 + minute)
+    start_minute, end_minute = minutes
+    return AskedTimes(start_minute, end_minute) if start_minute < end_minute else None
 
 
 def grid_bounds(

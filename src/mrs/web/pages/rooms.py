@@ -42,6 +42,7 @@ from mrs.web.pages.meeting_form import (
 )
 from mrs.web.rendering import render
 from mrs.web.slots import (
+    asked_times,
     bookable_span,
     day_slots,
     grid_bounds,
@@ -156,8 +157,11 @@ async def _room_day_page(
     reservations = await reservations_service.reservations_of_room_day(
         db, room_id=room_id, day=day, viewer=viewer, locale=page.locale
     )
+    # A time asked for outside the usual hours (the timeline offers an all-day room from
+    # the earliest hour any room opens) widens the grid, so the form can offer it.
+    asked = asked_times(state.values.get("start_time", ""), state.values.get("end_time", ""))
     first, last = grid_bounds(
-        reservations,
+        [*reservations, *([asked] if asked else [])],
         slot_minutes=settings.slot_minutes,
         first_hour=settings.web_day_start_hour,
         last_hour=settings.web_day_end_hour,
