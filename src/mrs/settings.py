@@ -286,6 +286,10 @@ class Settings(BaseSettings):
     # a retry within it gets the first answer, never a second booking. Older keys are pruned
     # (hourly) and a reused old key counts as a new request.
     idempotency_key_hours: int = Field(default=24, ge=1, le=24 * 30)
+    # A recurring series may reach this many days past its first date, and hold at most
+    # this many occurrences; a rule asking for more is refused (422), never cut short.
+    series_horizon_days: int = Field(default=730, ge=1, le=3660)
+    series_max_occurrences: int = Field(default=500, ge=1, le=5000)
     # --- end reservations ---
 
     # --- rooms: opening rules ---

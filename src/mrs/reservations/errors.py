@@ -137,3 +137,39 @@ class TooManyEquipmentCodes(InvalidInput):
 class UnknownEquipmentCode(InvalidInput):
     code = "unknown_equipment"
     message = "No equipment is called {codes}. Choose from the equipment list."
+
+
+class InvalidRule(InvalidInput):
+    code = "invalid_rule"
+    field = "rule"
+    message = (
+        "The repeat rule is not understood ({part}). Use FREQ=DAILY, WEEKLY or MONTHLY with "
+        "INTERVAL, BYDAY, BYMONTHDAY, and UNTIL or COUNT."
+    )
+
+
+class RuleWithoutEnd(InvalidInput):
+    code = "rule_without_end"
+    field = "rule"
+    message = "Say until when the series repeats (UNTIL) or how many times (COUNT)."
+
+
+class SeriesTooLong(InvalidInput):
+    code = "series_too_long"
+    field = "rule"
+    message = (
+        "The series would go on past {last_date}: a series may run at most {days} days "
+        "from its first date."
+    )
+
+
+class TooManyOccurrences(InvalidInput):
+    code = "too_many_occurrences"
+    field = "rule"
+    message = "The series would have more than {limit} occurrences."
+
+
+class NoOccurrences(InvalidInput):
+    code = "no_occurrences"
+    field = "rule"
+    message = "The repeat rule gives no date on or after the first date."

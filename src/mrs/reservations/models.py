@@ -1,4 +1,4 @@
-"""The reservation table.
+"""The reservation table, and the series that recurring reservations belong to.
 
 Times are minutes since local midnight (`start_minute`, `end_minute`), not SQL TIME: a
 reservation may end at 24:00, which neither Python's `time` nor SQLite can hold, and
@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -23,6 +24,8 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -55,6 +58,11 @@ class Reservation(Base):
         CheckConstraint("start_minute >= 0 AND end_minute <= 1440", name="within_day"),
         CheckConstraint("status IN ('ACTIVE', 'CANCELLED')", name="status"),
         CheckConstraint("visibility IN ('PUBLIC', 'PRIVATE')", name="visibility"),
+        CheckConstraint(
+            "(series_id IS NULL) = (occurrence_date IS NULL)", name="occurrence_of_series"
+        ),
+        # One occurrence per series and rule date (a moved one keeps its rule date).
+        UniqueConstraint("series_id", "occurrence_date"),
         Index("ix_reservation_room_day", "room_id", "reserved_date", "start_minute"),
         Index("ix_reservation_user_day", "user_id", "reserved_date", "start_minute"),
         # The active reservations of a day, room by room: the day timeline, the free-room
@@ -90,6 +98,66 @@ class Reservation(Base):
     # Rises with every change; a reservation's ETag, so a stale edit can be refused.
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An occurrence of a series: the date its rule gave it (kept when it is moved), and
+    # whether it was changed or cancelled on its own (a series edit then leaves it alone).
+    series_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("reservation_series.series_id"),
+    )
+    occurrence_date: Mapped[date | None] = mapped_column(Date)
+    is_exception: Mapped[bool] = mapped_column(Boolean, server_default=false())
+
+
+class SeriesStatus(enum.StrEnum):
+    ACTIVE = "ACTIVE"
+    CANCELLED = "CANCELLED"
+
+
+class ReservationSeries(Base):
+    """A recurring meeting: one room, one time of day, and the dates its `rule` gives.
+
+    `rule` is the canonical text of an RFC 5545 RRULE subset (`recurrence.parse_rule`);
+    times are local wall minutes like a reservation's, so 10:00 stays 10:00 when the
+    clocks change. Its occurrences are `reservation` rows pointing here.
+    """
+
+    __tablename__ = "reservation_series"
+    __table_args__ = (
+        CheckConstraint("end_minute > start_minute", name="end_after_start"),
+        CheckConstraint("start_minute >= 0 AND end_minute <= 1440", name="within_day"),
+        CheckConstraint("status IN ('ACTIVE', 'CANCELLED')", name="status"),
+        CheckConstraint("visibility IN ('PUBLIC', 'PRIVATE')", name="visibility"),
+    )
+
+    series_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    room_id: Mapped[int] = mapped_column(ForeignKey("meeting_room.room_id"))
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("usr.user_id"), index=True)
+    title: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(2000), server_default="")
+    visibility: Mapped[str] = mapped_column(String(8), server_default=Visibility.PUBLIC.value)
+    start_date: Mapped[date] = mapped_column(Date)
+    start_minute: Mapped[int] = mapped_column(SmallInteger)
+    end_minute: Mapped[int] = mapped_column(SmallInteger)
+    rule: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), server_default=SeriesStatus.ACTIVE.value)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SeriesAttendee(Base):
+    """A user invited to a whole series (each occurrence copies them as its attendees)."""
+
+    __tablename__ = "series_attendee"
+
+    series_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("reservation_series.series_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("usr.user_id"), primary_key=True)
 
 
 class ReservationAttendee(Base):
