@@ -13,10 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from mrs.accounts.models import Role
 from mrs.accounts.session_cookie import SESSION_COOKIE
 from mrs.http.dependencies import LOCALE_COOKIE
+from mrs.rooms.models import MeetingRoom
 from tests.conftest import DEFAULT_PASSWORD, RoomFactory, UserFactory, browser_like_client
 from tests.reservations.conftest import EquipmentFactory, MeetingFactory
 
@@ -102,6 +104,41 @@ async def test_a_free_timeline_cell_opens_the_booking_form_with_the_slot_chosen(
     assert f'action="/rooms/{room}/reservations"' in day_page
     assert re.search(r'<option value="14:00" selected', day_page)
     assert re.search(r'<option value="14:30" selected', day_page)
+
+
+async def test_the_timeline_and_a_rooms_week_offer_only_the_rooms_bookable_hours(
+    client: httpx.AsyncClient,
+    page_login: PageLogin,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    app: Any,
+    tomorrow: date,
+) -> None:
+    # A room open 10:00–12:00 beside one open all day: the grid spans the usual hours,
+    # but the short room's cells outside its hours are hatched, not links to book.
+    short = await make_room("Short hours")
+    await make_room("All day")
+    async with app.state.db.transaction() as session:
+        await session.execute(
+            update(MeetingRoom)
+            .where(MeetingRoom.room_id == short)
+            .values(open_minute=600, close_minute=720)
+        )
+    await page_login(await make_user())
+
+    def offered(html: str) -> list[str]:
+        return [
+            re.search(r"start=(\d\d:\d\d)", url).group(1)  # type: ignore[union-attr]
+            for url in _free_links(html)
+            if url.startswith(f"/rooms/{short}?")
+        ]
+
+    timeline = await _page(client, f"/timeline?date={tomorrow.isoformat()}")
+    assert offered(timeline) == ["10:00", "10:30", "11:00", "11:30"]
+    assert '<td class="x"></td>' in timeline
+    week = await _page(client, f"/rooms/{short}/week?date={tomorrow.isoformat()}")
+    assert set(offered(week)) == {"10:00", "10:30", "11:00", "11:30"}
+    assert '<th scope="row">09:30</th>' not in week  # the week shows the room's hours
 
 
 async def test_past_slots_of_today_are_not_offered(

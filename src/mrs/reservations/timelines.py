@@ -31,7 +31,7 @@ from mrs.reservations.models import Reservation, ReservationAttendee, Reservatio
 from mrs.rooms import availability
 from mrs.rooms.errors import RoomNotFound
 from mrs.rooms.models import RoomEquipment
-from mrs.wallclock import elapsed_minutes
+from mrs.wallclock import MINUTES_PER_DAY, elapsed_minutes
 
 
 @dataclass(frozen=True)
@@ -233,6 +233,8 @@ def _day_timeline(dialect: str) -> Select[Any]:
             _meeting_room.c.room_name,
             _meeting_room.c.capacity,
             _meeting_room.c.location,
+            _meeting_room.c.open_minute,
+            _meeting_room.c.close_minute,
             packed_equipment(dialect),
             *_booking_columns(),
         )
@@ -251,6 +253,9 @@ class RoomBookings:
     capacity: int | None
     location: str | None
     equipment: list[str]
+    # The room's bookable hours (minutes of the day): the timeline offers nothing outside.
+    open_minute: int = 0
+    close_minute: int = MINUTES_PER_DAY
     bookings: list[Booking] = field(default_factory=list)
 
 
@@ -268,6 +273,8 @@ async def day_timeline(db: Database, *, day: date, viewer: rules.Actor) -> list[
                     capacity=row.capacity,
                     location=row.location,
                     equipment=sorted(row.equipment.split(",")) if row.equipment else [],
+                    open_minute=row.open_minute,
+                    close_minute=row.close_minute,
                 )
             )
         if row.reservation_id is not None:
@@ -290,6 +297,8 @@ def _room_days() -> Select[Any]:
     return (
         select(
             _meeting_room.c.room_name,
+            _meeting_room.c.open_minute,
+            _meeting_room.c.close_minute,
             _reservable_room.c.reserved_date,
             availability.is_bookable().label("bookable"),
             *_booking_columns(),
@@ -309,6 +318,8 @@ class RoomDays:
     room_name: str
     bookable: set[date]
     bookings: dict[date, list[Booking]]
+    open_minute: int = 0
+    close_minute: int = MINUTES_PER_DAY
 
 
 async def room_days(
@@ -335,5 +346,10 @@ async def room_days(
                 _booking(row, row.reserved_date, viewer)
             )
     return RoomDays(
-        room_id=room_id, room_name=rows[0].room_name, bookable=bookable, bookings=bookings
+        room_id=room_id,
+        room_name=rows[0].room_name,
+        bookable=bookable,
+        bookings=bookings,
+        open_minute=rows[0].open_minute,
+        close_minute=rows[0].close_minute,
     )

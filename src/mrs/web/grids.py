@@ -14,6 +14,9 @@ from markupsafe import Markup, escape
 from mrs.reservations.timelines import Booking
 from mrs.wallclock import format_minute
 
+# A slot nobody can book: gone ("p"), or outside the room's hours ("x", hatched).
+_EMPTY_CELLS = {"past": '<td class="p"></td>', "closed": '<td class="x"></td>'}
+
 
 def segments(
     bookings: Sequence[Booking],
@@ -22,11 +25,20 @@ def segments(
     first_minute: int,
     last_minute: int,
     gone_until: int,
+    bookable: tuple[int, int] | None = None,
 ) -> list[tuple[int, int, str, Booking | None]]:
     """(start, slots, state, booking) from first to last minute: a booking covers every
-    slot it touches (clipped to the grid), each other slot is free, or past once gone."""
+    slot it touches (clipped to the grid), each other slot is free, or past once gone, or
+    closed when outside the room's `bookable` hours (when given)."""
     out: list[tuple[int, int, str, Booking | None]] = []
-    append = out.append
+    opens, closes = bookable or (first_minute, last_minute)
+
+    def append(part: tuple[int, int, str, Booking | None]) -> None:
+        start, _, state, _ = part
+        if state == "free" and (start < opens or start + slot_minutes > closes):
+            part = (start, 1, "closed", None)
+        out.append(part)
+
     minute = first_minute
     for booking in sorted(bookings, key=_start):
         if booking.end_time <= minute:
@@ -167,7 +179,7 @@ class TimelineRows:
             elif state == "free":
                 cells.append(free_head + self._free_tail(start))
             else:
-                cells.append('<td class="p"></td>')
+                cells.append(_EMPTY_CELLS[state])
         return "".join(cells)
 
 
@@ -221,6 +233,6 @@ def week_rows(
                     f"{day.isoformat()} {format_minute(minute)}</span></a></td>"
                 )
             else:
-                cells.append('<td class="p"></td>')
+                cells.append(_EMPTY_CELLS[state])
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return Markup("".join(rows))  # noqa: S704 - user data escaped above

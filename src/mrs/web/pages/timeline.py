@@ -3,6 +3,7 @@ blocks, free slots as links to book them; filters by location, size and equipmen
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
 from typing import NamedTuple
@@ -16,12 +17,12 @@ from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
 from mrs.i18n import translate
 from mrs.reservations import rules, timelines
 from mrs.rooms import equipment as equipment_list
-from mrs.wallclock import minutes_gone
+from mrs.wallclock import MINUTES_PER_DAY, minutes_gone
 from mrs.web.dependencies import PageUser
 from mrs.web.grids import TimelineRows, hour_heads, segments
 from mrs.web.pages.common import query_day, site_now
 from mrs.web.rendering import render
-from mrs.web.slots import grid_bounds
+from mrs.web.slots import bookable_span, grid_bounds
 
 router = APIRouter()
 
@@ -71,6 +72,18 @@ def _filters(request: Request, locale: str) -> Filters:
     return Filters(location, capacity, codes, error)
 
 
+def _hours_of_all(
+    hours: Iterable[tuple[int, int]], usual: tuple[int, int]
+) -> tuple[int, int] | None:
+    """From the earliest opening to the latest closing of the rooms shown, a room bookable
+    all day counting as the site's `usual` hours (as on its own day page); None when no
+    room is shown."""
+    spans = [usual if span == (0, MINUTES_PER_DAY) else span for span in hours]
+    if not spans:
+        return None
+    return min(span[0] for span in spans), max(span[1] for span in spans)
+
+
 @router.get("/timeline")
 async def day_timeline(
     request: Request,
@@ -90,11 +103,18 @@ async def day_timeline(
     locations = sorted({room.location for room in rooms if room.location})
     shown = [room for room in rooms if filters.admit(room)]
     slot = settings.slot_minutes
+    hours = {
+        room.room_id: bookable_span(room.open_minute, room.close_minute, slot) for room in shown
+    }
     first, last = grid_bounds(
         [booking for room in shown for booking in room.bookings],
         slot_minutes=slot,
         first_hour=settings.web_day_start_hour,
         last_hour=settings.web_day_end_hour,
+        bookable=_hours_of_all(
+            hours.values(),
+            (settings.web_day_start_hour * 60, settings.web_day_end_hour * 60),
+        ),
     )
     gone = minutes_gone(day, now, settings.tz)
     rows = TimelineRows(
@@ -116,6 +136,7 @@ async def day_timeline(
                 first_minute=first,
                 last_minute=last,
                 gone_until=gone,
+                bookable=hours[room.room_id],
             ),
         )
         for room in shown

@@ -15,12 +15,12 @@ from mrs.i18n import translate
 from mrs.reservations import rules, timelines
 from mrs.reservations import service as reservations_service
 from mrs.reservations.models import ReservationStatus
-from mrs.wallclock import format_minute, minutes_gone
+from mrs.wallclock import MINUTES_PER_DAY, format_minute, minutes_gone
 from mrs.web.dependencies import PageUser
 from mrs.web.grids import segments, week_rows
 from mrs.web.pages.common import query_day, site_now
 from mrs.web.rendering import render
-from mrs.web.slots import grid_bounds
+from mrs.web.slots import bookable_span, grid_bounds
 
 router = APIRouter()
 
@@ -61,11 +61,14 @@ async def room_week(
         db, room_id=room_id, from_day=days[0], to_day=days[-1], viewer=viewer
     )
     slot = settings.slot_minutes
+    hours = bookable_span(week.open_minute, week.close_minute, slot)
     first, last = grid_bounds(
         [booking for bookings in week.bookings.values() for booking in bookings],
         slot_minutes=slot,
         first_hour=settings.web_day_start_hour,
         last_hour=settings.web_day_end_hour,
+        # A room bookable all day shows the site's usual hours, as its day page does.
+        bookable=None if hours == (0, MINUTES_PER_DAY) else hours,
     )
     columns = {
         each: (
@@ -75,6 +78,7 @@ async def room_week(
                 first_minute=first,
                 last_minute=last,
                 gone_until=minutes_gone(each, now, settings.tz),
+                bookable=hours,
             )
             if each in week.bookable
             else None
