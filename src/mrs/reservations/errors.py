@@ -209,9 +209,3 @@ class FromDateRequired(InvalidInput):
     code = "from_date_required"
     field = "from_date"
     message = "Say from which date the change applies (from_date)."
-
-
-class FromDateOutsideSeries(InvalidInput):
-    code = "from_date_outside_series"
-    field = "from_date"
-    message = "The date must be after the first date of the series."
