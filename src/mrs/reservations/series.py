@@ -238,11 +238,31 @@ class _Occurrences:
 
 
 async def _insert_occurrences(
-    session: AsyncSession, target: _Occurrences, dates: Sequence[date], now: datetime
+    session: AsyncSession,
+    dialect: str,
+    target: _Occurrences,
+    dates: Sequence[date],
+    now: datetime,
 ) -> list[int]:
     """Insert one occurrence per date (one statement, however many) with its attendees."""
     if not dates:
         return []
+    if dialect == "postgresql":
+        params = {
+            "room_id": target.room_id,
+            "days": list(dates),
+            "start_minute": target.start_minute,
+            "end_minute": target.end_minute,
+            "user_id": target.user_id,
+            "now": now,
+            "title": target.title,
+            "description": target.description,
+            "visibility": target.visibility,
+            "series_id": target.series_id,
+            "attendees": list(target.invited),
+        }
+        made = await session.execute(statements.insert_occurrences(), params)
+        return [int(row.reservation_id) for row in made]
     rows = [
         {
             "room_id": target.room_id,
@@ -337,7 +357,7 @@ async def _write(
         )
         await _attend(session, kept, target.invited)
     inserted = await _insert_occurrences(
-        session, target, [day for day in free if day not in existing], now
+        session, db.dialect, target, [day for day in free if day not in existing], now
     )
     return inserted, refused
 
