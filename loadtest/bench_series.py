@@ -192,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--occurrences", type=int, default=26, help="occurrences per series")
     parser.add_argument("--runs", type=int, default=20, help="series created and edited")
     parser.add_argument("--weeks", type=int, default=104, help="occurrences of each")
+    parser.add_argument("--only", default="series,reserve", help="comma list of: series, reserve")
     args = parser.parse_args(argv)
+    chosen = set(args.only.split(","))
     if args.series > SERIES_ROOMS * SERIES_PER_ROOM:
         parser.error(f"--series: at most {SERIES_ROOMS * SERIES_PER_ROOM}")
     lines: list[str] = []
@@ -246,12 +248,16 @@ def main(argv: list[str] | None = None) -> int:
                     args.logins,
                 ) as series_server,
             ):
-                tokens = series_server[1].read_text().split()
-                lines += series_latencies(
-                    series_server[0], tokens, first_day, args.runs, args.weeks
-                )
-                for line in lines:
-                    print(f"  {line}", flush=True)
+                if "series" in chosen:
+                    tokens = series_server[1].read_text().split()
+                    lines += series_latencies(
+                        series_server[0], tokens, first_day, args.runs, args.weeks
+                    )
+                    for line in lines:
+                        print(f"  {line}", flush=True)
+                if "reserve" not in chosen:
+                    print("\n".join(lines))
+                    return 0
                 measured: dict[str, Measure] = alternate(
                     {"without series": plain_server, "with series": series_server},
                     "reserve",
