@@ -54,7 +54,7 @@ def settings(tmp_path: Path, database_url: str, site: Site) -> Settings:
 
 @pytest.fixture
 def clock() -> FixedClock:
-    return FixedClock(datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+    return FixedClock(datetime(2027, 2, 1, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ async def room(app: Any) -> int:
     await rooms_service.open_room(
         app.state.db,
         room_id=created.room_id,
-        from_date=date(2027, 3, 1),
+        from_date=date(2027, 2, 1),
         to_date=date(2027, 12, 31),
         weekdays=None,
     )
