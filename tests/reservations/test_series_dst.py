@@ -224,3 +224,55 @@ async def test_a_series_ending_in_the_skipped_hour_is_refused_on_that_date_only(
     assert refused.status_code == 409, refused.text
     assert site.spring.isoformat() in refused.text
     assert await _stored(app, room) == []
+
+
+async def test_moving_all_of_a_series_keeps_wall_time_and_skips_the_missing_hour(
+    app: Any, client: httpx.AsyncClient, room: int, user_headers: dict[str, str], site: Site
+) -> None:
+    first = site.spring - timedelta(days=7)
+    created = await _create_series(
+        client,
+        room,
+        user_headers,
+        start_date=first,
+        start_time="10:00",
+        end_time="11:00",
+        rule="FREQ=WEEKLY;COUNT=3",
+        on_conflict="fail",
+    )
+    assert created.status_code == 201, created.text
+    series_id = created.json()["series_id"]
+    weeks = [first + timedelta(weeks=week) for week in range(3)]
+
+    refused = await client.patch(
+        f"/api/series/{series_id}",
+        json={"scope": "all", "start_time": "02:30", "end_time": "03:30"},
+        headers=user_headers,
+    )
+    assert refused.status_code == 409, refused.text
+    assert site.spring.isoformat() in refused.text
+    assert [(day, start) for day, start, _, _ in await _stored(app, room)] == [
+        (day, 600) for day in weeks
+    ]
+
+    moved = await client.patch(
+        f"/api/series/{series_id}",
+        json={
+            "scope": "all",
+            "start_time": "02:30",
+            "end_time": "03:30",
+            "on_conflict": "skip",
+        },
+        headers=user_headers,
+    )
+    assert moved.status_code == 200, moved.text
+    assert [(each["date"], each["reason"]) for each in moved.json()["skipped"]] == [
+        (site.spring.isoformat(), "time_does_not_exist")
+    ]
+    stored = await _stored(app, room)
+    assert [(day, start, end) for day, start, end, _ in stored] == [
+        (weeks[0], 150, 210),
+        (weeks[2], 150, 210),
+    ]
+    tz = ZoneInfo(site.timezone)
+    assert all(wall_time_exists(day, start, tz) for day, start, _, _ in stored)
