@@ -88,11 +88,15 @@ class RecurrenceRule:
 
 
 _BYDAY = re.compile(r"([+-]?[1-5])?(MO|TU|WE|TH|FR|SA|SU)")
-_UNTIL = re.compile(r"(\d{4})(\d{2})(\d{2})(T\d{6}Z?)?")
+# ASCII digits only: `str.isdigit` and `\d` also take "²" (which `int` then refuses with a
+# crash) and other scripts' digits (which would be read back as a different rule).
+_UNTIL = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})(T[0-9]{6}Z?)?")
+_NUMBER = re.compile(r"[0-9]{1,5}")
+_SIGNED_NUMBER = re.compile(r"[+-]?[0-9]{1,2}")
 
 
 def _positive(name: str, value: str, *, most: int) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= most:
+    if _NUMBER.fullmatch(value) is None or not 1 <= int(value) <= most:
         raise InvalidRule(part=f"{name}={value}")
     return int(value)
 
@@ -158,12 +162,9 @@ def _day(value: str, frequency: Frequency) -> DayOfWeek:
 
 
 def _month_day(value: str) -> int:
-    number = value.lstrip("+")
-    sign = -1 if number.startswith("-") else 1
-    digits = number.lstrip("-")
-    if not digits.isdigit() or not 1 <= int(digits) <= 31:
+    if _SIGNED_NUMBER.fullmatch(value) is None or not 1 <= abs(int(value)) <= 31:
         raise InvalidRule(part=f"BYMONTHDAY={value}")
-    return sign * int(digits)
+    return int(value)
 
 
 def _until(value: str) -> date:
@@ -191,7 +192,9 @@ def occurrence_dates(
     `horizon_days` after the first date or there would be more than `max_occurrences`."""
     if rule.count is not None and rule.count > max_occurrences:
         raise TooManyOccurrences(limit=max_occurrences)
-    last_allowed = first_date + timedelta(days=horizon_days)
+    if _never_matches(rule, first_date):
+        raise NoOccurrences()
+    last_allowed = _days_after(first_date, horizon_days)
     dates = rrule.rrule(
         _FREQUENCIES[rule.frequency],
         dtstart=datetime.combine(first_date, datetime.min.time()),
@@ -214,9 +217,43 @@ def occurrence_dates(
     return found
 
 
+def _days_after(first_date: date, days: int) -> date:
+    try:
+        return first_date + timedelta(days=days)
+    except OverflowError:
+        return date.max
+
+
+# The most days each month can have (February in a leap year).
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _never_matches(rule: RecurrenceRule, first_date: date) -> bool:
+    """Whether a monthly rule can give no date at all: only when it returns to the same
+    month every time (an interval of 12, 24...) and asks for days that month never has
+    ("every 12 months on the 30th" from February). dateutil would look for one until the
+    year 9999, which takes a noticeable fraction of a second; any other rule visits a
+    31-day month within a year."""
+    if rule.frequency is not Frequency.MONTHLY or rule.interval % 12 or not rule.by_month_day:
+        return False
+    most = _MONTH_DAYS[first_date.month - 1]
+    return all(abs(day) > most for day in rule.by_month_day)
+
+
 # --- in words ---
 
-_ORDINALS_EN = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", -1: "last"}
+_ORDINALS_EN = {
+    1: "first",
+    2: "second",
+    3: "third",
+    4: "fourth",
+    5: "fifth",
+    -1: "last",
+    -2: "second-to-last",
+    -3: "third-to-last",
+    -4: "fourth-to-last",
+    -5: "fifth-to-last",
+}
 
 
 def _weekday_name(locale: str, weekday: int) -> str:
@@ -254,8 +291,7 @@ def _describe_en(rule: RecurrenceRule, first_date: date, times: str) -> str:
     elif rule.frequency is Frequency.MONTHLY and days:
         names = _joined_en(
             [
-                f"the {_ORDINALS_EN.get(day.ordinal or 0, str(day.ordinal))} "
-                f"{_weekday_name('en', day.weekday)}"
+                f"the {_ORDINALS_EN[day.ordinal]} {_weekday_name('en', day.weekday)}"
                 if day.ordinal
                 else f"every {_weekday_name('en', day.weekday)}"
                 for day in days
