@@ -18,7 +18,7 @@ import pytest
 from mrs.accounts import users
 from mrs.accounts.models import Role, UserStatus
 from mrs.notifications import service as notifications_service
-from mrs.reservations import service as reservations_service
+from mrs.reservations import reads as reservations_reads
 from mrs.rooms import service as rooms_service
 from mrs.settings import Settings
 from tests.conftest import (
@@ -214,7 +214,7 @@ async def test_a_room_out_of_use_is_refused_through_the_form_in_words(
     assert japanese.status_code == 409
     assert f"会議室 {room_id} は利用停止中のため予約できません。" in japanese.text
     assert (
-        await reservations_service.reservations_of_room_day(
+        await reservations_reads.reservations_of_room_day(
             app.state.db, room_id=room_id, day=tomorrow
         )
         == []

@@ -16,7 +16,7 @@ from sqlalchemy import event
 from mrs.accounts import users
 from mrs.clock import FixedClock
 from mrs.db.engine import Database
-from mrs.reservations import service
+from mrs.reservations import reads, service
 from mrs.reservations import timelines as reservations_timelines
 from mrs.reservations.errors import ReservationConflict, RoomNotReservable, RoomOutOfUse
 from mrs.rooms import service as rooms_service
@@ -137,7 +137,7 @@ async def test_a_rooms_day_is_one_statement(
     await service.reserve(any_db, day=tomorrow, start_minute=660, end_minute=720, **common)
     await service.reserve(any_db, day=tomorrow, start_minute=540, end_minute=600, **common)
     with counted_statements(any_db) as statements:
-        views = await service.reservations_of_room_day(any_db, room_id=room_id, day=tomorrow)
+        views = await reads.reservations_of_room_day(any_db, room_id=room_id, day=tomorrow)
     assert [v.start_time for v in views] == [540, 660]
     assert len([s for s in statements if not s.startswith("BEGIN")]) == 1, statements
 
@@ -162,7 +162,7 @@ async def test_a_rooms_day_holds_only_that_room_and_that_day(
     await service.reserve(
         any_db, room_id=room_id, day=day_after, start_minute=600, end_minute=660, **common
     )
-    views = await service.reservations_of_room_day(any_db, room_id=room_id, day=tomorrow)
+    views = await reads.reservations_of_room_day(any_db, room_id=room_id, day=tomorrow)
     assert [v.reservation_id for v in views] == [mine.reservation_id]
 
 

@@ -6,7 +6,7 @@ import random
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from mrs.reservations.service import ReservationView
+from mrs.reservations.reads import ReservationView
 from mrs.wallclock import minutes_gone
 from mrs.web.slots import AskedTimes, asked_times, day_slots, grid_bounds, offered_times
 

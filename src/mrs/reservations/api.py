@@ -14,7 +14,7 @@ from mrs.accounts.sessions import AuthenticatedUser
 from mrs.errors import InvalidInput
 from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
 from mrs.http.types import IsoDate, ReservationIdPath, RoomIdPath
-from mrs.reservations import closing, rules, service, timelines
+from mrs.reservations import closing, editing, reads, rules, service, timelines
 from mrs.reservations.schemas import (
     BookingConfigRead,
     IdempotencyKeyHeader,
@@ -39,7 +39,7 @@ def _actor(user: AuthenticatedUser) -> rules.Actor:
     return rules.Actor(user_id=user.user_id, is_admin=user.is_admin)
 
 
-def _etag(view: service.ReservationView) -> str:
+def _etag(view: reads.ReservationView) -> str:
     """A reservation's entity tag: its version, which rises with every change."""
     return f'"{view.version}"'
 
@@ -124,7 +124,7 @@ async def room_day(
         None, alias="from", description="YYYY-MM-DD: with `to`, a range of at most 31 days"
     ),
     to_day: IsoDate | None = Query(None, alias="to", description="YYYY-MM-DD, inclusive"),
-) -> list[service.ReservationView]:
+) -> list[reads.ReservationView]:
     """The active reservations of a room on a date (`date`), or from `from` to `to`
     (at most 31 days), in date and time order (a private meeting's details only for its
     owner, attendees and administrators)."""
@@ -133,7 +133,7 @@ async def room_day(
             raise InvalidInput(
                 "This field is required.", details={"field": "to" if from_day else "from"}
             )
-        return await service.reservations_of_room_range(
+        return await reads.reservations_of_room_range(
             db,
             room_id=room_id,
             from_day=from_day,
@@ -141,7 +141,7 @@ async def room_day(
             viewer=_actor(user),
             locale=locale,
         )
-    return await service.reservations_of_room_day(
+    return await reads.reservations_of_room_day(
         db, room_id=room_id, day=day, viewer=_actor(user), locale=locale
     )
 
@@ -176,7 +176,7 @@ async def reserve(
             "different request is a 422.",
         ),
     ] = None,
-) -> service.ReservationView | Response:
+) -> reads.ReservationView | Response:
     """Reserve a room for a time range on a date, as a meeting: optionally a title (else
     the owner's name is shown), a description, PUBLIC or PRIVATE, and attendees."""
     answer = await service.reserve(
@@ -214,7 +214,7 @@ async def cancel(
     settings: SettingsDep,
     now: NowDep,
 ) -> None:
-    await service.cancel(
+    await editing.cancel(
         db,
         settings=settings,
         actor=rules.Actor(user_id=user.user_id, is_admin=user.is_admin),
@@ -226,9 +226,9 @@ async def cancel(
 @router.get("/reservations/mine", response_model=list[ReservationRead], tags=_TAGS)
 async def my_reservations(
     user: CurrentUser, db: DatabaseDep, settings: SettingsDep, now: NowDep, locale: LocaleDep
-) -> list[service.ReservationView]:
+) -> list[reads.ReservationView]:
     """The caller's reservations and the meetings they attend (`role`), upcoming first."""
-    return await service.reservations_of_user(
+    return await reads.reservations_of_user(
         db, user_id=user.user_id, now=now, settings=settings, locale=locale
     )
 
@@ -245,10 +245,10 @@ async def reservation(
     db: DatabaseDep,
     locale: LocaleDep,
     response: Response,
-) -> service.ReservationView:
+) -> reads.ReservationView:
     """One reservation (a private meeting's details only for its owner, attendees and
     administrators), with its version as the `ETag` to send back in `If-Match`."""
-    view = await service.get_reservation(
+    view = await reads.get_reservation(
         db, reservation_id=reservation_id, viewer=_actor(user), locale=locale
     )
     response.headers["ETag"] = _etag(view)
@@ -288,21 +288,21 @@ async def change(
             "with 412. Optional.",
         ),
     ] = None,
-) -> service.ReservationView:
+) -> reads.ReservationView:
     """Change or move a reservation: its owner or an administrator. A move that is not
     possible leaves it exactly as it was."""
     fields = body.model_fields_set
-    view = await service.edit(
+    view = await editing.edit(
         db,
         settings=settings,
         actor=_actor(user),
         reservation_id=reservation_id,
-        change=service.Change(
+        change=editing.Change(
             day=body.date,
             start_minute=body.start_time,
             end_minute=body.end_time,
             room_id=body.room_id,
-            title=body.title if "title" in fields else service.KEEP,
+            title=body.title if "title" in fields else editing.KEEP,
             description=body.description,
             visibility=body.visibility,
             attendees=body.attendees,

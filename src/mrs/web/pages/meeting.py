@@ -12,8 +12,9 @@ from starlette.responses import Response
 from mrs.accounts.sessions import AuthenticatedUser
 from mrs.errors import DomainError
 from mrs.http.types import ReservationIdPath
+from mrs.reservations import editing as reservations_editing
+from mrs.reservations import reads as reservations_reads
 from mrs.reservations import rules
-from mrs.reservations import service as reservations_service
 from mrs.reservations.errors import ReservationConflict
 from mrs.reservations.schemas import (
     DESCRIPTION_MAX_LENGTH,
@@ -44,7 +45,7 @@ def _actor(user: AuthenticatedUser) -> rules.Actor:
 
 
 def _may_change(
-    page: PageContext, user: AuthenticatedUser, view: reservations_service.ReservationView
+    page: PageContext, user: AuthenticatedUser, view: reservations_reads.ReservationView
 ) -> bool:
     """Whether the edit and cancel buttons are offered (the service decides again)."""
     return (
@@ -59,7 +60,7 @@ async def reservation_page(
     reservation_id: ReservationIdPath, page: Page, user: PageUser
 ) -> Response:
     """A reservation as the reader may see it, with edit and cancel for those who may."""
-    view = await reservations_service.get_reservation(
+    view = await reservations_reads.get_reservation(
         page.db, reservation_id=reservation_id, viewer=_actor(user), locale=page.locale
     )
     return render(
@@ -73,7 +74,7 @@ async def reservation_page(
     )
 
 
-def _form_values(view: reservations_service.ReservationView) -> dict[str, str]:
+def _form_values(view: reservations_reads.ReservationView) -> dict[str, str]:
     """The edit form filled with the reservation as it is."""
     return {
         "date": view.date.isoformat(),
@@ -93,7 +94,7 @@ async def _edit_page(
     page: PageContext, state: FormState, *, user: AuthenticatedUser, reservation_id: int
 ) -> Response:
     """The edit form (`state`: what was typed and the messages; empty: as it is now)."""
-    view = await reservations_service.get_reservation(
+    view = await reservations_reads.get_reservation(
         page.db, reservation_id=reservation_id, viewer=_actor(user), locale=page.locale
     )
     rules.check_can_edit(
@@ -182,12 +183,12 @@ async def edit(reservation_id: ReservationIdPath, page: Page, user: PageUser) ->
 
     async def change(parsed: _Edit) -> Response:
         body = parsed.change
-        await reservations_service.edit(
+        await reservations_editing.edit(
             page.db,
             settings=page.settings,
             actor=actor,
             reservation_id=reservation_id,
-            change=reservations_service.Change(
+            change=reservations_editing.Change(
                 day=body.date,
                 start_minute=body.start_time,
                 end_minute=body.end_time,

@@ -11,8 +11,8 @@ from starlette.datastructures import FormData
 from mrs.db.engine import Database
 from mrs.errors import DomainError
 from mrs.i18n import translate
+from mrs.reservations import reads as reservations_reads
 from mrs.reservations import rules
-from mrs.reservations import service as reservations_service
 from mrs.reservations.errors import ReservationConflict
 from mrs.reservations.models import Visibility
 from mrs.wallclock import format_minute
@@ -64,7 +64,7 @@ async def conflict_message(
     if not isinstance(reservation_id, int):
         return translate(locale, exc.msgid, **exc.params)
     try:
-        other = await reservations_service.get_reservation(
+        other = await reservations_reads.get_reservation(
             db, reservation_id=reservation_id, viewer=viewer, locale=locale
         )
     except DomainError:  # cancelled and gone meanwhile: the service's own words

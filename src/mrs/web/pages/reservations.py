@@ -8,8 +8,9 @@ from starlette.responses import Response
 
 from mrs.accounts.sessions import AuthenticatedUser
 from mrs.http.types import ReservationIdPath
+from mrs.reservations import editing as reservations_editing
+from mrs.reservations import reads as reservations_reads
 from mrs.reservations import rules
-from mrs.reservations import service as reservations_service
 from mrs.reservations.errors import AlreadyCancelled, CancelNotAllowed
 from mrs.wallclock import wall_instant
 from mrs.web.dependencies import Page, PageContext, PageUser
@@ -28,7 +29,7 @@ router = APIRouter()
 async def _my_reservations_page(page: PageContext, state: FormState, *, user_id: str) -> Response:
     """Upcoming and past reservations (`state.errors.form`: a refused cancel)."""
     settings, now = page.settings, page.now
-    views = await reservations_service.reservations_of_user(
+    views = await reservations_reads.reservations_of_user(
         page.db, user_id=user_id, now=now, settings=settings, locale=page.locale
     )
     # A cancelled reservation is no longer something to come: it moves to the history.
@@ -68,7 +69,7 @@ async def _cancel_page(
     page: PageContext, state: FormState, *, user: AuthenticatedUser, reservation_id: int
 ) -> Response:
     """Ask before cancelling (a page, not a script dialog: the CSP forbids inline script)."""
-    reservation = await reservations_service.get_reservation(page.db, reservation_id=reservation_id)
+    reservation = await reservations_reads.get_reservation(page.db, reservation_id=reservation_id)
     if reservation.user_id != user.user_id and not user.is_admin:
         raise CancelNotAllowed()
     if reservation.status == "CANCELLED":
@@ -118,7 +119,7 @@ async def cancel_reservation(
 
     async def cancel(parsed: tuple[str | None, str]) -> Response:
         reason, next_url = parsed
-        await reservations_service.cancel(
+        await reservations_editing.cancel(
             page.db,
             settings=page.settings,
             actor=rules.Actor(user_id=user.user_id, is_admin=user.is_admin),

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from mrs.errors import DomainError
 from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
 from mrs.http.types import RoomIdPath, parse_iso_date
+from mrs.reservations import reads as reservations_reads
 from mrs.reservations import rules, timelines
 from mrs.reservations import service as reservations_service
 from mrs.reservations.errors import ReservationConflict
@@ -166,7 +167,7 @@ async def _room_day_page(
     # hours (MRS_WEB_DAY_START_HOUR/_END_HOUR), widened for its reservations, as before.
     grid_hours = None if hours == (0, MINUTES_PER_DAY) else hours
     is_open = await availability.why_not_bookable(db, room_id=room_id, day=day) is None
-    reservations = await reservations_service.reservations_of_room_day(
+    reservations = await reservations_reads.reservations_of_room_day(
         db, room_id=room_id, day=day, viewer=viewer, locale=page.locale
     )
     # A time asked for outside the usual hours (the timeline offers an all-day room from

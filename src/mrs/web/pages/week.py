@@ -12,8 +12,8 @@ from starlette.responses import Response
 from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
 from mrs.http.types import RoomIdPath
 from mrs.i18n import translate
+from mrs.reservations import reads as reservations_reads
 from mrs.reservations import rules, timelines
-from mrs.reservations import service as reservations_service
 from mrs.reservations.models import ReservationStatus
 from mrs.wallclock import format_minute, minutes_gone
 from mrs.web.dependencies import PageUser
@@ -127,10 +127,10 @@ async def my_week(
     local_now = site_now(now, settings)
     day, date_error = query_day(request, local_now.date(), locale)
     days = week_of(day)
-    mine = await reservations_service.reservations_of_user(
+    mine = await reservations_reads.reservations_of_user(
         db, user_id=user.user_id, now=now, settings=settings
     )
-    by_day: dict[date, list[reservations_service.ReservationView]] = {each: [] for each in days}
+    by_day: dict[date, list[reservations_reads.ReservationView]] = {each: [] for each in days}
     for reservation in mine:
         if reservation.date in by_day and reservation.status == ReservationStatus.ACTIVE:
             by_day[reservation.date].append(reservation)

@@ -1,0 +1,296 @@
+"""Changing a reservation: cancel it, or edit and move it (owner or administrator).
+
+A move is one UPDATE that succeeds only when the target is bookable and free; the reasons
+for a refusal are asked the same way as for a new booking (`service.why_not_inserted`).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import DBAPIError
+
+from mrs.accounts.models import User
+from mrs.db.engine import Database
+from mrs.i18n import DEFAULT_LOCALE
+from mrs.notifications.service import enqueue_mail
+from mrs.reservations import events, notices, rules, statements
+from mrs.reservations.errors import AlreadyCancelled, ReservationNotFound, StaleVersion
+from mrs.reservations.events import ReservationEvent
+from mrs.reservations.models import (
+    Reservation,
+    ReservationAttendee,
+    ReservationStatus,
+    Visibility,
+)
+from mrs.reservations.reads import ReservationView, to_view
+from mrs.reservations.service import (
+    check_attendees,
+    check_request,
+    inserted_or_why_not,
+    read_back,
+    set_attendees,
+    why_not_inserted,
+)
+from mrs.rooms.models import MeetingRoom
+from mrs.settings import Settings
+
+
+async def cancel(
+    db: Database,
+    *,
+    settings: Settings,
+    actor: rules.Actor,
+    reservation_id: int,
+    now: datetime,
+    reason: str | None = None,
+) -> None:
+    """Cancel a reservation (kept with status CANCELLED, never deleted). When someone else
+    (an administrator) cancels it, the owner is mailed, with `reason` when one is given."""
+    async with db.transaction() as session:
+        row = (
+            await session.execute(
+                select(
+                    Reservation.user_id,
+                    Reservation.reserved_date,
+                    Reservation.start_minute,
+                    Reservation.end_minute,
+                    Reservation.status,
+                    MeetingRoom.room_name,
+                    User.email,
+                    User.first_name,
+                    User.last_name,
+                    User.locale,
+                )
+                .join(MeetingRoom, MeetingRoom.room_id == Reservation.room_id)
+                .join(User, User.user_id == Reservation.user_id)
+                .where(Reservation.reservation_id == reservation_id)
+                .with_for_update(of=Reservation)
+            )
+        ).first()
+        if row is None:
+            raise ReservationNotFound(reservation_id=reservation_id)
+        rules.check_can_cancel(
+            actor,
+            owner_id=row.user_id,
+            day=row.reserved_date,
+            end_minute=row.end_minute,
+            now=now,
+            tz=settings.tz,
+        )
+        if row.status == ReservationStatus.CANCELLED:
+            raise AlreadyCancelled()
+        await session.execute(
+            update(Reservation)
+            .where(Reservation.reservation_id == reservation_id)
+            .values(
+                status=ReservationStatus.CANCELLED.value,
+                cancelled_at=now,
+                cancelled_by=actor.user_id,
+            )
+        )
+        if actor.user_id != row.user_id:
+            # Queued in this transaction: the mail goes only if the cancel commits.
+            notice = notices.cancelled_by_admin(
+                row.locale,
+                first_name=row.first_name,
+                last_name=row.last_name,
+                room_name=row.room_name,
+                day=row.reserved_date,
+                start_minute=row.start_minute,
+                end_minute=row.end_minute,
+                reason=reason,
+            )
+            await enqueue_mail(session, to=[row.email], subject=notice.subject, body=notice.body)
+    events.emit(ReservationEvent.CANCELLED)
+
+
+# --- changing a reservation ---
+
+
+class Keep(enum.Enum):
+    """A field an edit leaves as it is (a title can also be set to None: no title)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an edit asks for; a field left at None (the title at KEEP) stays as it is."""
+
+    day: date | None = None
+    start_minute: int | None = None
+    end_minute: int | None = None
+    room_id: int | None = None
+    title: str | Keep | None = KEEP
+    description: str | None = None
+    visibility: Visibility | None = None
+    attendees: Collection[str] | None = None
+
+
+_LOCKED_FOR_EDIT = (
+    select(
+        Reservation.user_id,
+        Reservation.room_id,
+        Reservation.reserved_date,
+        Reservation.start_minute,
+        Reservation.end_minute,
+        Reservation.status,
+        Reservation.title,
+        Reservation.description,
+        Reservation.visibility,
+        Reservation.version,
+        User.email,
+        User.first_name,
+        User.last_name,
+        User.locale,
+    )
+    .join(User, User.user_id == Reservation.user_id)
+    .where(Reservation.reservation_id == bindparam("reservation_id"))
+    .with_for_update(of=Reservation)
+)
+
+
+def _matches(version: int, expected_versions: Collection[int] | None) -> bool:
+    return expected_versions is None or version in expected_versions
+
+
+async def edit(
+    db: Database,
+    *,
+    settings: Settings,
+    actor: rules.Actor,
+    reservation_id: int,
+    change: Change,
+    now: datetime,
+    expected_versions: Collection[int] | None = None,
+    reason: str | None = None,
+    locale: str = DEFAULT_LOCALE,
+) -> ReservationView:
+    """Change or move a reservation (its owner or an administrator), or raise why not.
+
+    `expected_versions` (from If-Match) must hold the current version, else StaleVersion.
+    A move is one UPDATE that succeeds only when the target is bookable and free; when it
+    is not, nothing changes (ReservationConflict naming the reservation in the way, or
+    the room's refusal). Every change raises `version` and sets `updated_at`; attendees
+    are replaced in the same transaction. The owner is mailed when someone else changes it.
+    """
+    params: dict[str, Any] = {}
+    try:
+        async with db.transaction() as session:
+            current = (
+                await session.execute(_LOCKED_FOR_EDIT, {"reservation_id": reservation_id})
+            ).first()
+            if current is None:
+                raise ReservationNotFound(reservation_id=reservation_id)
+            rules.check_can_edit(
+                actor,
+                owner_id=current.user_id,
+                status=current.status,
+                day=current.reserved_date,
+                end_minute=current.end_minute,
+                now=now,
+                tz=settings.tz,
+            )
+            if not _matches(current.version, expected_versions):
+                raise StaleVersion(version=current.version)
+            params = {
+                "moving_id": reservation_id,
+                "room_id": change.room_id or current.room_id,
+                "day": change.day or current.reserved_date,
+                "start_minute": current.start_minute
+                if change.start_minute is None
+                else change.start_minute,
+                "end_minute": current.end_minute
+                if change.end_minute is None
+                else change.end_minute,
+                "new_title": current.title if change.title is KEEP else change.title,
+                "new_description": current.description
+                if change.description is None
+                else change.description,
+                "new_visibility": str(change.visibility or current.visibility),
+                "changed_at": now,
+            }
+            target = (
+                params["room_id"],
+                params["day"],
+                params["start_minute"],
+                params["end_minute"],
+            )
+            moved = target != (
+                current.room_id,
+                current.reserved_date,
+                current.start_minute,
+                current.end_minute,
+            )
+            if moved:
+                check_request(
+                    settings,
+                    day=params["day"],
+                    start_minute=params["start_minute"],
+                    end_minute=params["end_minute"],
+                    now=now,
+                )
+            invited = None
+            if change.attendees is not None:
+                invited = rules.attendee_ids(change.attendees, owner_id=current.user_id)
+                await check_attendees(session, invited)
+                before = set(
+                    (
+                        await session.scalars(
+                            select(ReservationAttendee.user_id).where(
+                                ReservationAttendee.reservation_id == reservation_id
+                            )
+                        )
+                    ).all()
+                )
+                if set(invited) == before:
+                    invited = None
+            details_changed = (
+                params["new_title"],
+                params["new_description"],
+                params["new_visibility"],
+            ) != (current.title, current.description, current.visibility)
+            if moved or details_changed or invited is not None:
+                params.update(
+                    to_room_id=params["room_id"],
+                    to_day=params["day"],
+                    to_start=params["start_minute"],
+                    to_end=params["end_minute"],
+                )
+                statement = statements.change_if_free() if moved else statements.change_details()
+                if (await session.execute(statement, params)).first() is None:
+                    raise await why_not_inserted(db, params, statements.FIRST_OVERLAP_OF_MOVE)
+                if invited is not None:
+                    await set_attendees(session, reservation_id, invited, replace=True)
+            row = await read_back(session, db.dialect, reservation_id)
+            if actor.user_id != current.user_id and (
+                moved or details_changed or invited is not None
+            ):
+                # Queued in this transaction: the mail goes only if the change commits.
+                notice = notices.changed_by_admin(
+                    current.locale,
+                    first_name=current.first_name,
+                    last_name=current.last_name,
+                    room_name=row.room_name,
+                    day=row.reserved_date,
+                    start_minute=row.start_minute,
+                    end_minute=row.end_minute,
+                    reason=reason,
+                )
+                await enqueue_mail(
+                    session, to=[current.email], subject=notice.subject, body=notice.body
+                )
+    except DBAPIError as exc:
+        if not params or not inserted_or_why_not(exc):
+            raise
+        raise await why_not_inserted(db, params, statements.FIRST_OVERLAP_OF_MOVE) from exc
+    return to_view(row, settings.tz, viewer=actor, locale=locale)
