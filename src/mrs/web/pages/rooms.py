@@ -25,6 +25,7 @@ from mrs.reservations.schemas import (
     ReservationCreate,
     parse_idempotency_key,
 )
+from mrs.reservations.series import OnConflict
 from mrs.rooms import availability
 from mrs.rooms import details as room_details
 from mrs.rooms import service as rooms_service
@@ -267,7 +268,7 @@ class _Booking:
     values: dict[str, str]
     rule: RecurrenceRule | None = None
     intent: str = ""
-    on_conflict: str = "fail"
+    on_conflict: OnConflict = "fail"
 
 
 def _parse_reservation(form: FormData, state: FormState) -> _Booking | None:
@@ -302,10 +303,8 @@ def _parse_reservation(form: FormData, state: FormState) -> _Booking | None:
         state.errors.add(name, message)
     if choice.errors:
         return None
-    on_conflict = "skip" if state.values["on_conflict"] == "skip" else "fail"
-    return _Booking(
-        body, key, state.values, choice.rule, state.values["intent"], on_conflict
-    )
+    on_conflict: OnConflict = "skip" if state.values["on_conflict"] == "skip" else "fail"
+    return _Booking(body, key, state.values, choice.rule, state.values["intent"], on_conflict)
 
 
 @router.post("/rooms/{room_id}/reservations")
@@ -361,7 +360,7 @@ async def reserve(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
     async def explain(exc: DomainError) -> str | None:
         if isinstance(exc, ReservationConflict):
             return await conflict_message(db, page.locale, viewer, exc)
-        return series_pages.series_conflict_message(page.locale, exc)
+        return await series_pages.series_conflict_message(page, viewer, exc)
 
     async def again(state: FormState) -> Response:
         today = site_now(now, settings).date()

@@ -16,13 +16,30 @@ from starlette.responses import Response
 
 from mrs.accounts.sessions import AuthenticatedUser
 from mrs.errors import DomainError
-from mrs.http.types import SeriesIdPath, parse_iso_date
-from mrs.i18n import translate
+from mrs.http.types import parse_iso_date
+from mrs.i18n import format_day, translate
+from mrs.reservations import reads as reservations_reads
 from mrs.reservations import rules
 from mrs.reservations import series as series_service
+from mrs.reservations.errors import CancelNotAllowed, EditNotAllowed, SeriesConflict
 from mrs.reservations.recurrence import RecurrenceRule, describe
-from mrs.reservations.schemas import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
-from mrs.wallclock import MINUTES_PER_DAY, format_minute, parse_minute
+from mrs.reservations.schemas import (
+    DESCRIPTION_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    ReservationCreate,
+    ReservationUpdate,
+)
+from mrs.reservations.series import (
+    DateState,
+    OnConflict,
+    Scope,
+    SeriesChange,
+    SeriesFields,
+    SeriesView,
+)
+from mrs.reservations.series_api import SeriesIdPath
+from mrs.rooms import service as rooms_service
+from mrs.wallclock import MINUTES_PER_DAY, format_minute, wall_instant
 from mrs.web.dependencies import Page, PageContext, PageUser
 from mrs.web.forms import FormState, submit, text_values
 from mrs.web.i18n import N_
@@ -36,8 +53,6 @@ from mrs.web.rendering import render
 from mrs.web.slots import offered_times
 
 router = APIRouter()
-
-SCOPES = ("all", "following")
 
 
 def _actor(user: AuthenticatedUser) -> rules.Actor:
@@ -65,3 +80,432 @@ class SeriesPreview:
     @property
     def free_count(self) -> int:
         return sum(1 for row in self.rows if row.state == "free")
+
+
+# What a date of the series that cannot be booked says, by the code a single booking of
+# that time would get (`series.PlannedDate.reason`, the 409's `details.dates`).
+UNBOOKABLE_REASONS = {
+    "start_in_past": N_("Already past"),
+    "time_does_not_exist": N_("This time does not exist that day (the clocks change)"),
+    "room_not_reservable": N_("The room is not open that day"),
+    "room_out_of_use": N_("The room is out of use"),
+    "outside_bookable_hours": N_("Outside the room's bookable hours"),
+}
+
+
+def series_fields(room_id: int, meeting: ReservationCreate, rule: RecurrenceRule) -> SeriesFields:
+    return SeriesFields(
+        room_id=room_id,
+        start_date=meeting.date,
+        start_minute=meeting.start_time,
+        end_minute=meeting.end_time,
+        rule=rule.text(),
+        title=meeting.title,
+        description=meeting.description,
+        visibility=meeting.visibility,
+        attendees=meeting.attendees,
+    )
+
+
+async def _reason(
+    page: PageContext, viewer: rules.Actor, reason: str | None, reservation_id: int | None
+) -> str:
+    """Why a date cannot be booked, in words: the meeting in the way (as the reader may
+    see it), or what a single booking that day would be told."""
+    if reservation_id is not None:
+        try:
+            other = await reservations_reads.get_reservation(
+                page.db, reservation_id=reservation_id, viewer=viewer, locale=page.locale
+            )
+        except DomainError:  # cancelled and gone meanwhile
+            return translate(page.locale, "Taken")
+        return translate(
+            page.locale,
+            "“{title}” of {name}, {start}–{end}",
+            title=other.title,
+            name=other.owner,
+            start=format_minute(other.start_time),
+            end=format_minute(other.end_time),
+        )
+    return translate(page.locale, UNBOOKABLE_REASONS.get(reason or "", "Cannot be reserved"))
+
+
+async def preview(
+    page: PageContext,
+    *,
+    viewer: rules.Actor,
+    room_id: int,
+    meeting: ReservationCreate,
+    rule: RecurrenceRule,
+) -> SeriesPreview:
+    """Every date the rule gives, as the series would find it now (nothing written)."""
+    planned = await series_service.preview(
+        page.db,
+        settings=page.settings,
+        user_id=viewer.user_id,
+        fields=series_fields(room_id, meeting, rule),
+        now=page.now,
+    )
+    return SeriesPreview(
+        words=describe(rule, meeting.date, meeting.start_time, meeting.end_time, page.locale),
+        rows=[
+            PreviewRow(
+                day=each.date,
+                state=each.state.value,
+                reason=""
+                if each.state is DateState.FREE
+                else await _reason(page, viewer, each.reason, each.reservation_id),
+            )
+            for each in planned
+        ],
+    )
+
+
+async def reserve_series(
+    page: PageContext,
+    *,
+    user_id: str,
+    room_id: int,
+    meeting: ReservationCreate,
+    rule: RecurrenceRule,
+    on_conflict: OnConflict,
+) -> str:
+    """Reserve the series; the address of its page with the confirmation."""
+    booked = await series_service.create(
+        page.db,
+        settings=page.settings,
+        user_id=user_id,
+        fields=series_fields(room_id, meeting, rule),
+        on_conflict=on_conflict,
+        now=page.now,
+        locale=page.locale,
+    )
+    if booked.skipped:
+        return f"/series/{booked.series_id}?done=series_created_skipped&n={len(booked.skipped)}"
+    return f"/series/{booked.series_id}?done=series_created"
+
+
+async def series_conflict_message(
+    page: PageContext, viewer: rules.Actor, exc: DomainError
+) -> str | None:
+    """A series refused for its taken or unbookable dates: every one of them, with why."""
+    if not isinstance(exc, SeriesConflict):
+        return None
+    details = exc.details if isinstance(exc.details, dict) else {}
+    listed: list[str] = []
+    for item in details.get("dates", []):
+        reservation_id = item.get("reservation_id")
+        reason = await _reason(
+            page,
+            viewer,
+            item.get("reason"),
+            reservation_id if isinstance(reservation_id, int) else None,
+        )
+        day = format_day(page.locale, parse_iso_date(item["date"]))
+        listed.append(f"{day}: {reason}")
+    return translate(
+        page.locale,
+        "Nothing was reserved: these dates are taken or cannot be reserved. {dates}",
+        dates="; ".join(listed),
+    )
+
+
+# --- the series page ---
+
+
+OCCURRENCE_STATES = {
+    "cancelled": N_("Cancelled"),
+    "moved": N_("Changed on this date only"),
+    "past": N_("Past"),
+    "active": N_("Reserved"),
+}
+
+
+@dataclass(frozen=True)
+class OccurrenceRow:
+    """A date of the series as its page lists it."""
+
+    reservation_id: int
+    date: date
+    start_time: int
+    end_time: int
+    room_name: str | None  # only when the date was moved to another room
+    state: str
+    state_text: str
+
+
+def occurrence_rows(
+    page: PageContext, series: SeriesView, room_names: dict[int, str]
+) -> list[OccurrenceRow]:
+    """The dates with their state: cancelled, changed on its own, past, or reserved."""
+    rows: list[OccurrenceRow] = []
+    for each in series.occurrences:
+        state: str = each.state
+        if state != "cancelled" and (
+            wall_instant(each.date, each.end_time, page.settings.tz) <= page.now
+        ):
+            state = "past"
+        rows.append(
+            OccurrenceRow(
+                reservation_id=each.reservation_id,
+                date=each.date,
+                start_time=each.start_time,
+                end_time=each.end_time,
+                room_name=None
+                if each.room_id == series.room_id
+                else room_names.get(each.room_id, str(each.room_id)),
+                state=state,
+                state_text=translate(page.locale, OCCURRENCE_STATES[state]),
+            )
+        )
+    return rows
+
+
+def _may_change(user: AuthenticatedUser, series: SeriesView) -> bool:
+    """Whether the change and cancel buttons are offered (the service decides again)."""
+    return (user.is_admin or series.user_id == user.user_id) and series.status != "CANCELLED"
+
+
+async def _series(page: PageContext, user: AuthenticatedUser, series_id: int) -> SeriesView:
+    return await series_service.get_series(
+        page.db, series_id=series_id, viewer=_actor(user), locale=page.locale
+    )
+
+
+@router.get("/series/{series_id}")
+async def series_page(series_id: SeriesIdPath, page: Page, user: PageUser) -> Response:
+    """A series: its rule in words, who reserved it, and every date with its state."""
+    series = await _series(page, user, series_id)
+    rooms = {series.room_id}
+    other_rooms = {each.room_id for each in series.occurrences} - rooms
+    names = (
+        {room.room_id: room.room_name for room in await rooms_service.list_rooms(page.db)}
+        if other_rooms
+        else {}
+    )
+    return render(
+        page.request,
+        "series.html",
+        {
+            "s": series,
+            "occurrences": occurrence_rows(page, series, names),
+            "may_change": _may_change(user, series),
+            "done": done_message(page.request, page.locale),
+        },
+    )
+
+
+# --- changing the series ---
+
+
+def parse_scope(
+    values: dict[str, str], state: FormState, *, scopes: tuple[str, ...]
+) -> tuple[str, date | None] | None:
+    """The dates a change applies to (one of `scopes`: "this", "following", "all"), and
+    the first of them for "following"."""
+    scope = values.get("scope", "") or scopes[0]
+    if scope not in scopes:
+        state.add_error("scope", N_("Choose which dates the change applies to."))
+        return None
+    if scope != "following":
+        return scope, None
+    try:
+        return scope, parse_iso_date(values.get("from_date", ""))
+    except ValueError as exc:
+        state.add_error("from_date", str(exc))
+        return None
+
+
+_SERIES_EDIT_FIELDS = ("scope", "from_date", "start_time", "end_time")
+
+
+def parse_series_edit(form: FormData, state: FormState) -> SeriesChange | None:
+    """The series edit form: which dates, their times and the meeting's fields."""
+    state.values = {**text_values(form, _SERIES_EDIT_FIELDS), **meeting_values(form)}
+    values = state.values
+    body = state.validate(
+        ReservationUpdate,
+        {
+            "start_time": values["start_time"],
+            "end_time": values["end_time"],
+            **meeting_data(values),
+        },
+    )
+    attendee_messages_on_the_field(state)
+    scope = parse_scope(values, state, scopes=("all", "following"))
+    if body is None or scope is None:
+        return None
+    return series_change(body, scope)
+
+
+def series_change(body: ReservationUpdate, scope: tuple[str, date | None]) -> SeriesChange:
+    """A series change from the meeting fields of a form (the edit form of the series,
+    or of one of its dates with "this and following" or "all")."""
+    return SeriesChange(
+        scope=Scope(scope[0]),
+        from_date=scope[1],
+        title=body.title,
+        description=body.description,
+        visibility=body.visibility,
+        attendees=body.attendees,
+        start_minute=body.start_time,
+        end_minute=body.end_time,
+        room_id=body.room_id,
+    )
+
+
+async def change_series(
+    page: PageContext, *, user: AuthenticatedUser, series_id: int, change: SeriesChange
+) -> None:
+    await series_service.change(
+        page.db,
+        settings=page.settings,
+        actor=_actor(user),
+        series_id=series_id,
+        change=change,
+        now=page.now,
+        locale=page.locale,
+    )
+
+
+def _series_values(series: SeriesView, today: date) -> dict[str, str]:
+    """The edit form filled with the series as it is."""
+    return {
+        "scope": "all",
+        "from_date": max(today, series.start_date).isoformat(),
+        "start_time": format_minute(series.start_time),
+        "end_time": format_minute(series.end_time),
+        "title": series.title if series.title_given else "",
+        "description": series.description,
+        "visibility": series.visibility,
+        "attendees": ", ".join(attendee.user_id for attendee in series.attendees),
+    }
+
+
+async def _edit_page(
+    page: PageContext, state: FormState, *, user: AuthenticatedUser, series_id: int
+) -> Response:
+    series = await _series(page, user, series_id)
+    if not _may_change(user, series):
+        raise EditNotAllowed()
+    starts, ends = offered_times(
+        slot_minutes=page.settings.slot_minutes,
+        first_minute=0,
+        last_minute=MINUTES_PER_DAY,
+        gone_until=0,
+    )
+    today = site_now(page.now, page.settings).date()
+    return render(
+        page.request,
+        "series_edit.html",
+        {
+            "s": series,
+            "values": state.values or _series_values(series, today),
+            "errors": state.errors,
+            "start_choices": starts,
+            "end_choices": ends,
+            "title_max": TITLE_MAX_LENGTH,
+            "description_max": DESCRIPTION_MAX_LENGTH,
+        },
+        status_code=state.status_code,
+    )
+
+
+@router.get("/series/{series_id}/edit")
+async def series_edit_form(series_id: SeriesIdPath, page: Page, user: PageUser) -> Response:
+    return await _edit_page(page, FormState(locale=page.locale), user=user, series_id=series_id)
+
+
+@router.post("/series/{series_id}/edit")
+async def series_edit(series_id: SeriesIdPath, page: Page, user: PageUser) -> Response:
+    """Change all dates of the series, or those from a date on; dates changed on their
+    own and past ones stay as they are (the service's rule)."""
+
+    async def change(parsed: SeriesChange) -> Response:
+        await change_series(page, user=user, series_id=series_id, change=parsed)
+        return redirect(f"/series/{series_id}?done=series_changed")
+
+    async def explain(exc: DomainError) -> str | None:
+        return await series_conflict_message(page, _actor(user), exc)
+
+    async def again(state: FormState) -> Response:
+        return await _edit_page(page, state, user=user, series_id=series_id)
+
+    return await submit(
+        page.request,
+        locale=page.locale,
+        parse=parse_series_edit,
+        action=change,
+        render_again=again,
+        explain=explain,
+    )
+
+
+# --- cancelling the series ---
+
+
+async def cancel_series(
+    page: PageContext, *, user: AuthenticatedUser, series_id: int, from_date: date | None
+) -> int:
+    """Cancel the dates from `from_date` on (None: every date still to come)."""
+    return await series_service.cancel(
+        page.db,
+        settings=page.settings,
+        actor=_actor(user),
+        series_id=series_id,
+        now=page.now,
+        from_date=from_date,
+    )
+
+
+async def _cancel_page(
+    page: PageContext, state: FormState, *, user: AuthenticatedUser, series_id: int
+) -> Response:
+    series = await _series(page, user, series_id)
+    if not _may_change(user, series):
+        raise CancelNotAllowed()
+    today = site_now(page.now, page.settings).date()
+    return render(
+        page.request,
+        "series_cancel.html",
+        {
+            "s": series,
+            "values": state.values or {"from_date": max(today, series.start_date).isoformat()},
+            "errors": state.errors,
+        },
+        status_code=state.status_code,
+    )
+
+
+@router.get("/series/{series_id}/cancel")
+async def series_cancel_form(series_id: SeriesIdPath, page: Page, user: PageUser) -> Response:
+    return await _cancel_page(page, FormState(locale=page.locale), user=user, series_id=series_id)
+
+
+def _parse_from_date(form: FormData, state: FormState) -> date | None:
+    state.values = text_values(form, ("from_date",))
+    try:
+        return parse_iso_date(state.values["from_date"])
+    except ValueError as exc:
+        state.add_error("from_date", str(exc))
+        return None
+
+
+@router.post("/series/{series_id}/cancel")
+async def series_cancel(series_id: SeriesIdPath, page: Page, user: PageUser) -> Response:
+    """Cancel every date of the series from a date on (past dates stay)."""
+
+    async def cancel(from_date: date) -> Response:
+        await cancel_series(page, user=user, series_id=series_id, from_date=from_date)
+        return redirect(f"/series/{series_id}?done=series_cancelled")
+
+    async def again(state: FormState) -> Response:
+        return await _cancel_page(page, state, user=user, series_id=series_id)
+
+    return await submit(
+        page.request,
+        locale=page.locale,
+        parse=_parse_from_date,
+        action=cancel,
+        render_again=again,
+    )
