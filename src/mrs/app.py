@@ -28,6 +28,7 @@ from mrs.notifications import worker as notifications_worker
 from mrs.ops import schedule as ops_schedule
 from mrs.reservations import api as reservations_api
 from mrs.reservations import jobs as reservations_jobs
+from mrs.reservations import series_api as reservations_series_api
 from mrs.reservations import views_api as reservations_views_api
 from mrs.rooms import api as rooms_api
 from mrs.rooms import jobs as rooms_jobs
@@ -42,6 +43,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     accounts_api.router,
     rooms_api.router,
     reservations_api.router,
+    reservations_series_api.router,
     accounts_api.mail_outbox_router,
     monitoring_api.router,
     monitoring_pages.router,

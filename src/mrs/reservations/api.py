@@ -35,7 +35,7 @@ router = APIRouter(prefix="/api")
 _TAGS: list[str | Enum] = ["reservations"]
 
 
-def _actor(user: AuthenticatedUser) -> rules.Actor:
+def actor_of(user: AuthenticatedUser) -> rules.Actor:
     return rules.Actor(user_id=user.user_id, is_admin=user.is_admin)
 
 
@@ -44,7 +44,7 @@ def _etag(view: reads.ReservationView) -> str:
     return f'"{view.version}"'
 
 
-def _if_match_versions(header: str | None) -> frozenset[int] | None:
+def if_match_versions(header: str | None) -> frozenset[int] | None:
     """The versions an If-Match header accepts; None when any will do (absent or "*").
 
     Strong comparison (RFC 9110): a weak tag never matches, nor does one we never issued."""
@@ -138,11 +138,11 @@ async def room_day(
             room_id=room_id,
             from_day=from_day,
             to_day=to_day,
-            viewer=_actor(user),
+            viewer=actor_of(user),
             locale=locale,
         )
     return await reads.reservations_of_room_day(
-        db, room_id=room_id, day=day, viewer=_actor(user), locale=locale
+        db, room_id=room_id, day=day, viewer=actor_of(user), locale=locale
     )
 
 
@@ -249,7 +249,7 @@ async def reservation(
     """One reservation (a private meeting's details only for its owner, attendees and
     administrators), with its version as the `ETag` to send back in `If-Match`."""
     view = await reads.get_reservation(
-        db, reservation_id=reservation_id, viewer=_actor(user), locale=locale
+        db, reservation_id=reservation_id, viewer=actor_of(user), locale=locale
     )
     response.headers["ETag"] = _etag(view)
     return view
@@ -295,7 +295,7 @@ async def change(
     view = await editing.edit(
         db,
         settings=settings,
-        actor=_actor(user),
+        actor=actor_of(user),
         reservation_id=reservation_id,
         change=editing.Change(
             day=body.date,
@@ -308,7 +308,7 @@ async def change(
             attendees=body.attendees,
         ),
         now=now,
-        expected_versions=_if_match_versions(if_match),
+        expected_versions=if_match_versions(if_match),
         reason=body.reason,
         locale=locale,
     )

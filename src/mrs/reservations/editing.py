@@ -92,6 +92,8 @@ async def cancel(
                 status=ReservationStatus.CANCELLED.value,
                 cancelled_at=now,
                 cancelled_by=actor.user_id,
+                # An occurrence cancelled on its own: a series edit leaves it alone.
+                is_exception=Reservation.series_id.is_not(None),
             )
         )
         if actor.user_id != row.user_id:

@@ -173,3 +173,39 @@ class NoOccurrences(InvalidInput):
     code = "no_occurrences"
     field = "rule"
     message = "The repeat rule gives no date on or after the first date."
+
+
+class SeriesConflict(Conflict):
+    """Some dates of a series cannot be booked; `details.dates` names every one with its
+    reason (the code a single booking would get) and the reservation in the way."""
+
+    code = "series_conflict"
+    message = (
+        "The series cannot be booked on {count} date(s): {dates}. Choose another time, "
+        "or skip those dates."
+    )
+
+
+class SeriesNotFound(NotFound):
+    code = "series_not_found"
+    message = "Series {series_id} does not exist."
+
+
+class SeriesStaleVersion(DomainError):
+    code = "precondition_failed"
+    status = 412
+    message = (
+        "This series was changed by someone else (it is now at version {version}). "
+        "Reload it and make your change again."
+    )
+
+
+class SeriesCancelled(Conflict):
+    code = "series_cancelled"
+    message = "This series has been cancelled and can no longer be changed."
+
+
+class FromDateRequired(InvalidInput):
+    code = "from_date_required"
+    field = "from_date"
+    message = "Say from which date the change applies (from_date)."

@@ -81,3 +81,30 @@ def changed_by_admin(
         **params,
     )
     return Notice(subject, _signed(loc, body, reason))
+
+
+def series_cancelled_by_admin(
+    locale: str | None,
+    *,
+    first_name: str,
+    last_name: str,
+    room_name: str,
+    day: date,
+    start_minute: int,
+    end_minute: int,
+    count: int,
+    reason: str | None,
+) -> Notice:
+    """Tell the owner that an administrator cancelled their series (`count` occurrences
+    from `day` on), and why."""
+    loc = locale if locale in SUPPORTED_LOCALES else DEFAULT_LOCALE
+    params = _params(loc, first_name, last_name, room_name, day, start_minute, end_minute)
+    subject = translate(loc, "Your recurring reservation of {room} was cancelled", **params)
+    body = translate(
+        loc,
+        "Hello {name},\n\nAn administrator cancelled {count} occurrence(s) of your recurring "
+        "reservation of {room}, {start}–{end}, from {date} on.",
+        count=count,
+        **params,
+    )
+    return Notice(subject, _signed(loc, body, reason))

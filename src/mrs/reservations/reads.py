@@ -57,6 +57,10 @@ class ReservationView:
     updated_at: datetime | None = None
     # The reader's part in the meeting: "owner", "attendee" or none.
     role: Literal["owner", "attendee"] | None = None
+    # The series it is an occurrence of (None for a single booking), and whether it was
+    # changed or cancelled on its own (a series edit then leaves it alone).
+    series_id: int | None = None
+    is_exception: bool = False
 
 
 def _attendee_rows(packed: Any) -> list[tuple[str, str, str]]:
@@ -120,6 +124,8 @@ def to_view(
         version=row.version,
         updated_at=row.updated_at,
         role=role,
+        series_id=row.series_id,
+        is_exception=bool(row.is_exception),
     )
 
 

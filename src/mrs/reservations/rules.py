@@ -102,6 +102,11 @@ class Actor:
     is_admin: bool
 
 
+def is_owner_or_admin(actor: Actor, *, owner_id: str) -> bool:
+    """Who may change or cancel a reservation or a series: its owner or an administrator."""
+    return actor.is_admin or actor.user_id == owner_id
+
+
 def check_can_cancel(
     actor: Actor,
     *,
@@ -112,7 +117,7 @@ def check_can_cancel(
     tz: ZoneInfo,
 ) -> None:
     """The owner or an admin may cancel; only an admin once the reservation has ended."""
-    if actor.user_id != owner_id and not actor.is_admin:
+    if not is_owner_or_admin(actor, owner_id=owner_id):
         raise CancelNotAllowed()
     if not actor.is_admin and wall_instant(day, end_minute, tz) <= now:
         raise ReservationAlreadyEnded()
@@ -129,7 +134,7 @@ def check_can_edit(
     tz: ZoneInfo,
 ) -> None:
     """The owner or an admin may change a reservation while it is active and not over."""
-    if actor.user_id != owner_id and not actor.is_admin:
+    if not is_owner_or_admin(actor, owner_id=owner_id):
         raise EditNotAllowed()
     if status == ReservationStatus.CANCELLED:
         raise CancelledUnchangeable()

@@ -156,6 +156,13 @@ class ReservationRead(BaseModel):
     role: Literal["owner", "attendee"] | None = Field(
         description="The reader's part in the meeting, if any."
     )
+    series_id: int | None = Field(
+        default=None, description="The recurring series it belongs to; null for a single booking."
+    )
+    is_exception: bool = Field(
+        default=False,
+        description="An occurrence changed or cancelled on its own: series edits leave it alone.",
+    )
 
 
 class BookingConfigRead(BaseModel):
@@ -180,3 +187,135 @@ class BookingConfigRead(BaseModel):
         description="A retried `Idempotency-Key` gets the first answer within this many "
         "hours (MRS_IDEMPOTENCY_KEY_HOURS)."
     )
+
+
+# --- recurring series ---
+
+Rule = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    Field(
+        description="An RFC 5545 RRULE: FREQ=DAILY|WEEKLY|MONTHLY, INTERVAL, BYDAY (e.g. "
+        "TU, 2TU, -1FR), BYMONTHDAY, and UNTIL or COUNT. Example: FREQ=WEEKLY;BYDAY=TU;COUNT=10",
+        examples=["FREQ=WEEKLY;BYDAY=TU;COUNT=10"],
+    ),
+]
+OnConflict = Annotated[
+    Literal["fail", "skip"],
+    Field(
+        description='"fail": any date taken or not bookable refuses the whole series (409 '
+        'listing every date); "skip": those dates are left out and listed.'
+    ),
+]
+
+
+class SeriesCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title = None
+    start_date: IsoDate
+    start_time: HourMinute
+    end_time: HourMinute
+    rule: Rule
+    on_conflict: OnConflict = "fail"
+    description: Description = ""
+    visibility: Visibility = Visibility.PUBLIC
+    attendees: Attendees = []
+
+
+class SkippedDateRead(BaseModel):
+    date: date
+    reason: str | None = Field(
+        description="The error code a single booking would get that day (e.g. "
+        "reservation_conflict, room_not_reservable, outside_bookable_hours, start_in_past)."
+    )
+    reservation_id: int | None = Field(default=None, description="The reservation in the way.")
+
+
+class SeriesCreated(BaseModel):
+    series_id: int
+    rule: str = Field(description="The rule in canonical form.")
+    occurrences: list[ReservationRead]
+    skipped: list[SkippedDateRead]
+
+
+class PlannedDateRead(SkippedDateRead):
+    state: Literal["free", "conflict", "unbookable"]
+
+
+class SeriesPreviewRead(BaseModel):
+    dates: list[PlannedDateRead] = Field(description="Every date the rule gives, in order.")
+
+
+class OccurrenceRead(BaseModel):
+    reservation_id: int
+    occurrence_date: date = Field(description="The date the rule gave it (kept when moved).")
+    date: date
+    start_time: ClockTime
+    end_time: ClockTime
+    room_id: int
+    status: str
+    is_exception: bool
+    state: Literal["active", "cancelled", "moved"]
+
+
+class SeriesRead(BaseModel):
+    series_id: int
+    room_id: int
+    room_name: str
+    user_id: str
+    owner: str
+    title: str
+    title_given: bool
+    details_visible: bool
+    description: str
+    visibility: Visibility
+    attendees: list[AttendeeRead]
+    start_date: date
+    start_time: ClockTime
+    end_time: ClockTime
+    rule: str = Field(description="The rule in canonical form.")
+    rule_description: str = Field(description="The series in words, in the reader's language.")
+    status: str
+    version: int = Field(description="Rises with every change; the series' ETag.")
+    created_at: datetime
+    updated_at: datetime | None
+    occurrences: list[OccurrenceRead]
+    exceptions: list[OccurrenceRead] = Field(
+        description="Occurrences changed or cancelled on their own: series edits leave them alone."
+    )
+
+
+class SeriesChangedRead(SeriesRead):
+    skipped: list[SkippedDateRead] = []
+
+
+class SeriesUpdate(BaseModel):
+    """A change to a series; fields left out keep their values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Literal["all", "following"] = "all"
+    from_date: IsoDate | None = Field(
+        default=None,
+        description='"following": the first date changed (the series before it is kept as '
+        'it was); "all": the changes apply from this date (today by default).',
+    )
+    title: Title = None
+    description: Description | None = None
+    visibility: Visibility | None = None
+    attendees: Attendees | None = None
+    start_time: HourMinute | None = None
+    end_time: HourMinute | None = None
+    rule: Rule | None = None
+    room_id: Annotated[int, Field(ge=1, le=MAX_INT32)] | None = None
+    on_conflict: OnConflict = "fail"
+
+    @field_validator(
+        "description", "visibility", "attendees", "start_time", "end_time", "rule", "room_id"
+    )
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("This field cannot be empty.")
+        return value

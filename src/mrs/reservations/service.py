@@ -46,15 +46,13 @@ from mrs.settings import Settings
 from mrs.wallclock import format_minute
 
 
-async def why_not_inserted(
-    db: Database, attempt: dict[str, Any], overlap: Any = statements.FIRST_OVERLAP
-) -> ReservationConflict | RoomNotReservable | RoomOutOfUse | OutsideBookableHours:
-    """Why the reservation `attempt` (reserve's parameters, or a move's with its
-    `reservation_id` and `overlap` excluding it) was not written."""
-    room_id, day = attempt["room_id"], attempt["day"]
-    start, end = attempt["start_minute"], attempt["end_minute"]
+async def room_refusal(
+    db: Database, *, room_id: int, day: date, start_minute: int, end_minute: int
+) -> RoomNotReservable | RoomOutOfUse | OutsideBookableHours | None:
+    """Why the room cannot be booked on `day` for that time (`availability.why_not_bookable`
+    as the error a booking gets), or None when it can."""
     unbookable = await availability.why_not_bookable(
-        db, room_id=room_id, day=day, start_minute=start, end_minute=end
+        db, room_id=room_id, day=day, start_minute=start_minute, end_minute=end_minute
     )
     if unbookable is Unbookable.OUT_OF_USE:
         return RoomOutOfUse(room_id=room_id)
@@ -66,6 +64,23 @@ async def why_not_inserted(
         )
     if unbookable is not None:
         return RoomNotReservable(room_id=room_id, date=day.isoformat())
+    return None
+
+
+async def why_not_inserted(
+    db: Database, attempt: dict[str, Any], overlap: Any = statements.FIRST_OVERLAP
+) -> ReservationConflict | RoomNotReservable | RoomOutOfUse | OutsideBookableHours:
+    """Why the reservation `attempt` (reserve's parameters, or a move's with its
+    `reservation_id` and `overlap` excluding it) was not written."""
+    refusal = await room_refusal(
+        db,
+        room_id=attempt["room_id"],
+        day=attempt["day"],
+        start_minute=attempt["start_minute"],
+        end_minute=attempt["end_minute"],
+    )
+    if refusal is not None:
+        return refusal
     events.emit(ReservationEvent.CONFLICT)
     others = await db.read(overlap, attempt)
     if not others:

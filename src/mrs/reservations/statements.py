@@ -34,7 +34,13 @@ from sqlalchemy import (
 
 from mrs.accounts.models import User, UserStatus
 from mrs.db.types import UTCDateTime
-from mrs.reservations.models import Reservation, ReservationAttendee, ReservationStatus
+from mrs.reservations.models import (
+    Reservation,
+    ReservationAttendee,
+    ReservationSeries,
+    ReservationStatus,
+    SeriesAttendee,
+)
 from mrs.rooms import availability
 from mrs.rooms.models import MeetingRoom
 
@@ -42,6 +48,8 @@ reservation: Table = Reservation.__table__  # type: ignore[assignment]
 meeting_room: Table = MeetingRoom.__table__  # type: ignore[assignment]
 usr: Table = User.__table__  # type: ignore[assignment]
 reservation_attendee: Table = ReservationAttendee.__table__  # type: ignore[assignment]
+reservation_series: Table = ReservationSeries.__table__  # type: ignore[assignment]
+series_attendee: Table = SeriesAttendee.__table__  # type: ignore[assignment]
 
 ROOM_ID = bindparam("room_id", type_=Integer())
 DAY = bindparam("day", type_=Date())
@@ -116,6 +124,8 @@ def _view(dialect: str) -> Select[Any]:
         reservation.c.visibility,
         reservation.c.version,
         reservation.c.updated_at,
+        reservation.c.series_id,
+        reservation.c.is_exception,
         _attendees(dialect),
     ).select_from(
         reservation.join(meeting_room, meeting_room.c.room_id == reservation.c.room_id).join(
@@ -170,6 +180,60 @@ def of_user(dialect: str) -> Select[Any]:
         .where((reservation.c.user_id == user_id) | reservation.c.reservation_id.in_(attending))
         .order_by(reservation.c.reserved_date.desc(), reservation.c.start_minute.desc())
         .limit(bindparam("limit", type_=Integer()))
+    )
+
+
+_SERIES_ID = bindparam("series_id", type_=Integer())
+_FROM_DAY = bindparam("from_day", type_=Date())
+_TO_DAY_INCLUSIVE = bindparam("to_day", type_=Date())
+
+
+@cache
+def series_occurrences(dialect: str) -> Select[Any]:
+    """Every occurrence of the series `series_id` (any status), by rule date."""
+    return (
+        _view(dialect)
+        .where(reservation.c.series_id == _SERIES_ID)
+        .order_by(reservation.c.occurrence_date, reservation.c.reservation_id)
+    )
+
+
+@cache
+def bookable_dates(locked: bool) -> Select[Any]:
+    """The dates from `from_day` to `to_day` on which the time range is bookable in the
+    room (the one rule, `availability.bookable_slot`, asked for a range of dates at once).
+    `locked`: FOR SHARE, as a single booking locks its date, so a closing waits for the
+    series being written (never in a preview: it may run on a read-only connection)."""
+    day = availability.reservable_room.c.reserved_date
+    dates = (
+        availability.bookable_slot(ROOM_ID, day, _START, _END)
+        .with_only_columns(day)
+        .where(day >= _FROM_DAY, day <= _TO_DAY_INCLUSIVE)
+    )
+    return dates.with_for_update(read=True, of=availability.reservable_room) if locked else dates
+
+
+@cache
+def taken_between() -> Select[Any]:
+    """The active reservations of the room from `from_day` to `to_day` that overlap the
+    time range (any date): what stands in the way of a series' occurrences."""
+    return (
+        select(
+            reservation.c.reservation_id,
+            reservation.c.reserved_date,
+            reservation.c.start_minute,
+            reservation.c.end_minute,
+            reservation.c.series_id,
+        )
+        .where(
+            reservation.c.room_id == ROOM_ID,
+            reservation.c.reserved_date >= _FROM_DAY,
+            reservation.c.reserved_date <= _TO_DAY_INCLUSIVE,
+            _active(reservation),
+            reservation.c.start_minute < _END,
+            reservation.c.end_minute > _START,
+        )
+        .order_by(reservation.c.reserved_date, reservation.c.start_minute)
     )
 
 
@@ -364,6 +428,8 @@ def change_if_free() -> Any:
 def _changed_details() -> dict[str, Any]:
     return {
         **{name: bindparam(f"new_{name}", type_=String()) for name in _MEETING},
+        # An occurrence changed on its own is an exception: a series edit leaves it alone.
+        "is_exception": reservation.c.series_id.is_not(None),
         "version": reservation.c.version + literal_column("1", Integer()),
         "updated_at": bindparam("changed_at", type_=UTCDateTime()),
     }
