@@ -107,7 +107,9 @@ def test_a_weekly_series_is_previewed_reserved_and_changed_with_the_keyboard(
     second.focus()
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*/reservations/\d+$"))
-    expect(page.get_by_role("link", name=alice.t("Part of a repeating meeting: see all its dates"))).to_be_visible()
+    expect(
+        page.get_by_role("link", name=alice.t("Part of a repeating meeting: see all its dates"))
+    ).to_be_visible()
     _press(page, "a.button.danger")
     page.wait_for_url(re.compile(r".*/cancel.*"))
     expect(page.locator("#scope-this")).to_be_checked()
