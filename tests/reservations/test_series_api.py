@@ -94,6 +94,13 @@ async def test_a_weekly_series_books_every_date_as_ordinary_reservations(
     # Every read of reservations shows the series marker.
     day = await _room_reservations(client, room, people["other"])
     assert {each["series_id"] for each in day} == {body["series_id"]}
+    timeline = await client.get(
+        "/api/timeline", params={"date": TUESDAYS[0].isoformat()}, headers=people["other"]
+    )
+    [shown] = [each for each in timeline.json()["rooms"] if each["room_id"] == room]
+    assert [(each["series_id"], each["is_exception"]) for each in shown["reservations"]] == [
+        (body["series_id"], False)
+    ]
     mine = (await client.get("/api/reservations/mine", headers=people["guest"])).json()
     assert len(mine) == 4
     assert all(each["series_id"] == body["series_id"] for each in mine)

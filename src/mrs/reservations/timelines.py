@@ -134,6 +134,10 @@ class Booking(NamedTuple):
     owner_id: str
     first_name: str
     last_name: str
+    # The series it is an occurrence of (None for a single booking), and whether it was
+    # changed on its own: pages show a series marker.
+    series_id: int | None = None
+    is_exception: bool = False
 
 
 def shown_title(locale: str, booking: Booking) -> str:
@@ -172,6 +176,8 @@ def _booking(row: Any, day: date, viewer: rules.Actor) -> Booking:
         owner_id=row.user_id,
         first_name=row.first_name,
         last_name=row.last_name,
+        series_id=row.series_id,
+        is_exception=bool(row.is_exception),
     )
 
 
@@ -196,6 +202,8 @@ def _booking_columns() -> list[Any]:
         _reservation.c.user_id,
         _usr.c.first_name,
         _usr.c.last_name,
+        _reservation.c.series_id,
+        _reservation.c.is_exception,
         _viewer_attends(),
     ]
 

@@ -54,6 +54,12 @@ class TimelineBookingRead(BaseModel):
     visibility: str
     owner_id: str
     owner_name: str
+    series_id: int | None = Field(
+        default=None, description="The recurring series it belongs to; null for a single booking."
+    )
+    is_exception: bool = Field(
+        default=False, description="An occurrence changed on its own (series edits leave it)."
+    )
 
 
 class TimelineRoomRead(BaseModel):
@@ -145,6 +151,8 @@ async def day_timeline(
                             "visibility": booking.visibility,
                             "owner_id": booking.owner_id,
                             "owner_name": timelines.owner_name(locale, booking),
+                            "series_id": booking.series_id,
+                            "is_exception": booking.is_exception,
                         }
                         for booking in room.bookings
                     ],
