@@ -358,8 +358,16 @@ async def test_the_series_page_shows_the_rule_the_dates_and_offers_changes_to_it
     # The dates carry the series marker and link to the series.
     mine = await client.get("/reservations")
     assert mine.text.count('class="series-marker"') == 3
-    day = await client.get(f"/rooms/{room_id}?date={MONDAY.isoformat()}")
-    assert 'class="series-marker"' in day.text
+    for view in (
+        f"/rooms/{room_id}?date={MONDAY.isoformat()}",
+        f"/rooms/{room_id}/week?date={MONDAY.isoformat()}",
+        f"/timeline?date={MONDAY.isoformat()}",
+        f"/my/week?date={MONDAY.isoformat()}",
+    ):
+        shown = await client.get(view)
+        assert shown.status_code == 200, view
+        assert 'class="series-marker"' in shown.text, view
+        assert "(repeats)" in _visible(shown.text), view
     first_id = re.findall(r'<a href="/reservations/(\d+)">', page.text)[0]
     occurrence = await client.get(f"/reservations/{first_id}")
     assert f'href="{series_url}"' in occurrence.text
