@@ -215,6 +215,39 @@ async def test_a_bad_rule_is_a_422_never_a_500(
     }
 
 
+async def test_dates_at_the_calendars_ends_are_refused_not_a_500(
+    client: httpx.AsyncClient, people: dict[str, dict[str, str]], make_room: RoomFactory
+) -> None:
+    room = await make_room(days=60)
+    for start_date, expected in (("9999-12-01", 422), ("0001-01-02", 409)):
+        body = _series(start_date=start_date, rule="FREQ=DAILY;COUNT=3")
+        created = await _create(client, room, people["owner"], body)
+        assert created.status_code == expected, created.text
+        preview = await client.post(
+            f"/api/rooms/{room}/series/preview", json=body, headers=people["owner"]
+        )
+        assert preview.status_code in (200, 422), preview.text
+    series_id = (await _create(client, room, people["owner"], _series())).json()["series_id"]
+    for change in (
+        {"scope": "following"},
+        {"scope": "following", "from_date": "9999-12-31"},
+        {"scope": "all", "from_date": "0001-01-01", "rule": "FREQ=DAILY;COUNT=3"},
+        {"start_time": "12:00", "end_time": "11:00"},
+        {"room_id": 2147483647},
+        {"rule": "FREQ=MONTHLY;BYMONTHDAY=31;COUNT=9999"},
+        {"title": None},
+    ):
+        response = await client.patch(
+            f"/api/series/{series_id}", json=change, headers=people["owner"]
+        )
+        assert response.status_code < 500, (change, response.text)
+    assert (
+        await client.delete(
+            f"/api/series/{series_id}", params={"from_date": "9999-12-31"}, headers=people["owner"]
+        )
+    ).status_code == 204
+
+
 async def test_a_series_reads_with_its_rule_in_words_and_its_version_as_etag(
     client: httpx.AsyncClient, people: dict[str, dict[str, str]], make_room: RoomFactory
 ) -> None:

@@ -169,3 +169,57 @@ async def test_an_administrator_cancelling_a_series_mails_the_owner_with_the_rea
     assert "10:00–11:00" in mail.body
     shown = await series.get_series(db, series_id=booked.series_id)
     assert shown.status == "CANCELLED"
+
+
+async def test_on_postgresql_a_booking_racing_the_series_is_a_conflict_never_an_overlap(
+    app: Any,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db = app.state.db
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite's single writer cannot interleave a booking with the series")
+    owner = await make_user()
+    room = await make_room(days=14)
+    racing = await reservations_service.reserve(
+        db,
+        settings=db.settings,
+        user_id=owner,
+        room_id=room,
+        day=MONDAY + timedelta(days=2),
+        start_minute=600,
+        end_minute=660,
+        now=clock(),
+    )
+    judged_before_the_race = series.plan_dates
+
+    async def blind(*args: Any, **kwargs: Any) -> list[series.PlannedDate]:
+        # In the writing transaction, the dates as judged just before the racing booking
+        # committed: all free (read afresh afterwards, they are as they are).
+        planned = await judged_before_the_race(*args, **kwargs)
+        if not kwargs.get("locked"):
+            return planned
+        return [series.PlannedDate(each.date, series.DateState.FREE) for each in planned]
+
+    monkeypatch.setattr(series, "plan_dates", blind)
+    with pytest.raises(SeriesConflict) as refused:
+        await series.create(
+            db,
+            settings=db.settings,
+            user_id=owner,
+            fields=_daily(room, 3),
+            on_conflict="fail",
+            now=clock(),
+        )
+    monkeypatch.undo()
+    assert refused.value.details["dates"] == [
+        {
+            "date": (MONDAY + timedelta(days=2)).isoformat(),
+            "reason": "reservation_conflict",
+            "reservation_id": racing.reservation_id,
+        }
+    ]
+    assert await _count(app, Reservation) == 1
+    assert await _count(app, ReservationSeries) == 0

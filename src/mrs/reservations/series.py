@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import delete, insert, select, update
@@ -35,11 +35,13 @@ from mrs.reservations.errors import (
     CancelNotAllowed,
     EditNotAllowed,
     FromDateRequired,
+    NoOccurrences,
     ReservationConflict,
     SeriesCancelled,
     SeriesConflict,
     SeriesNotFound,
     SeriesStaleVersion,
+    SeriesTooLong,
 )
 from mrs.reservations.events import ReservationEvent
 from mrs.reservations.models import (
@@ -52,6 +54,7 @@ from mrs.reservations.models import (
     Visibility,
 )
 from mrs.reservations.reads import AttendeeView, ReservationView, to_view
+from mrs.rooms.errors import RoomNotFound
 from mrs.rooms.models import MeetingRoom
 from mrs.settings import Settings
 from mrs.wallclock import wall_instant
@@ -184,6 +187,9 @@ def series_conflict(refused: Sequence[PlannedDate]) -> SeriesConflict:
 
 def rule_dates(settings: Settings, rule: recurrence.RecurrenceRule, first_date: date) -> list[date]:
     """The rule's dates from `first_date`, within the site's caps (422 beyond them)."""
+    if first_date > date.max - timedelta(days=settings.series_horizon_days + 1):
+        # The horizon would pass the calendar's end: refused like any series too long.
+        raise SeriesTooLong(last_date=date.max.isoformat(), days=settings.series_horizon_days)
     return recurrence.occurrence_dates(
         rule,
         first_date,
@@ -232,11 +238,31 @@ class _Occurrences:
 
 
 async def _insert_occurrences(
-    session: AsyncSession, target: _Occurrences, dates: Sequence[date], now: datetime
+    session: AsyncSession,
+    dialect: str,
+    target: _Occurrences,
+    dates: Sequence[date],
+    now: datetime,
 ) -> list[int]:
     """Insert one occurrence per date (one statement, however many) with its attendees."""
     if not dates:
         return []
+    if dialect == "postgresql":
+        params = {
+            "room_id": target.room_id,
+            "days": list(dates),
+            "start_minute": target.start_minute,
+            "end_minute": target.end_minute,
+            "user_id": target.user_id,
+            "now": now,
+            "title": target.title,
+            "description": target.description,
+            "visibility": target.visibility,
+            "series_id": target.series_id,
+            "attendees": list(target.invited),
+        }
+        made = await session.execute(statements.insert_occurrences(), params)
+        return [int(row.reservation_id) for row in made]
     rows = [
         {
             "room_id": target.room_id,
@@ -331,7 +357,7 @@ async def _write(
         )
         await _attend(session, kept, target.invited)
     inserted = await _insert_occurrences(
-        session, target, [day for day in free if day not in existing], now
+        session, db.dialect, target, [day for day in free if day not in existing], now
     )
     return inserted, refused
 
@@ -748,11 +774,26 @@ async def change(
                 if change.rule is None:
                     # The same rule continues: from its next date, with the count left.
                     later = [day for day in old_dates if day >= from_date]
-                    first_date = later[0] if later else from_date
+                    if not later:
+                        raise NoOccurrences()
+                    first_date = later[0]
                     if rule.count is not None:
-                        rule = replace(rule, count=max(len(later), 1))
+                        rule = replace(rule, count=len(later))
                 else:
                     first_date = from_date
+            dates = [
+                day
+                for day in rule_dates(settings, rule, first_date)
+                if day >= from_date
+                and day not in kept_dates
+                and wall_instant(day, start, settings.tz) > now
+            ]
+            if (
+                change.room_id is not None
+                and await session.get(MeetingRoom, change.room_id) is None
+            ):
+                raise RoomNotFound(room_id=change.room_id)
+            if splitting:
                 await session.execute(
                     update(ReservationSeries)
                     .where(ReservationSeries.series_id == series_id)
@@ -813,13 +854,6 @@ async def change(
                             insert(SeriesAttendee),
                             [{"series_id": series_id, "user_id": each} for each in invited],
                         )
-            dates = [
-                day
-                for day in rule_dates(settings, rule, first_date)
-                if day >= from_date
-                and day not in kept_dates
-                and wall_instant(day, start, settings.tz) > now
-            ]
             inserted, skipped = await _write(
                 session,
                 db,

@@ -235,6 +235,7 @@ async def change_series(
     responses={
         403: {"description": "Neither the owner nor an administrator"},
         404: {"description": "No such series"},
+        409: {"description": "The series is already cancelled"},
         412: {"description": "If-Match does not hold the current version (ETag)"},
     },
     tags=_TAGS,

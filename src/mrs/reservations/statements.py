@@ -25,10 +25,12 @@ from sqlalchemy import (
     bindparam,
     cast,
     exists,
+    false,
     func,
     insert,
     literal_column,
     select,
+    true,
     update,
 )
 
@@ -196,6 +198,64 @@ def series_occurrences(dialect: str) -> Select[Any]:
         .where(reservation.c.series_id == _SERIES_ID)
         .order_by(reservation.c.occurrence_date, reservation.c.reservation_id)
     )
+
+
+@cache
+def insert_occurrences() -> Any:
+    """PostgreSQL only: the occurrences of a series on `days` (an array of dates), with
+    `attendees` (an array of user ids) as each one's attendees, in one statement; their ids.
+    Parameters as `insert_if_free` (without `day`) plus `series_id`. No bookable or overlap
+    condition here: the dates were judged in the same transaction, and the exclusion
+    constraint refuses a race."""
+    rule_day = (
+        func.unnest(bindparam("days", type_=ARRAY(Date()))).table_valued("day").render_derived()
+    )
+    rows = select(
+        ROOM_ID,
+        rule_day.c.day,
+        _START,
+        _END,
+        bindparam("user_id", type_=String()),
+        _ACTIVE_VALUE,
+        _NOW,
+        *_MEETING.values(),
+        _SERIES_ID,
+        rule_day.c.day,
+        false(),
+    ).select_from(rule_day)
+    made = (
+        insert(reservation)
+        .from_select(
+            [
+                "room_id",
+                "reserved_date",
+                "start_minute",
+                "end_minute",
+                "user_id",
+                "status",
+                "created_at",
+                *_MEETING,
+                "series_id",
+                "occurrence_date",
+                "is_exception",
+            ],
+            rows,
+        )
+        .returning(reservation.c.reservation_id)
+        .cte("made")
+    )
+    invited = func.unnest(_INVITED).table_valued("user_id").render_derived()
+    added = (
+        insert(reservation_attendee)
+        .from_select(
+            ["reservation_id", "user_id"],
+            select(made.c.reservation_id, invited.c.user_id).select_from(
+                made.join(invited, true())
+            ),
+        )
+        .cte("added")
+    )
+    return select(made.c.reservation_id).add_cte(added)
 
 
 @cache
