@@ -13,7 +13,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from mrs.accounts.models import Role
 from mrs.http.dependencies import LOCALE_COOKIE
+from mrs.notifications.models import OutboxMail
 from mrs.reservations.models import Reservation
 from mrs.reservations.recurrence import DayOfWeek, Frequency, RecurrenceRule, describe
 from mrs.web.pages.repeat_form import (
@@ -511,3 +513,36 @@ async def test_cancelling_the_series_from_a_date_keeps_the_earlier_dates(
         (NEXT_MONDAY, "CANCELLED"),
         (date(2030, 1, 21), "CANCELLED"),
     ]
+
+
+@pytest.mark.both_databases
+async def test_an_admin_cancels_someones_series_with_a_reason_mailed_to_the_owner(
+    app: Any,
+    client: httpx.AsyncClient,
+    page_login: Callable[..., Awaitable[None]],
+    make_user: UserFactory,
+    make_room: RoomFactory,
+) -> None:
+    room_id = await make_room("Kaede", days=30)
+    await make_user("taro")
+    await page_login("taro")
+    series_url = await _series_url(client, room_id, _weekly(MONDAY, 3))
+    await page_login(await make_user("boss", role=Role.ADMIN))
+    form = await client.get(series_url + "/cancel")
+    assert 'name="reason"' in form.text
+    too_long = await client.post(
+        series_url + "/cancel", data={"from_date": MONDAY.isoformat(), "reason": "r" * 501}
+    )
+    assert too_long.status_code == 422
+    assert _field_error(too_long.text, "reason")
+    done = await client.post(
+        series_url + "/cancel",
+        data={"from_date": MONDAY.isoformat(), "reason": "The floor is being painted"},
+    )
+    assert done.status_code == 303
+    assert {s for _, s, _ in await _occurrences(app)} == {"CANCELLED"}
+    async with app.state.db.snapshot() as session:
+        mails = (await session.scalars(select(OutboxMail))).all()
+    assert any(
+        m.recipient == "taro@example.com" and "The floor is being painted" in m.body for m in mails
+    )

@@ -140,7 +140,11 @@ async def cancel_reservation(
             view = await reservations_reads.get_reservation(page.db, reservation_id=reservation_id)
             if view.series_id is not None:
                 await series_pages.cancel_series(
-                    page, user=user, series_id=view.series_id, from_date=parsed.scope[1]
+                    page,
+                    user=user,
+                    series_id=view.series_id,
+                    from_date=parsed.scope[1],
+                    reason=reason,
                 )
                 return redirect(f"/series/{view.series_id}?done=series_cancelled")
         await reservations_editing.cancel(

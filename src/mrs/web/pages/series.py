@@ -25,6 +25,7 @@ from mrs.reservations.errors import CancelNotAllowed, EditNotAllowed, SeriesConf
 from mrs.reservations.recurrence import RecurrenceRule, describe
 from mrs.reservations.schemas import (
     DESCRIPTION_MAX_LENGTH,
+    REASON_MAX_LENGTH,
     TITLE_MAX_LENGTH,
     ReservationCreate,
     ReservationUpdate,
@@ -445,9 +446,15 @@ async def series_edit(series_id: SeriesIdPath, page: Page, user: PageUser) -> Re
 
 
 async def cancel_series(
-    page: PageContext, *, user: AuthenticatedUser, series_id: int, from_date: date | None
+    page: PageContext,
+    *,
+    user: AuthenticatedUser,
+    series_id: int,
+    from_date: date | None,
+    reason: str | None,
 ) -> int:
-    """Cancel the dates from `from_date` on (None: every date still to come)."""
+    """Cancel the dates from `from_date` on (None: every date still to come); an
+    administrator's `reason` is mailed to the owner."""
     return await series_service.cancel(
         page.db,
         settings=page.settings,
@@ -455,6 +462,7 @@ async def cancel_series(
         series_id=series_id,
         now=page.now,
         from_date=from_date,
+        reason=reason,
     )
 
 
@@ -470,8 +478,11 @@ async def _cancel_page(
         "series_cancel.html",
         {
             "s": series,
-            "values": state.values or {"from_date": max(today, series.start_date).isoformat()},
+            "values": state.values
+            or {"from_date": max(today, series.start_date).isoformat(), "reason": ""},
             "errors": state.errors,
+            "for_someone_else": series.user_id != user.user_id,
+            "max_reason": REASON_MAX_LENGTH,
         },
         status_code=state.status_code,
     )
@@ -482,21 +493,31 @@ async def series_cancel_form(series_id: SeriesIdPath, page: Page, user: PageUser
     return await _cancel_page(page, FormState(locale=page.locale), user=user, series_id=series_id)
 
 
-def _parse_from_date(form: FormData, state: FormState) -> date | None:
-    state.values = text_values(form, ("from_date",))
+def _parse_cancel(form: FormData, state: FormState) -> tuple[date, str | None] | None:
+    """The first date to cancel, and the administrator's reason (None when none)."""
+    state.values = text_values(form, ("from_date", "reason"))
+    reason = state.values["reason"]
+    if len(reason) > REASON_MAX_LENGTH:
+        state.add_error(
+            "reason", N_("Keep the reason under {max} characters."), max=REASON_MAX_LENGTH
+        )
     try:
-        return parse_iso_date(state.values["from_date"])
+        from_date = parse_iso_date(state.values["from_date"])
     except ValueError as exc:
         state.add_error("from_date", str(exc))
         return None
+    return from_date, reason or None
 
 
 @router.post("/series/{series_id}/cancel")
 async def series_cancel(series_id: SeriesIdPath, page: Page, user: PageUser) -> Response:
     """Cancel every date of the series from a date on (past dates stay)."""
 
-    async def cancel(from_date: date) -> Response:
-        await cancel_series(page, user=user, series_id=series_id, from_date=from_date)
+    async def cancel(parsed: tuple[date, str | None]) -> Response:
+        from_date, reason = parsed
+        await cancel_series(
+            page, user=user, series_id=series_id, from_date=from_date, reason=reason
+        )
         return redirect(f"/series/{series_id}?done=series_cancelled")
 
     async def again(state: FormState) -> Response:
@@ -505,7 +526,7 @@ async def series_cancel(series_id: SeriesIdPath, page: Page, user: PageUser) -> 
     return await submit(
         page.request,
         locale=page.locale,
-        parse=_parse_from_date,
+        parse=_parse_cancel,
         action=cancel,
         render_again=again,
     )
