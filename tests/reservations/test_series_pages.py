@@ -295,6 +295,8 @@ async def test_a_series_with_a_taken_date_is_refused_whole_or_reserved_without_i
     assert "Nothing was reserved" in message
     assert "Mon 14 Jan 2030" in message or "14 Jan" in message
     assert "Board" in message
+    # The dates are shown again as they are now, with the choice to skip the taken one.
+    assert 'id="on-conflict-skip"' in refused.text
     assert await _occurrences(app) == []
 
     series_url = await _series_url(client, room_id, {**_weekly(MONDAY, 3), "on_conflict": "skip"})

@@ -17,7 +17,7 @@ from mrs.http.types import RoomIdPath, parse_iso_date
 from mrs.reservations import reads as reservations_reads
 from mrs.reservations import rules, timelines
 from mrs.reservations import service as reservations_service
-from mrs.reservations.errors import ReservationConflict
+from mrs.reservations.errors import ReservationConflict, SeriesConflict
 from mrs.reservations.recurrence import WEEKDAY_CODES, RecurrenceRule
 from mrs.reservations.schemas import (
     DESCRIPTION_MAX_LENGTH,
@@ -315,8 +315,10 @@ async def reserve(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
     on its page; a date taken meanwhile brings the form back with every such date."""
     db, settings, now = page.db, page.settings, page.now
     viewer = rules.Actor(user_id=user.user_id, is_admin=user.is_admin)
+    asked: list[_Booking] = []  # what was asked, for the dates shown again after a 409
 
     async def book(parsed: _Booking) -> Response:
+        asked.append(parsed)
         body = parsed.meeting
         if parsed.rule is not None:
             if parsed.intent != "series":
@@ -370,7 +372,15 @@ async def reserve(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
             day = today
         if not date.min < day < date.max:
             day = today
-        return await _room_day_page(page, state, viewer=viewer, room_id=room_id, day=day)
+        preview = None
+        if isinstance(state.refusal, SeriesConflict) and asked and asked[0].rule is not None:
+            # The dates as they are now, so another choice can be made at once.
+            preview = await series_pages.preview(
+                page, viewer=viewer, room_id=room_id, meeting=asked[0].meeting, rule=asked[0].rule
+            )
+        return await _room_day_page(
+            page, state, viewer=viewer, room_id=room_id, day=day, preview=preview
+        )
 
     return await submit(
         page.request,
