@@ -29,6 +29,7 @@ from mrs.web.dependencies import Page, PageContext, PageUser
 from mrs.web.forms import FormState, submit, text_values
 from mrs.web.i18n import N_
 from mrs.web.pages import series as series_pages
+from mrs.web.pages import series_booking
 from mrs.web.pages.common import done_message, redirect
 from mrs.web.pages.meeting_form import (
     attendee_messages_on_the_field,
@@ -244,7 +245,7 @@ async def edit(reservation_id: ReservationIdPath, page: Page, user: PageUser) ->
     async def explain(exc: DomainError) -> str | None:
         if isinstance(exc, ReservationConflict):
             return await conflict_message(page.db, page.locale, actor, exc)
-        return await series_pages.series_conflict_message(page, actor, exc)
+        return await series_booking.series_conflict_message(page, actor, exc)
 
     async def again(state: FormState) -> Response:
         return await _edit_page(page, state, user=user, reservation_id=reservation_id)

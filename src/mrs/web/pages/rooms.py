@@ -32,7 +32,7 @@ from mrs.rooms import service as rooms_service
 from mrs.wallclock import MINUTES_PER_DAY, minutes_gone
 from mrs.web.dependencies import Page, PageContext, PageUser
 from mrs.web.forms import FormState, submit, text_values
-from mrs.web.pages import series as series_pages
+from mrs.web.pages import series_booking
 from mrs.web.pages.common import (
     done_message,
     query_day,
@@ -152,7 +152,7 @@ async def _room_day_page(
     room_id: int,
     day: date,
     done: str | None = None,
-    preview: series_pages.SeriesPreview | None = None,
+    preview: series_booking.SeriesPreview | None = None,
 ) -> Response:
     """A room's day: what the room offers, the slot grid over its bookable hours, who
     holds the taken slots, and the reservation form offering only times within those
@@ -328,11 +328,11 @@ async def reserve(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
                     viewer=viewer,
                     room_id=room_id,
                     day=body.date,
-                    preview=await series_pages.preview(
+                    preview=await series_booking.preview(
                         page, viewer=viewer, room_id=room_id, meeting=body, rule=parsed.rule
                     ),
                 )
-            created = await series_pages.reserve_series(
+            created = await series_booking.reserve_series(
                 page,
                 user_id=user.user_id,
                 room_id=room_id,
@@ -362,7 +362,7 @@ async def reserve(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
     async def explain(exc: DomainError) -> str | None:
         if isinstance(exc, ReservationConflict):
             return await conflict_message(db, page.locale, viewer, exc)
-        return await series_pages.series_conflict_message(page, viewer, exc)
+        return await series_booking.series_conflict_message(page, viewer, exc)
 
     async def again(state: FormState) -> Response:
         today = site_now(now, settings).date()
@@ -375,7 +375,7 @@ async def reserve(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
         preview = None
         if isinstance(state.refusal, SeriesConflict) and asked and asked[0].rule is not None:
             # The dates as they are now, so another choice can be made at once.
-            preview = await series_pages.preview(
+            preview = await series_booking.preview(
                 page, viewer=viewer, room_id=room_id, meeting=asked[0].meeting, rule=asked[0].rule
             )
         return await _room_day_page(
