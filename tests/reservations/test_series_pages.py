@@ -548,3 +548,34 @@ async def test_an_admin_cancels_someones_series_with_a_reason_mailed_to_the_owne
     assert any(
         m.recipient == "taro@example.com" and "The floor is being painted" in m.body for m in mails
     )
+
+
+@pytest.mark.both_databases
+async def test_the_booking_form_offers_every_repeat_option_without_script_and_says_why_a_date_cannot_be_had(
+    client: httpx.AsyncClient,
+    page_login: Callable[..., Awaitable[None]],
+    make_user: UserFactory,
+    make_room: RoomFactory,
+) -> None:
+    room_id = await make_room("Sakura", days=14)  # open until Sunday 2030-01-20
+    await make_user("alice")
+    await page_login("alice")
+    form = await client.get(f"/rooms/{room_id}?date={MONDAY.isoformat()}")
+    # Every group is in the page (the script only hides those that do not apply); the
+    # booking date's weekday is ticked, and the monthly choices are worded from it.
+    assert '<option value="" selected>Does not repeat</option>' in form.text
+    assert 'id="weekday-MO" name="weekdays" type="checkbox" value="MO" checked' in form.text
+    assert 'id="weekday-TU" name="weekdays" type="checkbox" value="TU">' in form.text
+    text = _visible(form.text)
+    assert "On day 7 of each month" in text
+    assert "On the first Monday of each month" in text
+    assert "On the last Monday of each month" not in text
+    assert 'name="intent" value="preview"' in form.text
+
+    page = await client.post(
+        f"/rooms/{room_id}/reservations", data={**_weekly(MONDAY, 3), "intent": "preview"}
+    )
+    dates = page.text.split('class="preview-dates"')[1]
+    assert re.findall(r'<tr class="(\w+)">', dates) == ["free", "free", "unbookable"]
+    assert "The room is not open that day" in _visible(dates)
+    assert "2 of 3 date(s) are free." in _visible(page.text)
