@@ -82,16 +82,33 @@ def hour_heads(first_minute: int, last_minute: int, slot_minutes: int) -> Markup
 BookingText = Callable[[Booking], str]
 
 
+def series_marker(repeats_label: str) -> str:
+    """The mark of a repeating meeting's date: an icon, and its words for screen readers
+    (the same as the pages' `series_marker` macro)."""
+    return (
+        f' <span class="series-marker" title="{escape(repeats_label)}">'
+        '<span aria-hidden="true">↻</span>'
+        f'<span class="visually-hidden">{escape(repeats_label)}</span></span>'
+    )
+
+
 def _booking_cell(
-    booking: Booking, text: BookingText, attribute: str, slots: int, *, mine: bool
+    booking: Booking,
+    text: BookingText,
+    attribute: str,
+    slots: int,
+    *,
+    mine: bool,
+    marker: str,
 ) -> str:
     times = f"{format_minute(booking.start_time)}–{format_minute(booking.end_time)}"
     classes = "t mine" if mine else "t"
     if not booking.details_visible:
         classes += " private"
+    repeats = marker if booking.series_id is not None else ""
     return (
         f'<td class="{classes}" {attribute}="{slots}"><span class="b">'
-        f'<span class="bt">{times}</span> {escape(text(booking))}</span></td>'
+        f'<span class="bt">{times}</span> {escape(text(booking))}{repeats}</span></td>'
     )
 
 
@@ -112,6 +129,7 @@ class TimelineRows:
         slot_minutes: int,
         text: BookingText,
         free_label: str,
+        repeats_label: str,
         seats_label: Callable[[int], str],
         viewer_id: str,
     ) -> None:
@@ -119,6 +137,7 @@ class TimelineRows:
         self._slot = slot_minutes
         self._text = text
         self._free_label = escape(free_label)
+        self._marker = series_marker(repeats_label)
         self._seats_label = seats_label
         self._viewer_id = viewer_id
         self._free_tails: dict[int, str] = {}
@@ -174,6 +193,7 @@ class TimelineRows:
                         "colspan",
                         slots,
                         mine=booking.owner_id == self._viewer_id,
+                        marker=self._marker,
                     )
                 )
             elif state == "free":
@@ -193,6 +213,7 @@ def week_rows(
     book_url: Callable[[date, int], str],
     text: BookingText,
     free_label: str,
+    repeats_label: str,
     closed_label: str,
     viewer_id: str,
 ) -> Markup:
@@ -204,6 +225,7 @@ def week_rows(
         for day, parts in columns.items()
         if parts is not None
     }
+    marker = series_marker(repeats_label)
     rows: list[str] = []
     for row in range(total):
         minute = first_minute + row * slot_minutes
@@ -223,7 +245,12 @@ def week_rows(
             if booking is not None:
                 cells.append(
                     _booking_cell(
-                        booking, text, "rowspan", slots, mine=booking.owner_id == viewer_id
+                        booking,
+                        text,
+                        "rowspan",
+                        slots,
+                        mine=booking.owner_id == viewer_id,
+                        marker=marker,
                     )
                 )
             elif state == "free":

@@ -24,6 +24,7 @@ from mrs.web.pages import (
     reservations,
     rooms,
     search,
+    series,
     timeline,
     week,
 )
@@ -36,6 +37,7 @@ for area in (
     rooms,
     reservations,
     meeting,
+    series,
     timeline,
     week,
     search,

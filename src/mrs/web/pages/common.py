@@ -17,6 +17,12 @@ DONE_MESSAGES = {
     "reserved": N_("Your reservation is confirmed."),
     "cancelled": N_("The reservation was cancelled."),
     "changed": N_("The reservation was changed."),
+    "series_created": N_("The repeating meeting is reserved on every date below."),
+    "series_created_skipped": N_(
+        "The repeating meeting is reserved; {count} date(s) that were taken were skipped."
+    ),
+    "series_changed": N_("The series was changed."),
+    "series_cancelled": N_("The dates of the series were cancelled."),
     "logged_out": N_("You have logged out."),
     "room_created": N_("The room was created. Open it for the dates people may reserve it."),
     "room_created_auto": N_(

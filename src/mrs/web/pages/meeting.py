@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from fastapi import APIRouter
 from starlette.datastructures import FormData
@@ -27,6 +28,8 @@ from mrs.wallclock import MINUTES_PER_DAY, format_minute, wall_instant
 from mrs.web.dependencies import Page, PageContext, PageUser
 from mrs.web.forms import FormState, submit, text_values
 from mrs.web.i18n import N_
+from mrs.web.pages import series as series_pages
+from mrs.web.pages import series_booking
 from mrs.web.pages.common import done_message, redirect
 from mrs.web.pages.meeting_form import (
     attendee_messages_on_the_field,
@@ -87,6 +90,8 @@ def _form_values(view: reservations_reads.ReservationView) -> dict[str, str]:
         "attendees": ", ".join(attendee.user_id for attendee in view.attendees),
         "version": str(view.version),
         "reason": "",
+        "scope": "this",
+        "from_date": view.date.isoformat(),
     }
 
 
@@ -146,9 +151,20 @@ async def edit_form(reservation_id: ReservationIdPath, page: Page, user: PageUse
 class _Edit:
     change: ReservationUpdate
     version: int
+    # An occurrence of a series: "this" date, "following" dates from `from_date`, or "all".
+    scope: tuple[str, date | None] = ("this", None)
 
 
-_EDIT_FIELDS = ("date", "start_time", "end_time", "room_id", "version", "reason")
+_EDIT_FIELDS = (
+    "date",
+    "start_time",
+    "end_time",
+    "room_id",
+    "version",
+    "reason",
+    "scope",
+    "from_date",
+)
 
 
 def _parse_edit(form: FormData, state: FormState) -> _Edit | None:
@@ -171,7 +187,16 @@ def _parse_edit(form: FormData, state: FormState) -> _Edit | None:
         # The hidden field tampered with: the form cannot say what it was changed from.
         state.add_error("", N_("This form is out of date. Reload the page and try again."))
         return None
-    return None if body is None else _Edit(change=body, version=int(values["version"]))
+    scope = series_pages.parse_scope(values, state, scopes=("this", "following", "all"))
+    if body is None or scope is None:
+        return None
+    if scope[0] != "this" and values["date"] != values["from_date"]:
+        state.add_error(
+            "date",
+            N_("Only one date can move to another day: choose “This date only”."),
+        )
+        return None
+    return _Edit(change=body, version=int(values["version"]), scope=scope)
 
 
 @router.post("/reservations/{reservation_id}/edit")
@@ -183,6 +208,18 @@ async def edit(reservation_id: ReservationIdPath, page: Page, user: PageUser) ->
 
     async def change(parsed: _Edit) -> Response:
         body = parsed.change
+        if parsed.scope[0] != "this":
+            view = await reservations_reads.get_reservation(
+                page.db, reservation_id=reservation_id, viewer=actor, locale=page.locale
+            )
+            if view.series_id is not None:
+                await series_pages.change_series(
+                    page,
+                    user=user,
+                    series_id=view.series_id,
+                    change=series_pages.series_change(body, parsed.scope),
+                )
+                return redirect(f"/series/{view.series_id}?done=series_changed")
         await reservations_editing.edit(
             page.db,
             settings=page.settings,
@@ -208,7 +245,7 @@ async def edit(reservation_id: ReservationIdPath, page: Page, user: PageUser) ->
     async def explain(exc: DomainError) -> str | None:
         if isinstance(exc, ReservationConflict):
             return await conflict_message(page.db, page.locale, actor, exc)
-        return None
+        return await series_booking.series_conflict_message(page, actor, exc)
 
     async def again(state: FormState) -> Response:
         return await _edit_page(page, state, user=user, reservation_id=reservation_id)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 from fastapi import APIRouter
 from starlette.datastructures import FormData
 from starlette.responses import Response
@@ -16,6 +19,7 @@ from mrs.wallclock import wall_instant
 from mrs.web.dependencies import Page, PageContext, PageUser
 from mrs.web.forms import FormState, submit, text_values
 from mrs.web.i18n import N_
+from mrs.web.pages import series as series_pages
 from mrs.web.pages.common import (
     done_message,
     redirect,
@@ -82,6 +86,7 @@ async def _cancel_page(
             "next_url": state.values["next"],
             "for_someone_else": reservation.user_id != user.user_id,
             "reason": state.values["reason"],
+            "scope": state.values.get("scope", "this"),
             "errors": state.errors,
             "max_reason": MAX_CANCEL_REASON,
         },
@@ -98,16 +103,28 @@ async def confirm_cancel(reservation_id: ReservationIdPath, page: Page, user: Pa
     return await _cancel_page(page, state, user=user, reservation_id=reservation_id)
 
 
-def _parse_cancel(form: FormData, state: FormState) -> tuple[str | None, str] | None:
-    """The reason for the owner (None when none was given) and where to go afterwards."""
-    values = text_values(form, ("reason", "next"))
-    state.values = {"reason": values["reason"], "next": _cancel_next(values["next"])}
+@dataclass(frozen=True)
+class _Cancel:
+    reason: str | None
+    next_url: str
+    # An occurrence of a series: "this" date, "following" from `scope[1]`, or "all".
+    scope: tuple[str, date | None]
+
+
+def _parse_cancel(form: FormData, state: FormState) -> _Cancel | None:
+    """The reason for the owner (None when none was given), where to go afterwards, and
+    for a date of a series which dates."""
+    values = text_values(form, ("reason", "next", "scope", "from_date"))
+    state.values = {**values, "next": _cancel_next(values["next"])}
     if len(values["reason"]) > MAX_CANCEL_REASON:
         state.add_error(
             "reason", N_("Keep the reason under {max} characters."), max=MAX_CANCEL_REASON
         )
         return None
-    return values["reason"] or None, state.values["next"]
+    scope = series_pages.parse_scope(values, state, scopes=("this", "following", "all"))
+    if scope is None:
+        return None
+    return _Cancel(values["reason"] or None, state.values["next"], scope)
 
 
 @router.post("/reservations/{reservation_id}/cancel")
@@ -117,8 +134,19 @@ async def cancel_reservation(
     """Cancel and go back; a reason too long is said on the confirm page, a refused
     cancel (not allowed, already cancelled, ended) on the list of reservations."""
 
-    async def cancel(parsed: tuple[str | None, str]) -> Response:
-        reason, next_url = parsed
+    async def cancel(parsed: _Cancel) -> Response:
+        reason, next_url = parsed.reason, parsed.next_url
+        if parsed.scope[0] != "this":
+            view = await reservations_reads.get_reservation(page.db, reservation_id=reservation_id)
+            if view.series_id is not None:
+                await series_pages.cancel_series(
+                    page,
+                    user=user,
+                    series_id=view.series_id,
+                    from_date=parsed.scope[1],
+                    reason=reason,
+                )
+                return redirect(f"/series/{view.series_id}?done=series_cancelled")
         await reservations_editing.cancel(
             page.db,
             settings=page.settings,

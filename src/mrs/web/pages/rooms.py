@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import NamedTuple
 
@@ -16,19 +17,22 @@ from mrs.http.types import RoomIdPath, parse_iso_date
 from mrs.reservations import reads as reservations_reads
 from mrs.reservations import rules, timelines
 from mrs.reservations import service as reservations_service
-from mrs.reservations.errors import ReservationConflict
+from mrs.reservations.errors import ReservationConflict, SeriesConflict
+from mrs.reservations.recurrence import WEEKDAY_CODES, RecurrenceRule
 from mrs.reservations.schemas import (
     DESCRIPTION_MAX_LENGTH,
     TITLE_MAX_LENGTH,
     ReservationCreate,
     parse_idempotency_key,
 )
+from mrs.reservations.series import OnConflict
 from mrs.rooms import availability
 from mrs.rooms import details as room_details
 from mrs.rooms import service as rooms_service
 from mrs.wallclock import MINUTES_PER_DAY, minutes_gone
 from mrs.web.dependencies import Page, PageContext, PageUser
 from mrs.web.forms import FormState, submit, text_values
+from mrs.web.pages import series_booking
 from mrs.web.pages.common import (
     done_message,
     query_day,
@@ -40,6 +44,13 @@ from mrs.web.pages.meeting_form import (
     conflict_message,
     meeting_data,
     meeting_values,
+)
+from mrs.web.pages.repeat_form import (
+    error_messages,
+    monthly_options,
+    parse_repeat,
+    repeat_values,
+    weekday_options,
 )
 from mrs.web.rendering import render
 from mrs.web.slots import (
@@ -141,10 +152,12 @@ async def _room_day_page(
     room_id: int,
     day: date,
     done: str | None = None,
+    preview: series_booking.SeriesPreview | None = None,
 ) -> Response:
     """A room's day: what the room offers, the slot grid over its bookable hours, who
     holds the taken slots, and the reservation form offering only times within those
-    hours (`state`: the times typed and the messages)."""
+    hours (`state`: the times typed and the messages), with its repeat options and the
+    dates of the series when they were asked for (`preview`)."""
     db, settings, now = page.db, page.settings, page.now
     room = await rooms_service.get_room(db, room_id=room_id)
     details = await room_details.details_of_room(db, room_id=room_id)
@@ -205,8 +218,12 @@ async def _room_day_page(
             "end_choices": end_choices,
             # A fresh key per rendered form: submitting it twice books once.
             "idempotency_key": secrets.token_urlsafe(18),
-            "values": state.values,
+            # A weekly repeat starts out on the booking date's weekday.
+            "values": {"weekdays": WEEKDAY_CODES[day.weekday()], **state.values},
             "errors": state.errors,
+            "weekday_options": weekday_options(page.locale),
+            "monthly_options": monthly_options(day, page.locale),
+            "preview": preview,
             "me": viewer.user_id,
             "title_max": TITLE_MAX_LENGTH,
             "description_max": DESCRIPTION_MAX_LENGTH,
@@ -241,13 +258,26 @@ async def room_day(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
     )
 
 
-def _parse_reservation(
-    form: FormData, state: FormState
-) -> tuple[ReservationCreate, str | None] | None:
-    """The meeting to reserve, and the form's idempotency key (None when it has none)."""
+@dataclass(frozen=True)
+class _Booking:
+    """The booking form as sent: the meeting, its idempotency key, and its repeat rule
+    with what to do with it (`intent` "preview" or "series"; `on_conflict`)."""
+
+    meeting: ReservationCreate
+    key: str | None
+    values: dict[str, str]
+    rule: RecurrenceRule | None = None
+    intent: str = ""
+    on_conflict: OnConflict = "fail"
+
+
+def _parse_reservation(form: FormData, state: FormState) -> _Booking | None:
+    """The meeting to reserve, the form's idempotency key (None when it has none), and
+    the repeat rule when one is chosen (its fields' messages recorded otherwise)."""
     state.values = {
-        **text_values(form, ("date", "start_time", "end_time")),
+        **text_values(form, ("date", "start_time", "end_time", "intent", "on_conflict")),
         **meeting_values(form),
+        **repeat_values(form),
     }
     body = state.validate(
         ReservationCreate,
@@ -266,18 +296,51 @@ def _parse_reservation(
         except ValueError as exc:  # the hidden field tampered with
             state.add_error("", str(exc))
             return None
-    return None if body is None else (body, key)
+    if body is None:
+        return None
+    choice = parse_repeat(state.values, body.date)
+    for name, message in error_messages(choice.errors, state.locale).items():
+        state.errors.add(name, message)
+    if choice.errors:
+        return None
+    on_conflict: OnConflict = "skip" if state.values["on_conflict"] == "skip" else "fail"
+    return _Booking(body, key, state.values, choice.rule, state.values["intent"], on_conflict)
 
 
 @router.post("/rooms/{room_id}/reservations")
 async def reserve(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
     """Reserve, and back to the room's day; a refused time is said next to its field,
-    a taken one names the reservation in the way."""
+    a taken one names the reservation in the way. A repeating meeting first shows its
+    dates ("Preview dates", or the usual button), then is reserved as a series and shown
+    on its page; a date taken meanwhile brings the form back with every such date."""
     db, settings, now = page.db, page.settings, page.now
     viewer = rules.Actor(user_id=user.user_id, is_admin=user.is_admin)
+    asked: list[_Booking] = []  # what was asked, for the dates shown again after a 409
 
-    async def book(parsed: tuple[ReservationCreate, str | None]) -> Response:
-        body, key = parsed
+    async def book(parsed: _Booking) -> Response:
+        asked.append(parsed)
+        body = parsed.meeting
+        if parsed.rule is not None:
+            if parsed.intent != "series":
+                return await _room_day_page(
+                    page,
+                    FormState(locale=page.locale, values=parsed.values),
+                    viewer=viewer,
+                    room_id=room_id,
+                    day=body.date,
+                    preview=await series_booking.preview(
+                        page, viewer=viewer, room_id=room_id, meeting=body, rule=parsed.rule
+                    ),
+                )
+            created = await series_booking.reserve_series(
+                page,
+                user_id=user.user_id,
+                room_id=room_id,
+                meeting=body,
+                rule=parsed.rule,
+                on_conflict=parsed.on_conflict,
+            )
+            return redirect(created)
         await reservations_service.reserve(
             db,
             settings=settings,
@@ -291,7 +354,7 @@ async def reserve(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
             description=body.description,
             visibility=body.visibility,
             attendees=body.attendees,
-            idempotency_key=key,
+            idempotency_key=parsed.key,
             locale=page.locale,
         )
         return redirect(f"/rooms/{room_id}?date={body.date.isoformat()}&done=reserved")
@@ -299,7 +362,7 @@ async def reserve(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
     async def explain(exc: DomainError) -> str | None:
         if isinstance(exc, ReservationConflict):
             return await conflict_message(db, page.locale, viewer, exc)
-        return None
+        return await series_booking.series_conflict_message(page, viewer, exc)
 
     async def again(state: FormState) -> Response:
         today = site_now(now, settings).date()
@@ -309,7 +372,15 @@ async def reserve(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
             day = today
         if not date.min < day < date.max:
             day = today
-        return await _room_day_page(page, state, viewer=viewer, room_id=room_id, day=day)
+        preview = None
+        if isinstance(state.refusal, SeriesConflict) and asked and asked[0].rule is not None:
+            # The dates as they are now, so another choice can be made at once.
+            preview = await series_booking.preview(
+                page, viewer=viewer, room_id=room_id, meeting=asked[0].meeting, rule=asked[0].rule
+            )
+        return await _room_day_page(
+            page, state, viewer=viewer, room_id=room_id, day=day, preview=preview
+        )
 
     return await submit(
         page.request,

@@ -122,6 +122,7 @@ async def day_timeline(
         slot_minutes=slot,
         text=partial(timelines.shown_title, locale),
         free_label=translate(locale, "Book from"),
+        repeats_label=translate(locale, "(repeats)"),
         seats_label=partial(_seats, locale),
         viewer_id=user.user_id,
     )

@@ -101,6 +101,7 @@ async def room_week(
         book_url=book_url,
         text=partial(timelines.shown_title, locale),
         free_label=translate(locale, "Book from"),
+        repeats_label=translate(locale, "(repeats)"),
         closed_label=translate(locale, "Not open"),
         viewer_id=user.user_id,
     )

@@ -92,6 +92,37 @@
     show();
   });
 
+  // Repeat options: only the groups that apply to the chosen repeat are shown (without
+  // this script every group is there, and the server reads only those that apply).
+  document.querySelectorAll("[data-repeat]").forEach(function (box) {
+    var choice = box.querySelector("[data-repeat-choice]");
+    var form = box.closest("form");
+    if (!choice || !form) {
+      return;
+    }
+    function show() {
+      var kind = choice.value;
+      box.querySelectorAll("[data-repeat-details]").forEach(function (part) {
+        part.hidden = !kind;
+      });
+      box.querySelectorAll("[data-repeat-for]").forEach(function (part) {
+        part.hidden = part.dataset.repeatFor !== kind;
+      });
+      form.querySelectorAll("[data-repeat-only]").forEach(function (part) {
+        part.hidden = !kind;
+      });
+    }
+    choice.addEventListener("change", show);
+    show();
+  });
+  // A preview comes back to "#preview": take the focus there, so its dates are read next.
+  if (window.location.hash === "#preview" || document.querySelector("[data-focus-preview]")) {
+    var preview = document.getElementById("preview");
+    if (preview) {
+      preview.focus();
+    }
+  }
+
   // Attendees: suggestions from /api/users/lookup as you type (the ARIA combobox
   // pattern with a list box). Without this script the field takes user ids separated by
   // commas; with it, choosing a suggestion writes its user id in place of what was typed.
