@@ -156,6 +156,19 @@ async def test_skip_books_the_free_dates_and_lists_the_skipped_ones(
     ]
 
 
+async def test_skipping_every_date_books_no_empty_series(
+    client: httpx.AsyncClient, people: dict[str, dict[str, str]], make_room: RoomFactory
+) -> None:
+    room = await make_room(days=60)
+    for day in TUESDAYS[:4]:
+        await _book(client, room, people["other"], day, "09:00", "12:00")
+    response = await _create(client, room, people["owner"], _series(on_conflict="skip"))
+    assert response.status_code == 409, response.text
+    assert len(response.json()["error"]["details"]["dates"]) == 4
+    mine = await client.get("/api/reservations/mine", headers=people["owner"])
+    assert mine.json() == []
+
+
 async def test_a_date_outside_the_rooms_opening_is_unbookable_per_occurrence(
     app: Any,
     client: httpx.AsyncClient,

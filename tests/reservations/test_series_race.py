@@ -182,12 +182,6 @@ async def test_two_series_racing_for_the_same_slots_exactly_one_wins(
     assert _overlapping_active_pairs(database_url) == 0
 
 
-@pytest.mark.xfail(
-    reason="series.create answers 409 when PostgreSQL's exclusion constraint refuses an "
-    "occurrence even with on_conflict 'skip' (_refused_after_race); it should plan again "
-    "and skip the dates taken meanwhile. Remove this mark with the fix.",
-    strict=False,
-)
 async def test_a_series_skipping_conflicts_skips_the_dates_singles_win_in_a_race(
     client: httpx.AsyncClient,
     login: LoginFactory,

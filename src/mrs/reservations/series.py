@@ -326,7 +326,8 @@ async def _write(
         locked=True,
     )
     refused = [each for each in planned if each.state is not DateState.FREE]
-    if refused and on_conflict == "fail":
+    # Skipping every date would leave a series of nothing: refused like `fail`.
+    if refused and (on_conflict == "fail" or len(refused) == len(planned)):
         events.emit(ReservationEvent.CONFLICT)
         raise series_conflict(refused)
     free = [each.date for each in planned if each.state is DateState.FREE]
@@ -360,6 +361,21 @@ async def _write(
         session, db.dialect, target, [day for day in free if day not in existing], now
     )
     return inserted, refused
+
+
+# A write the exclusion constraint refused (a booking took a date after the plan was
+# made) is planned again this many times in all when the caller asked to skip taken dates.
+RACE_ATTEMPTS = 3
+
+
+def _plan_again(exc: DBAPIError, *, attempt: int, on_conflict: OnConflict) -> bool:
+    """Whether to plan and write again after `exc`: only for an occurrence refused by the
+    exclusion constraint (anything else is raised as it is), only with `skip` (the date
+    taken meanwhile is then skipped), and only while attempts remain; otherwise the caller
+    answers 409 with the dates taken now."""
+    if not service.inserted_or_why_not(exc):
+        raise exc
+    return on_conflict == "skip" and attempt + 1 < RACE_ATTEMPTS
 
 
 async def _refused_after_race(
@@ -410,26 +426,28 @@ async def create(
         visibility=str(fields.visibility),
         invited=invited,
     )
-    try:
-        async with db.transaction() as session:
-            await service.check_attendees(session, invited)
-            series_id = await _insert_series(session, target, fields.start_date, rule, now)
-            target = replace(target, series_id=series_id)
-            inserted, skipped = await _write(
-                session,
-                db,
-                settings=settings,
-                target=target,
-                dates=dates,
-                on_conflict=on_conflict,
-                now=now,
-            )
-    except DBAPIError as exc:
-        if not service.inserted_or_why_not(exc):
-            raise
-        raise await _refused_after_race(
-            db, settings=settings, target=target, dates=dates, now=now
-        ) from exc
+    for attempt in range(RACE_ATTEMPTS):
+        try:
+            async with db.transaction() as session:
+                await service.check_attendees(session, invited)
+                series_id = await _insert_series(session, target, fields.start_date, rule, now)
+                target = replace(target, series_id=series_id)
+                inserted, skipped = await _write(
+                    session,
+                    db,
+                    settings=settings,
+                    target=target,
+                    dates=dates,
+                    on_conflict=on_conflict,
+                    now=now,
+                )
+            break
+        except DBAPIError as exc:
+            if _plan_again(exc, attempt=attempt, on_conflict=on_conflict):
+                continue
+            raise await _refused_after_race(
+                db, settings=settings, target=target, dates=dates, now=now
+            ) from exc
     for _ in inserted:
         events.emit(ReservationEvent.CREATED)
     views = await _occurrence_views(
@@ -736,140 +754,145 @@ async def change(
     if change.scope is Scope.FOLLOWING and change.from_date is None:
         raise FromDateRequired()
     today = now.astimezone(settings.tz).date()
-    target = dates = None
-    try:
-        async with db.transaction() as session:
-            found = await _locked_series(
-                session,
-                series_id=series_id,
-                actor=actor,
-                expected_versions=expected_versions,
-                refused=EditNotAllowed,
-            )
-            series: ReservationSeries = found.ReservationSeries
-            old_rule = recurrence.parse_rule(series.rule)
-            rule = recurrence.parse_rule(change.rule) if change.rule is not None else old_rule
-            start = series.start_minute if change.start_minute is None else change.start_minute
-            end = series.end_minute if change.end_minute is None else change.end_minute
-            rules.check_time_range(start, end, settings.slot_minutes)
-            if change.attendees is not None:
-                invited = rules.attendee_ids(change.attendees, owner_id=series.user_id)
-                await service.check_attendees(session, invited)
-            else:
-                invited = [user_id for user_id, _, _ in await _attendees_of(session, series_id)]
-            from_date = max(change.from_date or today, today)
-            occurrences = await _occurrence_rows(session, series_id)
-            regenerated = {
-                row.occurrence_date: row.reservation_id
-                for row in occurrences
-                if not row.is_exception
-                and row.status == ReservationStatus.ACTIVE
-                and _still_to_come(row, from_date=from_date, now=now, settings=settings)
-            }
-            kept_dates = {row.occurrence_date for row in occurrences} - set(regenerated)
-            first_date = series.start_date
-            splitting = change.scope is Scope.FOLLOWING and from_date > series.start_date
-            if splitting:
-                old_dates = rule_dates(settings, old_rule, series.start_date)
-                if change.rule is None:
-                    # The same rule continues: from its next date, with the count left.
-                    later = [day for day in old_dates if day >= from_date]
-                    if not later:
-                        raise NoOccurrences()
-                    first_date = later[0]
-                    if rule.count is not None:
-                        rule = replace(rule, count=len(later))
-                else:
-                    first_date = from_date
-            dates = [
-                day
-                for day in rule_dates(settings, rule, first_date)
-                if day >= from_date
-                and day not in kept_dates
-                and wall_instant(day, start, settings.tz) > now
-            ]
-            if (
-                change.room_id is not None
-                and await session.get(MeetingRoom, change.room_id) is None
-            ):
-                raise RoomNotFound(room_id=change.room_id)
-            if splitting:
-                await session.execute(
-                    update(ReservationSeries)
-                    .where(ReservationSeries.series_id == series_id)
-                    .values(
-                        rule=old_rule.ended_before(from_date).text(),
-                        version=ReservationSeries.version + 1,
-                        updated_at=now,
-                    )
+    for attempt in range(RACE_ATTEMPTS):
+        target = dates = None
+        try:
+            async with db.transaction() as session:
+                found = await _locked_series(
+                    session,
+                    series_id=series_id,
+                    actor=actor,
+                    expected_versions=expected_versions,
+                    refused=EditNotAllowed,
                 )
-            title = series.title if isinstance(change.title, editing.Keep) else change.title
-            target = _Occurrences(
-                series_id=series_id,
-                user_id=series.user_id,
-                room_id=change.room_id or series.room_id,
-                start_minute=start,
-                end_minute=end,
-                title=title,
-                description=series.description
-                if change.description is None
-                else change.description,
-                visibility=str(change.visibility or series.visibility),
-                invited=invited,
-            )
-            if splitting:
-                target = replace(
-                    target,
-                    series_id=await _insert_series(session, target, first_date, rule, now),
-                )
-                # The occurrences regenerated move to the new series (same ids).
-                if regenerated:
-                    await session.execute(
-                        update(Reservation)
-                        .where(Reservation.reservation_id.in_(list(regenerated.values())))
-                        .values(series_id=target.series_id)
-                    )
-            else:
-                await session.execute(
-                    update(ReservationSeries)
-                    .where(ReservationSeries.series_id == series_id)
-                    .values(
-                        room_id=target.room_id,
-                        title=target.title,
-                        description=target.description,
-                        visibility=target.visibility,
-                        start_minute=start,
-                        end_minute=end,
-                        rule=rule.text(),
-                        version=ReservationSeries.version + 1,
-                        updated_at=now,
-                    )
-                )
+                series: ReservationSeries = found.ReservationSeries
+                old_rule = recurrence.parse_rule(series.rule)
+                rule = recurrence.parse_rule(change.rule) if change.rule is not None else old_rule
+                start = series.start_minute if change.start_minute is None else change.start_minute
+                end = series.end_minute if change.end_minute is None else change.end_minute
+                rules.check_time_range(start, end, settings.slot_minutes)
                 if change.attendees is not None:
+                    invited = rules.attendee_ids(change.attendees, owner_id=series.user_id)
+                    await service.check_attendees(session, invited)
+                else:
+                    invited = [user_id for user_id, _, _ in await _attendees_of(session, series_id)]
+                from_date = max(change.from_date or today, today)
+                occurrences = await _occurrence_rows(session, series_id)
+                regenerated = {
+                    row.occurrence_date: row.reservation_id
+                    for row in occurrences
+                    if not row.is_exception
+                    and row.status == ReservationStatus.ACTIVE
+                    and _still_to_come(row, from_date=from_date, now=now, settings=settings)
+                }
+                kept_dates = {row.occurrence_date for row in occurrences} - set(regenerated)
+                first_date = series.start_date
+                splitting = change.scope is Scope.FOLLOWING and from_date > series.start_date
+                if splitting:
+                    old_dates = rule_dates(settings, old_rule, series.start_date)
+                    if change.rule is None:
+                        # The same rule continues: from its next date, with the count left.
+                        later = [day for day in old_dates if day >= from_date]
+                        if not later:
+                            raise NoOccurrences()
+                        first_date = later[0]
+                        if rule.count is not None:
+                            rule = replace(rule, count=len(later))
+                    else:
+                        first_date = from_date
+                dates = [
+                    day
+                    for day in rule_dates(settings, rule, first_date)
+                    if day >= from_date
+                    and day not in kept_dates
+                    and wall_instant(day, start, settings.tz) > now
+                ]
+                if (
+                    change.room_id is not None
+                    and await session.get(MeetingRoom, change.room_id) is None
+                ):
+                    raise RoomNotFound(room_id=change.room_id)
+                if splitting:
                     await session.execute(
-                        delete(SeriesAttendee).where(SeriesAttendee.series_id == series_id)
-                    )
-                    if invited:
-                        await session.execute(
-                            insert(SeriesAttendee),
-                            [{"series_id": series_id, "user_id": each} for each in invited],
+                        update(ReservationSeries)
+                        .where(ReservationSeries.series_id == series_id)
+                        .values(
+                            rule=old_rule.ended_before(from_date).text(),
+                            version=ReservationSeries.version + 1,
+                            updated_at=now,
                         )
-            inserted, skipped = await _write(
-                session,
-                db,
-                settings=settings,
-                target=target,
-                dates=dates,
-                on_conflict=change.on_conflict,
-                now=now,
-                existing=regenerated,
-            )
-    except DBAPIError as exc:
-        if target is None or dates is None or not service.inserted_or_why_not(exc):
-            raise
-        raise await _refused_after_race(
-            db, settings=settings, target=target, dates=dates, now=now
-        ) from exc
+                    )
+                title = series.title if isinstance(change.title, editing.Keep) else change.title
+                target = _Occurrences(
+                    series_id=series_id,
+                    user_id=series.user_id,
+                    room_id=change.room_id or series.room_id,
+                    start_minute=start,
+                    end_minute=end,
+                    title=title,
+                    description=series.description
+                    if change.description is None
+                    else change.description,
+                    visibility=str(change.visibility or series.visibility),
+                    invited=invited,
+                )
+                if splitting:
+                    target = replace(
+                        target,
+                        series_id=await _insert_series(session, target, first_date, rule, now),
+                    )
+                    # The occurrences regenerated move to the new series (same ids).
+                    if regenerated:
+                        await session.execute(
+                            update(Reservation)
+                            .where(Reservation.reservation_id.in_(list(regenerated.values())))
+                            .values(series_id=target.series_id)
+                        )
+                else:
+                    await session.execute(
+                        update(ReservationSeries)
+                        .where(ReservationSeries.series_id == series_id)
+                        .values(
+                            room_id=target.room_id,
+                            title=target.title,
+                            description=target.description,
+                            visibility=target.visibility,
+                            start_minute=start,
+                            end_minute=end,
+                            rule=rule.text(),
+                            version=ReservationSeries.version + 1,
+                            updated_at=now,
+                        )
+                    )
+                    if change.attendees is not None:
+                        await session.execute(
+                            delete(SeriesAttendee).where(SeriesAttendee.series_id == series_id)
+                        )
+                        if invited:
+                            await session.execute(
+                                insert(SeriesAttendee),
+                                [{"series_id": series_id, "user_id": each} for each in invited],
+                            )
+                inserted, skipped = await _write(
+                    session,
+                    db,
+                    settings=settings,
+                    target=target,
+                    dates=dates,
+                    on_conflict=change.on_conflict,
+                    now=now,
+                    existing=regenerated,
+                )
+            break
+        except DBAPIError as exc:
+            if target is None or dates is None:
+                raise
+            if _plan_again(exc, attempt=attempt, on_conflict=change.on_conflict):
+                continue
+            raise await _refused_after_race(
+                db, settings=settings, target=target, dates=dates, now=now
+            ) from exc
+    assert target is not None  # set by the attempt that succeeded
     for _ in inserted:
         events.emit(ReservationEvent.CREATED)
     view = await get_series(db, series_id=target.series_id, viewer=actor, locale=locale)
