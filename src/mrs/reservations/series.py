@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import delete, insert, select, update
@@ -41,7 +41,6 @@ from mrs.reservations.errors import (
     SeriesConflict,
     SeriesNotFound,
     SeriesStaleVersion,
-    SeriesTooLong,
 )
 from mrs.reservations.events import ReservationEvent
 from mrs.reservations.models import (
@@ -187,9 +186,6 @@ def series_conflict(refused: Sequence[PlannedDate]) -> SeriesConflict:
 
 def rule_dates(settings: Settings, rule: recurrence.RecurrenceRule, first_date: date) -> list[date]:
     """The rule's dates from `first_date`, within the site's caps (422 beyond them)."""
-    if first_date > date.max - timedelta(days=settings.series_horizon_days + 1):
-        # The horizon would pass the calendar's end: refused like any series too long.
-        raise SeriesTooLong(last_date=date.max.isoformat(), days=settings.series_horizon_days)
     return recurrence.occurrence_dates(
         rule,
         first_date,
