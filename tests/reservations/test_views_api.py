@@ -124,6 +124,30 @@ async def test_rooms_not_bookable_that_day_are_not_found(
     assert _names(answer) == ["Open"]
 
 
+async def test_rooms_closed_at_those_hours_are_not_found(
+    app: Any,
+    client: httpx.AsyncClient,
+    user_headers: dict[str, str],
+    make_room: RoomFactory,
+    tomorrow: date,
+) -> None:
+    office_hours = await make_room("Office hours")
+    await rooms_service.update_room(
+        app.state.db,
+        room_id=office_hours,
+        changes={"opening": {"open_minute": 9 * 60, "close_minute": 18 * 60}},
+    )
+    await make_room("All day")
+    evening = await client.get(
+        "/api/rooms/available", params=_search(tomorrow, "17:30", "19:00"), headers=user_headers
+    )
+    assert _names(evening) == ["All day"]
+    afternoon = await client.get(
+        "/api/rooms/available", params=_search(tomorrow, "17:00", "18:00"), headers=user_headers
+    )
+    assert sorted(_names(afternoon)) == ["All day", "Office hours"]
+
+
 async def test_the_search_is_one_statement(
     app: Any,
     client: httpx.AsyncClient,

@@ -117,6 +117,7 @@ def _free_rooms(dialect: str, codes: int, with_capacity: bool) -> Select[Any]:
     conditions: list[Any] = [
         _reservable_room.c.reserved_date == day,
         availability.is_bookable(),
+        availability.within_hours(start, end),
         ~overlapping,
     ]
     if with_capacity:
