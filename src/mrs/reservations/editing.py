@@ -272,7 +272,7 @@ async def edit(
                 if (await session.execute(statement, params)).first() is None:
                     raise await why_not_inserted(db, params, statements.FIRST_OVERLAP_OF_MOVE)
                 if invited is not None:
-                    await set_attendees(session, reservation_id, invited, replace=True)
+                    await set_attendees(session, [reservation_id], invited, replace=True)
             row = await read_back(session, db.dialect, reservation_id)
             if actor.user_id != current.user_id and (
                 moved or details_changed or invited is not None

@@ -281,16 +281,8 @@ async def _insert_occurrences(
         insert(statements.reservation).returning(statements.reservation.c.reservation_id), rows
     )
     ids = [int(row.reservation_id) for row in result]
-    await _attend(session, ids, target.invited)
+    await service.set_attendees(session, ids, target.invited, replace=False)
     return ids
-
-
-async def _attend(session: AsyncSession, ids: Sequence[int], invited: Sequence[str]) -> None:
-    if ids and invited:
-        await session.execute(
-            insert(ReservationAttendee),
-            [{"reservation_id": each, "user_id": user_id} for each in ids for user_id in invited],
-        )
 
 
 async def _write(
@@ -349,10 +341,7 @@ async def _write(
                 updated_at=now,
             )
         )
-        await session.execute(
-            delete(ReservationAttendee).where(ReservationAttendee.reservation_id.in_(kept))
-        )
-        await _attend(session, kept, target.invited)
+        await service.set_attendees(session, kept, target.invited, replace=True)
     inserted = await _insert_occurrences(
         session, db.dialect, target, [day for day in free if day not in existing], now
     )
@@ -571,9 +560,8 @@ def _state(series: ReservationSeries, row: Any) -> Literal["active", "cancelled"
     if row.status == ReservationStatus.CANCELLED:
         return "cancelled"
     where = (row.reserved_date, row.start_minute, row.end_minute, row.room_id)
-    if where != (row.occurrence_date, series.start_minute, series.end_minute, series.room_id):
-        return "moved" if row.is_exception else "active"
-    return "active"
+    moved = where != (row.occurrence_date, series.start_minute, series.end_minute, series.room_id)
+    return "moved" if moved and row.is_exception else "active"
 
 
 async def get_series(

@@ -121,16 +121,26 @@ def _unknown_attendees(unknown: Sequence[str]) -> UnknownAttendees:
 
 
 async def set_attendees(
-    session: AsyncSession, reservation_id: int, invited: Sequence[str], *, replace: bool
+    session: AsyncSession, reservation_ids: Sequence[int], invited: Sequence[str], *, replace: bool
 ) -> None:
+    """Invite `invited` to each reservation (a meeting, or a series' occurrences), in
+    place of who was invited before when `replace`."""
+    if not reservation_ids:
+        return
     if replace:
         await session.execute(
-            delete(ReservationAttendee).where(ReservationAttendee.reservation_id == reservation_id)
+            delete(ReservationAttendee).where(
+                ReservationAttendee.reservation_id.in_(reservation_ids)
+            )
         )
     if invited:
         await session.execute(
             insert(ReservationAttendee),
-            [{"reservation_id": reservation_id, "user_id": user_id} for user_id in invited],
+            [
+                {"reservation_id": reservation_id, "user_id": user_id}
+                for reservation_id in reservation_ids
+                for user_id in invited
+            ],
         )
 
 
@@ -152,7 +162,7 @@ async def _insert_in(
     if inserted is None:
         return None
     if invited:
-        await set_attendees(session, inserted.reservation_id, invited, replace=False)
+        await set_attendees(session, [inserted.reservation_id], invited, replace=False)
     elif dialect == "postgresql":
         return inserted  # PostgreSQL's statement reads the view back itself
     return await read_back(session, dialect, inserted.reservation_id)
