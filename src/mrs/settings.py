@@ -292,6 +292,15 @@ class Settings(BaseSettings):
     series_max_occurrences: int = Field(default=500, ge=1, le=5000)
     # --- end reservations ---
 
+    # --- calendars: invitation mail, reminders, feeds ---
+    # How often the invitation job turns recorded reservation changes into mail (outbox).
+    calendar_mail_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # How often the reminder job looks for meetings about to start.
+    reminder_interval_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # A calendar feed holds meetings from this many days back (and everything ahead).
+    calendar_feed_days_back: int = Field(default=30, ge=0, le=366)
+    # --- end calendars ---
+
     # --- rooms: opening rules ---
     # Public holidays of this country (ISO 3166 code, e.g. "JP") stay closed in rooms whose
     # rule says so; empty: no public holidays at all.

@@ -26,6 +26,7 @@ MODEL_MODULES = (
     "mrs.rooms.models",
     "mrs.reservations.models",
     "mrs.notifications.models",
+    "mrs.calendars.models",
     "mrs.monitoring.models",
     "mrs.ops.models",
 )

@@ -44,3 +44,7 @@ class OutboxMail(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     # Attempts whose DATA was sent without a final answer: the server may have the message.
     unclear_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # An HTML alternative of `body`, and an iCalendar part (text/calendar; method=...).
+    html_body: Mapped[str | None] = mapped_column(Text)
+    calendar: Mapped[str | None] = mapped_column(Text)
+    calendar_method: Mapped[str | None] = mapped_column(String(16))

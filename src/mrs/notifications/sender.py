@@ -21,6 +21,10 @@ class Mail:
     recipient: str
     subject: str
     body: str
+    html_body: str | None = None
+    # An iCalendar object and its METHOD (REQUEST, CANCEL): calendars read this part.
+    calendar: str | None = None
+    calendar_method: str | None = None
 
 
 class MailError(Exception):
@@ -65,6 +69,19 @@ def build_message(settings: Settings, mail: Mail, *, now: datetime) -> EmailMess
         # Stable per outbox row, so a message delivered twice after a crash is recognisable.
         message["Message-ID"] = f"<mrs-outbox-{mail.mail_id}@{domain}>"
     message.set_content(mail.body)
+    if mail.html_body is not None:
+        message.add_alternative(mail.html_body, subtype="html")
+    if mail.calendar is not None:
+        # An invitation: the calendar part is one more alternative (Outlook and Gmail show
+        # it as the event), and the same object again as an .ics attachment for the rest.
+        method = (mail.calendar_method or "REQUEST").upper()
+        message.add_alternative(mail.calendar, subtype="calendar", params={"method": method})
+        message.add_attachment(
+            mail.calendar.encode("utf-8"),
+            maintype="application",
+            subtype="ics",
+            filename="invite.ics",
+        )
     return message
 
 

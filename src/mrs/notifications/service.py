@@ -75,8 +75,14 @@ async def enqueue_mail(
     subject: str,
     body: str,
     settings: Settings | None = None,
+    html_body: str | None = None,
+    calendar: str | None = None,
+    calendar_method: str | None = None,
 ) -> None:
     """Queue one message per recipient in the caller's transaction (sent after commit).
+
+    `body` is plain text; `html_body` an HTML alternative of it; `calendar` an iCalendar
+    object sent as a text/calendar part with `calendar_method` (REQUEST, CANCEL).
 
     A recipient who already has `mail_max_per_recipient` messages queued within the window
     gets no more (a mail bomb through registrations ends there): the message is dropped,
@@ -112,6 +118,9 @@ async def enqueue_mail(
                 unclear_attempts=0,
                 created_at=now,
                 next_attempt_at=now,
+                html_body=html_body,
+                calendar=calendar,
+                calendar_method=calendar_method,
             )
         )
         logger.info("mail queued for %s: %s", recipient_ref(recipient), subject)
@@ -251,7 +260,15 @@ async def _claim(db: Database, settings: Settings, *, now: datetime, limit: int)
             )
         )
         query: Any = (
-            select(OutboxMail.mail_id, OutboxMail.recipient, OutboxMail.subject, OutboxMail.body)
+            select(
+                OutboxMail.mail_id,
+                OutboxMail.recipient,
+                OutboxMail.subject,
+                OutboxMail.body,
+                OutboxMail.html_body,
+                OutboxMail.calendar,
+                OutboxMail.calendar_method,
+            )
             .where(due)
             .order_by(OutboxMail.next_attempt_at, OutboxMail.mail_id)
             .limit(limit)
@@ -270,7 +287,18 @@ async def _claim(db: Database, settings: Settings, *, now: datetime, limit: int)
                 attempts=OutboxMail.attempts + 1,
             )
         )
-    return [Mail(row.mail_id, row.recipient, row.subject, row.body) for row in rows]
+    return [
+        Mail(
+            row.mail_id,
+            row.recipient,
+            row.subject,
+            row.body,
+            html_body=row.html_body,
+            calendar=row.calendar,
+            calendar_method=row.calendar_method,
+        )
+        for row in rows
+    ]
 
 
 async def _record_sent(db: Database, mail_id: int, *, now: datetime) -> None:

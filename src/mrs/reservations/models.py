@@ -9,6 +9,7 @@ integer ranges make the PostgreSQL exclusion constraint simple
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -32,6 +33,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mrs.db.base import Base
 from mrs.db.types import UTCDateTime
+
+
+def new_ical_uid() -> str:
+    """A random UID for a meeting or series in every calendar (32 hex digits).
+
+    The database fills it too (migration 0013), for inserts that bypass the ORM.
+    """
+    return uuid.uuid4().hex
 
 
 class ReservationStatus(enum.StrEnum):
@@ -106,6 +115,8 @@ class Reservation(Base):
     )
     occurrence_date: Mapped[date | None] = mapped_column(Date)
     is_exception: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The meeting's UID in calendars (an occurrence appears under its series' UID).
+    ical_uid: Mapped[str] = mapped_column(String(64), default=new_ical_uid)
 
 
 class SeriesStatus(enum.StrEnum):
@@ -145,6 +156,8 @@ class ReservationSeries(Base):
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The series' UID in calendars: one event with an RRULE.
+    ical_uid: Mapped[str] = mapped_column(String(64), default=new_ical_uid)
 
 
 class SeriesAttendee(Base):
@@ -200,3 +213,50 @@ class IdempotencyKey(Base):
     response_status: Mapped[int | None] = mapped_column(SmallInteger)
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChangeKind(enum.StrEnum):
+    CREATED = "created"
+    CHANGED = "changed"
+    CANCELLED = "cancelled"
+
+
+class ReservationChange(Base):
+    """What happened to a reservation or a series, written in the change's transaction.
+
+    Readers outside the request (the invitation mail job) take it from here, so nothing is
+    said about a change that rolled back, and nothing slows the request. `details` is a
+    JSON object (see `mrs.reservations.changes`).
+    """
+
+    __tablename__ = "reservation_change"
+    __table_args__ = (
+        CheckConstraint("kind IN ('created', 'changed', 'cancelled')", name="kind"),
+        CheckConstraint("reservation_id IS NOT NULL OR series_id IS NOT NULL", name="subject"),
+        Index(
+            "ix_reservation_change_pending",
+            "change_id",
+            postgresql_where=text("notified_at IS NULL"),
+            sqlite_where=text("notified_at IS NULL"),
+        ),
+    )
+
+    change_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    reservation_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("reservation.reservation_id", ondelete="CASCADE"),
+    )
+    series_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("reservation_series.series_id", ondelete="CASCADE"),
+    )
+    # Who made the change (None: the system, e.g. a job).
+    actor_id: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    details: Mapped[str] = mapped_column(Text, server_default="{}")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the invitation job turned it into mail (None: not yet).
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

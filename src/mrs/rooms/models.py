@@ -44,6 +44,8 @@ class MeetingRoom(Base):
     close_minute: Mapped[int] = mapped_column(SmallInteger, server_default="1440")
     auto_open: Mapped[bool] = mapped_column(Boolean, server_default=false())
     closed_on_holidays: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # An administrator publishes this room's calendar feed (GET /calendar/{token}/rooms/{id}.ics).
+    has_feed: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class Equipment(Base):

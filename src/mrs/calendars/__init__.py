@@ -1,0 +1,1 @@
+"""Calendars: invitation mail with iCalendar parts, reminders, and subscribable feeds."""
