@@ -43,11 +43,10 @@ def _random_uid() -> sa.TextClause:
 
 
 def upgrade() -> None:
-    sqlite = op.get_bind().dialect.name == "sqlite"
     # SQLite cannot ADD COLUMN with a non-constant default: it rebuilds those tables.
-    recreate = "always" if sqlite else "auto"
+    sqlite = op.get_bind().dialect.name == "sqlite"
     for table in ("reservation", "reservation_series"):
-        with op.batch_alter_table(table, recreate=recreate) as batch:
+        with op.batch_alter_table(table, recreate="always" if sqlite else "auto") as batch:
             batch.add_column(
                 sa.Column("ical_uid", sa.String(64), server_default=_random_uid(), nullable=False)
             )
