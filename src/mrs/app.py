@@ -17,6 +17,8 @@ from mrs import __version__
 from mrs.accounts import api as accounts_api
 from mrs.accounts import jobs as accounts_jobs
 from mrs.background import BackgroundRunner, JobContext, JobSource
+from mrs.calendars import preferences_api as calendars_preferences_api
+from mrs.calendars import reminders as calendars_reminders
 from mrs.clock import Clock, system_clock
 from mrs.db.engine import Database
 from mrs.http.error_handlers import install_error_handlers
@@ -45,6 +47,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     reservations_api.router,
     reservations_series_api.router,
     accounts_api.mail_outbox_router,
+    calendars_preferences_api.router,
     monitoring_api.router,
     monitoring_pages.router,
 )
@@ -54,6 +57,7 @@ JOBS: tuple[JobSource, ...] = (
     accounts_jobs.jobs,
     reservations_jobs.jobs,
     rooms_jobs.jobs,
+    calendars_reminders.jobs,
     monitoring_install.jobs,
 )
 

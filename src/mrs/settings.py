@@ -299,6 +299,10 @@ class Settings(BaseSettings):
     reminder_interval_seconds: float = Field(default=60.0, gt=0, le=3600)
     # A calendar feed holds meetings from this many days back (and everything ahead).
     calendar_feed_days_back: int = Field(default=30, ge=0, le=366)
+    # The address people open MRS at (e.g. https://rooms.example.com), for links in mail
+    # sent by jobs, which have no request to take it from. Empty: this server's own
+    # address (scheme, host and port of `mrs serve`).
+    public_url: str = ""
     # --- end calendars ---
 
     # --- rooms: opening rules ---
@@ -360,6 +364,26 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _site_address(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value:
+            return ""
+        scheme, _, rest = value.partition("://")
+        if scheme.lower() not in ("http", "https") or not rest or any(c in rest for c in "?# "):
+            raise ValueError(f"MRS_PUBLIC_URL: not a site address {value!r} (https://host[/path])")
+        return value
+
+    @property
+    def site_url(self) -> str:
+        """The site's base address for links in mail, without a trailing slash."""
+        if self.public_url:
+            return self.public_url
+        if self.tls_enabled:
+            return f"https://{self.host}:{self.https_port}"
+        return f"http://{self.host}:{self.port}"
 
     @cached_property
     def tz(self) -> ZoneInfo:
