@@ -41,6 +41,7 @@ DONE_MESSAGES = {
     "password_changed": N_(
         "Your password was changed. You stay logged in here; your other sessions have ended."
     ),
+    "mail_saved": N_("Your mail preferences were saved."),
     "session_ended": N_("The session was ended."),
     "sessions_ended": N_("{count} other session(s) ended."),
     "approved": N_(
