@@ -159,9 +159,11 @@ async def test_a_reminder_goes_exactly_n_minutes_before_and_once(
     assert await _recipients(app) == ["taro@example.com"]
     [mail] = await _outbox(app)
     assert mail.subject == "Reminder: Budget review at 10:00"
-    assert "Sakura" in mail.body and "10:00–11:00" in mail.body
+    assert "Sakura" in mail.body
+    assert "10:00–11:00" in mail.body
     assert f"/reservations/{rid}" in mail.body
-    assert mail.html_body is not None and f"/reservations/{rid}" in mail.html_body
+    assert mail.html_body is not None
+    assert f"/reservations/{rid}" in mail.html_body
     for minutes_before in (10, 1):  # later rounds before the start: never again
         await _run_at(app, clock, START - timedelta(minutes=minutes_before))
     assert await _recipients(app) == ["taro@example.com"]
@@ -294,7 +296,8 @@ async def test_the_reminder_arrives_over_smtp_with_text_and_html(
     assert "会議「Plan & <review>」が 10:00 に始まります。" in text
     assert f"/reservations/{rid}" in text
     # People type titles and room names: the HTML shows them, never runs them.
-    assert "Plan &amp; &lt;review&gt;" in html and "<review>" not in html
+    assert "Plan &amp; &lt;review&gt;" in html
+    assert "<review>" not in html
     assert "Sakura &lt;b&gt;" in html
     assert f'href="https://rooms.example.com/reservations/{rid}"' in html
     assert "https://rooms.example.com/account/mail" in text

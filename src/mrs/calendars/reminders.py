@@ -188,7 +188,8 @@ async def _due(session: AsyncSession, settings: Settings, now: datetime) -> list
 async def _claim(session: AsyncSession, item: _Due, now: datetime) -> bool:
     """Record the reminder as sent; False when it already was (by this or another process)."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = await session.execute(
+    # RETURNING, not rowcount: an ORM-enabled INSERT does not report a reliable rowcount.
+    inserted = await session.scalar(
         insert(ReminderSent)
         .values(
             reservation_id=item.reservation_id,
@@ -197,8 +198,9 @@ async def _claim(session: AsyncSession, item: _Due, now: datetime) -> bool:
             sent_at=now,
         )
         .on_conflict_do_nothing()
+        .returning(ReminderSent.reservation_id)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return inserted is not None
 
 
 async def send_due_reminders(db: Database, settings: Settings, *, now: datetime) -> int:
