@@ -53,6 +53,7 @@ def test_every_page_renders_cleanly(open_visit: VisitFactory, language: str) -> 
         ("/admin/users", None),
         ("/account/sessions", None),
         ("/account/password", None),
+        ("/account/mail", None),
         ("/no/such/page", "not-found"),
     ]:
         admin.goto(path)
