@@ -5,6 +5,7 @@ The job is driven through the app's runner with the app's clock pinned and moved
 
 from __future__ import annotations
 
+import string
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -13,13 +14,15 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
 from mrs.accounts import users
 from mrs.accounts.models import User
-from mrs.calendars import preferences, reminders
+from mrs.calendars import preferences, reminder_texts, reminders
 from mrs.calendars.models import ReminderSent
 from mrs.clock import FixedClock
+from mrs.i18n import _catalog
 from mrs.notifications import service as notifications_service
 from mrs.notifications.models import OutboxMail
 from mrs.settings import Settings
@@ -58,6 +61,28 @@ def test_the_search_uses_real_time_on_a_clock_change() -> None:
     [(day, first, last)] = reminders.search_windows(now, new_york)
     assert (day, first) == (date(2030, 3, 10), 90)
     assert last >= 3 * 60 + 30
+
+
+def test_every_reminder_text_has_a_japanese_translation_with_its_fields() -> None:
+    catalog = _catalog("ja")
+    for msgid in reminder_texts.MSGIDS:
+        assert msgid in catalog, msgid
+        fields = {name for _, name, _, _ in string.Formatter().parse(msgid) if name}
+        assert fields == {
+            name for _, name, _, _ in string.Formatter().parse(catalog[msgid]) if name
+        }
+
+
+def test_links_in_mail_use_the_public_url_else_the_servers_own_address(tmp_path: Path) -> None:
+    base = {"data_dir": tmp_path, "secret_key": "x" * 40}
+    assert Settings(**base, public_url=" https://rooms.example.com/ ").site_url == (
+        "https://rooms.example.com"
+    )
+    assert Settings(**base, host="10.0.0.5", port=8001).site_url == "http://10.0.0.5:8001"
+    assert Settings(**base, https=True, https_port=9443).site_url == "https://127.0.0.1:9443"
+    for wrong in ("rooms.example.com", "ftp://rooms.example.com", "https://", "https://a b"):
+        with pytest.raises(ValidationError):
+            Settings(**base, public_url=wrong)
 
 
 # --- the job, on a database ---
