@@ -185,30 +185,69 @@ async def _due(session: AsyncSession, settings: Settings, now: datetime) -> list
     return due
 
 
-async def _claim(session: AsyncSession, item: _Due, now: datetime) -> bool:
-    """Record the reminder as sent; False when it already was (by this or another process)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    # RETURNING, not rowcount: an ORM-enabled INSERT does not report a reliable rowcount.
-    inserted = await session.scalar(
-        insert(ReminderSent)
-        .values(
-            reservation_id=item.reservation_id,
-            user_id=item.user_id,
-            starts_at=item.starts_at,
-            sent_at=now,
+# Rows per INSERT when claiming (4 parameters each: well within SQLite's limit).
+_CLAIM_BATCH = 500
+
+_Key = tuple[int, str, datetime]
+
+
+def _key(item: _Due) -> _Key:
+    return (item.reservation_id, item.user_id, item.starts_at)
+
+
+async def _sent_before(session: AsyncSession, due: list[_Due]) -> set[_Key]:
+    """The reminders among `due` already recorded: every round until the start finds the
+    same meetings due, and must not try them again one by one."""
+    ids = sorted({item.reservation_id for item in due})
+    rows = await session.execute(
+        select(ReminderSent.reservation_id, ReminderSent.user_id, ReminderSent.starts_at).where(
+            ReminderSent.reservation_id.in_(ids)
         )
-        .on_conflict_do_nothing()
-        .returning(ReminderSent.reservation_id)
     )
-    return inserted is not None
+    return {(row.reservation_id, row.user_id, row.starts_at) for row in rows}
+
+
+async def _claim(session: AsyncSession, due: list[_Due], now: datetime) -> set[_Key]:
+    """Record the reminders as sent; returns those this transaction recorded. One another
+    process recorded first is refused by the primary key (on PostgreSQL the insert waits
+    for that process's commit, then skips the row), so it is not ours to send."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    claimed: set[_Key] = set()
+    for first in range(0, len(due), _CLAIM_BATCH):
+        batch = due[first : first + _CLAIM_BATCH]
+        # RETURNING, not rowcount: it names the rows inserted, and an ORM-enabled INSERT
+        # does not report a reliable rowcount.
+        rows = await session.execute(
+            insert(ReminderSent)
+            .values(
+                [
+                    {
+                        "reservation_id": item.reservation_id,
+                        "user_id": item.user_id,
+                        "starts_at": item.starts_at,
+                        "sent_at": now,
+                    }
+                    for item in batch
+                ]
+            )
+            .on_conflict_do_nothing()
+            .returning(ReminderSent.reservation_id, ReminderSent.user_id, ReminderSent.starts_at)
+        )
+        claimed.update((row.reservation_id, row.user_id, row.starts_at) for row in rows)
+    return claimed
 
 
 async def send_due_reminders(db: Database, settings: Settings, *, now: datetime) -> int:
     """Queue the reminders due at `now` (each once); returns how many were queued."""
     queued = 0
     async with db.transaction() as session:
-        for item in await _due(session, settings, now):
-            if not await _claim(session, item, now):
+        due = await _due(session, settings, now)
+        if due:
+            sent = await _sent_before(session, due)
+            due = [item for item in due if _key(item) not in sent]
+        claimed = await _claim(session, due, now) if due else set()
+        for item in due:
+            if _key(item) not in claimed:
                 continue
             mail = reminder_mail(
                 item.locale,
