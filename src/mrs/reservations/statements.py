@@ -241,6 +241,9 @@ def insert_occurrences() -> Any:
                 "is_exception",
             ],
             rows,
+            # The database gives each its `ical_uid` (a bound Python default would be a
+            # parameter the fast path never sends).
+            include_defaults=False,
         )
         .returning(reservation.c.reservation_id)
         .cte("made")
@@ -378,6 +381,7 @@ def _new_reservation(with_attendees: bool) -> Any:
             *_MEETING,
         ],
         rows,
+        include_defaults=False,  # the database gives it its `ical_uid`
     )
 
 
