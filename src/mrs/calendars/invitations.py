@@ -148,7 +148,9 @@ async def _subject_of(session: AsyncSession, change: ReservationChange) -> _Subj
         if row.series_id is None:
             return _Subject((row.reservation_id,), (), cancelled=cancelled)
         series = await _series_row(session, row.series_id)
-        return _Subject((row.reservation_id,), (), cancelled=cancelled, occurrence=row, series=series)
+        return _Subject(
+            (row.reservation_id,), (), cancelled=cancelled, occurrence=row, series=series
+        )
     assert change.series_id is not None  # a change names a reservation or a series
     series = await _series_row(session, change.series_id)
     if series is None:
@@ -213,7 +215,9 @@ async def _mail_change(
         ChangeKind.CHANGED: Happening.CHANGED,
         ChangeKind.CANCELLED: Happening.CANCELLED,
     }[kind]
-    cancelled_dates = sorted(date.fromisoformat(day) for day in details.get("occurrence_dates") or ())
+    cancelled_dates = sorted(
+        date.fromisoformat(day) for day in details.get("occurrence_dates") or ()
+    )
     for person in everyone:
         taken_off = person in removed
         wanted = preferences.get(person.user_id)
@@ -234,7 +238,10 @@ async def _mail_change(
             continue
         if taken_off:
             method, sent, told = ical.Method.CANCEL, _cancelled(events, subject), Happening.REMOVED
-            sent = [replace(each, attendees=(ical.Person(_name(person, locale), person.email),)) for each in sent]
+            sent = [
+                replace(each, attendees=(ical.Person(_name(person, locale), person.email),))
+                for each in sent
+            ]
         elif kind is ChangeKind.CANCELLED and (subject.cancelled or subject.occurrence is not None):
             method, sent, told = ical.Method.CANCEL, _cancelled(events, subject), happening
         else:
@@ -255,7 +262,9 @@ async def _mail_change(
             by_admin=by_admin and person.is_owner,
             reason=change.reason if by_admin and person.is_owner else None,
             occurrence=subject.occurrence.occurrence_date if subject.occurrence else None,
-            cancelled_count=len(cancelled_dates) if subject.series_ids and not subject.cancelled else 0,
+            cancelled_count=len(cancelled_dates)
+            if subject.series_ids and not subject.cancelled
+            else 0,
             cancelled_from=cancelled_dates[0] if cancelled_dates else None,
         )
         text = compose(told, _meeting(sent[0], subject, locale), telling)

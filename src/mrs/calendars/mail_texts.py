@@ -83,8 +83,12 @@ def _lead(happening: Happening, telling: Telling) -> str:
     if telling.as_owner:
         if telling.by_admin:
             if happening is Happening.CHANGED:
-                return translate(loc, "An administrator ({actor}) changed your reservation.", actor=actor)
-            return translate(loc, "An administrator ({actor}) cancelled your reservation.", actor=actor)
+                return translate(
+                    loc, "An administrator ({actor}) changed your reservation.", actor=actor
+                )
+            return translate(
+                loc, "An administrator ({actor}) cancelled your reservation.", actor=actor
+            )
         return {
             Happening.CREATED: translate(loc, "Your reservation is booked."),
             Happening.CHANGED: translate(loc, "Your reservation was changed."),
@@ -167,7 +171,7 @@ def compose(happening: Happening, meeting: Meeting, telling: Telling) -> MailTex
     text_lines += [f"{label}: {value}" for label, value in facts]
     text_lines += ["", closing, "", "— MRS"]
     rows = "".join(
-        f"<tr><th scope=\"row\">{escape(label)}</th><td>{escape(value)}</td></tr>"
+        f'<tr><th scope="row">{escape(label)}</th><td>{escape(value)}</td></tr>'
         for label, value in facts
     )
     paragraphs = "".join(f"<p>{escape(line)}</p>" for line in (lead, *notes))
