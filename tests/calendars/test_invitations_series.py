@@ -128,7 +128,7 @@ async def test_a_weekly_series_across_the_clock_change_reads_back_as_the_databas
     assert [start.astimezone(UTC).hour for start, _ in in_db] == [15, 18, 14, 14]
     requests = [m for m in messages if parts(m)["text/calendar"].get_param("method") == "REQUEST"]
     cancels = [m for m in messages if parts(m)["text/calendar"].get_param("method") == "CANCEL"]
-    assert len(requests) == 4 and len(cancels) == 2
+    assert (len(requests), len(cancels)) == (4, 2)
     for message in requests:
         calendar = parts(message)["text/calendar"].get_content()
         assert header(calendar)["uid"] == uid
