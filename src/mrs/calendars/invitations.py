@@ -262,9 +262,7 @@ async def _mail_change(
             by_admin=by_admin and person.is_owner,
             reason=change.reason if by_admin and person.is_owner else None,
             occurrence=subject.occurrence.occurrence_date if subject.occurrence else None,
-            cancelled_count=len(cancelled_dates)
-            if subject.series_ids and not subject.cancelled
-            else 0,
+            cancelled_count=len(cancelled_dates),
             cancelled_from=cancelled_dates[0] if cancelled_dates else None,
         )
         text = compose(told, _meeting(sent[0], subject, locale), telling)
