@@ -114,9 +114,14 @@ def jobs(context: JobContext) -> list[Job]:
     clock = context.auth_clock
 
     async def send() -> None:
+        mailed = 0
         for _ in range(MAX_BATCHES_PER_ROUND):
-            if await send_pending(db, settings, now=clock()) < BATCH_SIZE:
-                return
+            claimed = await send_pending(db, settings, now=clock())
+            mailed += claimed
+            if claimed < BATCH_SIZE:
+                break
+        if mailed:
+            logger.info("invitations: %s reservation change(s) turned into mail", mailed)
 
     # No leader lock: row claims (SKIP LOCKED) keep processes from mailing a change twice.
     return [Job(JOB_NAME, send, interval_seconds=settings.calendar_mail_interval_seconds)]
