@@ -29,6 +29,11 @@ def expanded(text: str, tz: ZoneInfo) -> list[Occurrence]:
 def vobject_starts(text: str, tz: ZoneInfo) -> list[datetime]:
     """Occurrence starts as vobject expands them: each master's rule set (EXDATEs out),
     with the instance an override's RECURRENCE-ID names replaced by the override's start."""
+    # vobject keeps the first VTIMEZONE it read under a TZID for the whole process, and
+    # each calendar's VTIMEZONE covers only its own dates: read this one's afresh.
+    registry = vars(vobject.icalendar)["__tzidMap"]
+    for timezone in icalendar.Calendar.from_ical(text).walk("VTIMEZONE"):
+        registry.pop(str(timezone["TZID"]), None)
     component = vobject.readOne(text)
     starts: set[datetime] = set()
     replaced: set[datetime] = set()
