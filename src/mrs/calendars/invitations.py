@@ -214,7 +214,10 @@ async def _mail_change(
     ]
     everyone = [*recipients, *removed]
     preferences = await _preferences(session, [each.user_id for each in everyone])
-    actor = await _people(session, [change.actor_id] if change.actor_id else [])
+    # Usually the owner, already read; an administrator or the system otherwise.
+    actor = [each for each in recipients if each.user_id == change.actor_id] or await _people(
+        session, [change.actor_id] if change.actor_id else []
+    )
     happening = {
         ChangeKind.CREATED: Happening.CREATED,
         ChangeKind.CHANGED: Happening.CHANGED,
