@@ -135,6 +135,15 @@ async def test_a_weekly_series_across_the_clock_change_reads_back_as_the_databas
         assert "RRULE:FREQ=WEEKLY" in calendar
         assert expanded(calendar, tz) == in_db
         assert vobject_starts(calendar, tz) == [start for start, _ in in_db]
+    # The mails about one occurrence say which, and how it is now.
+    moved_texts = [
+        parts(m)["text/plain"].get_content()
+        for m in requests
+        if "Moved sync" in parts(m)["text/plain"].get_content()
+    ]
+    assert len(moved_texts) == 2
+    assert all("occurrence on Mon 11 Mar 2030 only" in text for text in moved_texts)
+    assert all("Mon 11 Mar 2030 14:00–15:30" in text for text in moved_texts)
     for message in cancels:
         calendar = parts(message)["text/calendar"].get_content()
         assert header(calendar)["uid"] == uid

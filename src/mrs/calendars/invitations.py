@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mrs.accounts.models import User
+from mrs.accounts.models import User, UserStatus
 from mrs.background import Job, JobContext
 from mrs.calendars import ical, reading
 from mrs.calendars.mail_texts import Happening, Meeting, Telling, compose
@@ -209,7 +209,7 @@ async def _mail_change(
     still_invited = {each.user_id for each in recipients}
     removed = [
         each
-        for each in await _people(session, details.get("removed_attendees") or ())
+        for each in await _people(session, details.get("removed_attendees") or (), active_only=True)
         if each.user_id not in still_invited
     ]
     everyone = [*recipients, *removed]
@@ -227,11 +227,7 @@ async def _mail_change(
         date.fromisoformat(day) for day in details.get("occurrence_dates") or ()
     )
     for person in everyone:
-        taken_off = person in removed
-        wanted = preferences.get(person.user_id)
-        if person.is_owner and not by_admin and wanted is not None and not wanted.own_bookings:
-            continue
-        if not person.is_owner and wanted is not None and not wanted.invitations:
+        if not _wants(person, preferences.get(person.user_id), by_admin=by_admin):
             continue
         locale = person.locale if person.locale in SUPPORTED_LOCALES else DEFAULT_LOCALE
         events = await reading.events_of(
@@ -244,11 +240,11 @@ async def _mail_change(
         )
         if not events:
             continue
-        if taken_off:
-            method, sent, told = ical.Method.CANCEL, _cancelled(events, subject), Happening.REMOVED
+        if person in removed:
+            method, told = ical.Method.CANCEL, Happening.REMOVED
             sent = [
                 replace(each, attendees=(ical.Person(_name(person, locale), person.email),))
-                for each in sent
+                for each in _cancelled(events, subject)
             ]
         elif kind is ChangeKind.CANCELLED and (subject.cancelled or subject.occurrence is not None):
             method, sent, told = ical.Method.CANCEL, _cancelled(events, subject), happening
@@ -273,7 +269,7 @@ async def _mail_change(
             cancelled_count=len(cancelled_dates),
             cancelled_from=cancelled_dates[0] if cancelled_dates else None,
         )
-        text = compose(told, _meeting(sent[0], subject, locale), telling)
+        text = compose(told, _meeting(sent, subject, locale), telling)
         await enqueue_mail(
             session,
             to=[person.email],
@@ -313,11 +309,33 @@ def _cancelled(events: Sequence[ical.CalendarEvent], subject: _Subject) -> list[
     return [replace(master, cancelled=True)]  # a series' cancel or change raised its version
 
 
-def _meeting(event: ical.CalendarEvent, subject: _Subject, locale: str) -> Meeting:
-    """The meeting as a mail describes it (a series by its rule, in words)."""
+def _wants(person: _Person, preference: MailPreference | None, *, by_admin: bool) -> bool:
+    """Whether the person's preferences (None: the defaults, all mail) let this mail go:
+    an owner may turn off mail about their own doings, never an administrator's."""
+    if preference is None:
+        return True
+    if person.is_owner:
+        return by_admin or preference.own_bookings
+    return preference.invitations
+
+
+def _meeting(sent: Sequence[ical.CalendarEvent], subject: _Subject, locale: str) -> Meeting:
+    """The meeting as a mail describes it: one occurrence as it is now, a series by its
+    rule in words, a single meeting by its date and time."""
+    occurrence = subject.occurrence
+    if occurrence is not None:
+        shown = next((e for e in sent if e.recurrence_id == occurrence.occurrence_date), sent[0])
+        return Meeting(
+            title=shown.summary,
+            place=shown.location,
+            day=occurrence.reserved_date,
+            start_minute=occurrence.start_minute,
+            end_minute=occurrence.end_minute,
+        )
+    event = sent[0]
     repeats = None
     series = subject.series
-    if series is not None and subject.occurrence is None and event.rrule is not None:
+    if series is not None and event.rrule is not None:
         repeats = recurrence.describe(
             recurrence.parse_rule(series.rule),
             series.start_date,
@@ -339,15 +357,19 @@ def _name(person: _Person, locale: str) -> str:
     return display_name(locale, *person.name_parts)
 
 
-async def _people(session: AsyncSession, user_ids: Sequence[str]) -> list[_Person]:
-    """Users by id (none of them owners here): attendees taken off, or who acted."""
+async def _people(
+    session: AsyncSession, user_ids: Sequence[str], *, active_only: bool = False
+) -> list[_Person]:
+    """Users by id (none of them owners here): attendees taken off (`active_only`: a
+    disabled account gets no mail), or who acted."""
     if not user_ids:
         return []
-    rows = await session.execute(
-        select(User.user_id, User.email, User.first_name, User.last_name, User.locale)
-        .where(User.user_id.in_(list(user_ids)))
-        .order_by(User.user_id)
+    query = select(User.user_id, User.email, User.first_name, User.last_name, User.locale).where(
+        User.user_id.in_(list(user_ids))
     )
+    if active_only:
+        query = query.where(User.status == UserStatus.ACTIVE.value)
+    rows = await session.execute(query.order_by(User.user_id))
     return [
         _Person(
             user_id=row.user_id,
