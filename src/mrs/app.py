@@ -19,6 +19,7 @@ from mrs.accounts import jobs as accounts_jobs
 from mrs.background import BackgroundRunner, JobContext, JobSource
 from mrs.calendars import preferences_api as calendars_preferences_api
 from mrs.calendars import reminders as calendars_reminders
+from mrs.calendars import invitations as calendars_invitations
 from mrs.clock import Clock, system_clock
 from mrs.db.engine import Database
 from mrs.http.error_handlers import install_error_handlers
@@ -54,6 +55,7 @@ ROUTERS: tuple[APIRouter, ...] = (
 JOBS: tuple[JobSource, ...] = (
     ops_schedule.jobs,
     notifications_worker.jobs,
+    calendars_invitations.jobs,
     accounts_jobs.jobs,
     reservations_jobs.jobs,
     rooms_jobs.jobs,

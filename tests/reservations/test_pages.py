@@ -29,7 +29,7 @@ from tests.conftest import (
     UserFactory,
     browser_like_client,
 )
-from tests.mail import SmtpReceiver
+from tests.mail import SmtpReceiver, parts, run_invitation_job
 
 HTML = {"accept": "text/html"}
 ORIGIN = "http://testserver"
@@ -408,7 +408,9 @@ async def test_an_admin_cancels_someone_elses_booking_from_the_day_with_a_mailed
     after = await client.get(done.headers["location"])
     assert "The reservation was cancelled." in after.text
     assert "Reserved by" not in _text(after.text)
-    # The owner is told through the outbox, in their language, with the reason.
+    # The invitation job tells the owner through the outbox, in their language, with
+    # the reason (and had told them of their booking before).
+    await run_invitation_job(app)
     with_smtp = settings.model_copy(update={"smtp_host": "127.0.0.1"})
     receiver = SmtpReceiver()
     receiver._controller.start()
@@ -417,9 +419,14 @@ async def test_an_admin_cancels_someone_elses_booking_from_the_day_with_a_mailed
         await notifications_service.deliver_due(app.state.db, with_smtp, now=PINNED_NOW)
     finally:
         receiver._controller.stop()
-    [mail] = [m for m in receiver.messages if str(m["To"]) == "taro@example.com"]
+    [mail] = [
+        m
+        for m in receiver.messages
+        if str(m["To"]) == "taro@example.com"
+        and parts(m)["text/calendar"].get_param("method") == "CANCEL"
+    ]
     assert "Kaede" in str(mail["Subject"])
-    body = mail.get_content()
+    body = parts(mail)["text/plain"].get_content()
     assert "Fire drill in the room" in body
     assert "10:00–11:00" in body
 

@@ -25,6 +25,7 @@ from mrs.http.dependencies import LOCALE_COOKIE
 from mrs.notifications.models import OutboxMail
 from mrs.reservations.models import Reservation
 from tests.conftest import DEFAULT_PASSWORD, RoomFactory, UserFactory, browser_like_client
+from tests.mail import run_invitation_job
 from tests.reservations.conftest import MeetingFactory
 
 pytestmark = pytest.mark.both_databases
@@ -563,8 +564,9 @@ async def test_an_admin_moves_someones_meeting_giving_a_reason_mailed_to_the_own
         data={**form, "start_time": "16:00", "end_time": "17:00", "reason": "Board meeting"},
     )
     assert moved.status_code == 303
+    await run_invitation_job(app)
     async with app.state.db.snapshot() as session:
         mails = (await session.scalars(select(OutboxMail))).all()
-    [mail] = [m for m in mails if m.recipient == "taro@example.com"]
+    [mail] = [m for m in mails if m.recipient == "taro@example.com" and "Board" in m.body]
     assert "Board meeting" in mail.body
     assert "16:00–17:00" in mail.body

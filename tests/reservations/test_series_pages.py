@@ -26,6 +26,7 @@ from mrs.web.pages.repeat_form import (
     weekday_options,
 )
 from tests.conftest import DEFAULT_PASSWORD, RoomFactory, UserFactory, browser_like_client
+from tests.mail import run_invitation_job
 from tests.reservations.conftest import MeetingFactory
 
 TUESDAY = date(2027, 3, 9)  # the 2nd Tuesday of March 2027
@@ -543,6 +544,7 @@ async def test_an_admin_cancels_someones_series_with_a_reason_mailed_to_the_owne
     )
     assert done.status_code == 303
     assert {s for _, s, _ in await _occurrences(app)} == {"CANCELLED"}
+    await run_invitation_job(app)
     async with app.state.db.snapshot() as session:
         mails = (await session.scalars(select(OutboxMail))).all()
     assert any(

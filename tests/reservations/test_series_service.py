@@ -19,6 +19,7 @@ from mrs.reservations.errors import SeriesConflict, UnknownAttendees
 from mrs.reservations.events import ReservationEvent
 from mrs.reservations.models import Reservation, ReservationSeries
 from tests.conftest import RoomFactory, UserFactory
+from tests.mail import run_invitation_job
 
 pytestmark = pytest.mark.both_databases
 
@@ -158,13 +159,17 @@ async def test_an_administrator_cancelling_a_series_mails_the_owner_with_the_rea
         now=clock(),
         reason="Renovation",
     )
+    await run_invitation_job(app)
     async with db.snapshot() as session:
         [mail] = (
             await session.execute(
-                select(OutboxMail).where(OutboxMail.recipient == "owner@example.com")
+                select(OutboxMail).where(
+                    OutboxMail.recipient == "owner@example.com",
+                    OutboxMail.calendar_method == "CANCEL",
+                )
             )
         ).scalars()
-    assert "3" in mail.body
+    assert "3 occurrence(s)" in mail.body
     assert "Renovation" in mail.body
     assert "10:00–11:00" in mail.body
     shown = await series.get_series(db, series_id=booked.series_id)

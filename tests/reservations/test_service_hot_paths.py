@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from mrs.accounts import users
 from mrs.clock import FixedClock
@@ -19,6 +19,7 @@ from mrs.db.engine import Database
 from mrs.reservations import reads, service
 from mrs.reservations import timelines as reservations_timelines
 from mrs.reservations.errors import ReservationConflict, RoomNotReservable, RoomOutOfUse
+from mrs.reservations.models import ReservationChange
 from mrs.rooms import service as rooms_service
 from mrs.settings import Settings
 from tests.conftest import DEFAULT_PASSWORD
@@ -105,9 +106,18 @@ async def test_a_reservation_comes_back_complete_from_one_statement(
         "ACTIVE",
     )
     assert view.created_at == clock()
-    # SQLite cannot put an INSERT in a WITH clause, so it reads back in the same transaction.
-    expected = 1 if any_db.dialect == "postgresql" else 2
+    # SQLite cannot put an INSERT in a WITH clause, so it records the change and reads
+    # back in the same transaction; PostgreSQL's one statement does all three.
+    expected = 1 if any_db.dialect == "postgresql" else 3
     assert len([s for s in statements if not s.startswith("BEGIN")]) == expected, statements
+    async with any_db.snapshot() as session:
+        [change] = (await session.scalars(select(ReservationChange))).all()
+    assert (change.kind, change.reservation_id, change.actor_id) == (
+        "created",
+        view.reservation_id,
+        "hana",
+    )
+    assert (change.created_at, change.notified_at) == (clock(), None)
 
 
 async def test_an_overlap_and_a_closed_day_are_still_refused(

@@ -16,9 +16,10 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vCalAddress, vRecur, vText
+from icalendar import Calendar, Event, Timezone, vCalAddress, vRecur, vText
 
 from mrs.reservations import recurrence
 from mrs.wallclock import wall_instant
@@ -152,15 +153,23 @@ def _calendar(method: Method, tz: ZoneInfo) -> Calendar:
 
 
 def _with_timezone(calendar: Calendar, events: Sequence[CalendarEvent], tz: ZoneInfo) -> str:
-    if events:
-        first = min(event.recurrence_id or event.day for event in events)
-        last = max(_last_day(event) for event in events)
-        calendar.add_missing_timezones(
-            first_date=datetime.combine(first - timedelta(days=1), datetime.min.time()),
-            last_date=datetime.combine(last + timedelta(days=2), datetime.min.time()),
-        )
+    if events and calendar.get_missing_tzids():
+        first = min(event.recurrence_id or event.day for event in events) - timedelta(days=1)
+        last = max(_last_day(event) for event in events) + timedelta(days=2)
+        # Ahead of the events, as `add_missing_timezones` puts it.
+        calendar.subcomponents.insert(0, _vtimezone(tz.key, first.year, last.year))
     text: str = calendar.to_ical().decode("utf-8")
     return text
+
+
+@lru_cache(maxsize=64)
+def _vtimezone(key: str, first_year: int, last_year: int) -> Timezone:
+    """The VTIMEZONE of zone `key` for whole years (its transitions from 1 January of
+    `first_year` to the end of `last_year`). Working the transitions out takes tens of
+    milliseconds, so it is done once per zone and years and shared (never modified)."""
+    return Timezone.from_tzid(
+        key, first_date=date(first_year, 1, 1), last_date=date(last_year + 1, 1, 1)
+    )
 
 
 def _last_day(event: CalendarEvent) -> date:

@@ -17,9 +17,12 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import String, Table, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mrs.reservations.models import ChangeKind, ReservationChange
+
+reservation_change: Table = ReservationChange.__table__  # type: ignore[assignment]
 
 
 async def record(
@@ -57,6 +60,23 @@ async def record(
             details=json.dumps(details, separators=(",", ":")),
             created_at=now,
         )
+    )
+
+
+def creations_of(made: Any) -> Any:
+    """`record(CREATED)` for every row of `made` (a CTE of new reservations with their
+    `reservation_id`, `user_id` and `created_at`) as an INSERT … SELECT to put in the
+    same statement: PostgreSQL's one-statement booking records its change without another
+    round trip. Literal values only (the fast path sends only the statement's parameters)."""
+    return insert(reservation_change).from_select(
+        ["kind", "reservation_id", "actor_id", "details", "created_at"],
+        select(
+            literal_column(f"'{ChangeKind.CREATED.value}'", String()),
+            made.c.reservation_id,
+            made.c.user_id,
+            literal_column("'{}'", String()),
+            made.c.created_at,
+        ),
     )
 
 

@@ -15,14 +15,13 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 
-from mrs.accounts.models import User
 from mrs.db.engine import Database
 from mrs.i18n import DEFAULT_LOCALE
-from mrs.notifications.service import enqueue_mail
-from mrs.reservations import events, notices, rules, statements
+from mrs.reservations import changes, events, rules, statements
 from mrs.reservations.errors import AlreadyCancelled, ReservationNotFound, StaleVersion
 from mrs.reservations.events import ReservationEvent
 from mrs.reservations.models import (
+    ChangeKind,
     Reservation,
     ReservationAttendee,
     ReservationStatus,
@@ -37,7 +36,6 @@ from mrs.reservations.service import (
     set_attendees,
     why_not_inserted,
 )
-from mrs.rooms.models import MeetingRoom
 from mrs.settings import Settings
 
 
@@ -50,27 +48,20 @@ async def cancel(
     now: datetime,
     reason: str | None = None,
 ) -> None:
-    """Cancel a reservation (kept with status CANCELLED, never deleted). When someone else
-    (an administrator) cancels it, the owner is mailed, with `reason` when one is given."""
+    """Cancel a reservation (kept with status CANCELLED, never deleted). The change is
+    recorded for the invitation mail; when someone else (an administrator) cancels it, the
+    owner is told, with `reason` when one is given."""
     async with db.transaction() as session:
         row = (
             await session.execute(
                 select(
                     Reservation.user_id,
                     Reservation.reserved_date,
-                    Reservation.start_minute,
                     Reservation.end_minute,
                     Reservation.status,
-                    MeetingRoom.room_name,
-                    User.email,
-                    User.first_name,
-                    User.last_name,
-                    User.locale,
                 )
-                .join(MeetingRoom, MeetingRoom.room_id == Reservation.room_id)
-                .join(User, User.user_id == Reservation.user_id)
                 .where(Reservation.reservation_id == reservation_id)
-                .with_for_update(of=Reservation)
+                .with_for_update()
             )
         ).first()
         if row is None:
@@ -96,19 +87,16 @@ async def cancel(
                 is_exception=Reservation.series_id.is_not(None),
             )
         )
-        if actor.user_id != row.user_id:
-            # Queued in this transaction: the mail goes only if the cancel commits.
-            notice = notices.cancelled_by_admin(
-                row.locale,
-                first_name=row.first_name,
-                last_name=row.last_name,
-                room_name=row.room_name,
-                day=row.reserved_date,
-                start_minute=row.start_minute,
-                end_minute=row.end_minute,
-                reason=reason,
-            )
-            await enqueue_mail(session, to=[row.email], subject=notice.subject, body=notice.body)
+        by_admin = actor.user_id != row.user_id
+        await changes.record(
+            session,
+            ChangeKind.CANCELLED,
+            now=now,
+            actor_id=actor.user_id,
+            reservation_id=reservation_id,
+            by_admin=by_admin,
+            reason=reason if by_admin else None,
+        )
     events.emit(ReservationEvent.CANCELLED)
 
 
@@ -150,14 +138,9 @@ _LOCKED_FOR_EDIT = (
         Reservation.description,
         Reservation.visibility,
         Reservation.version,
-        User.email,
-        User.first_name,
-        User.last_name,
-        User.locale,
     )
-    .join(User, User.user_id == Reservation.user_id)
     .where(Reservation.reservation_id == bindparam("reservation_id"))
-    .with_for_update(of=Reservation)
+    .with_for_update()
 )
 
 
@@ -183,7 +166,8 @@ async def edit(
     A move is one UPDATE that succeeds only when the target is bookable and free; when it
     is not, nothing changes (ReservationConflict naming the reservation in the way, or
     the room's refusal). Every change raises `version` and sets `updated_at`; attendees
-    are replaced in the same transaction. The owner is mailed when someone else changes it.
+    are replaced in the same transaction. The change is recorded for the invitation mail
+    (the owner is told when someone else changed it, with `reason`).
     """
     params: dict[str, Any] = {}
     try:
@@ -242,6 +226,7 @@ async def edit(
                     now=now,
                 )
             invited = None
+            before: set[str] = set()
             if change.attendees is not None:
                 invited = rules.attendee_ids(change.attendees, owner_id=current.user_id)
                 await check_attendees(session, invited)
@@ -273,24 +258,19 @@ async def edit(
                     raise await why_not_inserted(db, params, statements.FIRST_OVERLAP_OF_MOVE)
                 if invited is not None:
                     await set_attendees(session, [reservation_id], invited, replace=True)
+            if moved or details_changed or invited is not None:
+                by_admin = actor.user_id != current.user_id
+                await changes.record(
+                    session,
+                    ChangeKind.CHANGED,
+                    now=now,
+                    actor_id=actor.user_id,
+                    reservation_id=reservation_id,
+                    by_admin=by_admin,
+                    reason=reason if by_admin else None,
+                    removed_attendees=before - set(invited) if invited is not None else (),
+                )
             row = await read_back(session, db.dialect, reservation_id)
-            if actor.user_id != current.user_id and (
-                moved or details_changed or invited is not None
-            ):
-                # Queued in this transaction: the mail goes only if the change commits.
-                notice = notices.changed_by_admin(
-                    current.locale,
-                    first_name=current.first_name,
-                    last_name=current.last_name,
-                    room_name=row.room_name,
-                    day=row.reserved_date,
-                    start_minute=row.start_minute,
-                    end_minute=row.end_minute,
-                    reason=reason,
-                )
-                await enqueue_mail(
-                    session, to=[current.email], subject=notice.subject, body=notice.body
-                )
     except DBAPIError as exc:
         if not params or not inserted_or_why_not(exc):
             raise

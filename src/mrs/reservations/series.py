@@ -29,8 +29,7 @@ from mrs.accounts.models import User
 from mrs.db.engine import Database
 from mrs.errors import InvalidInput
 from mrs.i18n import DEFAULT_LOCALE, display_name
-from mrs.notifications.service import enqueue_mail
-from mrs.reservations import editing, events, notices, recurrence, rules, service, statements
+from mrs.reservations import changes, editing, events, recurrence, rules, service, statements
 from mrs.reservations.errors import (
     CancelNotAllowed,
     EditNotAllowed,
@@ -44,6 +43,7 @@ from mrs.reservations.errors import (
 )
 from mrs.reservations.events import ReservationEvent
 from mrs.reservations.models import (
+    ChangeKind,
     Reservation,
     ReservationAttendee,
     ReservationSeries,
@@ -426,6 +426,9 @@ async def create(
                     on_conflict=on_conflict,
                     now=now,
                 )
+                await changes.record(
+                    session, ChangeKind.CREATED, now=now, actor_id=user_id, series_id=series_id
+                )
             break
         except DBAPIError as exc:
             if _plan_again(exc, attempt=attempt, on_conflict=on_conflict):
@@ -755,11 +758,14 @@ async def change(
                 start = series.start_minute if change.start_minute is None else change.start_minute
                 end = series.end_minute if change.end_minute is None else change.end_minute
                 rules.check_time_range(start, end, settings.slot_minutes)
+                invited_before = [
+                    user_id for user_id, _, _ in await _attendees_of(session, series_id)
+                ]
                 if change.attendees is not None:
                     invited = rules.attendee_ids(change.attendees, owner_id=series.user_id)
                     await service.check_attendees(session, invited)
                 else:
-                    invited = [user_id for user_id, _, _ in await _attendees_of(session, series_id)]
+                    invited = invited_before
                 from_date = max(change.from_date or today, today)
                 occurrences = await _occurrence_rows(session, series_id)
                 regenerated = {
@@ -867,6 +873,26 @@ async def change(
                     now=now,
                     existing=regenerated,
                 )
+                by_admin = actor.user_id != series.user_id
+                if splitting:
+                    # The series ends before `from_date` and a new one (a new UID) goes on.
+                    await changes.record(
+                        session,
+                        ChangeKind.CHANGED,
+                        now=now,
+                        actor_id=actor.user_id,
+                        series_id=series_id,
+                        by_admin=by_admin,
+                    )
+                await changes.record(
+                    session,
+                    ChangeKind.CREATED if splitting else ChangeKind.CHANGED,
+                    now=now,
+                    actor_id=actor.user_id,
+                    series_id=target.series_id,
+                    by_admin=by_admin,
+                    removed_attendees=() if splitting else set(invited_before) - set(invited),
+                )
             break
         except DBAPIError as exc:
             if target is None or dates is None:
@@ -896,8 +922,9 @@ async def cancel(
 ) -> int:
     """Cancel a series' occurrences still to come (from `from_date`, when given): kept
     with status CANCELLED like cancelled reservations. The series ends the day before
-    `from_date`, and is CANCELLED once nothing of it remains active. When an administrator
-    cancels someone else's series the owner is mailed. How many occurrences were cancelled."""
+    `from_date`, and is CANCELLED once nothing of it remains active. The change is recorded
+    for the invitation mail (an administrator's `reason` reaches the owner). How many
+    occurrences were cancelled."""
     today = now.astimezone(settings.tz).date()
     start = max(from_date or today, today)
     async with db.transaction() as session:
@@ -943,20 +970,18 @@ async def cancel(
             .where(ReservationSeries.series_id == series_id)
             .values(**values)
         )
-        if actor.user_id != series.user_id and cancelled:
-            # Queued in this transaction: the mail goes only if the cancel commits.
-            notice = notices.series_cancelled_by_admin(
-                found.locale,
-                first_name=found.first_name,
-                last_name=found.last_name,
-                room_name=found.room_name,
-                day=min(row.reserved_date for row in cancelled),
-                start_minute=series.start_minute,
-                end_minute=series.end_minute,
-                count=len(cancelled),
-                reason=reason,
+        if cancelled or "rule" in values:
+            by_admin = actor.user_id != series.user_id
+            await changes.record(
+                session,
+                ChangeKind.CANCELLED,
+                now=now,
+                actor_id=actor.user_id,
+                series_id=series_id,
+                by_admin=by_admin,
+                reason=reason if by_admin else None,
+                occurrence_dates=[row.occurrence_date for row in cancelled],
             )
-            await enqueue_mail(session, to=[found.email], subject=notice.subject, body=notice.body)
     for _ in cancelled:
         events.emit(ReservationEvent.CANCELLED)
     return len(cancelled)

@@ -26,7 +26,7 @@ from mrs.db.engine import Database
 from mrs.db.errors import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, FOREIGN_KEY_VIOLATION, sqlstate
 from mrs.db.types import UTCDateTime
 from mrs.i18n import DEFAULT_LOCALE
-from mrs.reservations import events, rules, statements
+from mrs.reservations import changes, events, rules, statements
 from mrs.reservations.errors import (
     IdempotencyKeyInProgress,
     IdempotencyKeyReused,
@@ -36,7 +36,12 @@ from mrs.reservations.errors import (
     UnknownAttendees,
 )
 from mrs.reservations.events import ReservationEvent
-from mrs.reservations.models import IdempotencyKey, ReservationAttendee, Visibility
+from mrs.reservations.models import (
+    ChangeKind,
+    IdempotencyKey,
+    ReservationAttendee,
+    Visibility,
+)
 from mrs.reservations.reads import ReservationView, to_view
 from mrs.reservations.schemas import ReservationRead
 from mrs.rooms import availability
@@ -156,11 +161,19 @@ async def _insert_in(
     session: AsyncSession, dialect: str, params: dict[str, Any], invited: Sequence[str] = ()
 ) -> Any | None:
     """Within `session`'s transaction: the new reservation's view row (with `invited` as
-    its attendees), or None when the room is closed or the time taken."""
+    its attendees, its change recorded), or None when the room is closed or the time taken."""
     await check_attendees(session, invited)
     inserted = (await session.execute(statements.insert_if_free(dialect), params)).first()
     if inserted is None:
         return None
+    if dialect != "postgresql":  # PostgreSQL's statement records it itself
+        await changes.record(
+            session,
+            ChangeKind.CREATED,
+            now=params["now"],
+            actor_id=params["user_id"],
+            reservation_id=inserted.reservation_id,
+        )
     if invited:
         await set_attendees(session, [inserted.reservation_id], invited, replace=False)
     elif dialect == "postgresql":

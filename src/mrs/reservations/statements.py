@@ -36,6 +36,7 @@ from sqlalchemy import (
 
 from mrs.accounts.models import User, UserStatus
 from mrs.db.types import UTCDateTime
+from mrs.reservations import changes
 from mrs.reservations.models import (
     Reservation,
     ReservationAttendee,
@@ -240,6 +241,9 @@ def insert_occurrences() -> Any:
                 "is_exception",
             ],
             rows,
+            # The database gives each its `ical_uid` (a bound Python default would be a
+            # parameter the fast path never sends).
+            include_defaults=False,
         )
         .returning(reservation.c.reservation_id)
         .cte("made")
@@ -377,6 +381,7 @@ def _new_reservation(with_attendees: bool) -> Any:
             *_MEETING,
         ],
         rows,
+        include_defaults=False,  # the database gives it its `ical_uid`
     )
 
 
@@ -384,30 +389,37 @@ def _new_reservation(with_attendees: bool) -> Any:
 def insert_if_free(dialect: str) -> Any:
     """Insert the reservation when it is free (`_new_reservation`).
 
-    PostgreSQL: one round trip that also reads the new reservation's view back. SQLite
-    allows no INSERT inside a WITH clause: it returns the id only, to be read after.
+    PostgreSQL: one round trip that also records the change (`changes.creations_of`) and
+    reads the new reservation's view back. SQLite allows no INSERT inside a WITH clause: it
+    returns the id only, to be recorded and read after.
     """
     new = _new_reservation(with_attendees=False)
     if dialect != "postgresql":
         return new.returning(reservation.c.reservation_id)
     made = new.returning(*reservation.c).cte("new")
-    return select(
-        made,
-        meeting_room.c.room_name,
-        usr.c.first_name,
-        usr.c.last_name,
-        literal_column("NULL").label("attendees"),
-    ).select_from(
-        made.join(meeting_room, meeting_room.c.room_id == made.c.room_id).join(
-            usr, usr.c.user_id == made.c.user_id
+    recorded = changes.creations_of(made).cte("recorded")
+    return (
+        select(
+            made,
+            meeting_room.c.room_name,
+            usr.c.first_name,
+            usr.c.last_name,
+            literal_column("NULL").label("attendees"),
         )
+        .select_from(
+            made.join(meeting_room, meeting_room.c.room_id == made.c.room_id).join(
+                usr, usr.c.user_id == made.c.user_id
+            )
+        )
+        .add_cte(recorded)
     )
 
 
 @cache
 def insert_meeting_if_free() -> Any:
     """PostgreSQL only: a reservation and its attendees in one statement (so one round trip
-    in autocommit, all or nothing), reading the new reservation's view back. Parameters as
+    in autocommit, all or nothing), recording the change and reading the new reservation's
+    view back. Parameters as
     `insert_if_free` plus `attendees` (an array of user ids) and `attendee_count`; no row
     back when the room is closed, the time taken or an attendee is not an active user."""
     made = _new_reservation(with_attendees=True).returning(*reservation.c).cte("new")
@@ -433,12 +445,15 @@ def insert_meeting_if_free() -> Any:
         .scalar_subquery()
         .label("attendees")
     )
-    return select(
-        made, meeting_room.c.room_name, usr.c.first_name, usr.c.last_name, attendees
-    ).select_from(
-        made.join(meeting_room, meeting_room.c.room_id == made.c.room_id).join(
-            usr, usr.c.user_id == made.c.user_id
+    recorded = changes.creations_of(made).cte("recorded")
+    return (
+        select(made, meeting_room.c.room_name, usr.c.first_name, usr.c.last_name, attendees)
+        .select_from(
+            made.join(meeting_room, meeting_room.c.room_id == made.c.room_id).join(
+                usr, usr.c.user_id == made.c.user_id
+            )
         )
+        .add_cte(recorded)
     )
 
 

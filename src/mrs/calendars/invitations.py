@@ -1,0 +1,392 @@
+"""The invitation mail job: recorded reservation changes become mail with an iCalendar part.
+
+Every use case that creates, changes or cancels a meeting or series records a
+`reservation_change` row in its own transaction (`mrs.reservations.changes`), which costs
+the request one INSERT. Each round of this job claims pending rows (FOR UPDATE SKIP LOCKED
+on PostgreSQL, so several processes share the work; SQLite's writers take turns) and, in
+the same transaction, renders the mail from the rows as they are now and queues it in the
+outbox, then marks the changes notified: each change is mailed once, and a change that
+rolled back is never mailed.
+
+Who is told: the owner and every attendee, each in their own language and each with the
+calendar as they may see it (METHOD:REQUEST for created and changed, METHOD:CANCEL for
+cancelled); people taken off the attendees get a CANCEL. `MailPreference` is honoured:
+`own_bookings` off spares the owner mail about their own changes (an administrator's
+change always reaches them, with the reason), `invitations` off spares an attendee.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mrs.accounts.models import User, UserStatus
+from mrs.background import Job, JobContext
+from mrs.calendars import ical, reading
+from mrs.calendars.mail_texts import Happening, Meeting, Telling, compose
+from mrs.calendars.models import MailPreference
+from mrs.db.engine import Database
+from mrs.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, display_name
+from mrs.notifications.service import enqueue_mail
+from mrs.reservations import recurrence
+from mrs.reservations.changes import read_details
+from mrs.reservations.models import (
+    ChangeKind,
+    Reservation,
+    ReservationChange,
+    ReservationSeries,
+    ReservationStatus,
+    SeriesStatus,
+)
+from mrs.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+JOB_NAME = "calendar-invitations"
+# Changes per transaction, and transactions per round: a backlog drains in bounded steps.
+BATCH_SIZE = 50
+MAX_BATCHES_PER_ROUND = 20
+
+
+@dataclass(frozen=True)
+class _Person:
+    """Someone to tell: a recipient of the meeting, or an attendee taken off it."""
+
+    user_id: str
+    email: str
+    name_parts: tuple[str, str]  # first and last name
+    locale: str
+    is_owner: bool
+
+
+@dataclass(frozen=True)
+class _Subject:
+    """The meeting or series a change is about, as its rows are now."""
+
+    reservation_ids: tuple[int, ...]
+    series_ids: tuple[int, ...]
+    cancelled: bool  # the meeting, or the whole series, is cancelled now
+    # An occurrence of a series changed or cancelled on its own: its row.
+    occurrence: Any | None = None
+    # A series: its row (for its rule in words).
+    series: Any | None = None
+
+
+async def send_pending(
+    db: Database, settings: Settings, *, now: datetime, limit: int = BATCH_SIZE
+) -> int:
+    """Claim up to `limit` pending changes, queue their mail and mark them notified, all
+    in one transaction (a failure leaves them pending). How many changes were claimed."""
+    async with db.transaction() as session:
+        claimed = list(
+            (
+                await session.scalars(
+                    select(ReservationChange)
+                    .where(ReservationChange.notified_at.is_(None))
+                    .order_by(ReservationChange.change_id)
+                    .limit(limit)
+                    # Another process's claimed rows are skipped, never waited for.
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+        )
+        for change in claimed:
+            await _mail_change(session, settings, change, now=now)
+        if claimed:
+            await session.execute(
+                update(ReservationChange)
+                .where(ReservationChange.change_id.in_([each.change_id for each in claimed]))
+                .values(notified_at=now)
+            )
+    return len(claimed)
+
+
+def jobs(context: JobContext) -> list[Job]:
+    """The invitation job: turn recorded changes into mail, in every process."""
+    db, settings = context.db, context.settings
+    # Real time, like the outbox's queue times (and DTSTAMP is the time the mail is made).
+    clock = context.auth_clock
+
+    async def send() -> None:
+        mailed = 0
+        for _ in range(MAX_BATCHES_PER_ROUND):
+            claimed = await send_pending(db, settings, now=clock())
+            mailed += claimed
+            if claimed < BATCH_SIZE:
+                break
+        if mailed:
+            logger.info("invitations: %s reservation change(s) turned into mail", mailed)
+
+    # No leader lock: row claims (SKIP LOCKED) keep processes from mailing a change twice.
+    return [Job(JOB_NAME, send, interval_seconds=settings.calendar_mail_interval_seconds)]
+
+
+# --- one change ---
+
+
+async def _subject_of(session: AsyncSession, change: ReservationChange) -> _Subject | None:
+    """What the change is about now (None: it no longer exists)."""
+    if change.reservation_id is not None:
+        row = (
+            await session.execute(
+                select(
+                    Reservation.reservation_id,
+                    Reservation.series_id,
+                    Reservation.status,
+                    Reservation.occurrence_date,
+                    Reservation.reserved_date,
+                    Reservation.start_minute,
+                    Reservation.end_minute,
+                    Reservation.version,
+                ).where(Reservation.reservation_id == change.reservation_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        cancelled = row.status == ReservationStatus.CANCELLED
+        if row.series_id is None:
+            return _Subject((row.reservation_id,), (), cancelled=cancelled)
+        series = await _series_row(session, row.series_id)
+        return _Subject(
+            (row.reservation_id,), (), cancelled=cancelled, occurrence=row, series=series
+        )
+    assert change.series_id is not None  # a change names a reservation or a series
+    series = await _series_row(session, change.series_id)
+    if series is None:
+        return None
+    return _Subject(
+        (), (series.series_id,), cancelled=series.status == SeriesStatus.CANCELLED, series=series
+    )
+
+
+async def _series_row(session: AsyncSession, series_id: int) -> Any:
+    return (
+        await session.execute(
+            select(
+                ReservationSeries.series_id,
+                ReservationSeries.status,
+                ReservationSeries.rule,
+                ReservationSeries.start_date,
+                ReservationSeries.start_minute,
+                ReservationSeries.end_minute,
+            ).where(ReservationSeries.series_id == series_id)
+        )
+    ).first()
+
+
+async def _mail_change(
+    session: AsyncSession, settings: Settings, change: ReservationChange, *, now: datetime
+) -> None:
+    """Queue the mail one change calls for (none when its subject is gone)."""
+    subject = await _subject_of(session, change)
+    if subject is None:
+        return
+    kind = ChangeKind(change.kind)
+    if kind is not ChangeKind.CANCELLED and subject.cancelled:
+        return  # cancelled since: the cancellation tells everyone, once
+    details = read_details(change.details)
+    by_admin = bool(details.get("by_admin"))
+    recipients = [
+        _Person(
+            user_id=each.user_id,
+            email=each.email,
+            name_parts=(each.first_name, each.last_name),
+            locale=each.locale,
+            is_owner=each.is_owner,
+        )
+        for each in await reading.recipients_of(
+            session,
+            reservation_id=change.reservation_id,
+            series_id=None if change.reservation_id is not None else change.series_id,
+        )
+    ]
+    still_invited = {each.user_id for each in recipients}
+    removed = [
+        each
+        for each in await _people(session, details.get("removed_attendees") or (), active_only=True)
+        if each.user_id not in still_invited
+    ]
+    everyone = [*recipients, *removed]
+    preferences = await _preferences(session, [each.user_id for each in everyone])
+    # Usually the owner, already read; an administrator or the system otherwise.
+    actor = [each for each in recipients if each.user_id == change.actor_id] or await _people(
+        session, [change.actor_id] if change.actor_id else []
+    )
+    happening = {
+        ChangeKind.CREATED: Happening.CREATED,
+        ChangeKind.CHANGED: Happening.CHANGED,
+        ChangeKind.CANCELLED: Happening.CANCELLED,
+    }[kind]
+    cancelled_dates = sorted(
+        date.fromisoformat(day) for day in details.get("occurrence_dates") or ()
+    )
+    for person in everyone:
+        if not _wants(person, preferences.get(person.user_id), by_admin=by_admin):
+            continue
+        locale = person.locale if person.locale in SUPPORTED_LOCALES else DEFAULT_LOCALE
+        events = await reading.events_of(
+            session,
+            reservation_ids=subject.reservation_ids,
+            series_ids=subject.series_ids,
+            tz=settings.tz,
+            locale=locale,
+            viewer_id=person.user_id,
+        )
+        if not events:
+            continue
+        if person in removed:
+            method, told = ical.Method.CANCEL, Happening.REMOVED
+            sent = [
+                replace(each, attendees=(ical.Person(_name(person, locale), person.email),))
+                for each in _cancelled(events, subject)
+            ]
+        elif kind is ChangeKind.CANCELLED and (subject.cancelled or subject.occurrence is not None):
+            method, sent, told = ical.Method.CANCEL, _cancelled(events, subject), happening
+        else:
+            # Created, changed, or a series cancelled from a date on (it goes on, shorter).
+            method, sent, told = ical.Method.REQUEST, list(events), happening
+        calendar = ical.invitation(
+            sent,
+            method=method,
+            organizer=ical.Person("MRS", settings.smtp_from),
+            tz=settings.tz,
+            stamp=now,
+        )
+        telling = Telling(
+            locale=locale,
+            reader_name=_name(person, locale),
+            as_owner=person.is_owner,
+            actor_name=_name(actor[0], locale) if actor else None,
+            by_admin=by_admin and person.is_owner,
+            reason=change.reason if by_admin and person.is_owner else None,
+            occurrence=subject.occurrence.occurrence_date if subject.occurrence else None,
+            cancelled_count=len(cancelled_dates),
+            cancelled_from=cancelled_dates[0] if cancelled_dates else None,
+        )
+        text = compose(told, _meeting(sent, subject, locale), telling)
+        await enqueue_mail(
+            session,
+            to=[person.email],
+            subject=text.subject,
+            body=text.text,
+            settings=settings,
+            html_body=text.html,
+            calendar=calendar,
+            calendar_method=method.value,
+        )
+
+
+def _cancelled(events: Sequence[ical.CalendarEvent], subject: _Subject) -> list[ical.CalendarEvent]:
+    """The events of a CANCEL: one occurrence (its RECURRENCE-ID), or the whole meeting
+    or series (its master alone: cancelling it cancels every occurrence)."""
+    master = next((each for each in events if each.recurrence_id is None), events[0])
+    occurrence = subject.occurrence
+    if occurrence is not None:
+        return [
+            replace(
+                master,
+                # Above the occurrence's own override (series - 1 + occurrence - 1).
+                sequence=master.sequence + occurrence.version,
+                rrule=None,
+                exdates=(),
+                recurrence_id=occurrence.occurrence_date,
+                series_start_minute=master.start_minute,
+                day=occurrence.reserved_date,
+                start_minute=occurrence.start_minute,
+                end_minute=occurrence.end_minute,
+                cancelled=True,
+            )
+        ]
+    if master.rrule is None:
+        # Cancelling a meeting keeps its version: the CANCEL must outrank the last REQUEST.
+        return [replace(master, sequence=master.sequence + 1, cancelled=True)]
+    return [replace(master, cancelled=True)]  # a series' cancel or change raised its version
+
+
+def _wants(person: _Person, preference: MailPreference | None, *, by_admin: bool) -> bool:
+    """Whether the person's preferences (None: the defaults, all mail) let this mail go:
+    an owner may turn off mail about their own doings, never an administrator's."""
+    if preference is None:
+        return True
+    if person.is_owner:
+        return by_admin or preference.own_bookings
+    return preference.invitations
+
+
+def _meeting(sent: Sequence[ical.CalendarEvent], subject: _Subject, locale: str) -> Meeting:
+    """The meeting as a mail describes it: one occurrence as it is now, a series by its
+    rule in words, a single meeting by its date and time."""
+    occurrence = subject.occurrence
+    if occurrence is not None:
+        shown = next((e for e in sent if e.recurrence_id == occurrence.occurrence_date), sent[0])
+        return Meeting(
+            title=shown.summary,
+            place=shown.location,
+            day=occurrence.reserved_date,
+            start_minute=occurrence.start_minute,
+            end_minute=occurrence.end_minute,
+        )
+    event = sent[0]
+    repeats = None
+    series = subject.series
+    if series is not None and event.rrule is not None:
+        repeats = recurrence.describe(
+            recurrence.parse_rule(series.rule),
+            series.start_date,
+            series.start_minute,
+            series.end_minute,
+            locale,
+        )
+    return Meeting(
+        title=event.summary,
+        place=event.location,
+        day=event.day,
+        start_minute=event.start_minute,
+        end_minute=event.end_minute,
+        repeats=repeats,
+    )
+
+
+def _name(person: _Person, locale: str) -> str:
+    return display_name(locale, *person.name_parts)
+
+
+async def _people(
+    session: AsyncSession, user_ids: Sequence[str], *, active_only: bool = False
+) -> list[_Person]:
+    """Users by id (none of them owners here): attendees taken off (`active_only`: a
+    disabled account gets no mail), or who acted."""
+    if not user_ids:
+        return []
+    query = select(User.user_id, User.email, User.first_name, User.last_name, User.locale).where(
+        User.user_id.in_(list(user_ids))
+    )
+    if active_only:
+        query = query.where(User.status == UserStatus.ACTIVE.value)
+    rows = await session.execute(query.order_by(User.user_id))
+    return [
+        _Person(
+            user_id=row.user_id,
+            email=row.email,
+            name_parts=(row.first_name, row.last_name),
+            locale=row.locale or DEFAULT_LOCALE,
+            is_owner=False,
+        )
+        for row in rows
+    ]
+
+
+async def _preferences(session: AsyncSession, user_ids: Sequence[str]) -> dict[str, MailPreference]:
+    """The preferences of those who set any (no row: every mail)."""
+    if not user_ids:
+        return {}
+    rows = await session.scalars(
+        select(MailPreference).where(MailPreference.user_id.in_(list(user_ids)))
+    )
+    return {row.user_id: row for row in rows}
