@@ -17,6 +17,7 @@ from mrs import __version__
 from mrs.accounts import api as accounts_api
 from mrs.accounts import jobs as accounts_jobs
 from mrs.background import BackgroundRunner, JobContext, JobSource
+from mrs.calendars import feeds_api as calendars_feeds_api
 from mrs.clock import Clock, system_clock
 from mrs.db.engine import Database
 from mrs.http.error_handlers import install_error_handlers
@@ -45,6 +46,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     reservations_api.router,
     reservations_series_api.router,
     accounts_api.mail_outbox_router,
+    calendars_feeds_api.router,
     monitoring_api.router,
     monitoring_pages.router,
 )

@@ -1,0 +1,350 @@
+"""Calendar feeds: a user's secret feed token, and the feeds it opens.
+
+A token is random (`secrets`, 32 bytes, URL-safe) and only its SHA-256 is stored, one row
+per user: creating one again replaces the row (the old URL stops working), deleting the
+row revokes it. The token itself is shown once, when it is made.
+
+Two feeds open with a token: the user's (meetings they own and those they attend) and a
+room's (only rooms an administrator publishes, `MeetingRoom.has_feed`). Both hold
+meetings from `calendar_feed_days_back` days before today on; a series is one event with
+its RRULE, exceptions and overrides (`reading.events_of`). Cancelled meetings are left
+out rather than sent as STATUS:CANCELLED: a subscribed calendar replaces its copy on
+every poll, so an event that is no longer there disappears; cancelled occurrences of a
+series are the series' EXDATEs.
+
+Subscribers poll, so the validator (`FeedValidator`) is one aggregate query over the rows
+the feed is built from, see `feed_validator`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    union,
+)
+
+from mrs.accounts.models import User, UserStatus
+from mrs.calendars import ical, reading
+from mrs.calendars.models import CalendarFeed
+from mrs.db.engine import Database
+from mrs.errors import NotFound
+from mrs.reservations.models import (
+    Reservation,
+    ReservationAttendee,
+    ReservationSeries,
+    ReservationStatus,
+)
+from mrs.rooms.models import MeetingRoom
+from mrs.settings import Settings
+
+TOKEN_BYTES = 32
+# What `secrets.token_urlsafe(TOKEN_BYTES)` gives: 43 characters of the URL-safe alphabet.
+# Anything else cannot be a token and is refused before the database is asked.
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+# Raised when the validator's meaning changes, so every cached copy is fetched again.
+_VALIDATOR_VERSION = "1"
+
+
+class FeedNotFound(NotFound):
+    """No feed here: an unknown, revoked or malformed token, or a room without a feed."""
+
+    code = "feed_not_found"
+    message = "There is no calendar feed at this address."
+
+
+def new_token() -> str:
+    """A fresh feed token (shown once; only `token_hash` of it is kept)."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def token_hash(token: str) -> str:
+    """What is stored for a token: its SHA-256, hex."""
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def is_token_shaped(token: str) -> bool:
+    """Whether `token` could be one we made (the edge refuses anything else with 404)."""
+    return _TOKEN_SHAPE.fullmatch(token) is not None
+
+
+def feed_path(token: str, room_id: int | None = None) -> str:
+    """The path of the user's feed, or of a room's feed, opened by `token`."""
+    if room_id is None:
+        return f"/calendar/{token}.ics"
+    return f"/calendar/{token}/rooms/{room_id}.ics"
+
+
+# --- the user's token ---
+
+
+@dataclass(frozen=True)
+class FeedRoom:
+    room_id: int
+    room_name: str
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    """Whether the user has a feed (since when), and the rooms that publish one."""
+
+    created_at: datetime | None
+    rooms: list[FeedRoom]
+
+    @property
+    def exists(self) -> bool:
+        return self.created_at is not None
+
+
+async def create_token(db: Database, *, user_id: str, now: datetime) -> str:
+    """Make the user's feed token, replacing any earlier one; the token (shown once)."""
+    token = new_token()
+    async with db.transaction() as session:
+        await session.execute(delete(CalendarFeed).where(CalendarFeed.user_id == user_id))
+        await session.execute(
+            insert(CalendarFeed).values(
+                user_id=user_id, token_hash=token_hash(token), created_at=now
+            )
+        )
+    return token
+
+
+async def revoke_token(db: Database, *, user_id: str) -> bool:
+    """Delete the user's feed token; whether there was one."""
+    async with db.transaction() as session:
+        result = await session.execute(
+            delete(CalendarFeed)
+            .where(CalendarFeed.user_id == user_id)
+            .returning(CalendarFeed.user_id)
+        )
+        return result.first() is not None
+
+
+async def feed_status(db: Database, *, user_id: str) -> FeedStatus:
+    """The user's feed (whether it exists) and the rooms whose feed it opens."""
+    async with db.snapshot() as session:
+        created_at = await session.scalar(
+            select(CalendarFeed.created_at).where(CalendarFeed.user_id == user_id)
+        )
+        rooms = (
+            await session.execute(
+                select(MeetingRoom.room_id, MeetingRoom.room_name)
+                .where(MeetingRoom.has_feed.is_(True))
+                .order_by(MeetingRoom.room_name)
+            )
+        ).all()
+    return FeedStatus(
+        created_at=created_at, rooms=[FeedRoom(row.room_id, row.room_name) for row in rooms]
+    )
+
+
+# --- opening a feed ---
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A feed a token opened: the user's own (room_id None) or a room's, seen by the user."""
+
+    user_id: str
+    locale: str
+    room_id: int | None
+    room_name: str | None
+    from_date: date
+    # The start of today (site time): the window moved then, so nothing is older.
+    window_moved_at: datetime
+
+
+_OWNER = (
+    select(CalendarFeed.user_id, User.locale)
+    .join(User, User.user_id == CalendarFeed.user_id)
+    .where(
+        CalendarFeed.token_hash == bindparam("token_hash"),
+        User.status == UserStatus.ACTIVE.value,
+    )
+)
+_PUBLISHED_ROOM = select(MeetingRoom.room_name).where(
+    MeetingRoom.room_id == bindparam("room_id"), MeetingRoom.has_feed.is_(True)
+)
+
+
+async def open_feed(
+    db: Database,
+    *,
+    settings: Settings,
+    token: str,
+    room_id: int | None,
+    fallback_locale: str,
+    now: datetime,
+) -> Feed:
+    """The feed `token` opens (the user's, or room `room_id`'s), else FeedNotFound.
+
+    An unknown token, a revoked one (its row deleted) and one of a user no longer active
+    all take the same path: one indexed lookup of the hash that finds nothing. The
+    presented token is never compared itself, so its value cannot leak through timing.
+    """
+    if not is_token_shaped(token):
+        raise FeedNotFound()
+    owners = await db.read(_OWNER, {"token_hash": token_hash(token)})
+    if not owners:
+        raise FeedNotFound()
+    owner = owners[0]
+    room_name = None
+    if room_id is not None:
+        rooms = await db.read(_PUBLISHED_ROOM, {"room_id": room_id})
+        if not rooms:
+            raise FeedNotFound()
+        room_name = rooms[0].room_name
+    today = now.astimezone(settings.tz).date()
+    return Feed(
+        user_id=owner.user_id,
+        locale=owner.locale or fallback_locale,
+        room_id=room_id,
+        room_name=room_name,
+        from_date=today - timedelta(days=settings.calendar_feed_days_back),
+        window_moved_at=datetime.combine(today, time(0), tzinfo=settings.tz),
+    )
+
+
+def _reservation_ids(feed: Feed) -> Select[Any]:
+    """The ids of the reservations (any status) the feed is built from, from its first date."""
+    window = Reservation.reserved_date >= bindparam("from_date")
+    if feed.room_id is not None:
+        return select(Reservation.reservation_id).where(
+            Reservation.room_id == bindparam("room_id"), window
+        )
+    owned = select(Reservation.reservation_id).where(
+        Reservation.user_id == bindparam("user_id"), window
+    )
+    attended = (
+        select(ReservationAttendee.reservation_id)
+        .join(Reservation, Reservation.reservation_id == ReservationAttendee.reservation_id)
+        .where(ReservationAttendee.user_id == bindparam("user_id"), window)
+    )
+    return select(union(owned, attended).subquery().c[0])
+
+
+def _params(feed: Feed) -> dict[str, Any]:
+    params: dict[str, Any] = {"from_date": feed.from_date}
+    if feed.room_id is not None:
+        params["room_id"] = feed.room_id
+    else:
+        params["user_id"] = feed.user_id
+    return params
+
+
+# --- the validator ---
+
+
+@dataclass(frozen=True)
+class FeedValidator:
+    etag: str  # a weak entity tag, quoted: W/"…"
+    last_modified: datetime  # UTC, whole seconds (as HTTP dates carry it)
+
+
+def _validator_statement(feed: Feed) -> Select[Any]:
+    ids = _reservation_ids(feed).scalar_subquery()
+    return (
+        select(
+            func.count(),
+            func.coalesce(func.sum(Reservation.version), literal(0)),
+            func.coalesce(func.sum(ReservationSeries.version), literal(0)),
+            func.max(Reservation.created_at).label("created"),
+            func.max(Reservation.updated_at).label("updated"),
+            func.max(Reservation.cancelled_at).label("cancelled"),
+            func.max(ReservationSeries.updated_at).label("series_updated"),
+        )
+        .select_from(Reservation)
+        .outerjoin(ReservationSeries, ReservationSeries.series_id == Reservation.series_id)
+        .where(Reservation.reservation_id.in_(ids))
+    )
+
+
+async def feed_validator(db: Database, feed: Feed) -> FeedValidator:
+    """The feed's ETag and Last-Modified from one aggregate query, without building it.
+
+    It covers the reservations the feed is built from (any status, from the feed's first
+    date): how many, the sum of their versions and of their series' versions, and the
+    latest of their created / updated / cancelled times and their series' updated times.
+    Every change to a meeting or a series raises a version and sets a time, and inviting
+    or uninviting the user changes the set. The feed's first date and language are part
+    of the ETag, and the start of today is a floor of Last-Modified: what the aggregate
+    does not see (a renamed room or person, a change to an occurrence older than the
+    window) reaches subscribers at the latest the next day. A weak ETag, for the same
+    reason: equal tags mean the same meetings, not the same bytes.
+    """
+    row = (await db.read(_validator_statement(feed), _params(feed)))[0]
+    count, versions, series_versions, *times = row
+    key = "|".join(
+        str(part)
+        for part in (
+            _VALIDATOR_VERSION,
+            feed.user_id,
+            feed.room_id,
+            feed.locale,
+            feed.from_date.isoformat(),
+            count,
+            versions,
+            series_versions,
+            *(moment.isoformat() if moment is not None else "-" for moment in times),
+        )
+    )
+    latest = max([feed.window_moved_at, *(moment for moment in times if moment is not None)])
+    return FeedValidator(
+        etag=f'W/"{hashlib.sha256(key.encode()).hexdigest()[:32]}"',
+        last_modified=latest.astimezone(UTC).replace(microsecond=0),
+    )
+
+
+# --- the feed's text ---
+
+
+async def _subjects(db: Database, feed: Feed) -> tuple[list[int], list[int]]:
+    """The active meetings of the feed: single reservations' ids and series' ids."""
+    statement = (
+        select(Reservation.reservation_id, Reservation.series_id)
+        .where(
+            Reservation.reservation_id.in_(_reservation_ids(feed).scalar_subquery()),
+            Reservation.status == ReservationStatus.ACTIVE.value,
+        )
+        .order_by(Reservation.reservation_id)
+    )
+    rows = await db.read(statement, _params(feed))
+    singles = [row.reservation_id for row in rows if row.series_id is None]
+    series = sorted({row.series_id for row in rows if row.series_id is not None})
+    return singles, series
+
+
+async def feed_text(db: Database, feed: Feed, *, settings: Settings, stamp: datetime) -> str:
+    """The feed as iCalendar text. Private meetings of others read "Busy" (in the
+    user's language): the reader is the token's user."""
+    singles, series = await _subjects(db, feed)
+    async with db.snapshot() as session:
+        events = await reading.events_of(
+            session,
+            reservation_ids=singles,
+            series_ids=series,
+            tz=settings.tz,
+            locale=feed.locale,
+            viewer_id=feed.user_id,
+        )
+    return ical.feed(events, name=feed_name(feed), tz=settings.tz, stamp=stamp)
+
+
+def feed_name(feed: Feed) -> str:
+    """The calendar's name in the subscriber's list."""
+    if feed.room_name is not None:
+        return f"MRS: {feed.room_name}"
+    return "MRS"
+
