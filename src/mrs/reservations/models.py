@@ -9,7 +9,6 @@ integer ranges make the PostgreSQL exclusion constraint simple
 from __future__ import annotations
 
 import enum
-import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -17,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    FetchedValue,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -33,14 +33,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mrs.db.base import Base
 from mrs.db.types import UTCDateTime
-
-
-def new_ical_uid() -> str:
-    """A random UID for a meeting or series in every calendar (32 hex digits).
-
-    The database fills it too (migration 0013), for inserts that bypass the ORM.
-    """
-    return uuid.uuid4().hex
 
 
 class ReservationStatus(enum.StrEnum):
@@ -115,8 +107,9 @@ class Reservation(Base):
     )
     occurrence_date: Mapped[date | None] = mapped_column(Date)
     is_exception: Mapped[bool] = mapped_column(Boolean, server_default=false())
-    # The meeting's UID in calendars (an occurrence appears under its series' UID).
-    ical_uid: Mapped[str] = mapped_column(String(64), default=new_ical_uid)
+    # The meeting's UID in calendars (an occurrence appears under its series' UID): 32
+    # random hex digits the database fills on every insert path (migration 0013).
+    ical_uid: Mapped[str] = mapped_column(String(64), server_default=FetchedValue())
 
 
 class SeriesStatus(enum.StrEnum):
@@ -156,8 +149,8 @@ class ReservationSeries(Base):
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The series' UID in calendars: one event with an RRULE.
-    ical_uid: Mapped[str] = mapped_column(String(64), default=new_ical_uid)
+    # The series' UID in calendars (one event with an RRULE), filled by the database.
+    ical_uid: Mapped[str] = mapped_column(String(64), server_default=FetchedValue())
 
 
 class SeriesAttendee(Base):
