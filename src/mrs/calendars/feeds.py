@@ -35,6 +35,7 @@ from sqlalchemy import (
     select,
     union,
 )
+from sqlalchemy.sql import Executable
 
 from mrs.accounts.models import User, UserStatus
 from mrs.calendars import ical, reading
@@ -80,11 +81,13 @@ def is_token_shaped(token: str) -> bool:
     return _TOKEN_SHAPE.fullmatch(token) is not None
 
 
-def feed_path(token: str, room_id: int | None = None) -> str:
-    """The path of the user's feed, or of a room's feed, opened by `token`."""
+def feed_url(base_url: str, token: str, room_id: int | None = None) -> str:
+    """The URL of the user's feed, or of a room's feed, opened by `token` (`base_url`:
+    the site's, as the request came to it)."""
+    base = base_url.rstrip("/")
     if room_id is None:
-        return f"/calendar/{token}.ics"
-    return f"/calendar/{token}/rooms/{room_id}.ics"
+        return f"{base}/calendar/{token}.ics"
+    return f"{base}/calendar/{token}/rooms/{room_id}.ics"
 
 
 # --- the user's token ---
@@ -253,7 +256,7 @@ class FeedValidator:
     last_modified: datetime  # UTC, whole seconds (as HTTP dates carry it)
 
 
-def _validator_statement(feed: Feed) -> Select[Any]:
+def _validator_statement(feed: Feed) -> Executable:
     ids = _reservation_ids(feed).scalar_subquery()
     return (
         select(
@@ -347,4 +350,3 @@ def feed_name(feed: Feed) -> str:
     if feed.room_name is not None:
         return f"MRS: {feed.room_name}"
     return "MRS"
-

@@ -123,13 +123,10 @@ async def my_calendar_feed(user: CurrentUser, db: DatabaseDep) -> CalendarFeedRe
     return CalendarFeedRead(
         exists=found.exists,
         created_at=found.created_at,
-        rooms=[FeedRoomRead(room_id=room.room_id, room_name=room.room_name) for room in found.rooms],
+        rooms=[
+            FeedRoomRead(room_id=room.room_id, room_name=room.room_name) for room in found.rooms
+        ],
     )
-
-
-def feed_url(request: Request, token: str, room_id: int | None = None) -> str:
-    """The absolute URL of a feed, on the host the request came to."""
-    return str(request.base_url).rstrip("/") + feeds.feed_path(token, room_id)
 
 
 @router.post(
@@ -145,12 +142,12 @@ async def create_calendar_feed(
     token = await feeds.create_token(db, user_id=user.user_id, now=now)
     found = await feeds.feed_status(db, user_id=user.user_id)
     return CalendarFeedCreated(
-        url=feed_url(request, token),
+        url=feeds.feed_url(str(request.base_url), token),
         room_urls=[
             RoomFeedUrl(
                 room_id=room.room_id,
                 room_name=room.room_name,
-                url=feed_url(request, token, room.room_id),
+                url=feeds.feed_url(str(request.base_url), token, room.room_id),
             )
             for room in found.rooms
         ],
