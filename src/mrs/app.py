@@ -17,6 +17,7 @@ from mrs import __version__
 from mrs.accounts import api as accounts_api
 from mrs.accounts import jobs as accounts_jobs
 from mrs.background import BackgroundRunner, JobContext, JobSource
+from mrs.calendars import feeds as calendars_feeds
 from mrs.calendars import feeds_api as calendars_feeds_api
 from mrs.clock import Clock, system_clock
 from mrs.db.engine import Database
@@ -92,6 +93,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     # this to move it without moving the domain clock.
     app.state.auth_clock = system_clock
     app.state.background = background
+    # Calendar feeds as built, by validator (this process's; a miss builds it again).
+    app.state.feed_cache = calendars_feeds.FeedCache()
     install_error_handlers(app, page_renderer=render_error_page)
     install_error_documentation(app)
     context = JobContext(settings=settings, db=db, clock=clock, auth_clock=system_clock)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -224,10 +225,11 @@ async def open_feed(
     )
 
 
-def _reservation_ids(feed: Feed) -> Select[Any]:
-    """The ids of the reservations (any status) the feed is built from, from its first date."""
+def _reservation_ids(room: bool) -> Select[Any]:
+    """The ids of the reservations (any status) a feed is built from, from its first date:
+    a room's (`room`), else the user's own and those they attend."""
     window = Reservation.reserved_date >= bindparam("from_date")
-    if feed.room_id is not None:
+    if room:
         return select(Reservation.reservation_id).where(
             Reservation.room_id == bindparam("room_id"), window
         )
@@ -260,8 +262,8 @@ class FeedValidator:
     last_modified: datetime  # UTC, whole seconds (as HTTP dates carry it)
 
 
-def _validator_statement(feed: Feed) -> Executable:
-    ids = _reservation_ids(feed).scalar_subquery()
+def _validator_statement(room: bool) -> Executable:
+    ids = _reservation_ids(room).scalar_subquery()
     return (
         select(
             func.count(),
@@ -278,6 +280,10 @@ def _validator_statement(feed: Feed) -> Executable:
     )
 
 
+# Built once: `Database.read` compiles each statement object once and keeps it.
+_VALIDATORS = {room: _validator_statement(room) for room in (False, True)}
+
+
 async def feed_validator(db: Database, feed: Feed) -> FeedValidator:
     """The feed's ETag and Last-Modified from one aggregate query, without building it.
 
@@ -291,7 +297,7 @@ async def feed_validator(db: Database, feed: Feed) -> FeedValidator:
     window) reaches subscribers at the latest the next day. A weak ETag, for the same
     reason: equal tags mean the same meetings, not the same bytes.
     """
-    row = (await db.read(_validator_statement(feed), _params(feed)))[0]
+    row = (await db.read(_VALIDATORS[feed.room_id is not None], _params(feed)))[0]
     count, versions, series_versions, *times = row
     key = "|".join(
         str(part)
@@ -317,20 +323,78 @@ async def feed_validator(db: Database, feed: Feed) -> FeedValidator:
 # --- the feed's text ---
 
 
-async def _subjects(db: Database, feed: Feed) -> tuple[list[int], list[int]]:
-    """The active meetings of the feed: single reservations' ids and series' ids."""
-    statement = (
+def _subjects_statement(room: bool) -> Executable:
+    return (
         select(Reservation.reservation_id, Reservation.series_id)
         .where(
-            Reservation.reservation_id.in_(_reservation_ids(feed).scalar_subquery()),
+            Reservation.reservation_id.in_(_reservation_ids(room).scalar_subquery()),
             Reservation.status == bindparam("active"),
         )
         .order_by(Reservation.reservation_id)
     )
+
+
+# Built once: `Database.read` compiles each statement object once and keeps it.
+_SUBJECTS = {room: _subjects_statement(room) for room in (False, True)}
+
+
+async def _subjects(db: Database, feed: Feed) -> tuple[list[int], list[int]]:
+    """The active meetings of the feed: single reservations' ids and series' ids."""
+    statement = _SUBJECTS[feed.room_id is not None]
     rows = await db.read(statement, _params(feed) | {"active": ReservationStatus.ACTIVE.value})
     singles = [row.reservation_id for row in rows if row.series_id is None]
     series = sorted({row.series_id for row in rows if row.series_id is not None})
     return singles, series
+
+
+class FeedCache:
+    """Feeds as built, by ETag: the most recently used kept, up to `max_bytes` of text.
+
+    One per app (process). Building a feed is mostly the iCalendar library's work (about
+    0.5 ms of CPU per event, docs/performance.md), and some subscribers fetch without
+    validators; a feed whose validator is unchanged is the same feed as far as a 304
+    would say, so it is served as built. Nothing here is needed for correctness: a miss,
+    another process or a restart builds it again.
+    """
+
+    def __init__(self, max_bytes: int = 16 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._texts: OrderedDict[str, str] = OrderedDict()
+        self._size = 0
+
+    def get(self, etag: str) -> str | None:
+        text = self._texts.get(etag)
+        if text is not None:
+            self._texts.move_to_end(etag)
+        return text
+
+    def put(self, etag: str, text: str) -> None:
+        # A feed that would push out a quarter of the cache is not kept.
+        if len(text) > self.max_bytes // 4 or etag in self._texts:
+            return
+        self._texts[etag] = text
+        self._size += len(text)
+        while self._size > self.max_bytes:
+            _, dropped = self._texts.popitem(last=False)
+            self._size -= len(dropped)
+
+
+async def feed_body(
+    db: Database,
+    feed: Feed,
+    validator: FeedValidator,
+    *,
+    settings: Settings,
+    cache: FeedCache,
+) -> str:
+    """The feed's text: as built before under the same validator, else built now."""
+    text = cache.get(validator.etag)
+    if text is None:
+        # DTSTAMP is the feed's last change (RFC 5545 without METHOD), so equal
+        # validators give the same text as far as the validator sees.
+        text = await feed_text(db, feed, settings=settings, stamp=validator.last_modified)
+        cache.put(validator.etag, text)
+    return text
 
 
 async def feed_text(db: Database, feed: Feed, *, settings: Settings, stamp: datetime) -> str:

@@ -60,9 +60,8 @@ async def _feed_response(
         last_modified=validator.last_modified,
     ):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    # DTSTAMP is the feed's last change (RFC 5545 without METHOD), so equal validators
-    # give the same text as far as the validator sees.
-    text = await feeds.feed_text(db, feed, settings=settings, stamp=validator.last_modified)
+    cache: feeds.FeedCache = request.app.state.feed_cache
+    text = await feeds.feed_body(db, feed, validator, settings=settings, cache=cache)
     return Response(text, media_type=CALENDAR_MEDIA_TYPE, headers=headers)
 
 
