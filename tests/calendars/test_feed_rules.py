@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from mrs.calendars.feeds import FeedCache, feed_url, is_token_shaped, new_token, token_hash
+from mrs.calendars.feed_tokens import feed_url, is_token_shaped, new_token, token_hash
+from mrs.calendars.feeds import FeedCache
 
 
 def test_tokens_are_43_url_safe_characters_and_stored_as_their_sha256() -> None:

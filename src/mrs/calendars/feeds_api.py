@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, status
 from starlette.responses import Response
 
 from mrs.accounts.dependencies import AuthNowDep, CurrentUser
-from mrs.calendars import feeds
+from mrs.calendars import feed_tokens, feeds
 from mrs.calendars.feed_schemas import (
     CalendarFeedCreated,
     CalendarFeedRead,
@@ -118,7 +118,7 @@ async def room_feed(
 async def my_calendar_feed(user: CurrentUser, db: DatabaseDep) -> CalendarFeedRead:
     """Whether the caller has a feed, and which rooms publish one (the URLs are shown
     only when the token is made)."""
-    found = await feeds.feed_status(db, user_id=user.user_id)
+    found = await feed_tokens.feed_status(db, user_id=user.user_id)
     return CalendarFeedRead(
         exists=found.exists,
         created_at=found.created_at,
@@ -138,15 +138,15 @@ async def create_calendar_feed(
 ) -> CalendarFeedCreated:
     """Make the caller's feed token (replacing an earlier one, whose URLs stop working);
     its URLs are in this answer only."""
-    token = await feeds.create_token(db, user_id=user.user_id, now=now)
-    found = await feeds.feed_status(db, user_id=user.user_id)
+    token = await feed_tokens.create_token(db, user_id=user.user_id, now=now)
+    found = await feed_tokens.feed_status(db, user_id=user.user_id)
     return CalendarFeedCreated(
-        url=feeds.feed_url(str(request.base_url), token),
+        url=feed_tokens.feed_url(str(request.base_url), token),
         room_urls=[
             RoomFeedUrl(
                 room_id=room.room_id,
                 room_name=room.room_name,
-                url=feeds.feed_url(str(request.base_url), token, room.room_id),
+                url=feed_tokens.feed_url(str(request.base_url), token, room.room_id),
             )
             for room in found.rooms
         ],
@@ -157,4 +157,4 @@ async def create_calendar_feed(
 @router.delete("/api/me/calendar-feed", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_calendar_feed(user: CurrentUser, db: DatabaseDep) -> None:
     """Revoke the caller's feed token: its URLs answer 404 from now on (done if none)."""
-    await feeds.revoke_token(db, user_id=user.user_id)
+    await feed_tokens.revoke_token(db, user_id=user.user_id)

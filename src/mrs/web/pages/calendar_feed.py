@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from mrs.accounts.dependencies import AuthNowDep
-from mrs.calendars import feeds
+from mrs.calendars import feed_tokens
 from mrs.web.dependencies import Page, PageContext, PageUser
 from mrs.web.forms import FormState, no_fields, submit
 from mrs.web.pages.common import done_message, redirect
@@ -20,15 +20,17 @@ async def _calendar_page(
     page: PageContext, *, user_id: str, state: FormState, token: str | None = None
 ) -> Response:
     """The page; with `token` (just made) its URLs, this once: only a hash is kept."""
-    found = await feeds.feed_status(page.db, user_id=user_id)
+    found = await feed_tokens.feed_status(page.db, user_id=user_id)
     base = str(page.request.base_url)
     return render(
         page.request,
         "account/calendar.html",
         {
             "feed": found,
-            "own_url": feeds.feed_url(base, token) if token else None,
-            "room_urls": [(room, feeds.feed_url(base, token, room.room_id)) for room in found.rooms]
+            "own_url": feed_tokens.feed_url(base, token) if token else None,
+            "room_urls": [
+                (room, feed_tokens.feed_url(base, token, room.room_id)) for room in found.rooms
+            ]
             if token
             else [],
             "error": state.errors.form,
@@ -49,7 +51,7 @@ async def make_calendar_link(page: Page, user: PageUser, now: AuthNowDep) -> Res
     after a redirect: a token in a redirect's URL would stay in the browser's history."""
 
     async def make(_: bool) -> Response:
-        token = await feeds.create_token(page.db, user_id=user.user_id, now=now)
+        token = await feed_tokens.create_token(page.db, user_id=user.user_id, now=now)
         return await _calendar_page(
             page, user_id=user.user_id, state=FormState(locale=page.locale), token=token
         )
@@ -67,7 +69,7 @@ async def turn_off_calendar_link(page: Page, user: PageUser) -> Response:
     """Revoke the link: calendars subscribed with it get 404 and stop updating."""
 
     async def revoke(_: bool) -> Response:
-        await feeds.revoke_token(page.db, user_id=user.user_id)
+        await feed_tokens.revoke_token(page.db, user_id=user.user_id)
         return redirect("/account/calendar?done=feed_revoked")
 
     async def again(state: FormState) -> Response:
