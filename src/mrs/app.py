@@ -20,6 +20,8 @@ from mrs.background import BackgroundRunner, JobContext, JobSource
 from mrs.calendars import preferences_api as calendars_preferences_api
 from mrs.calendars import reminders as calendars_reminders
 from mrs.calendars import invitations as calendars_invitations
+from mrs.calendars import feeds as calendars_feeds
+from mrs.calendars import feeds_api as calendars_feeds_api
 from mrs.clock import Clock, system_clock
 from mrs.db.engine import Database
 from mrs.http.error_handlers import install_error_handlers
@@ -49,6 +51,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     reservations_series_api.router,
     accounts_api.mail_outbox_router,
     calendars_preferences_api.router,
+    calendars_feeds_api.router,
     monitoring_api.router,
     monitoring_pages.router,
 )
@@ -96,6 +99,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     # this to move it without moving the domain clock.
     app.state.auth_clock = system_clock
     app.state.background = background
+    # Calendar feeds as built, by validator (this process's; a miss builds it again).
+    app.state.feed_cache = calendars_feeds.FeedCache()
     install_error_handlers(app, page_renderer=render_error_page)
     install_error_documentation(app)
     context = JobContext(settings=settings, db=db, clock=clock, auth_clock=system_clock)

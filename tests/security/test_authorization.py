@@ -27,6 +27,9 @@ PUBLIC = {
     ("GET", "/health"),
     ("GET", "/health/liveness"),
     ("GET", "/health/readiness"),
+    # Calendar feeds: the secret token in the path is the credential (404 without one).
+    ("GET", "/calendar/{token}.ics"),
+    ("GET", "/calendar/{token}/rooms/{room_id}.ics"),
 }
 ADMIN_PREFIX = "/api/admin/"
 

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from mrs.db.errors import first_line
 from mrs.errors import DomainError, TooManyRequests
 from mrs.http.dependencies import request_locale
+from mrs.http.secret_paths import loggable_path
 from mrs.i18n import translate
 
 logger = logging.getLogger(__name__)
@@ -170,7 +171,12 @@ async def _refused_data(request: Request, exc: Exception) -> Response:
     """The database driver refused a value the edge let through (a NUL byte in text, a
     number out of range): the client's input is at fault, so answer 422, never 500."""
     cause = type(getattr(exc, "orig", exc)).__name__
-    logger.warning("database refused input on %s %s: %s", request.method, request.url.path, cause)
+    logger.warning(
+        "database refused input on %s %s: %s",
+        request.method,
+        loggable_path(request.url.path),
+        cause,
+    )
     locale = request_locale(request)
     message = translate(locale, "The input is not valid.")
     if (page := page_renderer_for(request)) is not None:
@@ -192,7 +198,7 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
     logger.error(
         "database unavailable on %s %s: %s: %s",
         request.method,
-        request.url.path,
+        loggable_path(request.url.path),
         type(exc).__name__,
         reason,
     )
@@ -214,7 +220,7 @@ async def service_unavailable(request: Request) -> Response:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    logger.exception("unhandled error on %s %s", request.method, loggable_path(request.url.path))
     locale = request_locale(request)
     if (page := page_renderer_for(request)) is not None:
         return await page(

@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mrs.http.secret_paths import loggable_path
 from mrs.monitoring import metrics
 
 access_logger = logging.getLogger("mrs.access")
@@ -111,11 +112,12 @@ class RequestMonitoringMiddleware:
         if not access_logger.isEnabledFor(logging.INFO):
             return
         client = scope.get("client")
-        # Only the path: query strings can carry tokens; headers are never logged.
+        # Only the path (masked where it holds a secret): query strings can carry tokens;
+        # headers are never logged.
         fields: dict[str, Any] = {
             "request_id": request_id,
             "method": scope.get("method"),
-            "path": scope.get("path"),
+            "path": loggable_path(scope.get("path", "")),
             "route": route,
             "status": status,
             "duration_ms": round(elapsed * 1000, 2),

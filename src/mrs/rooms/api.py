@@ -50,6 +50,7 @@ async def create_room(
         description=body.description,
         equipment=body.equipment,
         opening_changes=body.opening.changes() if body.opening is not None else None,
+        has_feed=body.has_feed,
     )
     return RoomRead.of(room)
 

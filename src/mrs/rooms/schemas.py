@@ -97,6 +97,7 @@ class RoomCreate(BaseModel):
     equipment: list[EquipmentCode] = Field(default_factory=list, max_length=MAX_ROOM_EQUIPMENT)
     # Left out: the site's rule for new rooms (MRS_ROOM_DEFAULT_*, opened automatically).
     opening: OpeningRuleWrite | None = None
+    has_feed: bool = Field(default=False, description="Publish a calendar feed for this room.")
 
 
 class RoomUpdate(BaseModel):
@@ -116,8 +117,14 @@ class RoomUpdate(BaseModel):
         list[EquipmentCode] | None, WithJsonSchema({"type": "array", "items": {"type": "string"}})
     ] = Field(default=None, max_length=MAX_ROOM_EQUIPMENT)
     opening: OpeningRuleWrite | None = None
+    has_feed: Annotated[
+        bool | None,
+        WithJsonSchema(
+            {"type": "boolean", "description": "Publish a calendar feed for this room."}
+        ),
+    ] = None
 
-    @field_validator("room_name", "active", "description", "equipment", "opening")
+    @field_validator("room_name", "active", "description", "equipment", "opening", "has_feed")
     @classmethod
     def _not_null(cls, value: object) -> object:
         if value is None:
@@ -134,6 +141,7 @@ class RoomRead(BaseModel):
     description: str
     equipment: list[str]
     opening: OpeningRuleRead
+    has_feed: bool
 
     @classmethod
     def of(cls, room: RoomView) -> RoomRead:
@@ -146,6 +154,7 @@ class RoomRead(BaseModel):
             description=room.description,
             equipment=room.equipment,
             opening=OpeningRuleRead.of(room.opening),
+            has_feed=room.has_feed,
         )
 
 

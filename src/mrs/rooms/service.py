@@ -42,6 +42,8 @@ class RoomView:
     description: str
     equipment: list[str]
     opening: OpeningRule
+    # The room's calendar feed is published (GET /calendar/{token}/rooms/{room_id}.ics).
+    has_feed: bool = False
 
 
 def opening_rule_of(room: MeetingRoom) -> OpeningRule:
@@ -78,6 +80,7 @@ def _view(room: MeetingRoom, equipment: list[str]) -> RoomView:
         description=room.description,
         equipment=equipment,
         opening=opening_rule_of(room),
+        has_feed=room.has_feed,
     )
 
 
@@ -134,6 +137,7 @@ async def create_room(
     equipment: Collection[str] = (),
     opening: OpeningRule = BY_HAND,
     slot_minutes: int = FINEST_SLOT_MINUTES,
+    has_feed: bool = False,
 ) -> RoomView:
     """Add a room. Without an `opening` rule it opens on dates an admin picks, all day
     (the API and pages pass the site's defaults for new rooms)."""
@@ -144,6 +148,7 @@ async def create_room(
         location=location,
         active=True,
         description=description,
+        has_feed=has_feed,
     )
     _set_opening_rule(room, opening)
     try:
@@ -161,8 +166,9 @@ async def create_room(
 
 
 # Fields of a room that an update may set directly; `equipment` and `opening` are handled
-# apart, and for `description`, `equipment` and `opening` None means "leave as it is".
-_KEEP_WHEN_NONE = ("description", "equipment", "opening")
+# apart, and for `description`, `equipment`, `opening` and `has_feed` None means "leave as
+# it is".
+_KEEP_WHEN_NONE = ("description", "equipment", "opening", "has_feed")
 
 
 async def update_room(
@@ -220,6 +226,7 @@ async def add_room(
     description: str = "",
     equipment: Collection[str] = (),
     opening_changes: dict[str, Any] | None = None,
+    has_feed: bool = False,
 ) -> RoomView:
     """A room added by an administrator: the site's opening rule for new rooms with the
     given changes. A room that opens automatically is bookable at once: its dates are
@@ -236,6 +243,7 @@ async def add_room(
         equipment=equipment,
         opening=rule,
         slot_minutes=settings.slot_minutes,
+        has_feed=has_feed,
     )
     if rule.auto_open:
         await room_opening.open_ahead(db, settings=settings, today=today, room_ids=[room.room_id])

@@ -130,8 +130,9 @@ def _parse_room(model: type[RoomForm], values: dict[str, Any], state: FormState)
             | ({"weekdays": values["open_weekdays"]} if values["open_weekdays"] else {}),
         )
     payload = _room_payload(values)
-    if "active" in values:
-        payload["active"] = values["active"]
+    for switch in ("active", "has_feed"):
+        if switch in values:
+            payload[switch] = values[switch]
     body = state.validate(model, payload)
     if body is None or state.errors:
         return None
@@ -246,6 +247,7 @@ async def _admin_room_page(page: PageContext, room_id: int, forms: RoomForms) ->
         "description": room.description,
         "equipment": room.equipment,
         "active": room.active,
+        "has_feed": room.has_feed,
     } | _rule_values(room.opening)
     details = forms.room or FormState(locale=page.locale)
     opening = forms.opening or FormState(locale=page.locale, values=_default_opening(today))
@@ -282,7 +284,10 @@ async def admin_room(room_id: RoomIdPath, page: Page, _admin: PageAdmin) -> Resp
 
 
 def _parse_room_changes(form: FormData, state: FormState) -> RoomUpdate | None:
-    state.values = _room_values(form) | {"active": form.get("active") == "on"}
+    state.values = _room_values(form) | {
+        "active": form.get("active") == "on",
+        "has_feed": form.get("has_feed") == "on",
+    }
     return _parse_room(RoomUpdate, state.values, state)
 
 

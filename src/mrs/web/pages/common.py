@@ -53,6 +53,9 @@ DONE_MESSAGES = {
     "disabled": N_("The user was disabled and logged out everywhere."),
     "enabled": N_("The user was enabled and can log in again."),
     "user_sessions_ended": N_("{count} session(s) of the user ended."),
+    "feed_revoked": N_(
+        "The subscription link was turned off. Calendars subscribed with it no longer update."
+    ),
     "role_changed": N_("The role of the user was changed."),
 }
 
