@@ -17,11 +17,11 @@ from mrs import __version__
 from mrs.accounts import api as accounts_api
 from mrs.accounts import jobs as accounts_jobs
 from mrs.background import BackgroundRunner, JobContext, JobSource
-from mrs.calendars import preferences_api as calendars_preferences_api
-from mrs.calendars import reminders as calendars_reminders
-from mrs.calendars import invitations as calendars_invitations
 from mrs.calendars import feeds as calendars_feeds
 from mrs.calendars import feeds_api as calendars_feeds_api
+from mrs.calendars import invitations as calendars_invitations
+from mrs.calendars import preferences_api as calendars_preferences_api
+from mrs.calendars import reminders as calendars_reminders
 from mrs.clock import Clock, system_clock
 from mrs.db.engine import Database
 from mrs.http.error_handlers import install_error_handlers
