@@ -344,3 +344,40 @@ async def test_two_job_runners_at_once_mail_every_change_exactly_once(
     assert pending == 0
     assert len(mails) == 80  # the owner and the guest, for each of the 40
     assert len(set(mails)) == 80
+
+
+@pytest.mark.both_databases
+async def test_a_change_that_cannot_be_mailed_is_skipped_and_holds_up_no_other(
+    app: Any,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    tomorrow: date,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    owner = await make_user()
+    room = await make_room(days=2)
+    broken = await _reserve(app, owner, room, tomorrow, 600, 660, clock())
+    fine = await _reserve(app, owner, room, tomorrow, 720, 780, clock())
+    render = invitations._mail_change
+
+    async def failing_for_one(session: Any, settings: Any, change: Any, *, now: Any) -> None:
+        # Stands in for a bug in rendering one particular change.
+        if change.reservation_id == broken:
+            raise ValueError("cannot render this one")
+        await render(session, settings, change, now=now)
+
+    monkeypatch.setattr(invitations, "_mail_change", failing_for_one)
+    skipped_before = invitations.SKIPPED._value.get()
+    messages = await _mailed(app)
+
+    assert list(messages) == [f"{owner}@example.com"]
+    assert await _uid(app, fine) in _calendar(messages[f"{owner}@example.com"])
+    async with app.state.db.snapshot() as session:
+        pending = await session.scalar(
+            select(func.count())
+            .select_from(ReservationChange)
+            .where(ReservationChange.notified_at.is_(None))
+        )
+    assert pending == 0
+    assert invitations.SKIPPED._value.get() == skipped_before + 1

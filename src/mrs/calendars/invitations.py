@@ -23,7 +23,9 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mrs.accounts.models import User, UserStatus
@@ -52,6 +54,11 @@ JOB_NAME = "calendar-invitations"
 # Changes per transaction, and transactions per round: a backlog drains in bounded steps.
 BATCH_SIZE = 50
 MAX_BATCHES_PER_ROUND = 20
+
+SKIPPED = Counter(
+    "mrs_invitation_changes_skipped_total",
+    "Reservation changes that could not be turned into mail (logged) and were skipped.",
+)
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,34 @@ async def send_pending(
     db: Database, settings: Settings, *, now: datetime, limit: int = BATCH_SIZE
 ) -> int:
     """Claim up to `limit` pending changes, queue their mail and mark them notified, all
-    in one transaction (a failure leaves them pending). How many changes were claimed."""
+    in one transaction (a failure leaves them pending). How many changes were claimed.
+
+    A change that cannot be turned into mail (a bug, not the database) must not hold up
+    every later one: the batch is then done again one change at a time, and the change
+    that fails on its own is logged, counted and marked notified without mail.
+    """
+    try:
+        return await _send_batch(db, settings, now=now, limit=limit)
+    except (SQLAlchemyError, OSError, TimeoutError):
+        raise  # the database is away or refused: everything stays pending
+    except Exception:
+        logger.exception("a batch of reservation changes failed; trying them one by one")
+    claimed = 0
+    for _ in range(limit):
+        try:
+            done = await _send_batch(db, settings, now=now, limit=1)
+        except (SQLAlchemyError, OSError, TimeoutError):
+            raise
+        except Exception:
+            await _skip_first_pending(db, now=now)
+            done = 1
+        if not done:
+            break
+        claimed += done
+    return claimed
+
+
+async def _send_batch(db: Database, settings: Settings, *, now: datetime, limit: int) -> int:
     async with db.transaction() as session:
         claimed = list(
             (
@@ -105,6 +139,27 @@ async def send_pending(
                 .values(notified_at=now)
             )
     return len(claimed)
+
+
+async def _skip_first_pending(db: Database, *, now: datetime) -> None:
+    """Mark the first pending change notified without mail (it failed on its own)."""
+    async with db.transaction() as session:
+        change_id = await session.scalar(
+            select(ReservationChange.change_id)
+            .where(ReservationChange.notified_at.is_(None))
+            .order_by(ReservationChange.change_id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if change_id is None:
+            return
+        await session.execute(
+            update(ReservationChange)
+            .where(ReservationChange.change_id == change_id)
+            .values(notified_at=now)
+        )
+    SKIPPED.inc()
+    logger.error("reservation change %s could not be turned into mail: skipped", change_id)
 
 
 def jobs(context: JobContext) -> list[Job]:
