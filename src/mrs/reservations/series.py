@@ -118,16 +118,20 @@ async def plan_dates(
     now: datetime,
     replacing: Collection[int] = (),
     locked: bool = False,
+    exclusive: bool = False,
 ) -> list[PlannedDate]:
     """Each of `dates` (in order) judged as a single booking of that time would be:
     free, taken (by a reservation not in `replacing`) or unbookable (with the reason).
-    `locked`: inside the writing transaction, the bookable dates are locked FOR SHARE."""
+    `locked`: inside the writing transaction, the bookable dates are locked FOR SHARE;
+    `exclusive`: FOR UPDATE instead, so no single booking can take them meanwhile."""
     if not dates:
         return []
     span = {"room_id": room_id, "from_day": dates[0], "to_day": dates[-1]}
     times = {"start_minute": start_minute, "end_minute": end_minute}
     bookable = set(
-        (await session.execute(statements.bookable_dates(locked), {**span, **times})).scalars()
+        (
+            await session.execute(statements.bookable_dates(locked, exclusive), {**span, **times})
+        ).scalars()
     )
     taken: dict[date, int] = {}
     for row in await session.execute(statements.taken_between(), {**span, **times}):
@@ -295,6 +299,7 @@ async def _write(
     on_conflict: OnConflict,
     now: datetime,
     existing: dict[date, int] | None = None,
+    exclusive: bool = False,
 ) -> tuple[list[int], list[PlannedDate]]:
     """Make the series' occurrences to come be `dates`: `existing` (rule date → id, the
     occurrences being regenerated) are updated in place where their date stays, removed
@@ -312,6 +317,7 @@ async def _write(
         now=now,
         replacing=set(existing.values()),
         locked=True,
+        exclusive=exclusive,
     )
     refused = [each for each in planned if each.state is not DateState.FREE]
     # Skipping every date would leave a series of nothing: refused like `fail`.
@@ -351,6 +357,13 @@ async def _write(
 # A write the exclusion constraint refused (a booking took a date after the plan was
 # made) is planned again this many times in all when the caller asked to skip taken dates.
 RACE_ATTEMPTS = 3
+
+
+def _last_skip(attempt: int, on_conflict: OnConflict) -> bool:
+    """Whether this is the last attempt at a `skip` write: its dates are then locked
+    FOR UPDATE while it plans and writes, so bookings arriving meanwhile wait for it (and
+    then meet the exclusion constraint) instead of making it lose the race once more."""
+    return on_conflict == "skip" and attempt == RACE_ATTEMPTS - 1
 
 
 def _plan_again(exc: DBAPIError, *, attempt: int, on_conflict: OnConflict) -> bool:
@@ -425,6 +438,7 @@ async def create(
                     dates=dates,
                     on_conflict=on_conflict,
                     now=now,
+                    exclusive=_last_skip(attempt, on_conflict),
                 )
                 await changes.record(
                     session, ChangeKind.CREATED, now=now, actor_id=user_id, series_id=series_id
@@ -872,6 +886,7 @@ async def change(
                     on_conflict=change.on_conflict,
                     now=now,
                     existing=regenerated,
+                    exclusive=_last_skip(attempt, change.on_conflict),
                 )
                 by_admin = actor.user_id != series.user_id
                 if splitting:

@@ -263,18 +263,21 @@ def insert_occurrences() -> Any:
 
 
 @cache
-def bookable_dates(locked: bool) -> Select[Any]:
+def bookable_dates(locked: bool, exclusive: bool = False) -> Select[Any]:
     """The dates from `from_day` to `to_day` on which the time range is bookable in the
     room (the one rule, `availability.bookable_slot`, asked for a range of dates at once).
     `locked`: FOR SHARE, as a single booking locks its date, so a closing waits for the
-    series being written (never in a preview: it may run on a read-only connection)."""
+    series being written (never in a preview: it may run on a read-only connection);
+    `exclusive` (with `locked`): FOR UPDATE, so single bookings of those dates wait too."""
     day = availability.reservable_room.c.reserved_date
     dates = (
         availability.bookable_slot(ROOM_ID, day, _START, _END)
         .with_only_columns(day)
         .where(day >= _FROM_DAY, day <= _TO_DAY_INCLUSIVE)
     )
-    return dates.with_for_update(read=True, of=availability.reservable_room) if locked else dates
+    if not locked:
+        return dates
+    return dates.with_for_update(read=not exclusive, of=availability.reservable_room)
 
 
 @cache
