@@ -1,4 +1,4 @@
-"""Benchmark of calendar feeds on PostgreSQL (issue: feeds), figures from one run:
+"""Benchmark of calendar feeds on PostgreSQL, figures from one run:
 
     .venv/bin/python loadtest/bench_feeds.py
 

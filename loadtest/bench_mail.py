@@ -1,5 +1,5 @@
-"""Benchmark of reservation mail on PostgreSQL (issue 16: mail is never sent in the
-request), the ratios from one run:
+"""Benchmark of reservation mail on PostgreSQL (mail is never sent in the request), the
+ratios from one run:
 
     .venv/bin/python loadtest/bench_mail.py --duration 10
 
