@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-import recurring_ical_events
 import vobject
 
 from mrs.calendars.ical import (
@@ -21,6 +20,7 @@ from mrs.calendars.ical import (
     series_events,
     uid_of,
 )
+from tests.calendars.readers import expanded, vobject_starts
 
 NEW_YORK = ZoneInfo("America/New_York")
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -47,37 +47,6 @@ def _meeting(**fields: object) -> CalendarEvent:
     return CalendarEvent(**values)  # type: ignore[arg-type]
 
 
-def _expanded(text: str, tz: ZoneInfo) -> list[tuple[datetime, datetime, str]]:
-    calendar = icalendar.Calendar.from_ical(text)
-    found = recurring_ical_events.of(calendar).between(date(2020, 1, 1), date(2030, 1, 1))
-    return sorted(
-        (
-            event["DTSTART"].dt.astimezone(tz),
-            event["DTEND"].dt.astimezone(tz),
-            str(event["SUMMARY"]),
-        )
-        for event in found
-    )
-
-
-def _vobject_starts(text: str, tz: ZoneInfo) -> list[datetime]:
-    """Occurrence starts as vobject expands them: each master's rule set, with the
-    instance an override's RECURRENCE-ID names replaced by the override's start."""
-    component = vobject.readOne(text)
-    starts: set[datetime] = set()
-    replaced: set[datetime] = set()
-    moved_to: set[datetime] = set()
-    for event in component.vevent_list:
-        if hasattr(event, "recurrence_id"):
-            replaced.add(event.recurrence_id.value.astimezone(tz))
-            moved_to.add(event.dtstart.value.astimezone(tz))
-        elif hasattr(event, "rrule"):
-            starts.update(moment.astimezone(tz) for moment in event.getrruleset(addRDate=True))
-        else:
-            starts.add(event.dtstart.value.astimezone(tz))
-    return sorted((starts - replaced) | moved_to)
-
-
 def _at(day: date, hour: int, minute: int, tz: ZoneInfo) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
 
@@ -98,8 +67,8 @@ def test_a_meeting_invitation_reads_back_as_the_meeting() -> None:
     assert str(event["LOCATION"]) == "Room A, 3F"
     assert event["DTSTAMP"].dt == STAMP
     day = date(2026, 10, 20)
-    assert _expanded(text, TOKYO) == [(_at(day, 10, 0, TOKYO), _at(day, 11, 0, TOKYO), "Planning")]
-    assert _vobject_starts(text, TOKYO) == [_at(day, 10, 0, TOKYO)]
+    assert expanded(text, TOKYO) == [(_at(day, 10, 0, TOKYO), _at(day, 11, 0, TOKYO))]
+    assert vobject_starts(text, TOKYO) == [_at(day, 10, 0, TOKYO)]
 
 
 def test_a_cancellation_keeps_the_uid_and_says_cancelled() -> None:
@@ -122,7 +91,7 @@ def test_a_meeting_ending_at_midnight_ends_the_next_day() -> None:
         tz=TOKYO,
         stamp=STAMP,
     )
-    ((start, end, _),) = _expanded(text, TOKYO)
+    ((start, end),) = expanded(text, TOKYO)
     assert end - start == timedelta(hours=1)
     assert end == _at(date(2026, 10, 21), 0, 0, TOKYO)
 
@@ -154,11 +123,11 @@ def test_a_series_reads_back_as_its_occurrences_across_the_clock_change() -> Non
         (_at(date(2026, 11, 11), 14, 0, NEW_YORK), _at(date(2026, 11, 11), 15, 0, NEW_YORK)),
         (_at(days[4], 10, 0, NEW_YORK), _at(days[4], 11, 0, NEW_YORK)),
     ]
-    assert [(start, end) for start, end, _ in _expanded(text, NEW_YORK)] == expected
+    assert expanded(text, NEW_YORK) == expected
     # Wall time stays 10:00 while the offset changes from -4 to -5.
     assert expected[0][0].utcoffset() == timedelta(hours=-4)
     assert expected[3][0].utcoffset() == timedelta(hours=-5)
-    assert _vobject_starts(text, NEW_YORK) == [start for start, _ in expected]
+    assert vobject_starts(text, NEW_YORK) == [start for start, _ in expected]
     component = vobject.readOne(text)
     override = next(e for e in component.vevent_list if hasattr(e, "recurrence_id"))
     assert override.recurrence_id.value.astimezone(NEW_YORK) == _at(days[3], 10, 0, NEW_YORK)
@@ -184,7 +153,7 @@ def test_a_series_whose_first_date_does_not_fit_the_rule_starts_on_its_first_rul
     events = series_events(master, states)
     assert [event.day for event in events] == [date(2026, 10, 20)]
     text = feed(events, name="Mine", tz=TOKYO, stamp=STAMP)
-    assert [start.date() for start, _, _ in _expanded(text, TOKYO)] == [
+    assert [start.date() for start, _ in expanded(text, TOKYO)] == [
         date(2026, 10, 20),
         date(2026, 10, 27),
     ]
@@ -208,7 +177,7 @@ def test_a_rule_date_never_booked_is_an_exdate() -> None:
     (head,) = series_events(master, only_first)
     assert head.exdates == (date(2026, 10, 21), date(2026, 10, 22))
     text = feed([head], name="Mine", tz=TOKYO, stamp=STAMP)
-    assert [start.date() for start, _, _ in _expanded(text, TOKYO)] == [date(2026, 10, 20)]
+    assert [start.date() for start, _ in expanded(text, TOKYO)] == [date(2026, 10, 20)]
 
 
 def test_a_feed_is_published_with_its_name_and_zone() -> None:
