@@ -297,6 +297,10 @@ class Settings(BaseSettings):
     calendar_mail_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
     # How often the reminder job looks for meetings about to start.
     reminder_interval_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # Invitations and reminders have their own per-recipient cap within
+    # MRS_MAIL_RECIPIENT_WINDOW_MINUTES: a busy person's day of bookings must not meet the
+    # cap meant for registration mail, yet a mail bomb through meetings still ends.
+    calendar_mail_max_per_recipient: int = Field(default=200, ge=1, le=100_000)
     # A calendar feed holds meetings from this many days back (and everything ahead).
     calendar_feed_days_back: int = Field(default=30, ge=0, le=366)
     # The address people open MRS at (e.g. https://rooms.example.com), for links in mail

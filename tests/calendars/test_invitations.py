@@ -381,3 +381,49 @@ async def test_a_change_that_cannot_be_mailed_is_skipped_and_holds_up_no_other(
         )
     assert pending == 0
     assert invitations.SKIPPED._value.get() == skipped_before + 1
+
+
+@pytest.mark.both_databases
+async def test_edits_in_a_row_are_mailed_once_with_the_meeting_as_it_is_now(
+    app: Any, make_user: UserFactory, make_room: RoomFactory, clock: FixedClock, tomorrow: date
+) -> None:
+    owner = await make_user()
+    room = await make_room()
+    db = app.state.db
+    booked = await _reserve(app, owner, room, tomorrow, 600, 660, clock(), title="Standup")
+    await _mailed(app)
+    for start in (720, 780, 840):
+        clock.now += timedelta(minutes=1)
+        await editing.edit(
+            db,
+            settings=db.settings,
+            actor=rules.Actor(owner, is_admin=False),
+            reservation_id=booked,
+            change=editing.Change(start_minute=start, end_minute=start + 30),
+            now=clock(),
+        )
+    await run_invitation_job(app)
+    messages = await deliver_outbox(app)
+    assert len(messages) == 1
+    assert expanded(_calendar(messages[0]), db.settings.tz) == [_times(app, tomorrow, 840, 870)]
+
+
+@pytest.mark.both_databases
+async def test_invitations_have_their_own_cap_above_the_registration_mail_cap(
+    app: Any, make_user: UserFactory, make_room: RoomFactory, clock: FixedClock, tomorrow: date
+) -> None:
+    owner = await make_user()
+    room = await make_room()
+    cap = app.state.db.settings.mail_max_per_recipient
+    # One more booking than the cap of other mail: every invitation is still queued.
+    for index in range(cap + 1):
+        start = 8 * 60 + index * 30
+        await _reserve(app, owner, room, tomorrow, start, start + 30, clock())
+    await run_invitation_job(app)
+    async with app.state.db.snapshot() as session:
+        queued = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMail)
+            .where(OutboxMail.recipient == f"{owner}@example.com")
+        )
+    assert queued == cap + 1

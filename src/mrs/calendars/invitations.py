@@ -130,8 +130,10 @@ async def _send_batch(db: Database, settings: Settings, *, now: datetime, limit:
                 )
             ).all()
         )
+        superseded = _superseded(claimed)
         for change in claimed:
-            await _mail_change(session, settings, change, now=now)
+            if change.change_id not in superseded:
+                await _mail_change(session, settings, change, now=now)
         if claimed:
             await session.execute(
                 update(ReservationChange)
@@ -139,6 +141,23 @@ async def _send_batch(db: Database, settings: Settings, *, now: datetime, limit:
                 .values(notified_at=now)
             )
     return len(claimed)
+
+
+def _superseded(claimed: Sequence[ReservationChange]) -> set[int]:
+    """The changes a later one in the same batch says all there is to say about: an edit
+    of a meeting followed by another edit of it. Each mail shows the meeting as it is
+    now, so the earlier one would only repeat the later. An edit that took attendees off
+    or was an administrator's (whose reason the owner is told) is always mailed."""
+    edited_later: set[tuple[int | None, int | None]] = set()
+    superseded: set[int] = set()
+    for change in sorted(claimed, key=lambda each: each.change_id, reverse=True):
+        if change.kind != ChangeKind.CHANGED.value:
+            continue
+        subject = (change.reservation_id, change.series_id)
+        if subject in edited_later and not read_details(change.details):
+            superseded.add(change.change_id)
+        edited_later.add(subject)
+    return superseded
 
 
 async def _skip_first_pending(db: Database, *, now: datetime) -> None:
@@ -334,6 +353,7 @@ async def _mail_change(
             html_body=text.html,
             calendar=calendar,
             calendar_method=method.value,
+            per_recipient_limit=settings.calendar_mail_max_per_recipient,
         )
 
 

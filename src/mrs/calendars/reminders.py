@@ -262,6 +262,7 @@ async def send_due_reminders(db: Database, settings: Settings, *, now: datetime)
                 body=mail.body,
                 html_body=mail.html_body,
                 settings=settings,
+                per_recipient_limit=settings.calendar_mail_max_per_recipient,
             )
             queued += 1
     if queued:

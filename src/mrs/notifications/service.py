@@ -78,6 +78,7 @@ async def enqueue_mail(
     html_body: str | None = None,
     calendar: str | None = None,
     calendar_method: str | None = None,
+    per_recipient_limit: int | None = None,
 ) -> None:
     """Queue one message per recipient in the caller's transaction (sent after commit).
 
@@ -87,10 +88,13 @@ async def enqueue_mail(
     A recipient who already has `mail_max_per_recipient` messages queued within the window
     gets no more (a mail bomb through registrations ends there): the message is dropped,
     logged and counted, never an error for the caller. Without `settings` the defaults
-    of those settings apply.
+    of those settings apply. `per_recipient_limit` replaces `mail_max_per_recipient` for
+    a kind of mail with its own cap (calendar mail: `calendar_mail_max_per_recipient`).
     """
     now = system_clock()
     limit, window = _recipient_cap(settings)
+    if per_recipient_limit is not None:
+        limit = per_recipient_limit
     subject = " ".join(subject.split())[:_MAX_SUBJECT]  # no header injection, bounded
     for recipient in dict.fromkeys(address.strip() for address in to if address.strip()):
         recent = await session.scalar(
