@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI
 
 from mrs import __version__
 from mrs.accounts import api as accounts_api
+from mrs.accounts import groups_api as accounts_groups_api
 from mrs.accounts import jobs as accounts_jobs
 from mrs.background import BackgroundRunner, JobContext, JobSource
 from mrs.calendars import feeds as calendars_feeds
@@ -46,6 +47,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     # Before the rooms' routes: /api/rooms/available is not /api/rooms/{room_id}.
     reservations_views_api.router,
     accounts_api.router,
+    accounts_groups_api.router,
     rooms_api.router,
     reservations_api.router,
     reservations_series_api.router,

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from mrs.accounts import groups, registration, session_cookie, sessions, stats, users
 from mrs.accounts import login as logins
-from mrs.accounts import registration, session_cookie, sessions, stats, users
 from mrs.accounts.dependencies import AdminUser, AuthNowDep, CurrentUser, admin_user
 from mrs.accounts.errors import RegistrationClosed
 from mrs.accounts.models import User
 from mrs.accounts.schemas import (
     AccountStats,
+    AdminUserListRead,
     AdminUserRead,
     EndedSessions,
     LoginRequest,
@@ -234,9 +235,17 @@ async def register(
     return RegistrationRead(user_id=user.user_id, status=user.status)
 
 
-@router.get("/admin/users", response_model=list[AdminUserRead])
-async def list_users(_admin: AdminUser, db: DatabaseDep) -> list[User]:
-    return await users.list_users(db)
+@router.get("/admin/users", response_model=list[AdminUserListRead])
+async def list_users(_admin: AdminUser, db: DatabaseDep) -> list[AdminUserListRead]:
+    """Every user by id, with the names of their groups."""
+    found = await users.list_users(db)
+    names = await groups.groups_of_users(db, user_ids=[user.user_id for user in found])
+    return [
+        AdminUserListRead.model_validate(
+            {**AdminUserRead.model_validate(user).model_dump(), "groups": names[user.user_id]}
+        )
+        for user in found
+    ]
 
 
 @router.get("/admin/pending-users", response_model=list[AdminUserRead])

@@ -122,3 +122,20 @@ def policy_error(violation: PolicyViolation, field: str) -> InvalidInput:
     """The domain error for a broken account rule, naming the form field it is about."""
     error = WeakPassword if field in _PASSWORD_FIELDS else InvalidInput
     return error(violation.msgid, details={"field": field}, **violation.params)
+
+
+class GroupNotFound(NotFound):
+    code = "group_not_found"
+    message = "There is no group {group_id}."
+
+
+class GroupNameTaken(Conflict):
+    code = "group_name_taken"
+    field = "name"
+    message = "A group named {name} already exists."
+
+
+class UnknownUsers(InvalidInput):
+    code = "unknown_users"
+    field = "user_ids"
+    message = "These users do not exist: {user_ids}."

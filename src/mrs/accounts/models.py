@@ -142,3 +142,34 @@ class ThrottleKey(Base):
 
     throttle_key: Mapped[str] = mapped_column(String(320), primary_key=True)
     touched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UserGroup(Base):
+    """A group (department) of users, for permissions and reports."""
+
+    __tablename__ = "user_group"
+
+    group_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    # The name case-folded: unique, so "Sales" and "SALES" cannot both exist on any dialect
+    # (SQLite's lower() folds ASCII only, so the key is computed in Python).
+    name_key: Mapped[str] = mapped_column(String(400), unique=True)
+    description: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UserGroupMember(Base):
+    """One user's membership of one group."""
+
+    __tablename__ = "user_group_member"
+
+    group_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("user_group.group_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    user_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("usr.user_id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
-from mrs.accounts import rules
+from mrs.accounts import groups, rules
 from mrs.accounts.models import Role
 
 
@@ -139,3 +146,66 @@ class UserLookupRead(BaseModel):
 
     user_id: str
     display_name: str
+
+
+class AdminUserListRead(AdminUserRead):
+    """A user in the administrators' list, with the names of their groups."""
+
+    groups: list[str]
+
+
+GroupName = Annotated[
+    str, Field(min_length=1, max_length=groups.MAX_NAME_LENGTH, examples=["Sales"])
+]
+GroupDescription = Annotated[str, Field(max_length=groups.MAX_DESCRIPTION_LENGTH)]
+
+
+class GroupCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: GroupName
+    description: GroupDescription = ""
+
+
+class GroupUpdate(BaseModel):
+    """Fields left out keep their value; neither may be null."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Annotated[
+        str | None,
+        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": groups.MAX_NAME_LENGTH}),
+    ] = Field(default=None, min_length=1, max_length=groups.MAX_NAME_LENGTH)
+    description: Annotated[
+        str | None,
+        WithJsonSchema({"type": "string", "maxLength": groups.MAX_DESCRIPTION_LENGTH}),
+    ] = Field(default=None, max_length=groups.MAX_DESCRIPTION_LENGTH)
+
+    @field_validator("name", "description")
+    @classmethod
+    def _not_null(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("This field cannot be empty.")
+        return value
+
+
+class GroupMembersWrite(BaseModel):
+    """The group's complete member list (user ids); it replaces the current one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        max_length=groups.MAX_MEMBERS
+    )
+
+
+class GroupRead(BaseModel):
+    group_id: int
+    name: str
+    description: str
+    created_at: datetime
+    member_count: int
+
+
+class GroupDetailRead(GroupRead):
+    member_ids: list[str]

@@ -1,0 +1,210 @@
+"""Groups (departments) of users: the administrator's list, each group's members, and
+the groups a user belongs to."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mrs.accounts import rules
+from mrs.accounts.errors import GroupNameTaken, GroupNotFound, UnknownUsers
+from mrs.accounts.models import User, UserGroup, UserGroupMember
+from mrs.db.engine import Database
+
+logger = logging.getLogger(__name__)
+
+MAX_NAME_LENGTH = 100
+MAX_DESCRIPTION_LENGTH = 500
+# The most user ids one member list may name (a department, not the whole directory twice).
+MAX_MEMBERS = 10_000
+
+
+def name_key(name: str) -> str:
+    """What makes two group names the same: the trimmed name, case-folded."""
+    return name.strip().casefold()
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    """A group with how many members it has (the list)."""
+
+    group: UserGroup
+    member_count: int
+
+
+@dataclass(frozen=True)
+class GroupDetail:
+    """A group with its members' ids, sorted."""
+
+    group: UserGroup
+    member_ids: list[str]
+
+
+async def list_groups(db: Database) -> list[GroupSummary]:
+    """Every group by name (any case), with its member count, in one query."""
+    counts = (
+        select(UserGroupMember.group_id, func.count().label("members"))
+        .group_by(UserGroupMember.group_id)
+        .subquery()
+    )
+    statement = (
+        select(UserGroup, func.coalesce(counts.c.members, 0))
+        .outerjoin(counts, counts.c.group_id == UserGroup.group_id)
+        .order_by(UserGroup.name_key, UserGroup.group_id)
+    )
+    async with db.snapshot() as session:
+        rows = (await session.execute(statement)).all()
+    return [GroupSummary(group=group, member_count=int(count)) for group, count in rows]
+
+
+async def _member_ids(session: AsyncSession, group_id: int) -> list[str]:
+    rows = await session.scalars(
+        select(UserGroupMember.user_id)
+        .where(UserGroupMember.group_id == group_id)
+        .order_by(UserGroupMember.user_id)
+    )
+    return list(rows.all())
+
+
+async def get_group(db: Database, *, group_id: int) -> GroupDetail:
+    """The group with its members; GroupNotFound if there is none."""
+    async with db.snapshot() as session:
+        group = await session.get(UserGroup, group_id)
+        if group is None:
+            raise GroupNotFound(group_id=group_id)
+        return GroupDetail(group=group, member_ids=await _member_ids(session, group_id))
+
+
+async def _refuse_taken_name(session: AsyncSession, key: str, name: str, group_id: int) -> None:
+    """GroupNameTaken when another group already has this name (regardless of case)."""
+    other = await session.scalar(
+        select(UserGroup.group_id).where(UserGroup.name_key == key, UserGroup.group_id != group_id)
+    )
+    if other is not None:
+        raise GroupNameTaken(name=name)
+
+
+async def create_group(db: Database, *, name: str, description: str, now: datetime) -> UserGroup:
+    """Add a group; a name already taken (in any case) is a conflict."""
+    name = name.strip()
+    group = UserGroup(
+        name=name, name_key=name_key(name), description=description.strip(), created_at=now
+    )
+    try:
+        async with db.transaction() as session:
+            await _refuse_taken_name(session, group.name_key, name, group_id=0)
+            session.add(group)
+    except IntegrityError as exc:  # a racing create with the same name won
+        raise GroupNameTaken(name=name) from exc
+    logger.info("group %s created", group.group_id)
+    return group
+
+
+async def _locked_group(session: AsyncSession, group_id: int) -> UserGroup:
+    """The group, locked for this transaction; GroupNotFound if there is none."""
+    group = await session.scalar(
+        select(UserGroup).where(UserGroup.group_id == group_id).with_for_update()
+    )
+    if group is None:
+        raise GroupNotFound(group_id=group_id)
+    return group
+
+
+async def update_group(db: Database, *, group_id: int, changes: dict[str, Any]) -> UserGroup:
+    """Rename a group or change its description (only the fields given change)."""
+    try:
+        async with db.transaction() as session:
+            group = await _locked_group(session, group_id)
+            if "name" in changes:
+                name = str(changes["name"]).strip()
+                await _refuse_taken_name(session, name_key(name), name, group_id=group_id)
+                group.name = name
+                group.name_key = name_key(name)
+            if "description" in changes:
+                group.description = str(changes["description"]).strip()
+    except IntegrityError as exc:
+        raise GroupNameTaken(name=str(changes.get("name", ""))) from exc
+    return group
+
+
+async def delete_group(db: Database, *, group_id: int) -> None:
+    """Delete a group and its memberships (the users stay)."""
+    async with db.transaction() as session:
+        await _locked_group(session, group_id)
+        # Explicit rather than relying on ON DELETE CASCADE alone (as for equipment).
+        await session.execute(delete(UserGroupMember).where(UserGroupMember.group_id == group_id))
+        await session.execute(delete(UserGroup).where(UserGroup.group_id == group_id))
+    logger.info("group %s deleted", group_id)
+
+
+async def _replace_members(session: AsyncSession, group_id: int, wanted: set[str]) -> list[str]:
+    """Within the caller's transaction: the group's members become exactly `wanted`
+    (every id must name a user, else UnknownUsers names the others and nothing changes)."""
+    if wanted:
+        known = set(
+            (await session.scalars(select(User.user_id).where(User.user_id.in_(wanted)))).all()
+        )
+        unknown = sorted(wanted - known)
+        if unknown:
+            raise UnknownUsers(
+                details={"field": "user_ids", "unknown": unknown}, user_ids=", ".join(unknown)
+            )
+    await session.execute(delete(UserGroupMember).where(UserGroupMember.group_id == group_id))
+    if wanted:
+        await session.execute(
+            insert(UserGroupMember),
+            [{"group_id": group_id, "user_id": user_id} for user_id in sorted(wanted)],
+        )
+    return sorted(wanted)
+
+
+async def set_members(db: Database, *, group_id: int, user_ids: Collection[str]) -> GroupDetail:
+    """Replace the group's member list by `user_ids` (all or nothing)."""
+    wanted = {rules.normalize_user_id(user_id) for user_id in user_ids}
+    async with db.transaction() as session:
+        group = await _locked_group(session, group_id)
+        members = await _replace_members(session, group_id, wanted)
+    return GroupDetail(group=group, member_ids=members)
+
+
+async def change_members(
+    db: Database, *, group_id: int, shown: Collection[str], chosen: Collection[str]
+) -> GroupDetail:
+    """Of the users `shown` (one page of a list), exactly `chosen` are members; members
+    not shown stay. How the members page saves one page of a long list."""
+    chosen_ids = {rules.normalize_user_id(user_id) for user_id in chosen}
+    shown_ids = {rules.normalize_user_id(user_id) for user_id in shown} | chosen_ids
+    async with db.transaction() as session:
+        group = await _locked_group(session, group_id)
+        current = set(await _member_ids(session, group_id))
+        members = await _replace_members(session, group_id, (current - shown_ids) | chosen_ids)
+    return GroupDetail(group=group, member_ids=members)
+
+
+async def groups_of_users(db: Database, *, user_ids: Collection[str]) -> dict[str, list[str]]:
+    """The names of each user's groups, sorted (every user id given is a key)."""
+    found: dict[str, list[str]] = {user_id: [] for user_id in user_ids}
+    if not found:
+        return found
+    rows = await _group_rows(db, list(found))
+    for user_id, name in rows:
+        found[user_id].append(name)
+    return found
+
+
+async def _group_rows(db: Database, user_ids: list[str]) -> list[tuple[str, str]]:
+    statement = (
+        select(UserGroupMember.user_id, UserGroup.name)
+        .join(UserGroup, UserGroup.group_id == UserGroupMember.group_id)
+        .where(UserGroupMember.user_id.in_(user_ids))
+        .order_by(UserGroupMember.user_id, UserGroup.name_key)
+    )
+    async with db.snapshot() as session:
+        return [(row.user_id, row.name) for row in await session.execute(statement)]
