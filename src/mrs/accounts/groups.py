@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mrs.accounts import rules
+from mrs.accounts import rules, users
 from mrs.accounts.errors import GroupNameTaken, GroupNotFound, UnknownUsers
-from mrs.accounts.models import User, UserGroup, UserGroupMember
+from mrs.accounts.models import User, UserGroup, UserGroupMember, UserStatus
 from mrs.db.engine import Database
 
 logger = logging.getLogger(__name__)
@@ -193,18 +193,41 @@ async def groups_of_users(db: Database, *, user_ids: Collection[str]) -> dict[st
     found: dict[str, list[str]] = {user_id: [] for user_id in user_ids}
     if not found:
         return found
-    rows = await _group_rows(db, list(found))
-    for user_id, name in rows:
-        found[user_id].append(name)
-    return found
-
-
-async def _group_rows(db: Database, user_ids: list[str]) -> list[tuple[str, str]]:
     statement = (
         select(UserGroupMember.user_id, UserGroup.name)
         .join(UserGroup, UserGroup.group_id == UserGroupMember.group_id)
-        .where(UserGroupMember.user_id.in_(user_ids))
+        .where(UserGroupMember.user_id.in_(list(found)))
         .order_by(UserGroupMember.user_id, UserGroup.name_key)
     )
     async with db.snapshot() as session:
-        return [(row.user_id, row.name) for row in await session.execute(statement)]
+        for row in await session.execute(statement):
+            found[row.user_id].append(row.name)
+    return found
+
+
+def _candidates(group_id: int, search: str) -> Select[User]:
+    """Who the members page offers: active users, and members who cannot log in now
+    (so they can be taken out too), matching `search`, by id."""
+    is_member = (
+        select(UserGroupMember.user_id)
+        .where(UserGroupMember.group_id == group_id, UserGroupMember.user_id == User.user_id)
+        .exists()
+    )
+    return (
+        select(User)
+        .where(
+            or_(User.status == UserStatus.ACTIVE.value, is_member), *users.matching_search(search)
+        )
+        .order_by(User.user_id)
+    )
+
+
+async def member_candidates(
+    db: Database, *, group_id: int, search: str, offset: int, limit: int
+) -> tuple[list[User], int]:
+    """One page of the people the members page offers, and how many there are in all."""
+    statement = _candidates(group_id, search)
+    async with db.snapshot() as session:
+        total = await session.scalar(select(func.count()).select_from(statement.subquery()))
+        page = await session.scalars(statement.offset(max(offset, 0)).limit(limit))
+        return list(page.all()), int(total or 0)

@@ -132,7 +132,7 @@ async def create_user(
     return user
 
 
-def _matching(search: str) -> list[ColumnElement[bool]]:
+def matching_search(search: str) -> list[ColumnElement[bool]]:
     """Users whose id, either name, the full name or email contains `search` (any case)."""
     term = " ".join(search.split())[:MAX_SEARCH_LENGTH].lower()
     if not term:
@@ -153,7 +153,7 @@ async def list_users(
 ) -> list[User]:
     """Users by id, optionally only those matching `search`, one page at a time."""
     async with db.snapshot() as session:
-        statement = select(User).where(*_matching(search)).order_by(User.user_id)
+        statement = select(User).where(*matching_search(search)).order_by(User.user_id)
         if limit is not None:
             statement = statement.offset(max(offset, 0)).limit(limit)
         return list((await session.scalars(statement)).all())
@@ -163,7 +163,9 @@ async def count_users(db: Database, *, search: str = "") -> int:
     """How many users `list_users` would list with no paging."""
     async with db.snapshot() as session:
         return int(
-            await session.scalar(select(func.count()).select_from(User).where(*_matching(search)))
+            await session.scalar(
+                select(func.count()).select_from(User).where(*matching_search(search))
+            )
             or 0
         )
 

@@ -15,6 +15,7 @@ from mrs.web.pages import (
     account,
     admin_closure_days,
     admin_equipment,
+    admin_groups,
     admin_mail,
     admin_rooms,
     admin_users,
@@ -49,6 +50,7 @@ for area in (
     admin_equipment,
     admin_closure_days,
     admin_users,
+    admin_groups,
     admin_mail,
 ):
     router.include_router(area.router)

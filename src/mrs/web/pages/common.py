@@ -57,6 +57,10 @@ DONE_MESSAGES = {
         "The subscription link was turned off. Calendars subscribed with it no longer update."
     ),
     "role_changed": N_("The role of the user was changed."),
+    "group_added": N_("The group was added. Tick its members below."),
+    "group_saved": N_("The group was saved."),
+    "group_deleted": N_("The group was deleted; its members' accounts stay."),
+    "members_saved": N_("The members were saved."),
 }
 
 
