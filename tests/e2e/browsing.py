@@ -123,3 +123,13 @@ def open_room(admin: Visit, *, days: int = 7) -> int:
     page.get_by_role("button", name=admin.t("Open these dates")).click()
     page.wait_for_url(re.compile(r".*done=opened"))
     return room_id
+
+
+def add_group(admin: Visit) -> int:
+    """Create a group through the groups page; returns its id (from the members page it
+    leads to)."""
+    page = admin.goto("/admin/groups")
+    page.get_by_label(admin.t("Name")).fill(f"Group {uuid.uuid4().hex[:6]}")
+    page.get_by_role("button", name=admin.t("Add")).click()
+    page.wait_for_url(re.compile(r".*/admin/groups/\d+/members\?done=group_added"))
+    return int(re.findall(r"/admin/groups/(\d+)", page.url)[0])

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browsing import open_room
+from tests.e2e.browsing import add_group, open_room
 from tests.e2e.conftest import ADMIN, ALICE, BOB, VisitFactory
 
 SITE_TZ = ZoneInfo("Asia/Tokyo")
@@ -41,6 +41,7 @@ def test_every_page_renders_cleanly(open_visit: VisitFactory, language: str) -> 
     admin.shot("login")
     admin.log_in(ADMIN.user_id, ADMIN.password)
     room_id = open_room(admin)
+    group_id = add_group(admin)
     tomorrow = (datetime.now(SITE_TZ) + timedelta(days=1)).date().isoformat()
     for path, name in [
         ("/rooms", None),
@@ -51,6 +52,10 @@ def test_every_page_renders_cleanly(open_visit: VisitFactory, language: str) -> 
         (f"/admin/rooms/{room_id}", None),
         ("/admin/registrations", None),
         ("/admin/users", None),
+        ("/admin/groups", None),
+        (f"/admin/groups/{group_id}", None),
+        (f"/admin/groups/{group_id}/members", None),
+        (f"/admin/groups/{group_id}/delete", None),
         ("/account/sessions", None),
         ("/account/password", None),
         ("/account/mail", None),

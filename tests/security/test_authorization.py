@@ -32,6 +32,15 @@ PUBLIC = {
     ("GET", "/calendar/{token}/rooms/{room_id}.ics"),
 }
 ADMIN_PREFIX = "/api/admin/"
+# Operations that must be among the admin-only ones (so a moved route is noticed).
+ADMIN_ONLY = {
+    ("GET", "/api/admin/groups"),
+    ("POST", "/api/admin/groups"),
+    ("GET", "/api/admin/groups/{group_id}"),
+    ("PATCH", "/api/admin/groups/{group_id}"),
+    ("DELETE", "/api/admin/groups/{group_id}"),
+    ("PUT", "/api/admin/groups/{group_id}/members"),
+}
 
 
 def _operations(server: LiveServer) -> list[tuple[str, str]]:
@@ -82,6 +91,7 @@ def test_users_get_403_on_every_admin_operation(
     headers = live_server.bearer(live_server.make_user())
     admin_operations = [(m, p) for m, p in operations if p.startswith(ADMIN_PREFIX)]
     assert len(admin_operations) >= 6
+    assert set(admin_operations) >= ADMIN_ONLY
     wrong = {}
     for method, path in admin_operations:
         response = _call(live_server, method, path, headers)
