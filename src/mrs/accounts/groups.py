@@ -27,8 +27,9 @@ MAX_MEMBERS = 10_000
 
 
 def name_key(name: str) -> str:
-    """What makes two group names the same: the trimmed name, case-folded."""
-    return name.strip().casefold()
+    """What makes two group names the same: the name with its runs of spaces made one
+    and trimmed, case-folded."""
+    return " ".join(name.split()).casefold()
 
 
 @dataclass(frozen=True)

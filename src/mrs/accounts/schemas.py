@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -157,7 +159,18 @@ class AdminUserListRead(AdminUserRead):
 GroupName = Annotated[
     str, Field(min_length=1, max_length=groups.MAX_NAME_LENGTH, examples=["Sales"])
 ]
-GroupDescription = Annotated[str, Field(max_length=groups.MAX_DESCRIPTION_LENGTH)]
+
+
+def _printable(value: str) -> str:
+    """Text without control characters (a NUL byte would differ between databases)."""
+    if any(unicodedata.category(char).startswith("C") for char in value):
+        raise ValueError("The text contains characters that are not allowed.")
+    return value
+
+
+GroupDescription = Annotated[
+    str, Field(max_length=groups.MAX_DESCRIPTION_LENGTH), AfterValidator(_printable)
+]
 
 
 class GroupCreate(BaseModel):
@@ -165,6 +178,12 @@ class GroupCreate(BaseModel):
 
     name: GroupName
     description: GroupDescription = ""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        # The rule of people's names: inner runs of spaces collapsed, printable only.
+        return rules.check_name(value)
 
 
 class GroupUpdate(BaseModel):
@@ -183,10 +202,10 @@ class GroupUpdate(BaseModel):
 
     @field_validator("name", "description")
     @classmethod
-    def _not_null(cls, value: str | None) -> str:
+    def _not_null(cls, value: str | None, info: ValidationInfo) -> str:
         if value is None:
             raise ValueError("This field cannot be empty.")
-        return value
+        return rules.check_name(value) if info.field_name == "name" else _printable(value)
 
 
 class GroupMembersWrite(BaseModel):
@@ -194,7 +213,8 @@ class GroupMembersWrite(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    user_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+    # The characters a user id can have (any case): others cannot name a user.
+    user_ids: list[Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]] = Field(
         max_length=groups.MAX_MEMBERS
     )
 
