@@ -177,6 +177,10 @@ async def test_one_room_and_an_empty_period(
     )
     assert hours.status_code == 200
     assert {cell["booked_minutes"] for cell in hours.json()["cells"]} == {0}
+    zero = await client.get(
+        "/api/admin/reports/utilisation", params={**PERIOD, "room_id": 0}, headers=admin_headers
+    )
+    assert zero.status_code == 422
     missing = await client.get(
         "/api/admin/reports/utilisation",
         params={**PERIOD, "room_id": 999999},
@@ -266,7 +270,6 @@ async def test_users_get_403_and_bad_periods_422(
         {"from": "2029-02-30", "to": "2029-03-01"},
         {"from": "2029-12-01"},
         {**PERIOD, "format": "xml"},
-        {**PERIOD, "room_id": "0"},
     ):
         assert (await client.get(url, params=bad, headers=admin_headers)).status_code == 422
     japanese = await client.get(
