@@ -60,5 +60,3 @@ async def busiest_hours(
             export.busiest_hours_csv(report), name="busiest-hours", period=span
         )
     return report
-
-

@@ -104,9 +104,9 @@ def _reservation_counts(period: Period) -> Select[Any]:
             reservation.c.room_id,
             func.coalesce(func.sum(case((counted, end - start), else_=0)), 0).label("booked"),
             func.count().label("reservations"),
-            func.count(
-                case((reservation.c.status == ReservationStatus.CANCELLED.value, 1))
-            ).label("cancelled"),
+            func.count(case((reservation.c.status == ReservationStatus.CANCELLED.value, 1))).label(
+                "cancelled"
+            ),
         )
         .select_from(
             reservation.join(
@@ -197,5 +197,3 @@ async def busiest_hours(db: Database, *, period: Period) -> BusiestHours:
             day = date.fromisoformat(str(day))
         minutes[day.isoweekday()][int(row.hour)] += int(row.minutes)
     return BusiestHours(minutes=minutes)
-
-

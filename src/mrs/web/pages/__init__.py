@@ -16,6 +16,7 @@ from mrs.web.pages import (
     admin_closure_days,
     admin_equipment,
     admin_mail,
+    admin_reports,
     admin_rooms,
     admin_users,
     calendar_feed,
@@ -50,5 +51,6 @@ for area in (
     admin_closure_days,
     admin_users,
     admin_mail,
+    admin_reports,
 ):
     router.include_router(area.router)
