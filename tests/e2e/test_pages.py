@@ -51,6 +51,7 @@ def test_every_page_renders_cleanly(open_visit: VisitFactory, language: str) -> 
         (f"/admin/rooms/{room_id}", None),
         ("/admin/registrations", None),
         ("/admin/users", None),
+        ("/admin/reports", None),
         ("/account/sessions", None),
         ("/account/password", None),
         ("/account/mail", None),
