@@ -205,7 +205,8 @@ async def test_busiest_hours_match_the_meetings_minute_by_minute(
     assert (cells[(1, 9)], cells[(1, 10)], cells[(1, 11)], cells[(1, 12)]) == (90, 30, 60, 60)
     assert (cells[(2, 13)], cells[(2, 14)]) == (45, 45)
     by_hour = {h["hour"]: h["booked_minutes"] for h in body["by_hour"]}
-    assert by_hour[9] == 90 and sum(by_hour.values()) == sum(expected.values())
+    assert by_hour[9] == 90
+    assert sum(by_hour.values()) == sum(expected.values())
 
 
 async def test_csv_starts_with_a_bom_and_reads_back(

@@ -45,7 +45,8 @@ async def test_the_default_is_the_last_30_days_with_charts_tables_and_links(
     page = await client.get("/admin/reports")
     assert page.status_code == 200, page.text
     html = page.text
-    assert 'value="2029-12-09"' in html and 'value="2030-01-07"' in html
+    assert 'value="2029-12-09"' in html
+    assert 'value="2030-01-07"' in html
     assert 'href="/admin/reports"' in html  # the navigation item
     # 7 days × 8 hours open, 4 hours booked: 7.1%, in the table and the chart's text.
     row = re.search(r"<tr><th scope=\"row\">大会議室</th>(.*?)</tr>", html)
@@ -53,13 +54,15 @@ async def test_the_default_is_the_last_30_days_with_charts_tables_and_links(
     assert re.findall(r"<td>([^<]*)</td>", row.group(1)) == [
         "56.0", "4.0", "7.1%", "1", "0", "0.0%"
     ]  # fmt: skip
-    assert '<title id="rooms-chart-title">' in html and "大会議室: 7.1%" in html
+    assert '<title id="rooms-chart-title">' in html
+    assert "大会議室: 7.1%" in html
     assert "10:00: 1.0; 11:00: 1.0; 12:00: 1.0; 13:00: 1.0" in html
     assert "/api/admin/reports/utilisation?from=2029-12-09&amp;to=2030-01-07&amp;format=csv" in html
     download = await client.get(
         "/api/admin/reports/utilisation?from=2029-12-09&to=2030-01-07&format=csv"
     )
-    assert download.status_code == 200 and download.content.startswith(b"\xef\xbb\xbf")
+    assert download.status_code == 200
+    assert download.content.startswith(b"\xef\xbb\xbf")
 
 
 async def test_a_chosen_room_and_period_in_japanese(

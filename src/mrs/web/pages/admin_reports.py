@@ -13,13 +13,13 @@ from starlette.responses import Response
 
 from mrs.errors import DomainError
 from mrs.http.types import MAX_INT32, IsoDate
+from mrs.i18n import translate
 from mrs.reports import service
 from mrs.reports.periods import Period, default_period, period
 from mrs.rooms import service as rooms_service
 from mrs.web.charts import bar_chart
 from mrs.web.dependencies import Page, PageAdmin
 from mrs.web.forms import MAX_VALUE_LENGTH, FormState, attempt
-from mrs.i18n import translate
 from mrs.web.pages.admin_rooms import WEEKDAY_SHORT_NAMES
 from mrs.web.pages.common import site_now
 from mrs.web.rendering import render
