@@ -32,6 +32,7 @@ from mrs.monitoring import install as monitoring_install
 from mrs.monitoring import pages as monitoring_pages
 from mrs.notifications import worker as notifications_worker
 from mrs.ops import schedule as ops_schedule
+from mrs.reports import api as reports_api
 from mrs.reservations import api as reservations_api
 from mrs.reservations import jobs as reservations_jobs
 from mrs.reservations import series_api as reservations_series_api
@@ -56,6 +57,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     calendars_feeds_api.router,
     monitoring_api.router,
     monitoring_pages.router,
+    reports_api.router,
 )
 JOBS: tuple[JobSource, ...] = (
     ops_schedule.jobs,

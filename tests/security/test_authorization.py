@@ -40,6 +40,8 @@ ADMIN_ONLY = {
     ("PATCH", "/api/admin/groups/{group_id}"),
     ("DELETE", "/api/admin/groups/{group_id}"),
     ("PUT", "/api/admin/groups/{group_id}/members"),
+    ("GET", "/api/admin/reports/utilisation"),
+    ("GET", "/api/admin/reports/busiest-hours"),
 }
 
 

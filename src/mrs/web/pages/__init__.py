@@ -17,6 +17,7 @@ from mrs.web.pages import (
     admin_equipment,
     admin_groups,
     admin_mail,
+    admin_reports,
     admin_rooms,
     admin_users,
     calendar_feed,
@@ -52,5 +53,6 @@ for area in (
     admin_users,
     admin_groups,
     admin_mail,
+    admin_reports,
 ):
     router.include_router(area.router)

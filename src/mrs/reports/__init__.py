@@ -1,0 +1,1 @@
+"""Utilisation reports: read-only figures over rooms and their reservations."""

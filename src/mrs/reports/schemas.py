@@ -1,0 +1,70 @@
+"""The reports' JSON shapes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel
+
+from mrs.reports.service import BusiestHours, RoomUtilisation
+
+
+class RoomUtilisationRead(BaseModel):
+    room_id: int
+    room_name: str
+    bookable_minutes: int
+    booked_minutes: int
+    utilisation: float
+    reservations: int
+    cancelled: int
+    cancelled_share: float
+
+    @classmethod
+    def of(cls, row: RoomUtilisation) -> RoomUtilisationRead:
+        return cls(
+            room_id=row.room_id,
+            room_name=row.room_name,
+            bookable_minutes=row.bookable_minutes,
+            booked_minutes=row.booked_minutes,
+            utilisation=round(row.utilisation, 4),
+            reservations=row.reservations,
+            cancelled=row.cancelled,
+            cancelled_share=round(row.cancelled_share, 4),
+        )
+
+
+class UtilisationReport(BaseModel):
+    from_date: date
+    to_date: date
+    rooms: list[RoomUtilisationRead]
+
+
+class HourCell(BaseModel):
+    weekday: int  # ISO: 1 = Monday … 7 = Sunday
+    hour: int
+    booked_minutes: int
+
+
+class HourTotal(BaseModel):
+    hour: int
+    booked_minutes: int
+
+
+class BusiestHoursReport(BaseModel):
+    from_date: date
+    to_date: date
+    by_hour: list[HourTotal]
+    cells: list[HourCell]
+
+    @classmethod
+    def of(cls, first: date, last: date, hours: BusiestHours) -> BusiestHoursReport:
+        return cls(
+            from_date=first,
+            to_date=last,
+            by_hour=[HourTotal(hour=h, booked_minutes=m) for h, m in hours.by_hour().items()],
+            cells=[
+                HourCell(weekday=day, hour=hour, booked_minutes=minutes)
+                for day, by_hour in hours.minutes.items()
+                for hour, minutes in by_hour.items()
+            ],
+        )

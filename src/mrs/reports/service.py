@@ -1,0 +1,199 @@
+"""The reports' figures, each computed by SQL aggregates over the rooms' open dates and
+the reservations (never by reading every reservation into Python).
+
+What counts:
+- bookable minutes: for each date of the period on which the room is bookable (the one
+  rule, `mrs.rooms.availability.is_bookable`: opened that date and in use), the room's
+  bookable hours (`close_minute - open_minute`). A room out of use has none.
+- booked minutes: the minutes of ACTIVE reservations that lie on those bookable dates and
+  within those hours (a reservation made before the hours were narrowed counts only for
+  its part inside them), so utilisation never exceeds 1.
+- cancellations: CANCELLED reservations dated in the period, and their share of all the
+  reservations dated in the period (any status).
+- busiest hours: the minutes of ACTIVE reservations dated in the period falling into each
+  hour of the day, by ISO weekday (1 = Monday).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Integer, Select, Table, and_, case, func, literal, select, union_all
+
+from mrs.db.engine import Database
+from mrs.reports.periods import Period, share
+from mrs.reservations.models import Reservation, ReservationStatus
+from mrs.rooms import service as rooms_service
+from mrs.rooms.availability import is_bookable, meeting_room, reservable_room, room_days
+
+reservation: Table = Reservation.__table__  # type: ignore[assignment]
+
+HOURS = range(24)
+WEEKDAYS = range(1, 8)
+
+
+@dataclass(frozen=True)
+class RoomUtilisation:
+    room_id: int
+    room_name: str
+    bookable_minutes: int
+    booked_minutes: int
+    reservations: int
+    cancelled: int
+
+    @property
+    def utilisation(self) -> float:
+        """Booked ÷ bookable minutes (0 when the room was never bookable)."""
+        return share(self.booked_minutes, self.bookable_minutes)
+
+    @property
+    def cancelled_share(self) -> float:
+        """Cancelled ÷ all reservations in the period (0 when there were none)."""
+        return share(self.cancelled, self.reservations)
+
+
+@dataclass(frozen=True)
+class BusiestHours:
+    """Booked minutes by ISO weekday and hour: `minutes[weekday][hour]`."""
+
+    minutes: dict[int, dict[int, int]]
+
+    def by_hour(self) -> dict[int, int]:
+        """Booked minutes per hour of the day, all weekdays together."""
+        return {hour: sum(self.minutes[day][hour] for day in WEEKDAYS) for hour in HOURS}
+
+    def by_weekday(self) -> dict[int, int]:
+        """Booked minutes per ISO weekday, all hours together."""
+        return {day: sum(self.minutes[day].values()) for day in WEEKDAYS}
+
+
+def _in_period(column: Any, period: Period) -> Any:
+    return column.between(literal(period.first), literal(period.last))
+
+
+def _bookable_minutes(period: Period) -> Select[Any]:
+    return (
+        select(
+            reservable_room.c.room_id,
+            func.sum(meeting_room.c.close_minute - meeting_room.c.open_minute).label("minutes"),
+        )
+        .select_from(room_days())
+        .where(_in_period(reservable_room.c.reserved_date, period), is_bookable())
+        .group_by(reservable_room.c.room_id)
+    )
+
+
+def _reservation_counts(period: Period) -> Select[Any]:
+    # The part of the reservation inside the room's bookable hours (CASE, not
+    # GREATEST/LEAST: SQLite has neither).
+    start = case(
+        (reservation.c.start_minute < meeting_room.c.open_minute, meeting_room.c.open_minute),
+        else_=reservation.c.start_minute,
+    )
+    end = case(
+        (reservation.c.end_minute > meeting_room.c.close_minute, meeting_room.c.close_minute),
+        else_=reservation.c.end_minute,
+    )
+    counted = and_(
+        reservation.c.status == ReservationStatus.ACTIVE.value, is_bookable(), end > start
+    )
+    return (
+        select(
+            reservation.c.room_id,
+            func.coalesce(func.sum(case((counted, end - start), else_=0)), 0).label("booked"),
+            func.count().label("reservations"),
+            func.count(case((reservation.c.status == ReservationStatus.CANCELLED.value, 1))).label(
+                "cancelled"
+            ),
+        )
+        .select_from(
+            reservation.join(
+                reservable_room,
+                and_(
+                    reservable_room.c.room_id == reservation.c.room_id,
+                    reservable_room.c.reserved_date == reservation.c.reserved_date,
+                ),
+            ).join(meeting_room, meeting_room.c.room_id == reservation.c.room_id)
+        )
+        .where(_in_period(reservation.c.reserved_date, period))
+        .group_by(reservation.c.room_id)
+    )
+
+
+async def utilisation(
+    db: Database, *, period: Period, room_id: int | None = None
+) -> list[RoomUtilisation]:
+    """Utilisation and cancellations per room over the period (every room, or the one
+    asked for: an unknown room is a 404), rooms by name."""
+    if room_id is not None:
+        rooms = [await rooms_service.get_room(db, room_id=room_id)]
+    else:
+        rooms = await rooms_service.list_rooms(db)
+    bookable_query = _bookable_minutes(period)
+    counts_query = _reservation_counts(period)
+    if room_id is not None:
+        bookable_query = bookable_query.where(reservable_room.c.room_id == room_id)
+        counts_query = counts_query.where(reservation.c.room_id == room_id)
+    async with db.snapshot() as session:
+        bookable = {row.room_id: int(row.minutes) for row in await session.execute(bookable_query)}
+        counts = {row.room_id: row for row in await session.execute(counts_query)}
+    result = []
+    for room in rooms:
+        row = counts.get(room.room_id)
+        result.append(
+            RoomUtilisation(
+                room_id=room.room_id,
+                room_name=room.room_name,
+                bookable_minutes=bookable.get(room.room_id, 0),
+                booked_minutes=int(row.booked) if row else 0,
+                reservations=int(row.reservations) if row else 0,
+                cancelled=int(row.cancelled) if row else 0,
+            )
+        )
+    return result
+
+
+def _hours() -> Any:
+    """A 24-row table of the hours of the day (portable: no VALUES list, no series)."""
+    return union_all(*(select(literal(hour, Integer()).label("hour")) for hour in HOURS)).subquery(
+        "hours"
+    )
+
+
+async def busiest_hours(db: Database, *, period: Period) -> BusiestHours:
+    """Booked minutes of ACTIVE reservations by weekday and hour of the day.
+
+    SQL sums the minutes per date and hour (at most 366 × 24 rows); the dates are then
+    folded into weekdays here, which keeps the query the same on both databases.
+    """
+    hours = _hours()
+    hour_start = hours.c.hour * 60
+    hour_end = hours.c.hour * 60 + 60
+    start = case(
+        (reservation.c.start_minute > hour_start, reservation.c.start_minute), else_=hour_start
+    )
+    end = case((reservation.c.end_minute < hour_end, reservation.c.end_minute), else_=hour_end)
+    query = (
+        select(reservation.c.reserved_date, hours.c.hour, func.sum(end - start).label("minutes"))
+        .select_from(reservation)
+        .join(
+            hours,
+            and_(reservation.c.start_minute < hour_end, reservation.c.end_minute > hour_start),
+        )
+        .where(
+            _in_period(reservation.c.reserved_date, period),
+            reservation.c.status == ReservationStatus.ACTIVE.value,
+        )
+        .group_by(reservation.c.reserved_date, hours.c.hour)
+    )
+    minutes: dict[int, dict[int, int]] = {day: dict.fromkeys(HOURS, 0) for day in WEEKDAYS}
+    async with db.snapshot() as session:
+        rows = (await session.execute(query)).all()
+    for row in rows:
+        day = row.reserved_date
+        if not isinstance(day, date):  # SQLite through a subquery-joined select
+            day = date.fromisoformat(str(day))
+        minutes[day.isoweekday()][int(row.hour)] += int(row.minutes)
+    return BusiestHours(minutes=minutes)
