@@ -11,7 +11,13 @@ from mrs.http.dependencies import DatabaseDep
 from mrs.http.types import MAX_INT32, IsoDate
 from mrs.reports import export, service
 from mrs.reports.periods import period
-from mrs.reports.schemas import BusiestHoursReport, RoomUtilisationRead, UtilisationReport
+from mrs.reports.schemas import (
+    BusiestHoursReport,
+    GroupUtilisationRead,
+    GroupUtilisationReport,
+    RoomUtilisationRead,
+    UtilisationReport,
+)
 
 router = APIRouter(prefix="/api/admin/reports", tags=["reports"])
 
@@ -41,6 +47,26 @@ async def utilisation(
     )
     if format == "csv":
         return export.csv_response(export.utilisation_csv(report), name="utilisation", period=span)
+    return report
+
+
+@router.get("/groups", response_model=GroupUtilisationReport, responses=CSV_RESPONSE)
+async def groups(
+    first: FromDate,
+    last: ToDate,
+    _admin: AdminUser,
+    db: DatabaseDep,
+    format: Format = "json",
+) -> Any:
+    """Per group: its members' booked minutes ÷ the bookable minutes of all rooms, with
+    reservations and cancellations, over the period (at most 366 days)."""
+    span = period(first, last)
+    rows = await service.group_utilisation(db, period=span)
+    report = GroupUtilisationReport(
+        from_date=first, to_date=last, groups=[GroupUtilisationRead.of(row) for row in rows]
+    )
+    if format == "csv":
+        return export.csv_response(export.groups_csv(report), name="groups", period=span)
     return report
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from starlette.responses import Response
 
 from mrs.reports.periods import Period
-from mrs.reports.schemas import BusiestHoursReport, UtilisationReport
+from mrs.reports.schemas import BusiestHoursReport, GroupUtilisationReport, UtilisationReport
 
 BOM = "\ufeff"
 UTILISATION_HEADER = (
@@ -56,6 +56,39 @@ def utilisation_csv(report: UtilisationReport) -> str:
                 r.cancelled_share,
             )
             for r in report.rooms
+        ),
+    )
+
+
+GROUPS_HEADER = (
+    "group_id",
+    "group_name",
+    "members",
+    "bookable_minutes",
+    "booked_minutes",
+    "utilisation",
+    "reservations",
+    "cancelled",
+    "cancelled_share",
+)
+
+
+def groups_csv(report: GroupUtilisationReport) -> str:
+    return csv_text(
+        GROUPS_HEADER,
+        (
+            (
+                g.group_id,
+                g.group_name,
+                g.members,
+                g.bookable_minutes,
+                g.booked_minutes,
+                g.utilisation,
+                g.reservations,
+                g.cancelled,
+                g.cancelled_share,
+            )
+            for g in report.groups
         ),
     )
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel
 
-from mrs.reports.service import BusiestHours, RoomUtilisation
+from mrs.reports.service import BusiestHours, GroupUtilisation, RoomUtilisation
 
 
 class RoomUtilisationRead(BaseModel):
@@ -37,6 +37,38 @@ class UtilisationReport(BaseModel):
     from_date: date
     to_date: date
     rooms: list[RoomUtilisationRead]
+
+
+class GroupUtilisationRead(BaseModel):
+    group_id: int
+    group_name: str
+    members: int
+    bookable_minutes: int
+    booked_minutes: int
+    utilisation: float
+    reservations: int
+    cancelled: int
+    cancelled_share: float
+
+    @classmethod
+    def of(cls, row: GroupUtilisation) -> GroupUtilisationRead:
+        return cls(
+            group_id=row.group_id,
+            group_name=row.group_name,
+            members=row.members,
+            bookable_minutes=row.bookable_minutes,
+            booked_minutes=row.booked_minutes,
+            utilisation=round(row.utilisation, 4),
+            reservations=row.reservations,
+            cancelled=row.cancelled,
+            cancelled_share=round(row.cancelled_share, 4),
+        )
+
+
+class GroupUtilisationReport(BaseModel):
+    from_date: date
+    to_date: date
+    groups: list[GroupUtilisationRead]
 
 
 class HourCell(BaseModel):

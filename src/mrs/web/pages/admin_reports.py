@@ -100,10 +100,35 @@ async def reports(page: Page, _admin: PageAdmin) -> Response:
         span, room_id = asked
         rows = await attempt(state, service.utilisation(page.db, period=span, room_id=room_id))
         hours = await service.busiest_hours(page.db, period=span)
+        groups = await service.group_utilisation(page.db, period=span)
         if rows is not None:
             context["report"] = _report(page.locale, span, room_id, rows, hours)
+            context["report"]["groups"] = _groups(span, groups)
     status = (state.status_code if state.refusal else 422) if state.errors else 200
     return render(page.request, "admin/reports.html", context, status_code=status)
+
+
+def _groups(span: Period, rows: list[service.GroupUtilisation]) -> dict[str, Any]:
+    query = {"from": span.first.isoformat(), "to": span.last.isoformat(), "format": "csv"}
+    return {
+        "bookable": _hours(rows[0].bookable_minutes) if rows else "0.0",
+        "rows": [
+            {
+                "name": row.group_name,
+                "members": row.members,
+                "booked": _hours(row.booked_minutes),
+                "utilisation": _percent(row.utilisation),
+                "reservations": row.reservations,
+                "cancelled": row.cancelled,
+                "cancelled_share": _percent(row.cancelled_share),
+            }
+            for row in rows
+        ],
+        "chart": bar_chart(
+            [(row.group_name, row.utilisation, _percent(row.utilisation)) for row in rows]
+        ),
+        "csv": "/api/admin/reports/groups?" + urlencode(query),
+    }
 
 
 def _report(
