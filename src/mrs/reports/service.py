@@ -242,32 +242,49 @@ def _hours() -> Any:
     )
 
 
+def _minutes_by_date_and_hour(period: Period) -> Select[Any]:
+    # The meetings are first counted per date and (start, end): a year of a thousand
+    # rooms has millions of meetings but only thousands of such slots, so the join with
+    # the 24 hours (an inequality join, a nested loop) runs over the slots, not the
+    # meetings (3.8 s → well under a second on the benchmark's year).
+    slots = (
+        select(
+            reservation.c.reserved_date,
+            reservation.c.start_minute,
+            reservation.c.end_minute,
+            func.count().label("meetings"),
+        )
+        .where(
+            _in_period(reservation.c.reserved_date, period),
+            reservation.c.status == ReservationStatus.ACTIVE.value,
+        )
+        .group_by(reservation.c.reserved_date, reservation.c.start_minute, reservation.c.end_minute)
+        .subquery("slots")
+    )
+    hours = _hours()
+    hour_start = hours.c.hour * 60
+    hour_end = hours.c.hour * 60 + 60
+    start = case((slots.c.start_minute > hour_start, slots.c.start_minute), else_=hour_start)
+    end = case((slots.c.end_minute < hour_end, slots.c.end_minute), else_=hour_end)
+    return (
+        select(
+            slots.c.reserved_date,
+            hours.c.hour,
+            func.sum((end - start) * slots.c.meetings).label("minutes"),
+        )
+        .select_from(slots)
+        .join(hours, and_(slots.c.start_minute < hour_end, slots.c.end_minute > hour_start))
+        .group_by(slots.c.reserved_date, hours.c.hour)
+    )
+
+
 async def busiest_hours(db: Database, *, period: Period) -> BusiestHours:
     """Booked minutes of ACTIVE reservations by weekday and hour of the day.
 
     SQL sums the minutes per date and hour (at most 366 × 24 rows); the dates are then
     folded into weekdays here, which keeps the query the same on both databases.
     """
-    hours = _hours()
-    hour_start = hours.c.hour * 60
-    hour_end = hours.c.hour * 60 + 60
-    start = case(
-        (reservation.c.start_minute > hour_start, reservation.c.start_minute), else_=hour_start
-    )
-    end = case((reservation.c.end_minute < hour_end, reservation.c.end_minute), else_=hour_end)
-    query = (
-        select(reservation.c.reserved_date, hours.c.hour, func.sum(end - start).label("minutes"))
-        .select_from(reservation)
-        .join(
-            hours,
-            and_(reservation.c.start_minute < hour_end, reservation.c.end_minute > hour_start),
-        )
-        .where(
-            _in_period(reservation.c.reserved_date, period),
-            reservation.c.status == ReservationStatus.ACTIVE.value,
-        )
-        .group_by(reservation.c.reserved_date, hours.c.hour)
-    )
+    query = _minutes_by_date_and_hour(period)
     minutes: dict[int, dict[int, int]] = {day: dict.fromkeys(HOURS, 0) for day in WEEKDAYS}
     async with db.snapshot() as session:
         rows = (await session.execute(query)).all()
