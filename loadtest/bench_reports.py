@@ -20,6 +20,7 @@ each report's queries, their plan's top node and execution time.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 import time
@@ -110,13 +111,18 @@ def load(url: str, first_room: int, period: Period) -> int:
     return booked
 
 
-def explain(url: str, name: str, query: Any) -> str:
+SCAN = re.compile(r"(Parallel )?(Seq|Index|Index Only|Bitmap Heap) Scan (using \w+ )?on \w+")
+
+
+def explain(url: str, name: str, query: Any, args_plans: bool = False) -> str:
     """EXPLAIN ANALYZE of one report query: its top plan node and execution time."""
     sql = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
     with psycopg.connect(harness._conninfo(url)) as conn:
         plan = [row[0] for row in conn.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")]  # type: ignore[call-overload]
-    scans = sorted({line.strip().split("  ")[0] for line in plan if " Scan " in line})
-    return f"  {name:<28} {plan[-1].strip()}; {plan[0].split('(')[0].strip()}; {', '.join(scans)}"
+    if args_plans:
+        print(f"{name}:\n" + "\n".join(plan))
+    scans = sorted({found.group(0) for line in plan if (found := SCAN.search(line))})
+    return f"  {name:<28} {plan[-1].strip()}: {', '.join(scans)}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             ("all rooms' bookable minutes", service._total_bookable_minutes(span)),
             ("busiest hours", service._minutes_by_date_and_hour(span)),
         ):
-            lines.append(explain(url, name, statement))
+            lines.append(explain(url, name, statement, args.plans))
     print("\n".join(lines))
     if tracebacks:
         print(f"warning: {tracebacks} tracebacks in the server's log")
