@@ -310,10 +310,11 @@ async def enable_user(
 
 @router.post("/admin/users/{user_id}/end-sessions", response_model=EndedSessions)
 async def end_user_sessions(
-    user_id: UserIdPath, _admin: AdminUser, db: DatabaseDep, now: AuthNowDep
+    user_id: UserIdPath, admin: AdminUser, db: DatabaseDep, now: AuthNowDep
 ) -> EndedSessions:
     """End every session of a user (they must log in again)."""
-    return EndedSessions(ended=await users.end_sessions(db, user_id=user_id, now=now))
+    ended = await users.end_sessions(db, user_id=user_id, now=now, admin_id=admin.user_id)
+    return EndedSessions(ended=ended)
 
 
 @router.get("/admin/account-stats", response_model=AccountStats)

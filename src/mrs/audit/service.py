@@ -65,13 +65,14 @@ async def record(
             before=as_json(before),
             after=as_json(after),
             request_id=origin.request_id,
-            client_address=(origin.client_address or None)
-            and origin.client_address[:_TEXT_LENGTH],
+            client_address=(origin.client_address or None) and origin.client_address[:_TEXT_LENGTH],
         )
     )
 
 
-def changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def changed(
+    before: Mapping[str, Any], after: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Only the fields whose value differs, as (before, after)."""
     keys = [key for key in after if before.get(key) != after[key]]
     return {key: before.get(key) for key in keys}, {key: after[key] for key in keys}
