@@ -16,10 +16,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mrs.audit import rules
 from mrs.audit.context import CURRENT
 from mrs.audit.models import AuditEntry
 from mrs.clock import system_clock
 from mrs.db.engine import Database
+from mrs.http.csv_export import csv_text
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +134,29 @@ async def all_entries(db: Database, *, where: AuditFilter, limit: int) -> list[A
             .limit(limit)
         )
         return list(rows.all())
+
+
+def as_csv(entries: list[AuditEntry]) -> str:
+    """The rows as CSV (UTF-8 with a BOM; no cell a spreadsheet runs as a formula)."""
+    return csv_text(
+        rules.CSV_HEADER,
+        (
+            rules.csv_row(
+                e.audit_id,
+                e.at,
+                e.actor_id,
+                e.on_behalf_of,
+                e.action,
+                e.subject_type,
+                e.subject_id,
+                e.before,
+                e.after,
+                e.request_id,
+                e.client_address,
+            )
+            for e in entries
+        ),
+    )
 
 
 async def prune(db: Database, *, older_than_days: int, now: datetime) -> int:
