@@ -294,10 +294,12 @@ async def disable_user(
     responses={409: {"description": "The last active administrator cannot be demoted."}},
 )
 async def change_role(
-    user_id: UserIdPath, body: RoleChange, admin: AdminUser, db: DatabaseDep
+    user_id: UserIdPath, body: RoleChange, admin: AdminUser, db: DatabaseDep, now: AuthNowDep
 ) -> User:
     """Make a user an administrator or a plain user (never the last active administrator)."""
-    return await users.change_role(db, user_id=user_id, role=body.role, admin_id=admin.user_id)
+    return await users.change_role(
+        db, user_id=user_id, role=body.role, admin_id=admin.user_id, now=now
+    )
 
 
 @router.post("/admin/users/{user_id}/enable", response_model=AdminUserRead)

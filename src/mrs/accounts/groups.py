@@ -132,7 +132,12 @@ async def _locked_group(session: AsyncSession, group_id: int) -> UserGroup:
 
 
 async def update_group(
-    db: Database, *, group_id: int, changes: dict[str, Any], actor_id: str | None = None
+    db: Database,
+    *,
+    group_id: int,
+    changes: dict[str, Any],
+    actor_id: str | None = None,
+    now: datetime | None = None,
 ) -> UserGroup:
     """Rename a group or change its description (only the fields given change)."""
     try:
@@ -158,13 +163,16 @@ async def update_group(
                     before=before,
                     after=after,
                     actor_id=actor_id,
+                    at=now,
                 )
     except IntegrityError as exc:
         raise GroupNameTaken(name=str(changes.get("name", ""))) from exc
     return group
 
 
-async def delete_group(db: Database, *, group_id: int, actor_id: str | None = None) -> None:
+async def delete_group(
+    db: Database, *, group_id: int, actor_id: str | None = None, now: datetime | None = None
+) -> None:
     """Delete a group and its memberships (the users stay)."""
     async with db.transaction() as session:
         group = await _locked_group(session, group_id)
@@ -179,6 +187,7 @@ async def delete_group(db: Database, *, group_id: int, actor_id: str | None = No
                 "members": await _member_ids(session, group_id),
             },
             actor_id=actor_id,
+            at=now,
         )
         # Explicit rather than relying on ON DELETE CASCADE alone (as for equipment).
         await session.execute(delete(UserGroupMember).where(UserGroupMember.group_id == group_id))
@@ -187,7 +196,11 @@ async def delete_group(db: Database, *, group_id: int, actor_id: str | None = No
 
 
 async def _replace_members(
-    session: AsyncSession, group_id: int, wanted: set[str], actor_id: str | None
+    session: AsyncSession,
+    group_id: int,
+    wanted: set[str],
+    actor_id: str | None,
+    now: datetime | None,
 ) -> list[str]:
     """Within the caller's transaction: the group's members become exactly `wanted`
     (every id must name a user, else UnknownUsers names the others and nothing changes);
@@ -217,18 +230,24 @@ async def _replace_members(
             before={"removed": sorted(current - wanted)},
             after={"added": sorted(wanted - current)},
             actor_id=actor_id,
+            at=now,
         )
     return sorted(wanted)
 
 
 async def set_members(
-    db: Database, *, group_id: int, user_ids: Collection[str], actor_id: str | None = None
+    db: Database,
+    *,
+    group_id: int,
+    user_ids: Collection[str],
+    actor_id: str | None = None,
+    now: datetime | None = None,
 ) -> GroupDetail:
     """Replace the group's member list by `user_ids` (all or nothing)."""
     wanted = {rules.normalize_user_id(user_id) for user_id in user_ids}
     async with db.transaction() as session:
         group = await _locked_group(session, group_id)
-        members = await _replace_members(session, group_id, wanted, actor_id)
+        members = await _replace_members(session, group_id, wanted, actor_id, now)
     return GroupDetail(group=group, member_ids=members)
 
 
@@ -239,6 +258,7 @@ async def change_members(
     shown: Collection[str],
     chosen: Collection[str],
     actor_id: str | None = None,
+    now: datetime | None = None,
 ) -> GroupDetail:
     """Of the users `shown` (one page of a list), exactly `chosen` are members; members
     not shown stay. How the members page saves one page of a long list."""
@@ -248,7 +268,7 @@ async def change_members(
         group = await _locked_group(session, group_id)
         current = set(await _member_ids(session, group_id))
         members = await _replace_members(
-            session, group_id, (current - shown_ids) | chosen_ids, actor_id
+            session, group_id, (current - shown_ids) | chosen_ids, actor_id, now
         )
     return GroupDetail(group=group, member_ids=members)
 

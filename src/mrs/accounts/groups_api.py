@@ -77,7 +77,11 @@ async def read_group(group_id: GroupIdPath, admin: AdminUser, db: DatabaseDep) -
     responses={409: {"description": "A group with this name (in any case) exists."}},
 )
 async def update_group(
-    group_id: GroupIdPath, body: GroupUpdate, admin: AdminUser, db: DatabaseDep
+    group_id: GroupIdPath,
+    body: GroupUpdate,
+    admin: AdminUser,
+    db: DatabaseDep,
+    now: NowDep,
 ) -> GroupDetailRead:
     """Rename a group or change its description."""
     await groups.update_group(
@@ -85,14 +89,17 @@ async def update_group(
         group_id=group_id,
         changes=body.model_dump(exclude_unset=True),
         actor_id=admin.user_id,
+        now=now,
     )
     return _detail(await groups.get_group(db, group_id=group_id))
 
 
 @router.delete("/{group_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_group(group_id: GroupIdPath, admin: AdminUser, db: DatabaseDep) -> None:
+async def delete_group(
+    group_id: GroupIdPath, admin: AdminUser, db: DatabaseDep, now: NowDep
+) -> None:
     """Delete a group and its memberships (the users stay)."""
-    await groups.delete_group(db, group_id=group_id, actor_id=admin.user_id)
+    await groups.delete_group(db, group_id=group_id, actor_id=admin.user_id, now=now)
 
 
 @router.put(
@@ -101,10 +108,14 @@ async def delete_group(group_id: GroupIdPath, admin: AdminUser, db: DatabaseDep)
     responses={422: {"description": "Unknown user ids (named in the error); nothing changed."}},
 )
 async def set_members(
-    group_id: GroupIdPath, body: GroupMembersWrite, admin: AdminUser, db: DatabaseDep
+    group_id: GroupIdPath,
+    body: GroupMembersWrite,
+    admin: AdminUser,
+    db: DatabaseDep,
+    now: NowDep,
 ) -> GroupDetailRead:
     """Replace the group's member list with these user ids (all or nothing)."""
     detail = await groups.set_members(
-        db, group_id=group_id, user_ids=body.user_ids, actor_id=admin.user_id
+        db, group_id=group_id, user_ids=body.user_ids, actor_id=admin.user_id, now=now
     )
     return _detail(detail)

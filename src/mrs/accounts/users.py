@@ -296,7 +296,9 @@ async def enable_user(db: Database, *, user_id: str, admin_id: str, now: datetim
     return user
 
 
-async def change_role(db: Database, *, user_id: str, role: Role, admin_id: str) -> User:
+async def change_role(
+    db: Database, *, user_id: str, role: Role, admin_id: str, now: datetime | None = None
+) -> User:
     """Make a user an administrator or a plain user (never the last active administrator).
 
     Their sessions stay open; every process sees the new role at the next request.
@@ -315,6 +317,7 @@ async def change_role(db: Database, *, user_id: str, role: Role, admin_id: str) 
             before={"role": user.role_name},
             after={"role": role.value},
             actor_id=admin_id,
+            at=now,
         )
         user.role_name = role.value
     logger.info("user %s is now %s (by %s)", user.user_id, role.value, admin_id)

@@ -88,7 +88,7 @@ async def rooms_of_day(
 
 @router.post("/admin/rooms/{room_id}/close", response_model=RoomOpeningResult, tags=["rooms"])
 async def close_room(
-    room_id: RoomIdPath, body: RoomOpening, admin: AdminUser, db: DatabaseDep
+    room_id: RoomIdPath, body: RoomOpening, admin: AdminUser, db: DatabaseDep, now: NowDep
 ) -> RoomOpeningResult:
     """Stop reservations on the dates; refused (409, listed) while active reservations remain."""
     days = await closing.close_room(
@@ -98,6 +98,7 @@ async def close_room(
         to_date=body.to_date,
         weekdays=body.weekdays,
         actor_id=admin.user_id,
+        now=now,
     )
     return RoomOpeningResult(room_id=room_id, dates_changed=len(days), dates=days)
 

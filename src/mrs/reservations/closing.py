@@ -35,6 +35,7 @@ async def close_room(
     to_date: date,
     weekdays: Sequence[int] | None,
     actor_id: str | None = None,
+    now: datetime | None = None,
 ) -> list[date]:
     """Stop reservations on the matching dates; refused while active reservations remain."""
     days = dates_in_range(from_date, to_date, weekdays)
@@ -52,6 +53,7 @@ async def close_room(
             subject_id=room_id,
             after={"closed": [day.isoformat() for day in sorted(open_days)]},
             actor_id=actor_id,
+            at=now,
         )
     return sorted(open_days)
 

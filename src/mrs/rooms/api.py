@@ -52,6 +52,7 @@ async def create_room(
         opening_changes=body.opening.changes() if body.opening is not None else None,
         has_feed=body.has_feed,
         actor_id=admin.user_id,
+        now=now,
     )
     return RoomRead.of(room)
 
@@ -75,13 +76,14 @@ async def update_room(
         room_id=room_id,
         changes=changes,
         actor_id=admin.user_id,
+        now=now,
     )
     return RoomRead.of(room)
 
 
 @router.post("/admin/rooms/{room_id}/open", response_model=RoomOpeningResult)
 async def open_room(
-    room_id: RoomIdPath, body: RoomOpening, admin: AdminUser, db: DatabaseDep
+    room_id: RoomIdPath, body: RoomOpening, admin: AdminUser, db: DatabaseDep, now: NowDep
 ) -> RoomOpeningResult:
     """Make the room reservable on each date of the range (optionally only some weekdays)."""
     days = await service.open_room(
@@ -91,6 +93,7 @@ async def open_room(
         to_date=body.to_date,
         weekdays=body.weekdays,
         actor_id=admin.user_id,
+        now=now,
     )
     return RoomOpeningResult(room_id=room_id, dates_changed=len(days), dates=days)
 

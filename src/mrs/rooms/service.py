@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -158,6 +158,7 @@ async def create_room(
     slot_minutes: int = FINEST_SLOT_MINUTES,
     has_feed: bool = False,
     actor_id: str | None = None,
+    now: datetime | None = None,
 ) -> RoomView:
     """Add a room. Without an `opening` rule it opens on dates an admin picks, all day
     (the API and pages pass the site's defaults for new rooms)."""
@@ -187,6 +188,7 @@ async def create_room(
                 subject_id=room.room_id,
                 after=_audited_fields(room, equipment),
                 actor_id=actor_id,
+                at=now,
             )
     except IntegrityError as exc:
         raise RoomNameTaken(room_name=room_name) from exc
@@ -206,6 +208,7 @@ async def update_room(
     changes: dict[str, Any],
     slot_minutes: int = FINEST_SLOT_MINUTES,
     actor_id: str | None = None,
+    now: datetime | None = None,
 ) -> RoomView:
     """Apply the given field changes (only keys present are changed). `opening` is a dict
     of the rule's fields to change (weekdays, open_minute, close_minute, auto_open,
@@ -252,6 +255,7 @@ async def update_room(
                     before=before,
                     after=after,
                     actor_id=actor_id,
+                    at=now,
                 )
     except IntegrityError as exc:
         raise RoomNameTaken(room_name=changes.get("room_name")) from exc
@@ -271,6 +275,7 @@ async def add_room(
     opening_changes: dict[str, Any] | None = None,
     has_feed: bool = False,
     actor_id: str | None = None,
+    now: datetime | None = None,
 ) -> RoomView:
     """A room added by an administrator: the site's opening rule for new rooms with the
     given changes. A room that opens automatically is bookable at once: its dates are
@@ -289,6 +294,7 @@ async def add_room(
         slot_minutes=settings.slot_minutes,
         has_feed=has_feed,
         actor_id=actor_id,
+        now=now,
     )
     if rule.auto_open:
         await room_opening.open_ahead(db, settings=settings, today=today, room_ids=[room.room_id])
@@ -303,6 +309,7 @@ async def change_room(
     room_id: int,
     changes: dict[str, Any],
     actor_id: str | None = None,
+    now: datetime | None = None,
 ) -> RoomView:
     """An administrator's changes to a room (`update_room`); a room that now opens
     automatically gets its dates opened ahead at once."""
@@ -312,6 +319,7 @@ async def change_room(
         changes=changes,
         slot_minutes=settings.slot_minutes,
         actor_id=actor_id,
+        now=now,
     )
     if room.opening.auto_open:
         await room_opening.open_ahead(db, settings=settings, today=today, room_ids=[room_id])
@@ -326,6 +334,7 @@ async def open_room(
     to_date: date,
     weekdays: Sequence[int] | None,
     actor_id: str | None = None,
+    now: datetime | None = None,
 ) -> list[date]:
     """Make the room reservable on every matching date; returns the dates newly opened."""
     days = dates_in_range(from_date, to_date, weekdays)
@@ -362,6 +371,7 @@ async def open_room(
                 subject_id=room_id,
                 after={"opened": [day.isoformat() for day in opened]},
                 actor_id=actor_id,
+                at=now,
             )
     return opened
 

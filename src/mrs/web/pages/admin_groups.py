@@ -118,6 +118,7 @@ async def group_rename(group_id: GroupIdPath, page: Page, admin: PageAdmin) -> R
             group_id=group_id,
             changes=body.model_dump(exclude_unset=True),
             actor_id=admin.user_id,
+            now=page.now,
         )
         return redirect("/admin/groups?done=group_saved")
 
@@ -148,7 +149,7 @@ async def group_delete_confirm(group_id: GroupIdPath, page: Page, admin: PageAdm
 @router.post("/admin/groups/{group_id}/delete")
 async def group_delete(group_id: GroupIdPath, page: Page, admin: PageAdmin) -> Response:
     async def delete(_: bool) -> Response:
-        await groups.delete_group(page.db, group_id=group_id, actor_id=admin.user_id)
+        await groups.delete_group(page.db, group_id=group_id, actor_id=admin.user_id, now=page.now)
         return redirect("/admin/groups?done=group_deleted")
 
     async def again(state: FormState) -> Response:
@@ -231,7 +232,12 @@ async def group_members_save(group_id: GroupIdPath, page: Page, admin: PageAdmin
     async def save(parsed: tuple[list[str], list[str]]) -> Response:
         shown, chosen = parsed
         await groups.change_members(
-            page.db, group_id=group_id, shown=shown, chosen=chosen, actor_id=admin.user_id
+            page.db,
+            group_id=group_id,
+            shown=shown,
+            chosen=chosen,
+            actor_id=admin.user_id,
+            now=page.now,
         )
         query = page.request.url.query
         return redirect(

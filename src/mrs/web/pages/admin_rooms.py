@@ -204,6 +204,7 @@ async def admin_create_room(page: Page, admin: PageAdmin) -> Response:
             equipment=body.equipment,
             opening_changes=body.opening.changes() if body.opening is not None else None,
             actor_id=admin.user_id,
+            now=page.now,
         )
         done = "room_created_auto" if room.opening.auto_open else "room_created"
         return redirect(f"/admin/rooms/{room.room_id}?done={done}")
@@ -305,6 +306,7 @@ async def admin_update_room(room_id: RoomIdPath, page: Page, admin: PageAdmin) -
             room_id=room_id,
             changes=changes,
             actor_id=admin.user_id,
+            now=page.now,
         )
         return redirect(f"/admin/rooms/{room_id}?done=room_saved")
 
@@ -351,6 +353,7 @@ async def admin_room_dates(room_id: RoomIdPath, page: Page, admin: PageAdmin) ->
             to_date=body.to_date,
             weekdays=body.weekdays,
             actor_id=admin.user_id,
+            now=page.now,
         )
         done = "closed" if close else "opened"
         return redirect(f"/admin/rooms/{room_id}?done={done}&n={len(changed)}")

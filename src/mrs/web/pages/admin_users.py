@@ -229,7 +229,7 @@ async def change_role(user_id: UserIdPath, page: Page, admin: PageAdmin) -> Resp
         page,
         parse=_parse_role,
         action=lambda role: accounts_users.change_role(
-            page.db, user_id=user_id, role=role, admin_id=admin.user_id
+            page.db, user_id=user_id, role=role, admin_id=admin.user_id, now=page.now
         ),
         done_url="/admin/users?done=role_changed",
         list_page=_users_page,
