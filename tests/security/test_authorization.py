@@ -42,6 +42,7 @@ ADMIN_ONLY = {
     ("PUT", "/api/admin/groups/{group_id}/members"),
     ("GET", "/api/admin/reports/utilisation"),
     ("GET", "/api/admin/reports/busiest-hours"),
+    ("GET", "/api/admin/audit"),
 }
 
 
