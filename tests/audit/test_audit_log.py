@@ -146,16 +146,22 @@ async def test_user_admin_actions_are_recorded(
     ):
         response = await client.post(path, headers=headers)
         assert response.status_code == 200, (path, response.text)
+    promoted = await client.put(
+        f"/api/admin/users/{worker}/role", json={"role": "ADMIN"}, headers=headers
+    )
+    assert promoted.status_code == 200
 
     rows = await _entries(client, headers, action="user.")
     assert [(row["action"], row["subject_id"]) for row in rows] == [
+        ("user.role", worker),
         ("user.enable", worker),
         ("user.disable", worker),
         ("user.end_sessions", worker),
         ("user.reject", "spammer"),
         ("user.approve", "newbie"),
     ]
-    enable, disable, ended, reject, approve = rows
+    role, enable, disable, ended, reject, approve = rows
+    assert (role["before"], role["after"]) == ({"role": "USER"}, {"role": "ADMIN"})
     assert (approve["before"], approve["after"]) == ({"status": "PENDING"}, {"status": "ACTIVE"})
     assert reject["after"] == {"status": "REJECTED"}
     assert ended["after"] == {"sessions_ended": 1}
