@@ -27,6 +27,8 @@ cert_app = typer.Typer(no_args_is_help=True, help="TLS certificates.")
 app.add_typer(cert_app, name="cert")
 mail_app = typer.Typer(no_args_is_help=True, help="Mail: test the SMTP set-up, see the outbox.")
 app.add_typer(mail_app, name="mail")
+audit_app = typer.Typer(no_args_is_help=True, help="The audit log: prune old rows.")
+app.add_typer(audit_app, name="audit")
 app.add_typer(ops_cli.backup_app, name="backup")
 ops_cli.register_db_commands(db_app)
 
@@ -454,6 +456,37 @@ def mail_status() -> None:
 
     for key, value in asyncio.run(run()).items():
         typer.echo(f"{key:<24} {value}")
+
+
+@audit_app.command("prune")
+def audit_prune(
+    older_than_days: Annotated[
+        int | None,
+        typer.Option(
+            "--older-than-days",
+            min=1,
+            help="Delete rows older than this many days (default: MRS_AUDIT_RETENTION_DAYS).",
+        ),
+    ] = None,
+) -> None:
+    """Delete audit rows older than the retention period; the prune is itself recorded."""
+    from mrs.audit import service as audit
+    from mrs.clock import system_clock
+    from mrs.db.engine import Database
+
+    settings = settings_or_exit()
+    _upgrade(settings)
+    days = older_than_days or settings.audit_retention_days
+
+    async def run() -> int:
+        db = Database(settings)
+        try:
+            return await audit.prune(db, older_than_days=days, now=system_clock())
+        finally:
+            await db.dispose()
+
+    removed = asyncio.run(run())
+    typer.echo(f"audit log: {removed} rows older than {days} days deleted")
 
 
 def main() -> None:

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     login_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # Login attempts and ended sessions are kept this long (statistics), then pruned.
     login_history_days: int = Field(default=90, ge=1, le=3650)
+    # Audit log rows are kept at least this long; `mrs audit prune` removes older ones.
+    audit_retention_days: int = Field(default=730, ge=1, le=36500)
     # Mail (SMTP). No host: messages stay in the outbox and are logged, never lost.
     smtp_host: str = ""
     smtp_port: int = Field(default=25, ge=1, le=65535)

@@ -57,6 +57,7 @@ def test_every_page_renders_cleanly(open_visit: VisitFactory, language: str) -> 
         (f"/admin/groups/{group_id}/members", None),
         (f"/admin/groups/{group_id}/delete", None),
         ("/admin/reports", None),
+        ("/admin/audit", None),
         ("/account/sessions", None),
         ("/account/password", None),
         ("/account/mail", None),

@@ -43,6 +43,7 @@ ADMIN_ONLY = {
     ("GET", "/api/admin/reports/utilisation"),
     ("GET", "/api/admin/reports/busiest-hours"),
     ("GET", "/api/admin/reports/groups"),
+    ("GET", "/api/admin/audit"),
 }
 
 

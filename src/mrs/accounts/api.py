@@ -294,10 +294,12 @@ async def disable_user(
     responses={409: {"description": "The last active administrator cannot be demoted."}},
 )
 async def change_role(
-    user_id: UserIdPath, body: RoleChange, admin: AdminUser, db: DatabaseDep
+    user_id: UserIdPath, body: RoleChange, admin: AdminUser, db: DatabaseDep, now: AuthNowDep
 ) -> User:
     """Make a user an administrator or a plain user (never the last active administrator)."""
-    return await users.change_role(db, user_id=user_id, role=body.role, admin_id=admin.user_id)
+    return await users.change_role(
+        db, user_id=user_id, role=body.role, admin_id=admin.user_id, now=now
+    )
 
 
 @router.post("/admin/users/{user_id}/enable", response_model=AdminUserRead)
@@ -310,10 +312,11 @@ async def enable_user(
 
 @router.post("/admin/users/{user_id}/end-sessions", response_model=EndedSessions)
 async def end_user_sessions(
-    user_id: UserIdPath, _admin: AdminUser, db: DatabaseDep, now: AuthNowDep
+    user_id: UserIdPath, admin: AdminUser, db: DatabaseDep, now: AuthNowDep
 ) -> EndedSessions:
     """End every session of a user (they must log in again)."""
-    return EndedSessions(ended=await users.end_sessions(db, user_id=user_id, now=now))
+    ended = await users.end_sessions(db, user_id=user_id, now=now, admin_id=admin.user_id)
+    return EndedSessions(ended=ended)
 
 
 @router.get("/admin/account-stats", response_model=AccountStats)

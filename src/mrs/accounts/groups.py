@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mrs.accounts import rules, users
 from mrs.accounts.errors import GroupNameTaken, GroupNotFound, UnknownUsers
 from mrs.accounts.models import User, UserGroup, UserGroupMember, UserStatus
+from mrs.audit import service as audit
 from mrs.db.engine import Database
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,9 @@ async def _refuse_taken_name(session: AsyncSession, key: str, name: str, group_i
         raise GroupNameTaken(name=name)
 
 
-async def create_group(db: Database, *, name: str, description: str, now: datetime) -> UserGroup:
+async def create_group(
+    db: Database, *, name: str, description: str, now: datetime, actor_id: str | None = None
+) -> UserGroup:
     """Add a group; a name already taken (in any case) is a conflict."""
     name = name.strip()
     group = UserGroup(
@@ -102,6 +105,16 @@ async def create_group(db: Database, *, name: str, description: str, now: dateti
         async with db.transaction() as session:
             await _refuse_taken_name(session, group.name_key, name, group_id=0)
             session.add(group)
+            await session.flush()
+            await audit.record(
+                session,
+                action="group.create",
+                subject_type="group",
+                subject_id=group.group_id,
+                after={"name": group.name, "description": group.description},
+                actor_id=actor_id,
+                at=now,
+            )
     except IntegrityError as exc:  # a racing create with the same name won
         raise GroupNameTaken(name=name) from exc
     logger.info("group %s created", group.group_id)
@@ -118,11 +131,19 @@ async def _locked_group(session: AsyncSession, group_id: int) -> UserGroup:
     return group
 
 
-async def update_group(db: Database, *, group_id: int, changes: dict[str, Any]) -> UserGroup:
+async def update_group(
+    db: Database,
+    *,
+    group_id: int,
+    changes: dict[str, Any],
+    actor_id: str | None = None,
+    now: datetime | None = None,
+) -> UserGroup:
     """Rename a group or change its description (only the fields given change)."""
     try:
         async with db.transaction() as session:
             group = await _locked_group(session, group_id)
+            was = {"name": group.name, "description": group.description}
             if "name" in changes:
                 name = str(changes["name"]).strip()
                 await _refuse_taken_name(session, name_key(name), name, group_id=group_id)
@@ -130,24 +151,60 @@ async def update_group(db: Database, *, group_id: int, changes: dict[str, Any]) 
                 group.name_key = name_key(name)
             if "description" in changes:
                 group.description = str(changes["description"]).strip()
+            before, after = audit.changed(
+                was, {"name": group.name, "description": group.description}
+            )
+            if after:
+                await audit.record(
+                    session,
+                    action="group.rename" if "name" in after else "group.update",
+                    subject_type="group",
+                    subject_id=group_id,
+                    before=before,
+                    after=after,
+                    actor_id=actor_id,
+                    at=now,
+                )
     except IntegrityError as exc:
         raise GroupNameTaken(name=str(changes.get("name", ""))) from exc
     return group
 
 
-async def delete_group(db: Database, *, group_id: int) -> None:
+async def delete_group(
+    db: Database, *, group_id: int, actor_id: str | None = None, now: datetime | None = None
+) -> None:
     """Delete a group and its memberships (the users stay)."""
     async with db.transaction() as session:
-        await _locked_group(session, group_id)
+        group = await _locked_group(session, group_id)
+        await audit.record(
+            session,
+            action="group.delete",
+            subject_type="group",
+            subject_id=group_id,
+            before={
+                "name": group.name,
+                "description": group.description,
+                "members": await _member_ids(session, group_id),
+            },
+            actor_id=actor_id,
+            at=now,
+        )
         # Explicit rather than relying on ON DELETE CASCADE alone (as for equipment).
         await session.execute(delete(UserGroupMember).where(UserGroupMember.group_id == group_id))
         await session.execute(delete(UserGroup).where(UserGroup.group_id == group_id))
     logger.info("group %s deleted", group_id)
 
 
-async def _replace_members(session: AsyncSession, group_id: int, wanted: set[str]) -> list[str]:
+async def _replace_members(
+    session: AsyncSession,
+    group_id: int,
+    wanted: set[str],
+    actor_id: str | None,
+    now: datetime | None,
+) -> list[str]:
     """Within the caller's transaction: the group's members become exactly `wanted`
-    (every id must name a user, else UnknownUsers names the others and nothing changes)."""
+    (every id must name a user, else UnknownUsers names the others and nothing changes);
+    who was added and removed is audited."""
     if wanted:
         known = set(
             (await session.scalars(select(User.user_id).where(User.user_id.in_(wanted)))).all()
@@ -157,26 +214,51 @@ async def _replace_members(session: AsyncSession, group_id: int, wanted: set[str
             raise UnknownUsers(
                 details={"field": "user_ids", "unknown": unknown}, user_ids=", ".join(unknown)
             )
+    current = set(await _member_ids(session, group_id))
     await session.execute(delete(UserGroupMember).where(UserGroupMember.group_id == group_id))
     if wanted:
         await session.execute(
             insert(UserGroupMember),
             [{"group_id": group_id, "user_id": user_id} for user_id in sorted(wanted)],
         )
+    if current != wanted:
+        await audit.record(
+            session,
+            action="group.members",
+            subject_type="group",
+            subject_id=group_id,
+            before={"removed": sorted(current - wanted)},
+            after={"added": sorted(wanted - current)},
+            actor_id=actor_id,
+            at=now,
+        )
     return sorted(wanted)
 
 
-async def set_members(db: Database, *, group_id: int, user_ids: Collection[str]) -> GroupDetail:
+async def set_members(
+    db: Database,
+    *,
+    group_id: int,
+    user_ids: Collection[str],
+    actor_id: str | None = None,
+    now: datetime | None = None,
+) -> GroupDetail:
     """Replace the group's member list by `user_ids` (all or nothing)."""
     wanted = {rules.normalize_user_id(user_id) for user_id in user_ids}
     async with db.transaction() as session:
         group = await _locked_group(session, group_id)
-        members = await _replace_members(session, group_id, wanted)
+        members = await _replace_members(session, group_id, wanted, actor_id, now)
     return GroupDetail(group=group, member_ids=members)
 
 
 async def change_members(
-    db: Database, *, group_id: int, shown: Collection[str], chosen: Collection[str]
+    db: Database,
+    *,
+    group_id: int,
+    shown: Collection[str],
+    chosen: Collection[str],
+    actor_id: str | None = None,
+    now: datetime | None = None,
 ) -> GroupDetail:
     """Of the users `shown` (one page of a list), exactly `chosen` are members; members
     not shown stay. How the members page saves one page of a long list."""
@@ -185,7 +267,9 @@ async def change_members(
     async with db.transaction() as session:
         group = await _locked_group(session, group_id)
         current = set(await _member_ids(session, group_id))
-        members = await _replace_members(session, group_id, (current - shown_ids) | chosen_ids)
+        members = await _replace_members(
+            session, group_id, (current - shown_ids) | chosen_ids, actor_id, now
+        )
     return GroupDetail(group=group, member_ids=members)
 
 

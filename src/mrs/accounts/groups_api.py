@@ -35,7 +35,7 @@ def _detail(detail: groups.GroupDetail) -> GroupDetailRead:
 
 
 @router.get("", response_model=list[GroupRead])
-async def list_groups(_admin: AdminUser, db: DatabaseDep) -> list[GroupRead]:
+async def list_groups(admin: AdminUser, db: DatabaseDep) -> list[GroupRead]:
     """Every group by name, with its member count."""
     return [
         GroupRead(
@@ -56,15 +56,17 @@ async def list_groups(_admin: AdminUser, db: DatabaseDep) -> list[GroupRead]:
     responses={409: {"description": "A group with this name (in any case) exists."}},
 )
 async def create_group(
-    body: GroupCreate, _admin: AdminUser, db: DatabaseDep, now: NowDep
+    body: GroupCreate, admin: AdminUser, db: DatabaseDep, now: NowDep
 ) -> GroupDetailRead:
     """Add a group (no members yet)."""
-    group = await groups.create_group(db, name=body.name, description=body.description, now=now)
+    group = await groups.create_group(
+        db, name=body.name, description=body.description, now=now, actor_id=admin.user_id
+    )
     return _detail(groups.GroupDetail(group=group, member_ids=[]))
 
 
 @router.get("/{group_id}", response_model=GroupDetailRead)
-async def read_group(group_id: GroupIdPath, _admin: AdminUser, db: DatabaseDep) -> GroupDetailRead:
+async def read_group(group_id: GroupIdPath, admin: AdminUser, db: DatabaseDep) -> GroupDetailRead:
     """A group with its members' user ids."""
     return _detail(await groups.get_group(db, group_id=group_id))
 
@@ -75,17 +77,29 @@ async def read_group(group_id: GroupIdPath, _admin: AdminUser, db: DatabaseDep) 
     responses={409: {"description": "A group with this name (in any case) exists."}},
 )
 async def update_group(
-    group_id: GroupIdPath, body: GroupUpdate, _admin: AdminUser, db: DatabaseDep
+    group_id: GroupIdPath,
+    body: GroupUpdate,
+    admin: AdminUser,
+    db: DatabaseDep,
+    now: NowDep,
 ) -> GroupDetailRead:
     """Rename a group or change its description."""
-    await groups.update_group(db, group_id=group_id, changes=body.model_dump(exclude_unset=True))
+    await groups.update_group(
+        db,
+        group_id=group_id,
+        changes=body.model_dump(exclude_unset=True),
+        actor_id=admin.user_id,
+        now=now,
+    )
     return _detail(await groups.get_group(db, group_id=group_id))
 
 
 @router.delete("/{group_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_group(group_id: GroupIdPath, _admin: AdminUser, db: DatabaseDep) -> None:
+async def delete_group(
+    group_id: GroupIdPath, admin: AdminUser, db: DatabaseDep, now: NowDep
+) -> None:
     """Delete a group and its memberships (the users stay)."""
-    await groups.delete_group(db, group_id=group_id)
+    await groups.delete_group(db, group_id=group_id, actor_id=admin.user_id, now=now)
 
 
 @router.put(
@@ -94,7 +108,14 @@ async def delete_group(group_id: GroupIdPath, _admin: AdminUser, db: DatabaseDep
     responses={422: {"description": "Unknown user ids (named in the error); nothing changed."}},
 )
 async def set_members(
-    group_id: GroupIdPath, body: GroupMembersWrite, _admin: AdminUser, db: DatabaseDep
+    group_id: GroupIdPath,
+    body: GroupMembersWrite,
+    admin: AdminUser,
+    db: DatabaseDep,
+    now: NowDep,
 ) -> GroupDetailRead:
     """Replace the group's member list with these user ids (all or nothing)."""
-    return _detail(await groups.set_members(db, group_id=group_id, user_ids=body.user_ids))
+    detail = await groups.set_members(
+        db, group_id=group_id, user_ids=body.user_ids, actor_id=admin.user_id, now=now
+    )
+    return _detail(detail)

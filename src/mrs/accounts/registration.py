@@ -13,6 +13,7 @@ from mrs.accounts.errors import AlreadyDecided, EmailTaken, RegistrationClosed, 
 from mrs.accounts.models import RegistrationOutcome, Role, User, UserStatus
 from mrs.accounts.sessions import changing_sessions
 from mrs.accounts.users import admin_addresses, insert_user, locked_user, new_user, taken_error
+from mrs.audit import service as audit
 from mrs.db.engine import Database
 from mrs.errors import InvalidInput
 from mrs.notifications.service import enqueue_mail
@@ -160,6 +161,16 @@ async def _decide(
         user.decided_at = now
         user.decided_by = admin_id
         user.decision_reason = reason
+        await audit.record(
+            session,
+            action="user.approve" if approve else "user.reject",
+            subject_type="user",
+            subject_id=user.user_id,
+            before={"status": UserStatus.PENDING.value},
+            after={"status": user.status, **({"reason": reason} if reason else {})},
+            actor_id=admin_id,
+            at=now,
+        )
         if approve:
             notice = notices.registration_approved(
                 user.locale, user_id=user.user_id, first_name=user.first_name

@@ -23,6 +23,7 @@ from mrs.accounts.errors import (
 )
 from mrs.accounts.models import Role, User, UserStatus
 from mrs.accounts.sessions import changing_sessions, revoke_all
+from mrs.audit import service as audit
 from mrs.db.engine import Database
 from mrs.settings import Settings
 
@@ -259,7 +260,17 @@ async def disable_user(db: Database, *, user_id: str, admin_id: str, now: dateti
             raise InvalidUserState(user_id=user.user_id, status=user.status)
         await _keep_an_admin(session, user)
         user.status = UserStatus.DISABLED.value
-        await revoke_all(session, user.user_id, now=now, reason="disabled")
+        ended = await revoke_all(session, user.user_id, now=now, reason="disabled")
+        await audit.record(
+            session,
+            action="user.disable",
+            subject_type="user",
+            subject_id=user.user_id,
+            before={"status": UserStatus.ACTIVE.value},
+            after={"status": user.status, "sessions_ended": ended},
+            actor_id=admin_id,
+            at=now,
+        )
     logger.info("user %s disabled by %s", user.user_id, admin_id)
     return user
 
@@ -271,11 +282,23 @@ async def enable_user(db: Database, *, user_id: str, admin_id: str, now: datetim
         if user.status != UserStatus.DISABLED:
             raise InvalidUserState(user_id=user.user_id, status=user.status)
         user.status = UserStatus.ACTIVE.value
+        await audit.record(
+            session,
+            action="user.enable",
+            subject_type="user",
+            subject_id=user.user_id,
+            before={"status": UserStatus.DISABLED.value},
+            after={"status": user.status},
+            actor_id=admin_id,
+            at=now,
+        )
     logger.info("user %s enabled by %s at %s", user.user_id, admin_id, now.isoformat())
     return user
 
 
-async def change_role(db: Database, *, user_id: str, role: Role, admin_id: str) -> User:
+async def change_role(
+    db: Database, *, user_id: str, role: Role, admin_id: str, now: datetime | None = None
+) -> User:
     """Make a user an administrator or a plain user (never the last active administrator).
 
     Their sessions stay open; every process sees the new role at the next request.
@@ -286,13 +309,35 @@ async def change_role(db: Database, *, user_id: str, role: Role, admin_id: str) 
             return user
         if role != Role.ADMIN:
             await _keep_an_admin(session, user)
+        await audit.record(
+            session,
+            action="user.role",
+            subject_type="user",
+            subject_id=user.user_id,
+            before={"role": user.role_name},
+            after={"role": role.value},
+            actor_id=admin_id,
+            at=now,
+        )
         user.role_name = role.value
     logger.info("user %s is now %s (by %s)", user.user_id, role.value, admin_id)
     return user
 
 
-async def end_sessions(db: Database, *, user_id: str, now: datetime) -> int:
+async def end_sessions(
+    db: Database, *, user_id: str, now: datetime, admin_id: str | None = None
+) -> int:
     """End every session of a user (an admin's "end sessions"); returns how many."""
     async with changing_sessions(db, user_id=user_id) as session:
         user = await locked_user(session, user_id)
-        return await revoke_all(session, user.user_id, now=now, reason="ended_by_admin")
+        ended = await revoke_all(session, user.user_id, now=now, reason="ended_by_admin")
+        await audit.record(
+            session,
+            action="user.end_sessions",
+            subject_type="user",
+            subject_id=user.user_id,
+            after={"sessions_ended": ended},
+            actor_id=admin_id,
+            at=now,
+        )
+        return ended

@@ -29,6 +29,7 @@ MODEL_MODULES = (
     "mrs.calendars.models",
     "mrs.monitoring.models",
     "mrs.ops.models",
+    "mrs.audit.models",
 )
 
 

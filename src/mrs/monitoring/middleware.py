@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mrs.audit.context import CURRENT, RequestOrigin
 from mrs.http.secret_paths import loggable_path
 from mrs.monitoring import metrics
 
@@ -74,6 +75,11 @@ class RequestMonitoringMiddleware:
             return
         request_id = _incoming_request_id(scope) or f"{_ID_PREFIX}-{next(_id_counter):x}"
         scope.setdefault("state", {})["request_id"] = request_id
+        client = scope.get("client")
+        # The audit rows written while serving this request name it and its client.
+        origin = CURRENT.set(
+            RequestOrigin(request_id=request_id, client_address=client[0] if client else None)
+        )
         header = (REQUEST_ID_HEADER, request_id.encode("latin-1"))
         status = 500
 
@@ -104,6 +110,7 @@ class RequestMonitoringMiddleware:
                 recorder.record(route, method, status, elapsed, elapsed > self.slow_seconds)
             if self.access_log:
                 self._log(scope, request_id, route, status, elapsed, failed)
+            CURRENT.reset(origin)
 
     @staticmethod
     def _log(

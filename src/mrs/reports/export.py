@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
-
 from starlette.responses import Response
 
+from mrs.http.csv_export import csv_download, csv_text
 from mrs.reports.periods import Period
 from mrs.reports.schemas import BusiestHoursReport, GroupUtilisationReport, UtilisationReport
 
-BOM = "\ufeff"
 UTILISATION_HEADER = (
     "room_id",
     "room_name",
@@ -22,23 +18,6 @@ UTILISATION_HEADER = (
     "cancelled",
     "cancelled_share",
 )
-
-
-def _safe(value: object) -> object:
-    # A room name starting with = + - @ would be run as a formula by spreadsheets.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """The rows as CSV text starting with the BOM (lines end CRLF, as RFC 4180 says)."""
-    buffer = io.StringIO()
-    buffer.write(BOM)
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows([_safe(value) for value in row] for row in rows)
-    return buffer.getvalue()
 
 
 def utilisation_csv(report: UtilisationReport) -> str:
@@ -103,8 +82,4 @@ def busiest_hours_csv(report: BusiestHoursReport) -> str:
 def csv_response(text: str, *, name: str, period: Period) -> Response:
     """A download: text/csv, saved as `<name>-<from>-<to>.csv`."""
     filename = f"{name}-{period.first.isoformat()}-{period.last.isoformat()}.csv"
-    return Response(
-        content=text.encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return csv_download(text, filename=filename)

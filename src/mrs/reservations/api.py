@@ -88,11 +88,17 @@ async def rooms_of_day(
 
 @router.post("/admin/rooms/{room_id}/close", response_model=RoomOpeningResult, tags=["rooms"])
 async def close_room(
-    room_id: RoomIdPath, body: RoomOpening, _admin: AdminUser, db: DatabaseDep
+    room_id: RoomIdPath, body: RoomOpening, admin: AdminUser, db: DatabaseDep, now: NowDep
 ) -> RoomOpeningResult:
     """Stop reservations on the dates; refused (409, listed) while active reservations remain."""
     days = await closing.close_room(
-        db, room_id=room_id, from_date=body.from_date, to_date=body.to_date, weekdays=body.weekdays
+        db,
+        room_id=room_id,
+        from_date=body.from_date,
+        to_date=body.to_date,
+        weekdays=body.weekdays,
+        actor_id=admin.user_id,
+        now=now,
     )
     return RoomOpeningResult(room_id=room_id, dates_changed=len(days), dates=days)
 

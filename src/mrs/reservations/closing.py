@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mrs.audit import service as audit
 from mrs.db.engine import Database
 from mrs.reservations.errors import RoomHasReservations
 from mrs.reservations.models import Reservation, ReservationStatus
@@ -27,7 +28,14 @@ MAX_LISTED = 100
 
 
 async def close_room(
-    db: Database, *, room_id: int, from_date: date, to_date: date, weekdays: Sequence[int] | None
+    db: Database,
+    *,
+    room_id: int,
+    from_date: date,
+    to_date: date,
+    weekdays: Sequence[int] | None,
+    actor_id: str | None = None,
+    now: datetime | None = None,
 ) -> list[date]:
     """Stop reservations on the matching dates; refused while active reservations remain."""
     days = dates_in_range(from_date, to_date, weekdays)
@@ -38,6 +46,15 @@ async def close_room(
             return []
         _refuse_if_reserved(await _active_on(session, room_ids=[room_id], days=open_days))
         await rooms_service.mark_closed(session, room_id=room_id, days=open_days)
+        await audit.record(
+            session,
+            action="room.close_dates",
+            subject_type="room",
+            subject_id=room_id,
+            after={"closed": [day.isoformat() for day in sorted(open_days)]},
+            actor_id=actor_id,
+            at=now,
+        )
     return sorted(open_days)
 
 

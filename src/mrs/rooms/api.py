@@ -36,7 +36,7 @@ async def list_rooms(_admin: AdminUser, db: DatabaseDep) -> list[RoomRead]:
 
 @router.post("/admin/rooms", response_model=RoomRead, status_code=status.HTTP_201_CREATED)
 async def create_room(
-    body: RoomCreate, _admin: AdminUser, db: DatabaseDep, settings: SettingsDep, now: NowDep
+    body: RoomCreate, admin: AdminUser, db: DatabaseDep, settings: SettingsDep, now: NowDep
 ) -> RoomRead:
     """Add a room; its opening rule defaults to the site's for new rooms, and a room that
     opens automatically is bookable at once (its dates opened ahead)."""
@@ -51,6 +51,8 @@ async def create_room(
         equipment=body.equipment,
         opening_changes=body.opening.changes() if body.opening is not None else None,
         has_feed=body.has_feed,
+        actor_id=admin.user_id,
+        now=now,
     )
     return RoomRead.of(room)
 
@@ -59,7 +61,7 @@ async def create_room(
 async def update_room(
     room_id: RoomIdPath,
     body: RoomUpdate,
-    _admin: AdminUser,
+    admin: AdminUser,
     db: DatabaseDep,
     settings: SettingsDep,
     now: NowDep,
@@ -73,17 +75,25 @@ async def update_room(
         today=now.astimezone(settings.tz).date(),
         room_id=room_id,
         changes=changes,
+        actor_id=admin.user_id,
+        now=now,
     )
     return RoomRead.of(room)
 
 
 @router.post("/admin/rooms/{room_id}/open", response_model=RoomOpeningResult)
 async def open_room(
-    room_id: RoomIdPath, body: RoomOpening, _admin: AdminUser, db: DatabaseDep
+    room_id: RoomIdPath, body: RoomOpening, admin: AdminUser, db: DatabaseDep, now: NowDep
 ) -> RoomOpeningResult:
     """Make the room reservable on each date of the range (optionally only some weekdays)."""
     days = await service.open_room(
-        db, room_id=room_id, from_date=body.from_date, to_date=body.to_date, weekdays=body.weekdays
+        db,
+        room_id=room_id,
+        from_date=body.from_date,
+        to_date=body.to_date,
+        weekdays=body.weekdays,
+        actor_id=admin.user_id,
+        now=now,
     )
     return RoomOpeningResult(room_id=room_id, dates_changed=len(days), dates=days)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mrs.audit import service as audit
 from mrs.db.engine import Database
 from mrs.rooms import equipment as room_equipment
 from mrs.rooms import opening as room_opening
@@ -68,6 +69,24 @@ def _set_opening_rule(room: MeetingRoom, rule: OpeningRule) -> None:
     room.close_minute = rule.close_minute
     room.auto_open = rule.auto_open
     room.closed_on_holidays = rule.closed_on_holidays
+
+
+def _audited_fields(room: MeetingRoom, equipment: Collection[str]) -> dict[str, Any]:
+    """What the audit log shows of a room (its own fields, what it offers, its rule)."""
+    return {
+        "room_name": room.room_name,
+        "capacity": room.capacity,
+        "location": room.location,
+        "active": room.active,
+        "description": room.description,
+        "has_feed": room.has_feed,
+        "equipment": sorted(set(equipment)),
+        "open_weekdays": room.open_weekdays,
+        "open_minute": room.open_minute,
+        "close_minute": room.close_minute,
+        "auto_open": room.auto_open,
+        "closed_on_holidays": room.closed_on_holidays,
+    }
 
 
 def _view(room: MeetingRoom, equipment: list[str]) -> RoomView:
@@ -138,6 +157,8 @@ async def create_room(
     opening: OpeningRule = BY_HAND,
     slot_minutes: int = FINEST_SLOT_MINUTES,
     has_feed: bool = False,
+    actor_id: str | None = None,
+    now: datetime | None = None,
 ) -> RoomView:
     """Add a room. Without an `opening` rule it opens on dates an admin picks, all day
     (the API and pages pass the site's defaults for new rooms)."""
@@ -160,6 +181,15 @@ async def create_room(
             session.add(room)
             await session.flush()
             await room_equipment.set_room_equipment(session, room_id=room.room_id, codes=equipment)
+            await audit.record(
+                session,
+                action="room.create",
+                subject_type="room",
+                subject_id=room.room_id,
+                after=_audited_fields(room, equipment),
+                actor_id=actor_id,
+                at=now,
+            )
     except IntegrityError as exc:
         raise RoomNameTaken(room_name=room_name) from exc
     return _view(room, sorted(set(equipment)))
@@ -177,6 +207,8 @@ async def update_room(
     room_id: int,
     changes: dict[str, Any],
     slot_minutes: int = FINEST_SLOT_MINUTES,
+    actor_id: str | None = None,
+    now: datetime | None = None,
 ) -> RoomView:
     """Apply the given field changes (only keys present are changed). `opening` is a dict
     of the rule's fields to change (weekdays, open_minute, close_minute, auto_open,
@@ -193,6 +225,9 @@ async def update_room(
             room = await session.get(MeetingRoom, room_id)
             if room is None:
                 raise RoomNotFound(room_id=room_id)
+            was = _audited_fields(
+                room, (await room_equipment.codes_of_rooms(session, [room_id]))[room_id]
+            )
             new_name = changes.get("room_name")
             if new_name is not None and new_name != room.room_name:
                 clash = await session.scalar(
@@ -210,6 +245,18 @@ async def update_room(
                 await room_equipment.set_room_equipment(session, room_id=room_id, codes=codes)
             offered = await room_equipment.codes_of_rooms(session, [room_id])
             await session.flush()
+            before, after = audit.changed(was, _audited_fields(room, offered[room_id]))
+            if after:
+                await audit.record(
+                    session,
+                    action="room.update",
+                    subject_type="room",
+                    subject_id=room_id,
+                    before=before,
+                    after=after,
+                    actor_id=actor_id,
+                    at=now,
+                )
     except IntegrityError as exc:
         raise RoomNameTaken(room_name=changes.get("room_name")) from exc
     return _view(room, offered[room_id])
@@ -227,6 +274,8 @@ async def add_room(
     equipment: Collection[str] = (),
     opening_changes: dict[str, Any] | None = None,
     has_feed: bool = False,
+    actor_id: str | None = None,
+    now: datetime | None = None,
 ) -> RoomView:
     """A room added by an administrator: the site's opening rule for new rooms with the
     given changes. A room that opens automatically is bookable at once: its dates are
@@ -244,6 +293,8 @@ async def add_room(
         opening=rule,
         slot_minutes=settings.slot_minutes,
         has_feed=has_feed,
+        actor_id=actor_id,
+        now=now,
     )
     if rule.auto_open:
         await room_opening.open_ahead(db, settings=settings, today=today, room_ids=[room.room_id])
@@ -251,12 +302,24 @@ async def add_room(
 
 
 async def change_room(
-    db: Database, *, settings: Settings, today: date, room_id: int, changes: dict[str, Any]
+    db: Database,
+    *,
+    settings: Settings,
+    today: date,
+    room_id: int,
+    changes: dict[str, Any],
+    actor_id: str | None = None,
+    now: datetime | None = None,
 ) -> RoomView:
     """An administrator's changes to a room (`update_room`); a room that now opens
     automatically gets its dates opened ahead at once."""
     room = await update_room(
-        db, room_id=room_id, changes=changes, slot_minutes=settings.slot_minutes
+        db,
+        room_id=room_id,
+        changes=changes,
+        slot_minutes=settings.slot_minutes,
+        actor_id=actor_id,
+        now=now,
     )
     if room.opening.auto_open:
         await room_opening.open_ahead(db, settings=settings, today=today, room_ids=[room_id])
@@ -264,7 +327,14 @@ async def change_room(
 
 
 async def open_room(
-    db: Database, *, room_id: int, from_date: date, to_date: date, weekdays: Sequence[int] | None
+    db: Database,
+    *,
+    room_id: int,
+    from_date: date,
+    to_date: date,
+    weekdays: Sequence[int] | None,
+    actor_id: str | None = None,
+    now: datetime | None = None,
 ) -> list[date]:
     """Make the room reservable on every matching date; returns the dates newly opened."""
     days = dates_in_range(from_date, to_date, weekdays)
@@ -292,7 +362,18 @@ async def open_room(
                 )
                 .values(is_open=True)
             )
-    return sorted(new_days + reopened)
+        opened = sorted(new_days + reopened)
+        if opened:
+            await audit.record(
+                session,
+                action="room.open_dates",
+                subject_type="room",
+                subject_id=room_id,
+                after={"opened": [day.isoformat() for day in opened]},
+                actor_id=actor_id,
+                at=now,
+            )
+    return opened
 
 
 async def lock_open_dates(

@@ -36,6 +36,7 @@ ADMIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("Groups"), "/admin/groups", admin_only=True),
     NavItem(N_("Mail"), "/admin/mail", admin_only=True),
     NavItem(N_("Reports"), "/admin/reports", admin_only=True),
+    NavItem(N_("Audit log"), "/admin/audit", admin_only=True),
     # Served by the monitoring package; only linked from here.
     NavItem(N_("Monitoring"), "/admin/monitoring", admin_only=True),
 )

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends
 from mrs.web.dependencies import mark_page
 from mrs.web.pages import (
     account,
+    admin_audit,
     admin_closure_days,
     admin_equipment,
     admin_groups,
@@ -54,5 +55,6 @@ for area in (
     admin_groups,
     admin_mail,
     admin_reports,
+    admin_audit,
 ):
     router.include_router(area.router)

@@ -51,7 +51,7 @@ async def _list_page(page: PageContext, state: FormState) -> Response:
 
 
 @router.get("/admin/groups")
-async def group_list(page: Page, _admin: PageAdmin) -> Response:
+async def group_list(page: Page, admin: PageAdmin) -> Response:
     return await _list_page(page, FormState(locale=page.locale, values=dict.fromkeys(FIELDS, "")))
 
 
@@ -61,10 +61,14 @@ def _parse_new(form: FormData, state: FormState) -> GroupCreate | None:
 
 
 @router.post("/admin/groups")
-async def group_add(page: Page, _admin: PageAdmin) -> Response:
+async def group_add(page: Page, admin: PageAdmin) -> Response:
     async def add(body: GroupCreate) -> Response:
         group = await groups.create_group(
-            page.db, name=body.name, description=body.description, now=page.now
+            page.db,
+            name=body.name,
+            description=body.description,
+            now=page.now,
+            actor_id=admin.user_id,
         )
         return redirect(f"/admin/groups/{group.group_id}/members?done=group_added")
 
@@ -97,7 +101,7 @@ async def _group_page(page: PageContext, group_id: int, state: FormState | None)
 
 
 @router.get("/admin/groups/{group_id}")
-async def group_item(group_id: GroupIdPath, page: Page, _admin: PageAdmin) -> Response:
+async def group_item(group_id: GroupIdPath, page: Page, admin: PageAdmin) -> Response:
     return await _group_page(page, group_id, None)
 
 
@@ -107,10 +111,14 @@ def _parse_changes(form: FormData, state: FormState) -> GroupUpdate | None:
 
 
 @router.post("/admin/groups/{group_id}")
-async def group_rename(group_id: GroupIdPath, page: Page, _admin: PageAdmin) -> Response:
+async def group_rename(group_id: GroupIdPath, page: Page, admin: PageAdmin) -> Response:
     async def rename(body: GroupUpdate) -> Response:
         await groups.update_group(
-            page.db, group_id=group_id, changes=body.model_dump(exclude_unset=True)
+            page.db,
+            group_id=group_id,
+            changes=body.model_dump(exclude_unset=True),
+            actor_id=admin.user_id,
+            now=page.now,
         )
         return redirect("/admin/groups?done=group_saved")
 
@@ -134,14 +142,14 @@ async def _delete_page(page: PageContext, group_id: int, state: FormState) -> Re
 
 
 @router.get("/admin/groups/{group_id}/delete")
-async def group_delete_confirm(group_id: GroupIdPath, page: Page, _admin: PageAdmin) -> Response:
+async def group_delete_confirm(group_id: GroupIdPath, page: Page, admin: PageAdmin) -> Response:
     return await _delete_page(page, group_id, FormState(locale=page.locale))
 
 
 @router.post("/admin/groups/{group_id}/delete")
-async def group_delete(group_id: GroupIdPath, page: Page, _admin: PageAdmin) -> Response:
+async def group_delete(group_id: GroupIdPath, page: Page, admin: PageAdmin) -> Response:
     async def delete(_: bool) -> Response:
-        await groups.delete_group(page.db, group_id=group_id)
+        await groups.delete_group(page.db, group_id=group_id, actor_id=admin.user_id, now=page.now)
         return redirect("/admin/groups?done=group_deleted")
 
     async def again(state: FormState) -> Response:
@@ -197,7 +205,7 @@ async def _members_page(page: PageContext, group_id: int, state: FormState) -> R
 
 
 @router.get("/admin/groups/{group_id}/members")
-async def group_members(group_id: GroupIdPath, page: Page, _admin: PageAdmin) -> Response:
+async def group_members(group_id: GroupIdPath, page: Page, admin: PageAdmin) -> Response:
     return await _members_page(page, group_id, FormState(locale=page.locale))
 
 
@@ -220,10 +228,17 @@ def _parse_members(form: FormData, state: FormState) -> tuple[list[str], list[st
 
 
 @router.post("/admin/groups/{group_id}/members")
-async def group_members_save(group_id: GroupIdPath, page: Page, _admin: PageAdmin) -> Response:
+async def group_members_save(group_id: GroupIdPath, page: Page, admin: PageAdmin) -> Response:
     async def save(parsed: tuple[list[str], list[str]]) -> Response:
         shown, chosen = parsed
-        await groups.change_members(page.db, group_id=group_id, shown=shown, chosen=chosen)
+        await groups.change_members(
+            page.db,
+            group_id=group_id,
+            shown=shown,
+            chosen=chosen,
+            actor_id=admin.user_id,
+            now=page.now,
+        )
         query = page.request.url.query
         return redirect(
             f"/admin/groups/{group_id}/members?{query + '&' if query else ''}done=members_saved"

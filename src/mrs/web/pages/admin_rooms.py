@@ -191,7 +191,7 @@ def _parse_new_room(form: FormData, state: FormState) -> RoomCreate | None:
 
 
 @router.post("/admin/rooms")
-async def admin_create_room(page: Page, _admin: PageAdmin) -> Response:
+async def admin_create_room(page: Page, admin: PageAdmin) -> Response:
     async def create(body: RoomCreate) -> Response:
         room = await rooms_service.add_room(
             page.db,
@@ -203,6 +203,8 @@ async def admin_create_room(page: Page, _admin: PageAdmin) -> Response:
             description=body.description,
             equipment=body.equipment,
             opening_changes=body.opening.changes() if body.opening is not None else None,
+            actor_id=admin.user_id,
+            now=page.now,
         )
         done = "room_created_auto" if room.opening.auto_open else "room_created"
         return redirect(f"/admin/rooms/{room.room_id}?done={done}")
@@ -292,7 +294,7 @@ def _parse_room_changes(form: FormData, state: FormState) -> RoomUpdate | None:
 
 
 @router.post("/admin/rooms/{room_id}")
-async def admin_update_room(room_id: RoomIdPath, page: Page, _admin: PageAdmin) -> Response:
+async def admin_update_room(room_id: RoomIdPath, page: Page, admin: PageAdmin) -> Response:
     async def save(body: RoomUpdate) -> Response:
         changes = body.model_dump(exclude={"opening"})
         if body.opening is not None:
@@ -303,6 +305,8 @@ async def admin_update_room(room_id: RoomIdPath, page: Page, _admin: PageAdmin) 
             today=site_now(page.now, page.settings).date(),
             room_id=room_id,
             changes=changes,
+            actor_id=admin.user_id,
+            now=page.now,
         )
         return redirect(f"/admin/rooms/{room_id}?done=room_saved")
 
@@ -334,7 +338,7 @@ def _parse_dates(form: FormData, state: FormState) -> tuple[RoomOpening, bool] |
 
 
 @router.post("/admin/rooms/{room_id}/dates")
-async def admin_room_dates(room_id: RoomIdPath, page: Page, _admin: PageAdmin) -> Response:
+async def admin_room_dates(room_id: RoomIdPath, page: Page, admin: PageAdmin) -> Response:
     """Open or close the room on a date range, optionally only on some weekdays. A close
     refused because of reservations lists them; a range that runs backwards or is too
     long is said on top of the form."""
@@ -348,6 +352,8 @@ async def admin_room_dates(room_id: RoomIdPath, page: Page, _admin: PageAdmin) -
             from_date=body.from_date,
             to_date=body.to_date,
             weekdays=body.weekdays,
+            actor_id=admin.user_id,
+            now=page.now,
         )
         done = "closed" if close else "opened"
         return redirect(f"/admin/rooms/{room_id}?done={done}&n={len(changed)}")

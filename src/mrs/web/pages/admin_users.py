@@ -202,12 +202,14 @@ async def enable(user_id: UserIdPath, page: Page, admin: PageAdmin, now: AuthNow
 
 @router.post("/admin/users/{user_id}/end-sessions")
 async def end_sessions(
-    user_id: UserIdPath, page: Page, _admin: PageAdmin, now: AuthNowDep
+    user_id: UserIdPath, page: Page, admin: PageAdmin, now: AuthNowDep
 ) -> Response:
     return await _act(
         page,
         parse=no_fields,
-        action=lambda _: accounts_users.end_sessions(page.db, user_id=user_id, now=now),
+        action=lambda _: accounts_users.end_sessions(
+            page.db, user_id=user_id, now=now, admin_id=admin.user_id
+        ),
         done_url="/admin/users?done=user_sessions_ended",
         list_page=_users_page,
     )
@@ -227,7 +229,7 @@ async def change_role(user_id: UserIdPath, page: Page, admin: PageAdmin) -> Resp
         page,
         parse=_parse_role,
         action=lambda role: accounts_users.change_role(
-            page.db, user_id=user_id, role=role, admin_id=admin.user_id
+            page.db, user_id=user_id, role=role, admin_id=admin.user_id, now=page.now
         ),
         done_url="/admin/users?done=role_changed",
         list_page=_users_page,

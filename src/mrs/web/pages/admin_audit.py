@@ -1,0 +1,110 @@
+"""Administrators: the audit log — who changed what and when, newest first, filtered by
+who, action and period, a page at a time, with the same rows as a CSV download."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from mrs.audit import rules, service
+from mrs.audit.models import AuditEntry
+from mrs.errors import DomainError
+from mrs.http.types import parse_iso_date
+from mrs.web.dependencies import Page, PageAdmin
+from mrs.web.forms import MAX_VALUE_LENGTH, FormState
+from mrs.web.i18n import N_
+from mrs.web.rendering import render
+
+router = APIRouter()
+
+PAGE_SIZE = 50
+_FIELDS = ("actor", "action", "from", "to")
+# The ?page= values the pager makes (a bigger one is shown as the first page).
+_MAX_PAGE = 100_000
+
+
+def _page_number(raw: str | None) -> int:
+    """The ?page=: 1 when absent or not a small positive number."""
+    return int(raw) if raw and raw.isdigit() and 0 < len(raw) < 7 and int(raw) > 0 else 1
+
+
+def _date(values: dict[str, str], name: str, state: FormState) -> date | None:
+    if not values[name]:
+        return None
+    try:
+        return parse_iso_date(values[name])
+    except ValueError as exc:
+        state.add_error(name, str(exc))
+        return None
+
+
+def _read(values: dict[str, str], page: Page, state: FormState) -> service.AuditFilter | None:
+    """The filter the form asks for; None (with messages) when it asks for nonsense."""
+    if values["actor"] and not rules.valid_actor(values["actor"]):
+        state.add_error("actor", N_("Enter a user id (letters, digits and . _ @ -)."))
+    if values["action"] and not rules.valid_action(values["action"]):
+        state.add_error(
+            "action", N_("Enter the start of an action, such as group. (a-z, dots, _).")
+        )
+    first, last = _date(values, "from", state), _date(values, "to", state)
+    if state.errors:
+        return None
+    try:
+        since, until = rules.period_bounds(first, last, page.settings.tz)
+    except DomainError as exc:  # backwards or too long: said next to "to"
+        state.add_error("to", exc.msgid, **exc.params)
+        return None
+    return service.AuditFilter(
+        actor_id=values["actor"] or None,
+        action_prefix=values["action"] or None,
+        since=since,
+        until=until,
+    )
+
+
+def _row(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "at": entry.at,
+        "actor_id": entry.actor_id,
+        "on_behalf_of": entry.on_behalf_of,
+        "action": entry.action,
+        "subject": f"{entry.subject_type} {entry.subject_id}",
+        "before": entry.before or "",
+        "after": entry.after or "",
+        "request_id": entry.request_id or "",
+        "client_address": entry.client_address or "",
+    }
+
+
+@router.get("/admin/audit")
+async def audit_log(page: Page, _admin: PageAdmin) -> Response:
+    """The filter form, one page of matching rows and the CSV link for all of them."""
+    params = page.request.query_params
+    values = {
+        name: params.get(name, "").replace("\x00", "").strip()[:MAX_VALUE_LENGTH]
+        for name in _FIELDS
+    }
+    state = FormState(locale=page.locale, values=values)
+    where = _read(values, page, state)
+    context: dict[str, Any] = {"values": values, "errors": state.errors, "rows": None}
+    if where is not None:
+        number = min(_page_number(params.get("page")), _MAX_PAGE)
+        entries, total = await service.list_entries(
+            page.db, where=where, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        )
+        query = {key: value for key, value in values.items() if value}
+        api_query = {{"actor": "actor_id"}.get(key, key): value for key, value in query.items()}
+        context |= {
+            "rows": [_row(entry) for entry in entries],
+            "total": total,
+            "page": number,
+            "last_page": max(1, -(-total // PAGE_SIZE)),
+            "query": ("&" + urlencode(query)) if query else "",
+            "csv_url": "/api/admin/audit?" + urlencode({**api_query, "format": "csv"}),
+        }
+    status = 422 if state.errors else 200
+    return render(page.request, "admin/audit.html", context, status_code=status)
