@@ -15,9 +15,9 @@ from fastapi import APIRouter, FastAPI
 
 from mrs import __version__
 from mrs.accounts import api as accounts_api
+from mrs.accounts import audit_api
 from mrs.accounts import groups_api as accounts_groups_api
 from mrs.accounts import jobs as accounts_jobs
-from mrs.audit import api as audit_api
 from mrs.background import BackgroundRunner, JobContext, JobSource
 from mrs.calendars import feeds as calendars_feeds
 from mrs.calendars import feeds_api as calendars_feeds_api

@@ -1,4 +1,7 @@
-"""The audit log for administrators: JSON, or CSV with `?format=csv`."""
+"""The audit log for administrators: JSON, or CSV with `?format=csv`.
+
+Served from accounts, beside the other administrators' surfaces (the mail outbox), so
+that `mrs.audit` stays below every package that records into it."""
 
 from __future__ import annotations
 
