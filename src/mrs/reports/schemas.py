@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel
 
-from mrs.reports.service import BusiestHours, GroupUtilisation, RoomUtilisation
+from mrs.reports.service import BusiestHours, GroupUtilisation, RoomUtilisation, Usage
 
 
-class RoomUtilisationRead(BaseModel):
-    room_id: int
-    room_name: str
+class UsageRead(BaseModel):
     bookable_minutes: int
     booked_minutes: int
     utilisation: float
@@ -19,18 +18,25 @@ class RoomUtilisationRead(BaseModel):
     cancelled: int
     cancelled_share: float
 
+    @staticmethod
+    def fields_of(row: Usage) -> dict[str, Any]:
+        return {
+            "bookable_minutes": row.bookable_minutes,
+            "booked_minutes": row.booked_minutes,
+            "utilisation": round(row.utilisation, 4),
+            "reservations": row.reservations,
+            "cancelled": row.cancelled,
+            "cancelled_share": round(row.cancelled_share, 4),
+        }
+
+
+class RoomUtilisationRead(UsageRead):
+    room_id: int
+    room_name: str
+
     @classmethod
     def of(cls, row: RoomUtilisation) -> RoomUtilisationRead:
-        return cls(
-            room_id=row.room_id,
-            room_name=row.room_name,
-            bookable_minutes=row.bookable_minutes,
-            booked_minutes=row.booked_minutes,
-            utilisation=round(row.utilisation, 4),
-            reservations=row.reservations,
-            cancelled=row.cancelled,
-            cancelled_share=round(row.cancelled_share, 4),
-        )
+        return cls(room_id=row.room_id, room_name=row.room_name, **cls.fields_of(row))
 
 
 class UtilisationReport(BaseModel):
@@ -39,16 +45,10 @@ class UtilisationReport(BaseModel):
     rooms: list[RoomUtilisationRead]
 
 
-class GroupUtilisationRead(BaseModel):
+class GroupUtilisationRead(UsageRead):
     group_id: int
     group_name: str
     members: int
-    bookable_minutes: int
-    booked_minutes: int
-    utilisation: float
-    reservations: int
-    cancelled: int
-    cancelled_share: float
 
     @classmethod
     def of(cls, row: GroupUtilisation) -> GroupUtilisationRead:
@@ -56,12 +56,7 @@ class GroupUtilisationRead(BaseModel):
             group_id=row.group_id,
             group_name=row.group_name,
             members=row.members,
-            bookable_minutes=row.bookable_minutes,
-            booked_minutes=row.booked_minutes,
-            utilisation=round(row.utilisation, 4),
-            reservations=row.reservations,
-            cancelled=row.cancelled,
-            cancelled_share=round(row.cancelled_share, 4),
+            **cls.fields_of(row),
         )
 
 

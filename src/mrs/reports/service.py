@@ -40,10 +40,10 @@ HOURS = range(24)
 WEEKDAYS = range(1, 8)
 
 
-@dataclass(frozen=True)
-class RoomUtilisation:
-    room_id: int
-    room_name: str
+@dataclass(frozen=True, kw_only=True)
+class Usage:
+    """Booked and bookable minutes, reservations and cancellations over a period."""
+
     bookable_minutes: int
     booked_minutes: int
     reservations: int
@@ -51,7 +51,7 @@ class RoomUtilisation:
 
     @property
     def utilisation(self) -> float:
-        """Booked ÷ bookable minutes (0 when the room was never bookable)."""
+        """Booked ÷ bookable minutes (0 when nothing was bookable)."""
         return share(self.booked_minutes, self.bookable_minutes)
 
     @property
@@ -60,25 +60,30 @@ class RoomUtilisation:
         return share(self.cancelled, self.reservations)
 
 
-@dataclass(frozen=True)
-class GroupUtilisation:
+@dataclass(frozen=True, kw_only=True)
+class RoomUtilisation(Usage):
+    room_id: int
+    room_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupUtilisation(Usage):
+    """A group's members' use; `bookable_minutes` is all rooms' together (the same for
+    every group)."""
+
     group_id: int
     group_name: str
     members: int
-    bookable_minutes: int  # of all rooms together: the same for every group
-    booked_minutes: int
-    reservations: int
-    cancelled: int
 
-    @property
-    def utilisation(self) -> float:
-        """The members' booked minutes ÷ all rooms' bookable minutes (0 when none)."""
-        return share(self.booked_minutes, self.bookable_minutes)
 
-    @property
-    def cancelled_share(self) -> float:
-        """Cancelled ÷ all the members' reservations in the period (0 when none)."""
-        return share(self.cancelled, self.reservations)
+def _usage(bookable_minutes: int, counts: Any) -> dict[str, int]:
+    """The Usage fields from a bookable total and a counts row (None: no reservations)."""
+    return {
+        "bookable_minutes": bookable_minutes,
+        "booked_minutes": int(counts.booked) if counts else 0,
+        "reservations": int(counts.reservations) if counts else 0,
+        "cancelled": int(counts.cancelled) if counts else 0,
+    }
 
 
 @dataclass(frozen=True)
@@ -187,16 +192,12 @@ async def group_utilisation(db: Database, *, period: Period) -> list[GroupUtilis
         counts = {row.group_id: row for row in await session.execute(_group_counts(period))}
     result = []
     for summary in groups:
-        row = counts.get(summary.group.group_id)
         result.append(
             GroupUtilisation(
                 group_id=summary.group.group_id,
                 group_name=summary.group.name,
                 members=summary.member_count,
-                bookable_minutes=bookable,
-                booked_minutes=int(row.booked) if row else 0,
-                reservations=int(row.reservations) if row else 0,
-                cancelled=int(row.cancelled) if row else 0,
+                **_usage(bookable, counts.get(summary.group.group_id)),
             )
         )
     return result
@@ -221,15 +222,11 @@ async def utilisation(
         counts = {row.room_id: row for row in await session.execute(counts_query)}
     result = []
     for room in rooms:
-        row = counts.get(room.room_id)
         result.append(
             RoomUtilisation(
                 room_id=room.room_id,
                 room_name=room.room_name,
-                bookable_minutes=bookable.get(room.room_id, 0),
-                booked_minutes=int(row.booked) if row else 0,
-                reservations=int(row.reservations) if row else 0,
-                cancelled=int(row.cancelled) if row else 0,
+                **_usage(bookable.get(room.room_id, 0), counts.get(room.room_id)),
             )
         )
     return result
