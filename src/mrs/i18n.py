@@ -86,6 +86,11 @@ def format_instant(locale: str, moment: datetime, tz: tzinfo) -> str:
     return f"{format_day(locale, local.date())} {local.hour:02d}:{local.minute:02d}"
 
 
+def supported_locale(locale: str | None) -> str:
+    """The language to write to someone in: theirs when MRS speaks it, else the default."""
+    return locale if locale in SUPPORTED_LOCALES else DEFAULT_LOCALE
+
+
 def display_name(locale: str, first_name: str, last_name: str) -> str:
     """A person's name in the reader's order: family name first in Japanese ("田中 太郎"),
     given name first in English ("Taro Tanaka"). Honorifics ("さん") belong to the

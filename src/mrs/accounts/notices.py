@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mrs.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, translate
+from mrs.i18n import supported_locale, translate
 
 
 @dataclass(frozen=True)
@@ -13,17 +13,13 @@ class Notice:
     body: str
 
 
-def _locale(locale: str | None) -> str:
-    return locale if locale in SUPPORTED_LOCALES else DEFAULT_LOCALE
-
-
 def _render(locale: str, subject: str, body: str, **params: str) -> Notice:
     return Notice(translate(locale, subject, **params), translate(locale, body, **params))
 
 
 def registration_received(locale: str | None, *, user_id: str, first_name: str) -> Notice:
     return _render(
-        _locale(locale),
+        supported_locale(locale),
         "We received your registration",
         "Hello {first_name},\n\nWe received your registration as {user_id}. An administrator "
         "will review it, and we will write to you when it has been decided.\n\n— MRS",
@@ -34,7 +30,7 @@ def registration_received(locale: str | None, *, user_id: str, first_name: str) 
 
 def registration_approved(locale: str | None, *, user_id: str, first_name: str) -> Notice:
     return _render(
-        _locale(locale),
+        supported_locale(locale),
         "Your account has been approved",
         "Hello {first_name},\n\nYour account {user_id} has been approved. You can log in "
         "now.\n\n— MRS",
@@ -46,7 +42,7 @@ def registration_approved(locale: str | None, *, user_id: str, first_name: str) 
 def registration_rejected(
     locale: str | None, *, user_id: str, first_name: str, reason: str | None
 ) -> Notice:
-    loc = _locale(locale)
+    loc = supported_locale(locale)
     notice = _render(
         loc,
         "Your registration was not approved",

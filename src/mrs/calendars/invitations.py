@@ -10,7 +10,7 @@ rolled back is never mailed.
 
 Who is told: the owner and every attendee, each in their own language and each with the
 calendar as they may see it (METHOD:REQUEST for created and changed, METHOD:CANCEL for
-cancelled); people taken off the attendees get a CANCEL. `MailPreference` is honoured:
+cancelled); people taken off the attendees get a CANCEL. Mail preferences are honoured:
 `own_bookings` off spares the owner mail about their own changes (an administrator's
 change always reaches them, with the reason), `invitations` off spares an attendee.
 """
@@ -32,9 +32,10 @@ from mrs.accounts.models import User, UserStatus
 from mrs.background import Job, JobContext
 from mrs.calendars import ical, reading
 from mrs.calendars.mail_texts import Happening, Meeting, Telling, compose
-from mrs.calendars.models import MailPreference
+from mrs.calendars.preferences import MailPreferences, preferences_of
+from mrs.calendars.reading import Recipient
 from mrs.db.engine import Database
-from mrs.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, display_name
+from mrs.i18n import supported_locale
 from mrs.notifications.service import enqueue_mail
 from mrs.reservations import recurrence
 from mrs.reservations.changes import read_details
@@ -59,17 +60,6 @@ SKIPPED = Counter(
     "mrs_invitation_changes_skipped_total",
     "Reservation changes that could not be turned into mail (logged) and were skipped.",
 )
-
-
-@dataclass(frozen=True)
-class _Person:
-    """Someone to tell: a recipient of the meeting, or an attendee taken off it."""
-
-    user_id: str
-    email: str
-    name_parts: tuple[str, str]  # first and last name
-    locale: str
-    is_owner: bool
 
 
 @dataclass(frozen=True)
@@ -266,20 +256,11 @@ async def _mail_change(
         return  # cancelled since: the cancellation tells everyone, once
     details = read_details(change.details)
     by_admin = bool(details.get("by_admin"))
-    recipients = [
-        _Person(
-            user_id=each.user_id,
-            email=each.email,
-            name_parts=(each.first_name, each.last_name),
-            locale=each.locale,
-            is_owner=each.is_owner,
-        )
-        for each in await reading.recipients_of(
-            session,
-            reservation_id=change.reservation_id,
-            series_id=None if change.reservation_id is not None else change.series_id,
-        )
-    ]
+    recipients = await reading.recipients_of(
+        session,
+        reservation_id=change.reservation_id,
+        series_id=None if change.reservation_id is not None else change.series_id,
+    )
     still_invited = {each.user_id for each in recipients}
     removed = [
         each
@@ -287,7 +268,7 @@ async def _mail_change(
         if each.user_id not in still_invited
     ]
     everyone = [*recipients, *removed]
-    preferences = await _preferences(session, [each.user_id for each in everyone])
+    preferences = await preferences_of(session, [each.user_id for each in everyone])
     # Usually the owner, already read; an administrator or the system otherwise.
     actor = [each for each in recipients if each.user_id == change.actor_id] or await _people(
         session, [change.actor_id] if change.actor_id else []
@@ -301,9 +282,9 @@ async def _mail_change(
         date.fromisoformat(day) for day in details.get("occurrence_dates") or ()
     )
     for person in everyone:
-        if not _wants(person, preferences.get(person.user_id), by_admin=by_admin):
+        if not _wants(person, preferences[person.user_id], by_admin=by_admin):
             continue
-        locale = person.locale if person.locale in SUPPORTED_LOCALES else DEFAULT_LOCALE
+        locale = supported_locale(person.locale)
         events = await reading.events_of(
             session,
             reservation_ids=subject.reservation_ids,
@@ -317,7 +298,7 @@ async def _mail_change(
         if person in removed:
             method, told = ical.Method.CANCEL, Happening.REMOVED
             sent = [
-                replace(each, attendees=(ical.Person(_name(person, locale), person.email),))
+                replace(each, attendees=(ical.Person(person.name(locale), person.email),))
                 for each in _cancelled(events, subject)
             ]
         elif kind is ChangeKind.CANCELLED and (subject.cancelled or subject.occurrence is not None):
@@ -334,9 +315,9 @@ async def _mail_change(
         )
         telling = Telling(
             locale=locale,
-            reader_name=_name(person, locale),
+            reader_name=person.name(locale),
             as_owner=person.is_owner,
-            actor_name=_name(actor[0], locale) if actor else None,
+            actor_name=actor[0].name(locale) if actor else None,
             by_admin=by_admin and person.is_owner,
             reason=change.reason if by_admin and person.is_owner else None,
             occurrence=subject.occurrence.occurrence_date if subject.occurrence else None,
@@ -384,11 +365,9 @@ def _cancelled(events: Sequence[ical.CalendarEvent], subject: _Subject) -> list[
     return [replace(master, cancelled=True)]  # a series' cancel or change raised its version
 
 
-def _wants(person: _Person, preference: MailPreference | None, *, by_admin: bool) -> bool:
-    """Whether the person's preferences (None: the defaults, all mail) let this mail go:
-    an owner may turn off mail about their own doings, never an administrator's."""
-    if preference is None:
-        return True
+def _wants(person: Recipient, preference: MailPreferences, *, by_admin: bool) -> bool:
+    """Whether the person's preferences let this mail go: an owner may turn off mail
+    about their own doings, never an administrator's."""
     if person.is_owner:
         return by_admin or preference.own_bookings
     return preference.invitations
@@ -428,13 +407,9 @@ def _meeting(sent: Sequence[ical.CalendarEvent], subject: _Subject, locale: str)
     )
 
 
-def _name(person: _Person, locale: str) -> str:
-    return display_name(locale, *person.name_parts)
-
-
 async def _people(
     session: AsyncSession, user_ids: Sequence[str], *, active_only: bool = False
-) -> list[_Person]:
+) -> list[Recipient]:
     """Users by id (none of them owners here): attendees taken off (`active_only`: a
     disabled account gets no mail), or who acted."""
     if not user_ids:
@@ -446,22 +421,13 @@ async def _people(
         query = query.where(User.status == UserStatus.ACTIVE.value)
     rows = await session.execute(query.order_by(User.user_id))
     return [
-        _Person(
+        Recipient(
             user_id=row.user_id,
             email=row.email,
-            name_parts=(row.first_name, row.last_name),
-            locale=row.locale or DEFAULT_LOCALE,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            locale=supported_locale(row.locale),
             is_owner=False,
         )
         for row in rows
     ]
-
-
-async def _preferences(session: AsyncSession, user_ids: Sequence[str]) -> dict[str, MailPreference]:
-    """The preferences of those who set any (no row: every mail)."""
-    if not user_ids:
-        return {}
-    rows = await session.scalars(
-        select(MailPreference).where(MailPreference.user_id.in_(list(user_ids)))
-    )
-    return {row.user_id: row for row in rows}

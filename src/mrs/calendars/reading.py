@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mrs.accounts.models import User, UserStatus
 from mrs.calendars.ical import CalendarEvent, OccurrenceState, Person, series_events, uid_of
-from mrs.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, display_name, translate
+from mrs.i18n import display_name, supported_locale, translate
 from mrs.reservations.models import (
     Reservation,
     ReservationAttendee,
@@ -47,10 +47,6 @@ class Recipient:
 
     def name(self, locale: str) -> str:
         return display_name(locale, self.first_name, self.last_name) or self.user_id
-
-
-def _locale(value: str | None) -> str:
-    return value if value in SUPPORTED_LOCALES else DEFAULT_LOCALE
 
 
 def location_of(room_name: str, location: str | None) -> str:
@@ -130,7 +126,7 @@ async def events_of(
     one marked so), and each series (asked for, or the series of an occurrence asked
     for) as its master and overrides. SEQUENCE is the row's version - 1 (an override
     adds its occurrence's changes to its series')."""
-    locale = _locale(locale)
+    locale = supported_locale(locale)
     singles: list[Any] = []
     wanted_series = set(series_ids)
     if reservation_ids:
@@ -402,7 +398,7 @@ async def recipients_of(
             row.email,
             row.first_name,
             row.last_name,
-            _locale(row.locale),
+            supported_locale(row.locale),
             row.user_id == owner_id,
         )
         for row in rows

@@ -7,7 +7,7 @@ from datetime import date
 
 from markupsafe import Markup
 
-from mrs.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, format_day, translate
+from mrs.i18n import format_day, supported_locale, translate
 from mrs.wallclock import format_minute
 
 # Every msgid here, for the test that checks each has a Japanese translation.
@@ -45,16 +45,11 @@ class Meeting:
     link: str
 
 
-def mail_locale(locale: str | None) -> str:
-    """The language a mail is written in: the recipient's, else the site's default."""
-    return locale if locale in SUPPORTED_LOCALES else DEFAULT_LOCALE
-
-
 def reminder_mail(
     locale: str | None, meeting: Meeting, *, minutes: int, settings_link: str
 ) -> ReminderMail:
     """The reminder of `meeting` for someone who chose it `minutes` ahead."""
-    loc = mail_locale(locale)
+    loc = supported_locale(locale)
     start = format_minute(meeting.start_minute)
     facts = [
         (translate(loc, DATE), format_day(loc, meeting.day)),

@@ -25,9 +25,9 @@ from sqlalchemy.orm import aliased
 from mrs.accounts.models import User, UserStatus
 from mrs.background import Job, JobContext
 from mrs.calendars.models import REMINDER_CHOICES, MailPreference, ReminderSent
-from mrs.calendars.reminder_texts import Meeting, mail_locale, reminder_mail
+from mrs.calendars.reminder_texts import Meeting, reminder_mail
 from mrs.db.engine import Database
-from mrs.i18n import display_name
+from mrs.i18n import display_name, supported_locale
 from mrs.notifications.service import enqueue_mail
 from mrs.reservations.models import Reservation, ReservationAttendee, ReservationStatus
 from mrs.rooms.models import MeetingRoom
@@ -159,7 +159,7 @@ async def _due(session: AsyncSession, settings: Settings, now: datetime) -> list
         if row.reminder_minutes is None or not reminder_due(starts_at, now, row.reminder_minutes):
             continue
         title = meeting.title or display_name(
-            mail_locale(row.locale), meeting.first_name, meeting.last_name
+            supported_locale(row.locale), meeting.first_name, meeting.last_name
         )
         due.append(
             _Due(
