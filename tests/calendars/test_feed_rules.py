@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import hashlib
 
-from mrs.calendars.feed_tokens import feed_url, is_token_shaped, new_token, token_hash
+from mrs.calendars.feed_tokens import (
+    feed_url,
+    is_token_shaped,
+    new_token,
+    subscribe_base,
+    token_hash,
+)
 from mrs.calendars.feeds import FeedCache
 
 
@@ -21,6 +27,13 @@ def test_tokens_are_43_url_safe_characters_and_stored_as_their_sha256() -> None:
 def test_feed_urls() -> None:
     assert feed_url("https://mrs.example/", "T") == "https://mrs.example/calendar/T.ics"
     assert feed_url("https://mrs.example", "T", 7) == "https://mrs.example/calendar/T/rooms/7.ics"
+
+
+def test_feeds_are_offered_at_the_public_url_when_one_is_set() -> None:
+    assert subscribe_base("https://rooms.example.com", "http://10.0.0.5:8000/") == (
+        "https://rooms.example.com"
+    )
+    assert subscribe_base("", "http://10.0.0.5:8000/") == "http://10.0.0.5:8000/"
 
 
 def test_the_cache_keeps_the_most_recently_used_within_its_size() -> None:

@@ -41,6 +41,13 @@ def is_token_shaped(token: str) -> bool:
     return _TOKEN_SHAPE.fullmatch(token) is not None
 
 
+def subscribe_base(public_url: str, request_base_url: str) -> str:
+    """Where subscribers reach the site: `MRS_PUBLIC_URL` when set (behind a proxy the
+    request's own address is the inside one, which a calendar service cannot reach),
+    else the address the request came to."""
+    return public_url or request_base_url
+
+
 def feed_url(base_url: str, token: str, room_id: int | None = None) -> str:
     """The URL of the user's feed, or of a room's feed, opened by `token` (`base_url`:
     the site's, as the request came to it)."""

@@ -134,19 +134,20 @@ async def my_calendar_feed(user: CurrentUser, db: DatabaseDep) -> CalendarFeedRe
     status_code=status.HTTP_201_CREATED,
 )
 async def create_calendar_feed(
-    request: Request, user: CurrentUser, db: DatabaseDep, now: AuthNowDep
+    request: Request, user: CurrentUser, db: DatabaseDep, settings: SettingsDep, now: AuthNowDep
 ) -> CalendarFeedCreated:
     """Make the caller's feed token (replacing an earlier one, whose URLs stop working);
     its URLs are in this answer only."""
     token = await feed_tokens.create_token(db, user_id=user.user_id, now=now)
     found = await feed_tokens.feed_status(db, user_id=user.user_id)
+    base = feed_tokens.subscribe_base(settings.public_url, str(request.base_url))
     return CalendarFeedCreated(
-        url=feed_tokens.feed_url(str(request.base_url), token),
+        url=feed_tokens.feed_url(base, token),
         room_urls=[
             RoomFeedUrl(
                 room_id=room.room_id,
                 room_name=room.room_name,
-                url=feed_tokens.feed_url(str(request.base_url), token, room.room_id),
+                url=feed_tokens.feed_url(base, token, room.room_id),
             )
             for room in found.rooms
         ],

@@ -21,7 +21,7 @@ async def _calendar_page(
 ) -> Response:
     """The page; with `token` (just made) its URLs, this once: only a hash is kept."""
     found = await feed_tokens.feed_status(page.db, user_id=user_id)
-    base = str(page.request.base_url)
+    base = feed_tokens.subscribe_base(page.settings.public_url, str(page.request.base_url))
     return render(
         page.request,
         "account/calendar.html",
