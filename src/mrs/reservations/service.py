@@ -4,9 +4,9 @@ statements every write of a reservation shares (editing and series reuse them).
 Double booking is prevented in one statement (`statements.insert_if_free`): the insert
 happens only when the room is bookable that day (`mrs.rooms.availability`) and no active
 reservation overlaps. Outcomes are announced as `events`, whichever door called. On
-PostgreSQL the exclusion constraint is the real guarantee (two racing inserts both see
-"free"; the second then fails with 23P01, or 40P01 when they deadlock), and both become
-ReservationConflict. On SQLite, write transactions are serialised (BEGIN IMMEDIATE), so the
+PostgreSQL the exclusion constraint is the real guarantee: writes of one room on one day
+take turns on its date row, and a racing insert that still saw "free" then fails with
+23P01 (40P01 when two series deadlock); both become ReservationConflict. On SQLite, write transactions are serialised (BEGIN IMMEDIATE), so the
 check cannot race.
 """
 

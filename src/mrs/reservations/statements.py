@@ -338,16 +338,24 @@ _INVITED = bindparam("attendees", type_=ARRAY(String()))
 _INVITED_COUNT = bindparam("attendee_count", type_=Integer())
 
 
+def _lock_date(slot: Select[Any]) -> Select[Any]:
+    """`slot` locking its room's date row FOR NO KEY UPDATE, so the writes of one room on
+    one day take turns.
+
+    Racing inserts that overlap would otherwise each find the other's uncommitted row in
+    the exclusion constraint and wait for each other: a deadlock PostgreSQL only breaks
+    after `deadlock_timeout` (1 s). Under a burst of 120 clients these seconds added up
+    past the statement timeout, and some bookings were answered 503 instead of 201 or 409.
+    Taking turns, the second insert meets the first one's committed row and fails at once.
+    An admin closing the date, or a series writing it, waits for the turn as well."""
+    return slot.with_for_update(key_share=True, of=availability.reservable_room)
+
+
 def _new_reservation(with_attendees: bool) -> Any:
     """INSERT … SELECT of a reservation that only inserts when the room is bookable that
     day within its hours (the one rule, in the same statement: never only a pre-check), no
     active reservation overlaps and, `with_attendees`, every invited id is an active user."""
-    # FOR SHARE makes an admin closing this date wait for us (and us for them).
-    slot = (
-        availability.bookable_slot(ROOM_ID, DAY, _START, _END)
-        .with_for_update(read=True, of=availability.reservable_room)
-        .cte("slot")
-    )
+    slot = _lock_date(availability.bookable_slot(ROOM_ID, DAY, _START, _END)).cte("slot")
     other = reservation.alias("other")
     conditions = [~exists().where(_overlapping(other))]
     if with_attendees:
@@ -471,16 +479,14 @@ def active_users_among() -> Any:
 @cache
 def change_if_free() -> Any:
     """Change an active reservation (time, room, what the meeting is) in one UPDATE that
-    succeeds only when the target room is bookable that day (the one rule; FOR SHARE on
-    the date row, as reserving takes) and no other active reservation overlaps.
+    succeeds only when the target room is bookable that day (the one rule; the date row
+    locked as reserving locks it, `_lock_date`) and no other active reservation overlaps.
 
     Parameters: `moving_id`, the target `to_room_id`/`to_day`/`to_start`/`to_end`, the
     meeting fields as `new_*` and `changed_at`. No row back: refused, nothing changed.
     """
     other = reservation.alias("other")
-    bookable = availability.bookable_slot(_TO_ROOM_ID, _TO_DAY, _TO_START, _TO_END).with_for_update(
-        read=True, of=availability.reservable_room
-    )
+    bookable = _lock_date(availability.bookable_slot(_TO_ROOM_ID, _TO_DAY, _TO_START, _TO_END))
     return (
         update(reservation)
         .where(
