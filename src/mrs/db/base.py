@@ -30,6 +30,7 @@ MODEL_MODULES = (
     "mrs.monitoring.models",
     "mrs.ops.models",
     "mrs.audit.models",
+    "mrs.policies.models",
 )
 
 
