@@ -365,6 +365,6 @@ def login_tokens(base_url: str, user_ids: Sequence[str], password: str) -> list[
 
 def truncate_reservations(database_url: str) -> None:
     """Empty the reservation table (PostgreSQL), keeping users, rooms and opened dates;
-    the idempotency keys that point at reservations go with it."""
+    the rows that point at reservations (attendees, changes, idempotency keys) go with it."""
     with psycopg.connect(_conninfo(database_url), autocommit=True) as conn:
-        conn.execute("TRUNCATE reservation, idempotency_key RESTART IDENTITY")
+        conn.execute("TRUNCATE reservation, idempotency_key RESTART IDENTITY CASCADE")

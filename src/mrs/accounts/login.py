@@ -26,6 +26,7 @@ from mrs.accounts.sessions import (
     open_session,
     revoke_all,
 )
+from mrs.audit import service as audit
 from mrs.db.engine import Database
 from mrs.settings import Settings
 
@@ -136,7 +137,17 @@ async def change_password(
         await session.execute(
             update(User).where(User.user_id == user.user_id).values(password_hash=new_hash)
         )
-        await revoke_all(session, user.user_id, now=now, reason="password_changed")
+        ended = await revoke_all(session, user.user_id, now=now, reason="password_changed")
+        # Never the hash: that it changed, and what it ended.
+        await audit.record(
+            session,
+            action="user.password",
+            subject_type="user",
+            subject_id=user.user_id,
+            after={"password": "changed", "sessions_ended": ended},
+            actor_id=user.user_id,
+            at=now,
+        )
         row = open_session(
             session,
             settings,

@@ -90,6 +90,21 @@ async def register_user(
     try:
         async with db.transaction() as session:
             await insert_user(session, user)
+            # The applicant is the actor: nobody is logged in while registering.
+            await audit.record(
+                session,
+                action="user.register",
+                subject_type="user",
+                subject_id=user.user_id,
+                after={
+                    "first_name": user.first_name,
+                    "last_name": user.last_name,
+                    "email": user.email,
+                    "status": str(user.status),
+                },
+                actor_id=user.user_id,
+                at=now,
+            )
             await throttle.settle_registration(
                 session, attempt_id, RegistrationOutcome.SUBMITTED, user_id=user.user_id
             )

@@ -55,7 +55,7 @@ async def record(
 
     `actor_id` None means the system did it; the request id and client address come
     from the request being served, if any. `at` defaults to the system clock."""
-    origin = CURRENT.get()
+    request_id, client_address = request_origin()
     session.add(
         AuditEntry(
             at=at or system_clock(),
@@ -66,10 +66,18 @@ async def record(
             subject_id=str(subject_id)[:_TEXT_LENGTH],
             before=as_json(before),
             after=as_json(after),
-            request_id=origin.request_id,
-            client_address=(origin.client_address or None) and origin.client_address[:_TEXT_LENGTH],
+            request_id=request_id,
+            client_address=client_address,
         )
     )
+
+
+def request_origin() -> tuple[str | None, str | None]:
+    """The request id and client address the rows written now carry (None, None outside
+    a request), as stored: also for a statement that inserts its audit row itself."""
+    origin = CURRENT.get()
+    address = origin.client_address[:_TEXT_LENGTH] if origin.client_address else None
+    return origin.request_id, address
 
 
 def changed(

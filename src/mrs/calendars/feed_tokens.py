@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, insert, select
 
+from mrs.audit import service as audit
 from mrs.calendars.models import CalendarFeed
 from mrs.db.engine import Database
 from mrs.rooms.models import MeetingRoom
@@ -76,14 +77,29 @@ class FeedStatus:
 
 
 async def create_token(db: Database, *, user_id: str, now: datetime) -> str:
-    """Make the user's feed token, replacing any earlier one; the token (shown once)."""
+    """Make the user's feed token, replacing any earlier one; the token (shown once).
+    The audit row says whether one was replaced, never the token or its hash."""
     token = new_token()
     async with db.transaction() as session:
-        await session.execute(delete(CalendarFeed).where(CalendarFeed.user_id == user_id))
+        replaced = await session.execute(
+            delete(CalendarFeed)
+            .where(CalendarFeed.user_id == user_id)
+            .returning(CalendarFeed.user_id)
+        )
+        had_one = replaced.first() is not None
         await session.execute(
             insert(CalendarFeed).values(
                 user_id=user_id, token_hash=token_hash(token), created_at=now
             )
+        )
+        await audit.record(
+            session,
+            action="calendar_feed.regenerate" if had_one else "calendar_feed.create",
+            subject_type="user",
+            subject_id=user_id,
+            after={"created_at": now.isoformat()},
+            actor_id=user_id,
+            at=now,
         )
     return token
 
@@ -94,9 +110,19 @@ async def revoke_token(db: Database, *, user_id: str) -> bool:
         result = await session.execute(
             delete(CalendarFeed)
             .where(CalendarFeed.user_id == user_id)
-            .returning(CalendarFeed.user_id)
+            .returning(CalendarFeed.created_at)
         )
-        return result.first() is not None
+        revoked = result.first()
+        if revoked is not None:
+            await audit.record(
+                session,
+                action="calendar_feed.revoke",
+                subject_type="user",
+                subject_id=user_id,
+                before={"created_at": revoked.created_at.isoformat()},
+                actor_id=user_id,
+            )
+        return revoked is not None
 
 
 async def feed_status(db: Database, *, user_id: str) -> FeedStatus:

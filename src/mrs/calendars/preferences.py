@@ -7,13 +7,14 @@ gets what everyone gets; saving writes the whole row at once (an upsert).
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mrs.audit import service as audit
 from mrs.calendars.models import REMINDER_CHOICES, MailPreference
 from mrs.db.engine import Database
 from mrs.errors import InvalidInput
@@ -97,6 +98,7 @@ async def save_preferences(
         "reminder_minutes": saved.reminder_minutes,
     }
     async with db.transaction() as session:
+        was = (await preferences_of(session, [user_id]))[user_id]
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         statement = insert(MailPreference).values(values)
         await session.execute(
@@ -109,4 +111,15 @@ async def save_preferences(
                 },
             )
         )
+        before, after = audit.changed(asdict(was), asdict(saved))
+        if after:
+            await audit.record(
+                session,
+                action="user.mail_preferences",
+                subject_type="user",
+                subject_id=user_id,
+                before=before,
+                after=after,
+                actor_id=user_id,
+            )
     return saved

@@ -72,6 +72,15 @@ async def add_closure_day(
         if open_rooms:
             _refuse_if_reserved(await _active_on(session, room_ids=open_rooms, days=[day]))
             await rooms_opening.close_rooms_on(session, day=day, room_ids=open_rooms)
+        await audit.record(
+            session,
+            action="closure_day.create",
+            subject_type="closure_day",
+            subject_id=day.isoformat(),
+            after={"label": label, "closed_rooms": sorted(open_rooms)},
+            actor_id=created_by,
+            at=now,
+        )
     return closure
 
 

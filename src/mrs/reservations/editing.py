@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 
+from mrs.audit import service as audit
 from mrs.db.engine import Database
 from mrs.i18n import DEFAULT_LOCALE
 from mrs.reservations import changes, events, rules, statements
@@ -59,6 +60,7 @@ async def cancel(
                     Reservation.reserved_date,
                     Reservation.end_minute,
                     Reservation.status,
+                    Reservation.series_id,
                 )
                 .where(Reservation.reservation_id == reservation_id)
                 .with_for_update()
@@ -94,10 +96,21 @@ async def cancel(
             now=now,
             actor_id=actor.user_id,
             reservation_id=reservation_id,
-            by_admin=by_admin,
+            owner_id=row.user_id,
             reason=reason if by_admin else None,
+            before={"status": ReservationStatus.ACTIVE.value},
+            after=_cancelled(reason if by_admin else None),
+            occurrence=row.series_id is not None,
         )
     events.emit(ReservationEvent.CANCELLED)
+
+
+def _cancelled(reason: str | None) -> dict[str, Any]:
+    """A cancellation's audit `after`: the new status, and the reason the owner is told."""
+    after: dict[str, Any] = {"status": ReservationStatus.CANCELLED.value}
+    if reason:
+        after["reason"] = reason
+    return after
 
 
 # --- changing a reservation ---
@@ -138,6 +151,7 @@ _LOCKED_FOR_EDIT = (
         Reservation.description,
         Reservation.visibility,
         Reservation.version,
+        Reservation.series_id,
     )
     .where(Reservation.reservation_id == bindparam("reservation_id"))
     .with_for_update()
@@ -260,15 +274,22 @@ async def edit(
                     await set_attendees(session, [reservation_id], invited, replace=True)
             if moved or details_changed or invited is not None:
                 by_admin = actor.user_id != current.user_id
+                was, now_is = audit.changed(
+                    _fields_before(current, attendees=None if invited is None else before),
+                    _fields_after(params, attendees=invited),
+                )
                 await changes.record(
                     session,
                     ChangeKind.CHANGED,
                     now=now,
                     actor_id=actor.user_id,
                     reservation_id=reservation_id,
-                    by_admin=by_admin,
+                    owner_id=current.user_id,
                     reason=reason if by_admin else None,
                     removed_attendees=before - set(invited) if invited is not None else (),
+                    before=was,
+                    after=now_is,
+                    occurrence=current.series_id is not None,
                 )
             row = await read_back(session, db.dialect, reservation_id)
     except DBAPIError as exc:
@@ -276,3 +297,32 @@ async def edit(
             raise
         raise await why_not_inserted(db, params, statements.FIRST_OVERLAP_OF_MOVE) from exc
     return to_view(row, settings.tz, viewer=actor, locale=locale)
+
+
+def _fields_before(current: Any, *, attendees: Collection[str] | None) -> dict[str, Any]:
+    """The locked reservation's fields as an edit's audit `before` (attendees only when
+    the edit changes them)."""
+    return changes.meeting_fields(
+        room_id=current.room_id,
+        day=current.reserved_date,
+        start_minute=current.start_minute,
+        end_minute=current.end_minute,
+        title=current.title,
+        description=current.description,
+        visibility=current.visibility,
+        attendees=attendees,
+    )
+
+
+def _fields_after(params: dict[str, Any], *, attendees: Collection[str] | None) -> dict[str, Any]:
+    """The UPDATE's parameters as the edit's audit `after`."""
+    return changes.meeting_fields(
+        room_id=params["room_id"],
+        day=params["day"],
+        start_minute=params["start_minute"],
+        end_minute=params["end_minute"],
+        title=params["new_title"],
+        description=params["new_description"],
+        visibility=params["new_visibility"],
+        attendees=attendees,
+    )

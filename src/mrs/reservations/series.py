@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mrs.accounts.models import User
+from mrs.audit import service as audit
 from mrs.db.engine import Database
 from mrs.errors import InvalidInput
 from mrs.i18n import DEFAULT_LOCALE, display_name
@@ -441,7 +442,12 @@ async def create(
                     exclusive=_last_skip(attempt, on_conflict),
                 )
                 await changes.record(
-                    session, ChangeKind.CREATED, now=now, actor_id=user_id, series_id=series_id
+                    session,
+                    ChangeKind.CREATED,
+                    now=now,
+                    actor_id=user_id,
+                    series_id=series_id,
+                    after=_created(target, rule.text(), fields.start_date, skipped),
                 )
             break
         except DBAPIError as exc:
@@ -456,6 +462,33 @@ async def create(
         db, series_id, viewer=rules.Actor(user_id, False), locale=locale
     )
     return Booked(series_id=series_id, rule=rule.text(), occurrences=views, skipped=skipped)
+
+
+def _audited_fields(
+    target: _Occurrences, rule: str, attendees: Collection[str] | None
+) -> dict[str, Any]:
+    """A series as its audit rows show it (attendees only when part of the change)."""
+    return changes.meeting_fields(
+        room_id=target.room_id,
+        day=None,
+        rule=rule,
+        start_minute=target.start_minute,
+        end_minute=target.end_minute,
+        title=target.title,
+        description=target.description,
+        visibility=target.visibility,
+        attendees=attendees,
+    )
+
+
+def _created(
+    target: _Occurrences, rule: str, start_date: date, skipped: Sequence[PlannedDate]
+) -> dict[str, Any]:
+    """A new series' audit `after`: what it is, from when, and the dates left out."""
+    after = _audited_fields(target, rule, target.invited) | {"start_date": start_date.isoformat()}
+    if skipped:
+        after["skipped"] = [each.date.isoformat() for each in skipped]
+    return after
 
 
 async def _insert_series(
@@ -888,7 +921,6 @@ async def change(
                     existing=regenerated,
                     exclusive=_last_skip(attempt, change.on_conflict),
                 )
-                by_admin = actor.user_id != series.user_id
                 if splitting:
                     # The series ends before `from_date` and a new one (a new UID) goes on.
                     await changes.record(
@@ -897,16 +929,37 @@ async def change(
                         now=now,
                         actor_id=actor.user_id,
                         series_id=series_id,
-                        by_admin=by_admin,
+                        owner_id=series.user_id,
+                        before={"rule": series.rule},
+                        after={"rule": old_rule.ended_before(from_date).text()},
                     )
+                    after = _created(target, rule.text(), first_date, skipped)
+                    after["continues"] = series_id
+                    before: dict[str, Any] = {}
+                else:
+                    changing_attendees = change.attendees is not None
+                    before, after = audit.changed(
+                        _audited_fields(
+                            _as_stored(series),
+                            series.rule,
+                            invited_before if changing_attendees else None,
+                        ),
+                        _audited_fields(
+                            target, rule.text(), invited if changing_attendees else None
+                        ),
+                    )
+                    if skipped:
+                        after["skipped"] = [each.date.isoformat() for each in skipped]
                 await changes.record(
                     session,
                     ChangeKind.CREATED if splitting else ChangeKind.CHANGED,
                     now=now,
                     actor_id=actor.user_id,
                     series_id=target.series_id,
-                    by_admin=by_admin,
+                    owner_id=series.user_id,
                     removed_attendees=() if splitting else set(invited_before) - set(invited),
+                    before=before or None,
+                    after=after,
                 )
             break
         except DBAPIError as exc:
@@ -987,16 +1040,52 @@ async def cancel(
         )
         if cancelled or "rule" in values:
             by_admin = actor.user_id != series.user_id
+            before, after = _cancelled(series, values, cancelled)
+            if by_admin and reason:
+                after["reason"] = reason
             await changes.record(
                 session,
                 ChangeKind.CANCELLED,
                 now=now,
                 actor_id=actor.user_id,
                 series_id=series_id,
-                by_admin=by_admin,
+                owner_id=series.user_id,
                 reason=reason if by_admin else None,
                 occurrence_dates=[row.occurrence_date for row in cancelled],
+                before=before,
+                after=after,
             )
     for _ in cancelled:
         events.emit(ReservationEvent.CANCELLED)
     return len(cancelled)
+
+
+def _as_stored(series: ReservationSeries) -> _Occurrences:
+    """A stored series' fields, to compare with what an edit makes of them."""
+    return _Occurrences(
+        series_id=series.series_id,
+        user_id=series.user_id,
+        room_id=series.room_id,
+        start_minute=series.start_minute,
+        end_minute=series.end_minute,
+        title=series.title,
+        description=series.description,
+        visibility=str(series.visibility),
+        invited=(),
+    )
+
+
+def _cancelled(
+    series: ReservationSeries, values: dict[str, Any], cancelled: Sequence[Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A series cancel's audit before/after: the rule ended and the status, where they
+    changed, and the dates of the occurrences cancelled."""
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {
+        "cancelled_dates": sorted(row.occurrence_date.isoformat() for row in cancelled)
+    }
+    if "rule" in values:
+        before["rule"], after["rule"] = series.rule, values["rule"]
+    if "status" in values:
+        before["status"], after["status"] = str(series.status), values["status"]
+    return before, after

@@ -163,6 +163,9 @@ async def _insert_in(
     """Within `session`'s transaction: the new reservation's view row (with `invited` as
     its attendees, its change recorded), or None when the room is closed or the time taken."""
     await check_attendees(session, invited)
+    fields = _created_fields(params, invited)
+    if dialect == "postgresql":
+        params = {**params, **changes.creation_params(fields)}
     inserted = (await session.execute(statements.insert_if_free(dialect), params)).first()
     if inserted is None:
         return None
@@ -173,12 +176,27 @@ async def _insert_in(
             now=params["now"],
             actor_id=params["user_id"],
             reservation_id=inserted.reservation_id,
+            after=fields,
         )
     if invited:
         await set_attendees(session, [inserted.reservation_id], invited, replace=False)
     elif dialect == "postgresql":
         return inserted  # PostgreSQL's statement reads the view back itself
     return await read_back(session, dialect, inserted.reservation_id)
+
+
+def _created_fields(params: dict[str, Any], invited: Sequence[str]) -> dict[str, Any]:
+    """The new reservation as its audit row's `after` (from the insert's parameters)."""
+    return changes.meeting_fields(
+        room_id=params["room_id"],
+        day=params["day"],
+        start_minute=params["start_minute"],
+        end_minute=params["end_minute"],
+        title=params["title"],
+        description=params["description"],
+        visibility=params["visibility"],
+        attendees=invited,
+    )
 
 
 # A reservation's meeting fields when none are given (a seed-style booking).
@@ -195,6 +213,7 @@ async def _insert_if_free(
     if db.dialect != "postgresql":
         async with db.transaction() as session:
             return await _insert_in(session, db.dialect, params, invited)
+    params |= changes.creation_params(_created_fields(params, invited))
     if not invited:
         rows = await db.write(statements.insert_if_free(db.dialect), params)
         return rows[0] if rows else None

@@ -396,19 +396,26 @@ def _new_reservation(with_attendees: bool) -> Any:
     )
 
 
+def _recorded(made: Any) -> list[Any]:
+    """The change and audit rows of the new reservations `made`, as CTEs of the statement."""
+    change, audited = changes.creations_of(made)
+    return [change.cte("recorded"), audited.cte("audited")]
+
+
 @cache
 def insert_if_free(dialect: str) -> Any:
     """Insert the reservation when it is free (`_new_reservation`).
 
-    PostgreSQL: one round trip that also records the change (`changes.creations_of`) and
-    reads the new reservation's view back. SQLite allows no INSERT inside a WITH clause: it
+    PostgreSQL: one round trip that also records the change and its audit row
+    (`changes.creations_of`, parameters `changes.creation_params`) and reads the new
+    reservation's view back. SQLite allows no INSERT inside a WITH clause: it
     returns the id only, to be recorded and read after.
     """
     new = _new_reservation(with_attendees=False)
     if dialect != "postgresql":
         return new.returning(reservation.c.reservation_id)
     made = new.returning(*reservation.c).cte("new")
-    recorded = changes.creations_of(made).cte("recorded")
+    recorded = _recorded(made)
     return (
         select(
             made,
@@ -422,7 +429,7 @@ def insert_if_free(dialect: str) -> Any:
                 usr, usr.c.user_id == made.c.user_id
             )
         )
-        .add_cte(recorded)
+        .add_cte(*recorded)
     )
 
 
@@ -456,7 +463,7 @@ def insert_meeting_if_free() -> Any:
         .scalar_subquery()
         .label("attendees")
     )
-    recorded = changes.creations_of(made).cte("recorded")
+    recorded = _recorded(made)
     return (
         select(made, meeting_room.c.room_name, usr.c.first_name, usr.c.last_name, attendees)
         .select_from(
@@ -464,7 +471,7 @@ def insert_meeting_if_free() -> Any:
                 usr, usr.c.user_id == made.c.user_id
             )
         )
-        .add_cte(recorded)
+        .add_cte(*recorded)
     )
 
 

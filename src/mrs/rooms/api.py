@@ -114,32 +114,37 @@ async def admin_list_equipment(_admin: AdminUser, db: DatabaseDep) -> list[Equip
 
 @router.post("/admin/equipment", response_model=EquipmentRead, status_code=status.HTTP_201_CREATED)
 async def create_equipment(
-    body: EquipmentCreate, _admin: AdminUser, db: DatabaseDep, now: NowDep
+    body: EquipmentCreate, admin: AdminUser, db: DatabaseDep, now: NowDep
 ) -> Equipment:
     """Add to the list of equipment; a code already there is a 409."""
     return await equipment.create_equipment(
-        db, code=body.code, name_en=body.name_en, name_ja=body.name_ja, now=now
+        db,
+        code=body.code,
+        name_en=body.name_en,
+        name_ja=body.name_ja,
+        now=now,
+        actor_id=admin.user_id,
     )
 
 
 @router.patch("/admin/equipment/{code}", response_model=EquipmentRead)
 async def update_equipment(
     body: EquipmentUpdate,
-    _admin: AdminUser,
+    admin: AdminUser,
     db: DatabaseDep,
     code: EquipmentCode = EquipmentCodePath,
 ) -> Equipment:
     return await equipment.update_equipment(
-        db, code=code, changes=body.model_dump(exclude_unset=True)
+        db, code=code, changes=body.model_dump(exclude_unset=True), actor_id=admin.user_id
     )
 
 
 @router.delete("/admin/equipment/{code}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_equipment(
-    _admin: AdminUser, db: DatabaseDep, code: EquipmentCode = EquipmentCodePath
+    admin: AdminUser, db: DatabaseDep, code: EquipmentCode = EquipmentCodePath
 ) -> None:
     """Remove from the list, and from every room that offered it."""
-    await equipment.delete_equipment(db, code=code)
+    await equipment.delete_equipment(db, code=code, actor_id=admin.user_id)
 
 
 # --- closure days (adding one closes every room: `mrs.reservations.api`) ---
@@ -151,6 +156,6 @@ async def list_closure_days(_admin: AdminUser, db: DatabaseDep) -> list[ClosureD
 
 
 @router.delete("/admin/closure-days/{day}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_closure_day(day: IsoDate, _admin: AdminUser, db: DatabaseDep) -> None:
+async def delete_closure_day(day: IsoDate, admin: AdminUser, db: DatabaseDep) -> None:
     """Take the date off the list (rooms closed for it stay closed until opened by hand)."""
-    await opening.delete_closure_day(db, day=day)
+    await opening.delete_closure_day(db, day=day, actor_id=admin.user_id)

@@ -10,6 +10,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mrs.audit import service as audit
 from mrs.db.engine import Database
 from mrs.rooms.errors import EquipmentCodeTaken, EquipmentNotFound, UnknownEquipment
 from mrs.rooms.models import Equipment, RoomEquipment
@@ -23,8 +24,18 @@ async def list_equipment(db: Database) -> list[Equipment]:
         )
 
 
+def _names(item: Equipment) -> dict[str, str]:
+    return {"name_en": item.name_en, "name_ja": item.name_ja}
+
+
 async def create_equipment(
-    db: Database, *, code: str, name_en: str, name_ja: str, now: datetime
+    db: Database,
+    *,
+    code: str,
+    name_en: str,
+    name_ja: str,
+    now: datetime,
+    actor_id: str | None = None,
 ) -> Equipment:
     """Add a piece of equipment to the list; a code already there is a conflict."""
     item = Equipment(equipment_code=code, name_en=name_en, name_ja=name_ja, created_at=now)
@@ -33,27 +44,58 @@ async def create_equipment(
             if await session.get(Equipment, code) is not None:
                 raise EquipmentCodeTaken(code=code)
             session.add(item)
+            await audit.record(
+                session,
+                action="equipment.create",
+                subject_type="equipment",
+                subject_id=code,
+                after=_names(item),
+                actor_id=actor_id,
+            )
     except IntegrityError as exc:
         raise EquipmentCodeTaken(code=code) from exc
     return item
 
 
-async def update_equipment(db: Database, *, code: str, changes: dict[str, str]) -> Equipment:
+async def update_equipment(
+    db: Database, *, code: str, changes: dict[str, str], actor_id: str | None = None
+) -> Equipment:
     """Rename a piece of equipment (only the names given change; the code never does)."""
     async with db.transaction() as session:
         item = await session.get(Equipment, code)
         if item is None:
             raise EquipmentNotFound(code=code)
+        was = _names(item)
         for field, value in changes.items():
             setattr(item, field, value)
+        before, after = audit.changed(was, _names(item))
+        if after:
+            await audit.record(
+                session,
+                action="equipment.update",
+                subject_type="equipment",
+                subject_id=code,
+                before=before,
+                after=after,
+                actor_id=actor_id,
+            )
     return item
 
 
-async def delete_equipment(db: Database, *, code: str) -> None:
+async def delete_equipment(db: Database, *, code: str, actor_id: str | None = None) -> None:
     """Remove a piece of equipment from the list and from every room offering it."""
     async with db.transaction() as session:
-        if await session.get(Equipment, code) is None:
+        item = await session.get(Equipment, code)
+        if item is None:
             raise EquipmentNotFound(code=code)
+        await audit.record(
+            session,
+            action="equipment.delete",
+            subject_type="equipment",
+            subject_id=code,
+            before=_names(item),
+            actor_id=actor_id,
+        )
         # Explicit rather than relying on ON DELETE CASCADE alone: SQLite only cascades
         # with its foreign keys switched on.
         await session.execute(delete(RoomEquipment).where(RoomEquipment.equipment_code == code))

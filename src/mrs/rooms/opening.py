@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mrs.audit import service as audit
 from mrs.db.engine import Database
 from mrs.http.types import parse_hour_minute
 from mrs.rooms.errors import ClosureDayExists, ClosureDayNotFound
@@ -56,13 +57,22 @@ async def add_closure_day(
     return closure
 
 
-async def delete_closure_day(db: Database, *, day: date) -> None:
+async def delete_closure_day(db: Database, *, day: date, actor_id: str | None = None) -> None:
     """Take the date off the list. Rooms closed for it stay closed (a closed date is
     never reopened by itself: an admin opens it again by hand where wanted)."""
     async with db.transaction() as session:
-        result = await session.execute(delete(ClosureDay).where(ClosureDay.closure_date == day))
-        if not result.rowcount:  # type: ignore[attr-defined]
+        closure = await session.get(ClosureDay, day)
+        if closure is None:
             raise ClosureDayNotFound(date=day.isoformat())
+        await session.execute(delete(ClosureDay).where(ClosureDay.closure_date == day))
+        await audit.record(
+            session,
+            action="closure_day.delete",
+            subject_type="closure_day",
+            subject_id=day.isoformat(),
+            before={"label": closure.label},
+            actor_id=actor_id,
+        )
 
 
 async def lock_open_rooms_on(session: AsyncSession, *, day: date) -> list[int]:

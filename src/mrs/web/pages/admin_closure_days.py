@@ -82,9 +82,9 @@ async def closure_day_add(page: Page, admin: PageAdmin) -> Response:
 
 
 @router.post("/admin/closure-days/{day}/delete")
-async def closure_day_delete(day: IsoDate, page: Page, _admin: PageAdmin) -> Response:
+async def closure_day_delete(day: IsoDate, page: Page, admin: PageAdmin) -> Response:
     async def delete(_: bool) -> Response:
-        await rooms_opening.delete_closure_day(page.db, day=day)
+        await rooms_opening.delete_closure_day(page.db, day=day, actor_id=admin.user_id)
         return redirect("/admin/closure-days?done=closure_deleted")
 
     async def again(state: FormState) -> Response:

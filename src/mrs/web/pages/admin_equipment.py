@@ -60,10 +60,15 @@ def _parse_new(form: FormData, state: FormState) -> EquipmentCreate | None:
 
 
 @router.post("/admin/equipment")
-async def equipment_add(page: Page, _admin: PageAdmin) -> Response:
+async def equipment_add(page: Page, admin: PageAdmin) -> Response:
     async def add(body: EquipmentCreate) -> Response:
         await rooms_equipment.create_equipment(
-            page.db, code=body.code, name_en=body.name_en, name_ja=body.name_ja, now=page.now
+            page.db,
+            code=body.code,
+            name_en=body.name_en,
+            name_ja=body.name_ja,
+            now=page.now,
+            actor_id=admin.user_id,
         )
         return redirect("/admin/equipment?done=equipment_added")
 
@@ -100,10 +105,10 @@ def _parse_names(form: FormData, state: FormState) -> EquipmentUpdate | None:
 
 
 @router.post("/admin/equipment/{code}")
-async def equipment_rename(code: CodePath, page: Page, _admin: PageAdmin) -> Response:
+async def equipment_rename(code: CodePath, page: Page, admin: PageAdmin) -> Response:
     async def rename(body: EquipmentUpdate) -> Response:
         await rooms_equipment.update_equipment(
-            page.db, code=code, changes=body.model_dump(exclude_unset=True)
+            page.db, code=code, changes=body.model_dump(exclude_unset=True), actor_id=admin.user_id
         )
         return redirect("/admin/equipment?done=equipment_saved")
 
@@ -133,9 +138,9 @@ async def equipment_delete_confirm(code: CodePath, page: Page, _admin: PageAdmin
 
 
 @router.post("/admin/equipment/{code}/delete")
-async def equipment_delete(code: CodePath, page: Page, _admin: PageAdmin) -> Response:
+async def equipment_delete(code: CodePath, page: Page, admin: PageAdmin) -> Response:
     async def delete(_: bool) -> Response:
-        await rooms_equipment.delete_equipment(page.db, code=code)
+        await rooms_equipment.delete_equipment(page.db, code=code, actor_id=admin.user_id)
         return redirect("/admin/equipment?done=equipment_deleted")
 
     async def again(state: FormState) -> Response:
