@@ -800,6 +800,8 @@ async def change(
                     refused=EditNotAllowed,
                 )
                 series: ReservationSeries = found.ReservationSeries
+                # As it was: the UPDATEs below refresh `series` itself.
+                stored, stored_rule = _as_stored(series), series.rule
                 old_rule = recurrence.parse_rule(series.rule)
                 rule = recurrence.parse_rule(change.rule) if change.rule is not None else old_rule
                 start = series.start_minute if change.start_minute is None else change.start_minute
@@ -930,7 +932,7 @@ async def change(
                         actor_id=actor.user_id,
                         series_id=series_id,
                         owner_id=series.user_id,
-                        before={"rule": series.rule},
+                        before={"rule": stored_rule},
                         after={"rule": old_rule.ended_before(from_date).text()},
                     )
                     after = _created(target, rule.text(), first_date, skipped)
@@ -940,9 +942,7 @@ async def change(
                     changing_attendees = change.attendees is not None
                     before, after = audit.changed(
                         _audited_fields(
-                            _as_stored(series),
-                            series.rule,
-                            invited_before if changing_attendees else None,
+                            stored, stored_rule, invited_before if changing_attendees else None
                         ),
                         _audited_fields(
                             target, rule.text(), invited if changing_attendees else None
@@ -1004,6 +1004,8 @@ async def cancel(
             refused=CancelNotAllowed,
         )
         series: ReservationSeries = found.ReservationSeries
+        # As it was: the UPDATE below refreshes `series` itself.
+        was = {"rule": series.rule, "status": str(series.status)}
         occurrences = await _occurrence_rows(session, series_id)
         cancelled = [
             row
@@ -1040,7 +1042,7 @@ async def cancel(
         )
         if cancelled or "rule" in values:
             by_admin = actor.user_id != series.user_id
-            before, after = _cancelled(series, values, cancelled)
+            before, after = _cancelled(was, values, cancelled)
             if by_admin and reason:
                 after["reason"] = reason
             await changes.record(
@@ -1076,16 +1078,16 @@ def _as_stored(series: ReservationSeries) -> _Occurrences:
 
 
 def _cancelled(
-    series: ReservationSeries, values: dict[str, Any], cancelled: Sequence[Any]
+    was: dict[str, str], values: dict[str, Any], cancelled: Sequence[Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A series cancel's audit before/after: the rule ended and the status, where they
-    changed, and the dates of the occurrences cancelled."""
+    """A series cancel's audit before/after: the rule ended and the status (`was`: as
+    they were), where they changed, and the dates of the occurrences cancelled."""
     before: dict[str, Any] = {}
     after: dict[str, Any] = {
         "cancelled_dates": sorted(row.occurrence_date.isoformat() for row in cancelled)
     }
     if "rule" in values:
-        before["rule"], after["rule"] = series.rule, values["rule"]
+        before["rule"], after["rule"] = was["rule"], values["rule"]
     if "status" in values:
-        before["status"], after["status"] = str(series.status), values["status"]
+        before["status"], after["status"] = was["status"], values["status"]
     return before, after
