@@ -49,10 +49,11 @@ async def test_the_page_shows_changes_newest_first_with_before_and_after(
     assert page.status_code == 200, page.text
     html = page.text
     assert 'href="/admin/audit"' in html  # the navigation item
-    actions = re.findall(r'<th scope="row"><code>([^<]*)</code></th>', html)
+    actions = re.findall(r"<code>([a-z_.]+)</code></th>", html)
     assert actions == ["group.create", "group.create"]
+    assert html.count("Group created<br>") == 2  # each action named, its code below
     assert html.index("Legal") < html.index("Sales")
-    assert "&#34;name&#34;: &#34;Sales&#34;" in html
+    assert "<code>name</code>: Sales" in html  # the fields one a line, not raw JSON
     assert "<td>chief</td>" in html
     assert "2 changes, newest first." in html
     assert 'href="/api/admin/audit?format=csv"' in html
@@ -136,3 +137,72 @@ async def test_users_may_not_see_the_page(
     page = await client.get("/admin/audit")
     assert page.status_code == 403
     assert 'href="/admin/audit"' not in page.text
+
+
+async def test_reservation_changes_are_shown_named_filtered_and_exported(
+    client: httpx.AsyncClient,
+    admin: str,
+    make_user: Any,
+    login: Any,
+    make_room: Any,
+    page_login: Any,
+    tomorrow: Any,
+) -> None:
+    """An owner books, the administrator cancels it for them: both rows are named in
+    either language, the owner's filter finds both, and the CSV holds them."""
+    owner = await login(await make_user("owner"))
+    await page_login(admin)  # the API login above cleared the page session
+    room = await make_room("Sakura")
+    api = {"Authorization": owner["Authorization"]}
+    body = {"date": tomorrow.isoformat(), "start_time": "10:00", "end_time": "11:00"}
+    made = await client.post(f"/api/rooms/{room}/reservations", json=body, headers=api)
+    assert made.status_code == 201, made.text
+    reservation_id = made.json()["reservation_id"]
+    cancelled = await client.delete(f"/api/reservations/{reservation_id}", headers=api)
+    assert cancelled.status_code == 204
+    # (the owner cancelled that one; the administrator cancels a second one for them)
+    again = await client.post(
+        f"/api/rooms/{room}/reservations",
+        json={**body, "start_time": "13:00", "end_time": "14:00"},
+        headers=api,
+    )
+    await _cancel_as_page_admin(client, again.json()["reservation_id"])
+
+    page = await client.get("/admin/audit", params={"action": "reservation."})
+    actions = re.findall(r"<code>([a-z_.]+)</code></th>", page.text)
+    assert actions == [
+        "reservation.cancel",
+        "reservation.create",
+        "reservation.cancel",
+        "reservation.create",
+    ]
+    assert "Reservation cancelled<br>" in page.text
+    assert "(for owner)" in page.text  # the administrator acted for the owner
+    assert "<code>start</code>: 10:00" in page.text
+    assert "<code>status</code>: CANCELLED" in page.text
+    assert "<code>reason</code>: Room needed" in page.text  # what the owner was told
+    japanese = await client.get("/admin/audit", params={"action": "reservation."}, headers=JA)
+    assert "予約の作成<br>" in japanese.text
+    assert "予約の取り消し<br>" in japanese.text
+    assert "owner の代理" in japanese.text
+
+    by_owner = await client.get("/admin/audit", params={"actor": "owner"})
+    assert len(re.findall(r"<code>reservation\.[a-z]+</code></th>", by_owner.text)) == 4
+    by_admin = await client.get("/admin/audit", params={"actor": "chief"})
+    assert re.findall(r"<code>(reservation\.[a-z]+)</code></th>", by_admin.text) == [
+        "reservation.cancel"
+    ]
+    csv = await client.get("/api/admin/audit", params={"action": "reservation.", "format": "csv"})
+    assert csv.status_code == 200
+    lines = csv.content.decode("utf-8-sig").strip().splitlines()
+    assert len(lines) == 5  # the header and the four rows
+    assert ",chief,owner,reservation.cancel," in csv.text
+
+
+async def _cancel_as_page_admin(client: httpx.AsyncClient, reservation_id: int) -> None:
+    """The logged-in administrator (the page session) cancels through the page."""
+    cancelled = await client.post(
+        f"/reservations/{reservation_id}/cancel", data={"reason": "Room needed"}
+    )
+    assert cancelled.status_code == 303, cancelled.text
+    assert "done=cancelled" in cancelled.headers["location"]

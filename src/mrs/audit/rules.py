@@ -65,6 +65,27 @@ def parsed(text: str | None) -> object:
     return None if text is None else json.loads(text)
 
 
+def readable(text: str | None) -> list[tuple[str, str]]:
+    """A stored before/after JSON object as (field, value) lines for a person to read:
+    text as it is, None as "—", lists joined by commas, other values as JSON."""
+    value = parsed(text)
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        return [("", _shown(value))]
+    return [(str(name), _shown(each)) for name, each in value.items()]
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return ", ".join(_shown(each) for each in value) if value else "—"
+    return json.dumps(value, ensure_ascii=False)
+
+
 def csv_row(
     audit_id: int,
     at: datetime,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select, text
+from sqlalchemy import ColumnElement, delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mrs.audit import rules
@@ -90,7 +90,8 @@ def changed(
 
 @dataclass(frozen=True)
 class AuditFilter:
-    """Which rows to show: by whom, action prefix ("group." or "group.create"), period."""
+    """Which rows to show: by whom (who acted, or on whose behalf an administrator
+    did), action prefix ("group." or "group.create"), period."""
 
     actor_id: str | None = None
     action_prefix: str | None = None
@@ -100,7 +101,12 @@ class AuditFilter:
     def conditions(self) -> list[ColumnElement[bool]]:
         found: list[ColumnElement[bool]] = []
         if self.actor_id:
-            found.append(AuditEntry.actor_id == self.actor_id)
+            found.append(
+                or_(
+                    AuditEntry.actor_id == self.actor_id,
+                    AuditEntry.on_behalf_of == self.actor_id,
+                )
+            )
         if self.action_prefix:
             # A prefix match without LIKE: no wildcard in the input can widen it.
             prefix = self.action_prefix

@@ -22,6 +22,45 @@ from mrs.web.rendering import render
 router = APIRouter()
 
 PAGE_SIZE = 50
+# What each action is called on the page (the code is shown too; an action without a
+# name here, such as one added later, shows its code only).
+ACTION_LABELS: dict[str, str] = {
+    "audit.prune": N_("Old audit rows removed"),
+    "calendar_feed.create": N_("Calendar feed made"),
+    "calendar_feed.regenerate": N_("Calendar feed URL replaced"),
+    "calendar_feed.revoke": N_("Calendar feed revoked"),
+    "closure_day.create": N_("Closure day added"),
+    "closure_day.delete": N_("Closure day removed"),
+    "equipment.create": N_("Equipment added"),
+    "equipment.delete": N_("Equipment removed"),
+    "equipment.update": N_("Equipment renamed"),
+    "group.create": N_("Group created"),
+    "group.delete": N_("Group deleted"),
+    "group.members": N_("Group members changed"),
+    "group.rename": N_("Group renamed"),
+    "group.update": N_("Group changed"),
+    "occurrence.cancel": N_("Occurrence cancelled"),
+    "occurrence.update": N_("Occurrence changed"),
+    "reservation.cancel": N_("Reservation cancelled"),
+    "reservation.create": N_("Reservation made"),
+    "reservation.update": N_("Reservation changed"),
+    "room.close_dates": N_("Room closed on dates"),
+    "room.create": N_("Room created"),
+    "room.open_dates": N_("Room opened on dates"),
+    "room.update": N_("Room changed"),
+    "series.cancel": N_("Series cancelled"),
+    "series.create": N_("Series made"),
+    "series.update": N_("Series changed"),
+    "user.approve": N_("Registration approved"),
+    "user.disable": N_("User disabled"),
+    "user.enable": N_("User enabled"),
+    "user.end_sessions": N_("User's sessions ended"),
+    "user.mail_preferences": N_("Mail preferences changed"),
+    "user.password": N_("Password changed"),
+    "user.register": N_("Registration submitted"),
+    "user.reject": N_("Registration rejected"),
+    "user.role": N_("Role changed"),
+}
 _FIELDS = ("actor", "action", "from", "to")
 # The ?page= values the pager makes (a bigger one is shown as the first page).
 _MAX_PAGE = 100_000
@@ -72,9 +111,10 @@ def _row(entry: AuditEntry) -> dict[str, Any]:
         "actor_id": entry.actor_id,
         "on_behalf_of": entry.on_behalf_of,
         "action": entry.action,
+        "label": ACTION_LABELS.get(entry.action),
         "subject": f"{entry.subject_type} {entry.subject_id}",
-        "before": entry.before or "",
-        "after": entry.after or "",
+        "before": rules.readable(entry.before),
+        "after": rules.readable(entry.after),
         "request_id": entry.request_id or "",
         "client_address": entry.client_address or "",
     }
