@@ -65,3 +65,17 @@ async def test_the_prune_permission_ends_with_its_transaction(
         async with db.transaction() as session:
             await session.execute(delete(AuditEntry))
     assert await _count(db) == 2  # test.new and the prune's own row
+
+
+async def test_the_fast_paths_connection_cannot_change_rows_either(db: Database) -> None:
+    """The bookings' own statements (psycopg, autocommit) insert audit rows: the same
+    connection cannot update or delete one."""
+    async with db.transaction() as session:
+        await audit.record(
+            session, action="test.keep", subject_type="t", subject_id=1, actor_id=None
+        )
+    for sql in ("UPDATE audit_log SET action = 'test.changed'", "DELETE FROM audit_log"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            await db.write(text(sql), {})
+    async with db.snapshot() as session:
+        assert await session.scalar(select(AuditEntry.action)) == "test.keep"
