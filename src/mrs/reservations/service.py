@@ -26,6 +26,8 @@ from mrs.db.engine import Database
 from mrs.db.errors import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, FOREIGN_KEY_VIOLATION, sqlstate
 from mrs.db.types import UTCDateTime
 from mrs.i18n import DEFAULT_LOCALE
+from mrs.policies import enforcement as policies
+from mrs.policies.rules import Quota, Slot
 from mrs.reservations import changes, events, rules, statements
 from mrs.reservations.errors import (
     IdempotencyKeyInProgress,
@@ -186,14 +188,22 @@ _NO_MEETING: dict[str, Any] = {"title": None, "description": "", "visibility": "
 
 
 async def _insert_if_free(
-    db: Database, params: dict[str, Any], invited: Sequence[str] = ()
+    db: Database,
+    params: dict[str, Any],
+    invited: Sequence[str] = (),
+    *,
+    settings: Settings,
+    quota: Quota | None = None,
 ) -> Any | None:
     """The new reservation's view row, or None when the room is closed or the time taken.
 
-    On PostgreSQL one statement in autocommit (the fast path), with or without attendees."""
+    On PostgreSQL one statement in autocommit (the fast path), with or without attendees;
+    under a `quota`, a transaction that holds it (the user's row locked) before inserting."""
     params = {**_NO_MEETING, **params}
-    if db.dialect != "postgresql":
+    if db.dialect != "postgresql" or quota is not None:
         async with db.transaction() as session:
+            if quota is not None:
+                await _hold(session, db.dialect, settings, quota, params)
             return await _insert_in(session, db.dialect, params, invited)
     if not invited:
         rows = await db.write(statements.insert_if_free(db.dialect), params)
@@ -216,6 +226,46 @@ def check_request(
     rules.check_time_range(start_minute, end_minute, settings.slot_minutes)
     rules.check_times_exist(day, start_minute, end_minute, settings.tz)
     rules.check_not_in_past(day, start_minute, now, settings.tz)
+
+
+async def _hold(
+    session: AsyncSession, dialect: str, settings: Settings, quota: Quota, params: dict[str, Any]
+) -> None:
+    """Hold the user's quota for the booking `params` (user's row first, then the date's)."""
+    await policies.hold_quota(
+        session,
+        dialect=dialect,
+        settings=settings,
+        user_id=params["user_id"],
+        quota=quota,
+        slots=[Slot(params["day"], params["start_minute"], params["end_minute"])],
+        now=params["now"],
+    )
+
+
+async def check_policy(
+    db: Database,
+    *,
+    settings: Settings,
+    user_id: str,
+    room_id: int,
+    day: date,
+    start_minute: int,
+    end_minute: int,
+    now: datetime,
+    session: AsyncSession | None = None,
+) -> Quota | None:
+    """The room's policy for this booking by `user_id` (refused with the rule's error);
+    the quota to hold when one applies."""
+    return await policies.check_booking(
+        db,
+        settings=settings,
+        user_id=user_id,
+        room_id=room_id,
+        slots=[Slot(day, start_minute, end_minute)],
+        now=now,
+        session=session,
+    )
 
 
 def _booking(
@@ -268,6 +318,16 @@ async def _reserve_now(
     """`reserve` without an Idempotency-Key: the new reservation as its owner sees it."""
     check_request(settings, day=day, start_minute=start_minute, end_minute=end_minute, now=now)
     invited = rules.attendee_ids(attendees, owner_id=user_id)
+    quota = await check_policy(
+        db,
+        settings=settings,
+        user_id=user_id,
+        room_id=room_id,
+        day=day,
+        start_minute=start_minute,
+        end_minute=end_minute,
+        now=now,
+    )
     params = _booking(
         user_id=user_id,
         room_id=room_id,
@@ -280,7 +340,7 @@ async def _reserve_now(
         visibility=visibility,
     )
     try:
-        row = await _insert_if_free(db, params, invited)
+        row = await _insert_if_free(db, params, invited, settings=settings, quota=quota)
     except DBAPIError as exc:
         if not inserted_or_why_not(exc):
             raise
@@ -453,6 +513,19 @@ async def _reserve_once(
             check_request(
                 settings, day=day, start_minute=start_minute, end_minute=end_minute, now=now
             )
+            quota = await check_policy(
+                db,
+                settings=settings,
+                user_id=user_id,
+                room_id=room_id,
+                day=day,
+                start_minute=start_minute,
+                end_minute=end_minute,
+                now=now,
+                session=session,
+            )
+            if quota is not None:
+                await _hold(session, db.dialect, settings, quota, params)
             row = await _insert_in(session, db.dialect, params, invited)
             if row is None:
                 raise await why_not_inserted(db, params)
