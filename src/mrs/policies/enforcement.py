@@ -70,20 +70,24 @@ def site_quota(settings: Settings) -> Quota:
     )
 
 
-def effective_limits(settings: Settings, policy: Any | None, names_groups: bool) -> Limits:
+def effective_limits(
+    settings: Settings,
+    *,
+    max_minutes: int | None = None,
+    max_days_ahead: int | None = None,
+    min_notice_minutes: int | None = None,
+    roles: frozenset[str] = frozenset(),
+    names_groups: bool = False,
+) -> Limits:
     """The policy in force for a room: each of the room's values, else the site default."""
     site = site_limits(settings)
-    if policy is None:
-        return site
     return Limits(
-        max_minutes=site.max_minutes if policy.max_minutes is None else policy.max_minutes,
-        max_days_ahead=site.max_days_ahead
-        if policy.max_days_ahead is None
-        else policy.max_days_ahead,
+        max_minutes=site.max_minutes if max_minutes is None else max_minutes,
+        max_days_ahead=site.max_days_ahead if max_days_ahead is None else max_days_ahead,
         min_notice_minutes=site.min_notice_minutes
-        if policy.min_notice_minutes is None
-        else policy.min_notice_minutes,
-        roles=rules.parse_roles(policy.allowed_roles),
+        if min_notice_minutes is None
+        else min_notice_minutes,
+        roles=roles,
         names_groups=names_groups,
     )
 
@@ -119,7 +123,6 @@ def standing_statement() -> Any:
     return (
         select(
             usr.c.role_name,
-            room_policy.c.room_id.label("policy_room_id"),
             room_policy.c.max_minutes,
             room_policy.c.max_days_ahead,
             room_policy.c.min_notice_minutes,
@@ -185,10 +188,16 @@ async def standing(
     if not rows:  # no such user (deleted meanwhile): bound like anyone, never an admin
         return Standing("USER", site_limits(settings), False, site_quota(settings))
     row = rows[0]
-    policy = row if row.policy_room_id is not None else None
     return Standing(
         role=row.role_name,
-        limits=effective_limits(settings, policy, bool(row.names_groups)),
+        limits=effective_limits(
+            settings,
+            max_minutes=row.max_minutes,
+            max_days_ahead=row.max_days_ahead,
+            min_notice_minutes=row.min_notice_minutes,
+            roles=rules.parse_roles(row.allowed_roles),
+            names_groups=bool(row.names_groups),
+        ),
         in_named_group=bool(row.in_named_group),
         quota=quota_from(settings, row),
     )

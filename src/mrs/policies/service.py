@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,12 +65,14 @@ async def _values(session: AsyncSession, room_id: int) -> PolicyValues:
 
 
 def _view(settings: Settings, room_id: int, values: PolicyValues) -> PolicyView:
-    stored: Any = values  # the same field names as a room_policy row
     return PolicyView(
         room_id=room_id,
         values=values,
         effective=enforcement.effective_limits(
-            settings, stored, names_groups=bool(values.allowed_group_ids)
+            settings,
+            max_minutes=values.max_minutes,
+            max_days_ahead=values.max_days_ahead,
+            min_notice_minutes=values.min_notice_minutes,
         ),
     )
 
