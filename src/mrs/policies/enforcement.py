@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mrs.accounts.models import User, UserGroupMember
 from mrs.db.engine import Database
+from mrs.errors import InvalidInput
 from mrs.policies import rules
 from mrs.policies.models import GroupQuota, RoomPolicy, RoomPolicyGroup, UserQuotaOverride
 from mrs.policies.rules import Limits, Quota, Slot
@@ -228,6 +229,40 @@ async def check_booking(
         tz=settings.tz,
     )
     return found.quota if found.quota.applies else None
+
+
+def ungoverned(room_id: Any, user_id: Any) -> Any:
+    """SQL: no room policy and no user quota (override or group) govern this booking,
+    so the site-wide limits (checked beforehand, `site_allows`) are all there is."""
+    one: Any = literal_column("1")
+    return ~or_(
+        exists(select(one).select_from(room_policy).where(room_policy.c.room_id == room_id)),
+        exists(select(one).select_from(override).where(override.c.user_id == user_id)),
+        exists(
+            select(one)
+            .select_from(group_quota.join(member, member.c.group_id == group_quota.c.group_id))
+            .where(member.c.user_id == user_id)
+        ),
+    )
+
+
+def site_allows(settings: Settings, slots: Sequence[Slot], *, now: datetime) -> bool:
+    """Whether the booking passes the site-wide limits and no site quota applies (pure):
+    then an `ungoverned` booking needs no other check."""
+    if site_quota(settings).applies:
+        return False
+    try:
+        rules.check_policy(
+            site_limits(settings),
+            slots,
+            role="USER",
+            in_named_group=False,
+            now=now,
+            tz=settings.tz,
+        )
+    except InvalidInput:
+        return False
+    return True
 
 
 _LOCK_USER = select(usr.c.user_id).where(usr.c.user_id == _USER)

@@ -160,12 +160,18 @@ async def read_back(session: AsyncSession, dialect: str, reservation_id: int) ->
 
 
 async def _insert_in(
-    session: AsyncSession, dialect: str, params: dict[str, Any], invited: Sequence[str] = ()
+    session: AsyncSession,
+    dialect: str,
+    params: dict[str, Any],
+    invited: Sequence[str] = (),
+    ungoverned: bool = False,
 ) -> Any | None:
     """Within `session`'s transaction: the new reservation's view row (with `invited` as
-    its attendees, its change recorded), or None when the room is closed or the time taken."""
+    its attendees, its change recorded), or None when the room is closed or the time taken
+    (`ungoverned`: or a policy governs it)."""
     await check_attendees(session, invited)
-    inserted = (await session.execute(statements.insert_if_free(dialect), params)).first()
+    statement = statements.insert_if_free(dialect, ungoverned)
+    inserted = (await session.execute(statement, params)).first()
     if inserted is None:
         return None
     if dialect != "postgresql":  # PostgreSQL's statement records it itself
@@ -192,10 +198,12 @@ async def _insert_if_free(
     params: dict[str, Any],
     invited: Sequence[str] = (),
     *,
-    settings: Settings,
+    settings: Settings | None = None,
     quota: Quota | None = None,
+    ungoverned: bool = False,
 ) -> Any | None:
-    """The new reservation's view row, or None when the room is closed or the time taken.
+    """The new reservation's view row, or None when the room is closed or the time taken
+    (or, `ungoverned`, when a room policy or user quota governs it: see the statement).
 
     On PostgreSQL one statement in autocommit (the fast path), with or without attendees;
     under a `quota`, a transaction that holds it (the user's row locked) before inserting."""
@@ -203,13 +211,14 @@ async def _insert_if_free(
     if db.dialect != "postgresql" or quota is not None:
         async with db.transaction() as session:
             if quota is not None:
+                assert settings is not None  # a quota comes from the settings' site
                 await _hold(session, db.dialect, settings, quota, params)
-            return await _insert_in(session, db.dialect, params, invited)
+            return await _insert_in(session, db.dialect, params, invited, ungoverned)
     if not invited:
-        rows = await db.write(statements.insert_if_free(db.dialect), params)
+        rows = await db.write(statements.insert_if_free(db.dialect, ungoverned), params)
         return rows[0] if rows else None
     invitation = {"attendees": list(invited), "attendee_count": len(invited)}
-    rows = await db.write(statements.insert_meeting_if_free(), {**params, **invitation})
+    rows = await db.write(statements.insert_meeting_if_free(ungoverned), {**params, **invitation})
     if rows:
         return rows[0]
     # Refused: an attendee who is not an active user is the first thing to say.
@@ -318,16 +327,6 @@ async def _reserve_now(
     """`reserve` without an Idempotency-Key: the new reservation as its owner sees it."""
     check_request(settings, day=day, start_minute=start_minute, end_minute=end_minute, now=now)
     invited = rules.attendee_ids(attendees, owner_id=user_id)
-    quota = await check_policy(
-        db,
-        settings=settings,
-        user_id=user_id,
-        room_id=room_id,
-        day=day,
-        start_minute=start_minute,
-        end_minute=end_minute,
-        now=now,
-    )
     params = _booking(
         user_id=user_id,
         room_id=room_id,
@@ -340,7 +339,24 @@ async def _reserve_now(
         visibility=visibility,
     )
     try:
-        row = await _insert_if_free(db, params, invited, settings=settings, quota=quota)
+        row = None
+        # The fast path: one statement, which inserts only when no room policy or user
+        # quota governs the booking and the site-wide limits (checked here) pass.
+        fast = policies.site_allows(settings, [Slot(day, start_minute, end_minute)], now=now)
+        if fast:
+            row = await _insert_if_free(db, params, invited, ungoverned=True)
+        if row is None:
+            quota = await check_policy(
+                db,
+                settings=settings,
+                user_id=user_id,
+                room_id=room_id,
+                day=day,
+                start_minute=start_minute,
+                end_minute=end_minute,
+                now=now,
+            )
+            row = await _insert_if_free(db, params, invited, settings=settings, quota=quota)
     except DBAPIError as exc:
         if not inserted_or_why_not(exc):
             raise
