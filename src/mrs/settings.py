@@ -327,8 +327,9 @@ class Settings(BaseSettings):
     # --- policies: site-wide booking limits (a room's policy may depart from them) ---
     # Longest booking in minutes; unset: no limit.
     policy_max_minutes: int | None = Field(default=None, ge=1, le=60 * 24)
-    # How many days ahead a booking may start (0: today only); unset: the opening
-    # horizon, MRS_OPEN_DAYS_AHEAD (rooms are not opened further ahead anyway).
+    # How many days ahead a booking may start (0: today only); unset: no limit beyond the
+    # dates a room is open (MRS_OPEN_DAYS_AHEAD opens them automatically, but an admin
+    # may open dates further ahead by hand, and those stay bookable as before).
     policy_max_days_ahead: int | None = Field(default=None, ge=0, le=3660)
     # How many minutes before its start a booking must be made.
     policy_min_notice_minutes: int = Field(default=0, ge=0, le=60 * 24 * 366)

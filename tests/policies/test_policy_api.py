@@ -58,10 +58,10 @@ async def test_a_room_without_a_policy_shows_the_site_defaults_in_force(
     assert body["max_minutes"] is None
     assert body["allowed_roles"] == []
     assert body["allowed_group_ids"] == []
-    # How far ahead defaults to the opening horizon (MRS_OPEN_DAYS_AHEAD).
+    # The site's defaults leave bookings as they were: no limit but the open dates.
     assert body["effective"] == {
         "max_minutes": None,
-        "max_days_ahead": 180,
+        "max_days_ahead": None,
         "min_notice_minutes": 0,
     }
 

@@ -54,12 +54,10 @@ _ROOM = bindparam("room_id", type_=Integer())
 
 
 def site_limits(settings: Settings) -> Limits:
-    """The site-wide policy (MRS_POLICY_*): how far ahead defaults to the opening horizon."""
+    """The site-wide policy (MRS_POLICY_*)."""
     return Limits(
         max_minutes=settings.policy_max_minutes,
-        max_days_ahead=settings.policy_max_days_ahead
-        if settings.policy_max_days_ahead is not None
-        else settings.open_days_ahead,
+        max_days_ahead=settings.policy_max_days_ahead,
         min_notice_minutes=settings.policy_min_notice_minutes,
     )
 
