@@ -367,4 +367,5 @@ def truncate_reservations(database_url: str) -> None:
     """Empty the reservation table (PostgreSQL), keeping users, rooms and opened dates;
     the idempotency keys that point at reservations go with it."""
     with psycopg.connect(_conninfo(database_url), autocommit=True) as conn:
-        conn.execute("TRUNCATE reservation, idempotency_key RESTART IDENTITY")
+        # CASCADE: what hangs off a reservation (attendees, recorded changes) goes too.
+        conn.execute("TRUNCATE reservation, idempotency_key RESTART IDENTITY CASCADE")
