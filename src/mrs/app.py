@@ -33,6 +33,8 @@ from mrs.monitoring import install as monitoring_install
 from mrs.monitoring import pages as monitoring_pages
 from mrs.notifications import worker as notifications_worker
 from mrs.ops import schedule as ops_schedule
+from mrs.policies import api as policies_api
+from mrs.policies import pages as policies_pages
 from mrs.reports import api as reports_api
 from mrs.reservations import api as reservations_api
 from mrs.reservations import jobs as reservations_jobs
@@ -60,6 +62,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     monitoring_pages.router,
     reports_api.router,
     audit_api.router,
+    policies_api.router,
+    policies_pages.router,
 )
 JOBS: tuple[JobSource, ...] = (
     ops_schedule.jobs,

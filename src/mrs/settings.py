@@ -324,6 +324,22 @@ class Settings(BaseSettings):
     room_default_close: str = "20:00"
     # --- end rooms ---
 
+    # --- policies: site-wide booking limits (a room's policy may depart from them) ---
+    # Longest booking in minutes; unset: no limit.
+    policy_max_minutes: int | None = Field(default=None, ge=1, le=60 * 24)
+    # How many days ahead a booking may start (0: today only); unset: no limit beyond the
+    # dates a room is open (MRS_OPEN_DAYS_AHEAD opens them automatically, but an admin
+    # may open dates further ahead by hand, and those stay bookable as before).
+    policy_max_days_ahead: int | None = Field(default=None, ge=0, le=3660)
+    # How many minutes before its start a booking must be made.
+    policy_min_notice_minutes: int = Field(default=0, ge=0, le=60 * 24 * 366)
+    # Quotas per user (a group's quota or an admin's override takes their place); unset:
+    # no limit. Future reservations counts active ones not yet ended; hours are per ISO
+    # week (Monday to Sunday in MRS_TIMEZONE).
+    policy_max_future_reservations: int | None = Field(default=None, ge=0, le=100_000)
+    policy_max_hours_per_week: int | None = Field(default=None, ge=0, le=7 * 24)
+    # --- end policies ---
+
     @field_validator("slot_minutes")
     @classmethod
     def _slot_divides_day(cls, value: int) -> int:

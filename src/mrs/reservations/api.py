@@ -159,7 +159,12 @@ async def room_day(
     responses={
         404: {"description": "Room not reservable that date"},
         409: {"description": "Overlaps another reservation, or the room is out of use"},
-        422: {"description": "Invalid request, or its Idempotency-Key was used with another one"},
+        422: {
+            "description": "Invalid request, its Idempotency-Key was used with another one, "
+            "or the room's policy or the user's quota refuses it (codes policy_max_length, "
+            "policy_too_far_ahead, policy_min_notice, policy_not_allowed, "
+            "quota_future_reservations, quota_hours_per_week)"
+        },
     },
     tags=_TAGS,
 )

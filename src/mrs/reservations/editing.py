@@ -14,10 +14,13 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mrs.audit import service as audit
 from mrs.db.engine import Database
 from mrs.i18n import DEFAULT_LOCALE
+from mrs.policies import enforcement as policies
+from mrs.policies.rules import Slot
 from mrs.reservations import changes, events, rules, statements
 from mrs.reservations.errors import AlreadyCancelled, ReservationNotFound, StaleVersion
 from mrs.reservations.events import ReservationEvent
@@ -158,6 +161,40 @@ _LOCKED_FOR_EDIT = (
 )
 
 
+async def _check_move(
+    session: AsyncSession,
+    db: Database,
+    settings: Settings,
+    owner_id: str,
+    params: dict[str, Any],
+    now: datetime,
+) -> None:
+    """The room's policy and the owner's hours per week for the moved reservation (the
+    number of reservations does not change); the owner's row is locked before the move."""
+    slot = Slot(params["day"], params["start_minute"], params["end_minute"])
+    quota = await policies.check_booking(
+        db,
+        settings=settings,
+        user_id=owner_id,
+        room_id=params["room_id"],
+        slots=[slot],
+        now=now,
+        session=session,
+    )
+    if quota is not None and quota.max_hours_per_week is not None:
+        await policies.hold_quota(
+            session,
+            dialect=db.dialect,
+            settings=settings,
+            user_id=owner_id,
+            quota=quota,
+            slots=[slot],
+            now=now,
+            excluding=[params["moving_id"]],
+            count_future=False,
+        )
+
+
 def _matches(version: int, expected_versions: Collection[int] | None) -> bool:
     return expected_versions is None or version in expected_versions
 
@@ -239,6 +276,8 @@ async def edit(
                     end_minute=params["end_minute"],
                     now=now,
                 )
+                if not actor.is_admin:  # administrators are not bound by policies
+                    await _check_move(session, db, settings, current.user_id, params, now)
             invited = None
             before: set[str] = set()
             if change.attendees is not None:

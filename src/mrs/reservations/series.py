@@ -30,6 +30,8 @@ from mrs.audit import service as audit
 from mrs.db.engine import Database
 from mrs.errors import InvalidInput
 from mrs.i18n import DEFAULT_LOCALE, display_name
+from mrs.policies import enforcement as policies
+from mrs.policies.rules import Quota, Slot
 from mrs.reservations import changes, editing, events, recurrence, rules, service, statements
 from mrs.reservations.errors import (
     CancelNotAllowed,
@@ -220,6 +222,35 @@ async def preview(
         )
 
 
+async def _check_policy(
+    session: AsyncSession,
+    db: Database,
+    *,
+    settings: Settings,
+    user_id: str,
+    room_id: int,
+    dates: Sequence[date],
+    start_minute: int,
+    end_minute: int,
+    now: datetime,
+) -> Quota | None:
+    """Every date of the series passes the room's policy (else the first refusal); under
+    a quota the owner's row is locked now, before the dates' rows, and the quota returned
+    for `_write` to hold."""
+    quota = await policies.check_booking(
+        db,
+        settings=settings,
+        user_id=user_id,
+        room_id=room_id,
+        slots=[Slot(day, start_minute, end_minute) for day in dates],
+        now=now,
+        session=session,
+    )
+    if quota is not None:
+        await policies.lock_user(session, dialect=db.dialect, user_id=user_id)
+    return quota
+
+
 # --- writing occurrences ---
 
 
@@ -301,11 +332,14 @@ async def _write(
     now: datetime,
     existing: dict[date, int] | None = None,
     exclusive: bool = False,
+    quota: Quota | None = None,
 ) -> tuple[list[int], list[PlannedDate]]:
     """Make the series' occurrences to come be `dates`: `existing` (rule date → id, the
     occurrences being regenerated) are updated in place where their date stays, removed
     where it does not; the other dates are inserted. Dates that cannot be booked refuse
-    the whole change (`fail`) or are left out (`skip`, listed). The new ids, the skipped."""
+    the whole change (`fail`) or are left out (`skip`, listed). Under a `quota` (the
+    owner's row already locked) the dates to book must keep within it. The new ids, the
+    skipped."""
     existing = existing or {}
     planned = await plan_dates(
         session,
@@ -326,6 +360,16 @@ async def _write(
         events.emit(ReservationEvent.CONFLICT)
         raise series_conflict(refused)
     free = [each.date for each in planned if each.state is DateState.FREE]
+    if quota is not None:
+        await policies.check_quota(
+            session,
+            settings=settings,
+            user_id=target.user_id,
+            quota=quota,
+            slots=[Slot(day, target.start_minute, target.end_minute) for day in free],
+            now=now,
+            excluding=set(existing.values()),
+        )
     kept = [existing[day] for day in free if day in existing]
     removed = [each for day, each in existing.items() if day not in set(free)]
     if removed:
@@ -429,6 +473,17 @@ async def create(
         try:
             async with db.transaction() as session:
                 await service.check_attendees(session, invited)
+                quota = await _check_policy(
+                    session,
+                    db,
+                    settings=settings,
+                    user_id=user_id,
+                    room_id=fields.room_id,
+                    dates=dates,
+                    start_minute=fields.start_minute,
+                    end_minute=fields.end_minute,
+                    now=now,
+                )
                 series_id = await _insert_series(session, target, fields.start_date, rule, now)
                 target = replace(target, series_id=series_id)
                 inserted, skipped = await _write(
@@ -440,6 +495,7 @@ async def create(
                     on_conflict=on_conflict,
                     now=now,
                     exclusive=_last_skip(attempt, on_conflict),
+                    quota=quota,
                 )
                 await changes.record(
                     session,
@@ -912,6 +968,19 @@ async def change(
                                 insert(SeriesAttendee),
                                 [{"series_id": series_id, "user_id": each} for each in invited],
                             )
+                quota = None
+                if not actor.is_admin:  # administrators are not bound by policies
+                    quota = await _check_policy(
+                        session,
+                        db,
+                        settings=settings,
+                        user_id=series.user_id,
+                        room_id=target.room_id,
+                        dates=dates,
+                        start_minute=start,
+                        end_minute=end,
+                        now=now,
+                    )
                 inserted, skipped = await _write(
                     session,
                     db,
@@ -922,6 +991,7 @@ async def change(
                     now=now,
                     existing=regenerated,
                     exclusive=_last_skip(attempt, change.on_conflict),
+                    quota=quota,
                 )
                 if splitting:
                     # The series ends before `from_date` and a new one (a new UID) goes on.

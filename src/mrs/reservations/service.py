@@ -26,6 +26,8 @@ from mrs.db.engine import Database
 from mrs.db.errors import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, FOREIGN_KEY_VIOLATION, sqlstate
 from mrs.db.types import UTCDateTime
 from mrs.i18n import DEFAULT_LOCALE
+from mrs.policies import enforcement as policies
+from mrs.policies.rules import Quota, Slot
 from mrs.reservations import changes, events, rules, statements
 from mrs.reservations.errors import (
     IdempotencyKeyInProgress,
@@ -158,15 +160,21 @@ async def read_back(session: AsyncSession, dialect: str, reservation_id: int) ->
 
 
 async def _insert_in(
-    session: AsyncSession, dialect: str, params: dict[str, Any], invited: Sequence[str] = ()
+    session: AsyncSession,
+    dialect: str,
+    params: dict[str, Any],
+    invited: Sequence[str] = (),
+    ungoverned: bool = False,
 ) -> Any | None:
     """Within `session`'s transaction: the new reservation's view row (with `invited` as
-    its attendees, its change recorded), or None when the room is closed or the time taken."""
+    its attendees, its change recorded), or None when the room is closed or the time taken
+    (`ungoverned`: or a policy governs it)."""
     await check_attendees(session, invited)
     fields = _created_fields(params, invited)
     if dialect == "postgresql":
         params = {**params, **changes.creation_params(fields)}
-    inserted = (await session.execute(statements.insert_if_free(dialect), params)).first()
+    statement = statements.insert_if_free(dialect, ungoverned)
+    inserted = (await session.execute(statement, params)).first()
     if inserted is None:
         return None
     if dialect != "postgresql":  # PostgreSQL's statement records it itself
@@ -204,21 +212,32 @@ _NO_MEETING: dict[str, Any] = {"title": None, "description": "", "visibility": "
 
 
 async def _insert_if_free(
-    db: Database, params: dict[str, Any], invited: Sequence[str] = ()
+    db: Database,
+    params: dict[str, Any],
+    invited: Sequence[str] = (),
+    *,
+    settings: Settings | None = None,
+    quota: Quota | None = None,
+    ungoverned: bool = False,
 ) -> Any | None:
-    """The new reservation's view row, or None when the room is closed or the time taken.
+    """The new reservation's view row, or None when the room is closed or the time taken
+    (or, `ungoverned`, when a room policy or user quota governs it: see the statement).
 
-    On PostgreSQL one statement in autocommit (the fast path), with or without attendees."""
+    On PostgreSQL one statement in autocommit (the fast path), with or without attendees;
+    under a `quota`, a transaction that holds it (the user's row locked) before inserting."""
     params = {**_NO_MEETING, **params}
-    if db.dialect != "postgresql":
+    if db.dialect != "postgresql" or quota is not None:
         async with db.transaction() as session:
-            return await _insert_in(session, db.dialect, params, invited)
+            if quota is not None:
+                assert settings is not None  # a quota comes from the settings' site
+                await _hold(session, db.dialect, settings, quota, params)
+            return await _insert_in(session, db.dialect, params, invited, ungoverned)
     params |= changes.creation_params(_created_fields(params, invited))
     if not invited:
-        rows = await db.write(statements.insert_if_free(db.dialect), params)
+        rows = await db.write(statements.insert_if_free(db.dialect, ungoverned), params)
         return rows[0] if rows else None
     invitation = {"attendees": list(invited), "attendee_count": len(invited)}
-    rows = await db.write(statements.insert_meeting_if_free(), {**params, **invitation})
+    rows = await db.write(statements.insert_meeting_if_free(ungoverned), {**params, **invitation})
     if rows:
         return rows[0]
     # Refused: an attendee who is not an active user is the first thing to say.
@@ -235,6 +254,46 @@ def check_request(
     rules.check_time_range(start_minute, end_minute, settings.slot_minutes)
     rules.check_times_exist(day, start_minute, end_minute, settings.tz)
     rules.check_not_in_past(day, start_minute, now, settings.tz)
+
+
+async def _hold(
+    session: AsyncSession, dialect: str, settings: Settings, quota: Quota, params: dict[str, Any]
+) -> None:
+    """Hold the user's quota for the booking `params` (user's row first, then the date's)."""
+    await policies.hold_quota(
+        session,
+        dialect=dialect,
+        settings=settings,
+        user_id=params["user_id"],
+        quota=quota,
+        slots=[Slot(params["day"], params["start_minute"], params["end_minute"])],
+        now=params["now"],
+    )
+
+
+async def check_policy(
+    db: Database,
+    *,
+    settings: Settings,
+    user_id: str,
+    room_id: int,
+    day: date,
+    start_minute: int,
+    end_minute: int,
+    now: datetime,
+    session: AsyncSession | None = None,
+) -> Quota | None:
+    """The room's policy for this booking by `user_id` (refused with the rule's error);
+    the quota to hold when one applies."""
+    return await policies.check_booking(
+        db,
+        settings=settings,
+        user_id=user_id,
+        room_id=room_id,
+        slots=[Slot(day, start_minute, end_minute)],
+        now=now,
+        session=session,
+    )
 
 
 def _booking(
@@ -299,7 +358,24 @@ async def _reserve_now(
         visibility=visibility,
     )
     try:
-        row = await _insert_if_free(db, params, invited)
+        row = None
+        # The fast path: one statement, which inserts only when no room policy or user
+        # quota governs the booking and the site-wide limits (checked here) pass.
+        fast = policies.site_allows(settings, [Slot(day, start_minute, end_minute)], now=now)
+        if fast:
+            row = await _insert_if_free(db, params, invited, ungoverned=True)
+        if row is None:
+            quota = await check_policy(
+                db,
+                settings=settings,
+                user_id=user_id,
+                room_id=room_id,
+                day=day,
+                start_minute=start_minute,
+                end_minute=end_minute,
+                now=now,
+            )
+            row = await _insert_if_free(db, params, invited, settings=settings, quota=quota)
     except DBAPIError as exc:
         if not inserted_or_why_not(exc):
             raise
@@ -472,6 +548,19 @@ async def _reserve_once(
             check_request(
                 settings, day=day, start_minute=start_minute, end_minute=end_minute, now=now
             )
+            quota = await check_policy(
+                db,
+                settings=settings,
+                user_id=user_id,
+                room_id=room_id,
+                day=day,
+                start_minute=start_minute,
+                end_minute=end_minute,
+                now=now,
+                session=session,
+            )
+            if quota is not None:
+                await _hold(session, db.dialect, settings, quota, params)
             row = await _insert_in(session, db.dialect, params, invited)
             if row is None:
                 raise await why_not_inserted(db, params)

@@ -36,6 +36,7 @@ from sqlalchemy import (
 
 from mrs.accounts.models import User, UserStatus
 from mrs.db.types import UTCDateTime
+from mrs.policies import enforcement as policies
 from mrs.reservations import changes
 from mrs.reservations.models import (
     Reservation,
@@ -351,13 +352,17 @@ def _lock_date(slot: Select[Any]) -> Select[Any]:
     return slot.with_for_update(key_share=True, of=availability.reservable_room)
 
 
-def _new_reservation(with_attendees: bool) -> Any:
+def _new_reservation(with_attendees: bool, ungoverned: bool = False) -> Any:
     """INSERT … SELECT of a reservation that only inserts when the room is bookable that
     day within its hours (the one rule, in the same statement: never only a pre-check), no
-    active reservation overlaps and, `with_attendees`, every invited id is an active user."""
+    active reservation overlaps and, `with_attendees`, every invited id is an active user.
+    `ungoverned`: and only when no room policy or user quota governs the booking (the
+    fast path; otherwise the policy is checked first and the plain statement used)."""
     slot = _lock_date(availability.bookable_slot(ROOM_ID, DAY, _START, _END)).cte("slot")
     other = reservation.alias("other")
     conditions = [~exists().where(_overlapping(other))]
+    if ungoverned:
+        conditions.append(policies.ungoverned(ROOM_ID, bindparam("user_id", type_=String())))
     if with_attendees:
         invited = (
             select(func.count())
@@ -403,15 +408,15 @@ def _recorded(made: Any) -> list[Any]:
 
 
 @cache
-def insert_if_free(dialect: str) -> Any:
-    """Insert the reservation when it is free (`_new_reservation`).
+def insert_if_free(dialect: str, ungoverned: bool = False) -> Any:
+    """Insert the reservation when it is free (`_new_reservation`, `ungoverned` as there).
 
     PostgreSQL: one round trip that also records the change and its audit row
     (`changes.creations_of`, parameters `changes.creation_params`) and reads the new
     reservation's view back. SQLite allows no INSERT inside a WITH clause: it
     returns the id only, to be recorded and read after.
     """
-    new = _new_reservation(with_attendees=False)
+    new = _new_reservation(with_attendees=False, ungoverned=ungoverned)
     if dialect != "postgresql":
         return new.returning(reservation.c.reservation_id)
     made = new.returning(*reservation.c).cte("new")
@@ -434,13 +439,17 @@ def insert_if_free(dialect: str) -> Any:
 
 
 @cache
-def insert_meeting_if_free() -> Any:
+def insert_meeting_if_free(ungoverned: bool = False) -> Any:
     """PostgreSQL only: a reservation and its attendees in one statement (so one round trip
     in autocommit, all or nothing), recording the change and reading the new reservation's
     view back. Parameters as
     `insert_if_free` plus `attendees` (an array of user ids) and `attendee_count`; no row
     back when the room is closed, the time taken or an attendee is not an active user."""
-    made = _new_reservation(with_attendees=True).returning(*reservation.c).cte("new")
+    made = (
+        _new_reservation(with_attendees=True, ungoverned=ungoverned)
+        .returning(*reservation.c)
+        .cte("new")
+    )
     added = (
         insert(reservation_attendee)
         .from_select(

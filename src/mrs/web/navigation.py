@@ -34,6 +34,7 @@ ADMIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("Registrations"), "/admin/registrations", admin_only=True),
     NavItem(N_("Users"), "/admin/users", admin_only=True),
     NavItem(N_("Groups"), "/admin/groups", admin_only=True),
+    NavItem(N_("Quotas"), "/admin/quotas", admin_only=True),
     NavItem(N_("Mail"), "/admin/mail", admin_only=True),
     NavItem(N_("Reports"), "/admin/reports", admin_only=True),
     NavItem(N_("Audit log"), "/admin/audit", admin_only=True),

@@ -1,0 +1,375 @@
+"""Checking a booking against the room's policy and the user's quota.
+
+Every booking door calls `check_booking` before it writes: one read gives the user's
+role, the room's policy and the user's quota (room value, else site default), the pure
+rules (`mrs.policies.rules`) judge it, and administrators are not bound. When a quota
+applies, the caller writes in a transaction that first calls `hold_quota`: it locks the
+user's row (PostgreSQL: FOR NO KEY UPDATE; SQLite's single writer serialises anyway),
+counts, and only then is the reservation inserted, so parallel requests by one user
+cannot pass a quota together. Lock order: the user's row first, then the booking's date
+row (which the insert locks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any
+
+from sqlalchemy import (
+    Integer,
+    String,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mrs.accounts.models import User, UserGroupMember
+from mrs.db.engine import Database
+from mrs.errors import InvalidInput
+from mrs.policies import rules
+from mrs.policies.models import GroupQuota, RoomPolicy, RoomPolicyGroup, UserQuotaOverride
+from mrs.policies.rules import Limits, Quota, Slot
+from mrs.reservations.models import Reservation, ReservationStatus
+from mrs.settings import Settings
+
+usr: Table = User.__table__  # type: ignore[assignment]
+member: Table = UserGroupMember.__table__  # type: ignore[assignment]
+room_policy: Table = RoomPolicy.__table__  # type: ignore[assignment]
+room_policy_group: Table = RoomPolicyGroup.__table__  # type: ignore[assignment]
+group_quota: Table = GroupQuota.__table__  # type: ignore[assignment]
+override: Table = UserQuotaOverride.__table__  # type: ignore[assignment]
+reservation: Table = Reservation.__table__  # type: ignore[assignment]
+
+_USER = bindparam("user_id", type_=String())
+_ROOM = bindparam("room_id", type_=Integer())
+
+
+def site_limits(settings: Settings) -> Limits:
+    """The site-wide policy (MRS_POLICY_*)."""
+    return Limits(
+        max_minutes=settings.policy_max_minutes,
+        max_days_ahead=settings.policy_max_days_ahead,
+        min_notice_minutes=settings.policy_min_notice_minutes,
+    )
+
+
+def site_quota(settings: Settings) -> Quota:
+    return Quota(
+        max_future_reservations=settings.policy_max_future_reservations,
+        max_hours_per_week=settings.policy_max_hours_per_week,
+    )
+
+
+def effective_limits(
+    settings: Settings,
+    *,
+    max_minutes: int | None = None,
+    max_days_ahead: int | None = None,
+    min_notice_minutes: int | None = None,
+    roles: frozenset[str] = frozenset(),
+    names_groups: bool = False,
+) -> Limits:
+    """The policy in force for a room: each of the room's values, else the site default."""
+    site = site_limits(settings)
+    return Limits(
+        max_minutes=site.max_minutes if max_minutes is None else max_minutes,
+        max_days_ahead=site.max_days_ahead if max_days_ahead is None else max_days_ahead,
+        min_notice_minutes=site.min_notice_minutes
+        if min_notice_minutes is None
+        else min_notice_minutes,
+        roles=roles,
+        names_groups=names_groups,
+    )
+
+
+def _group_quota_figures() -> list[Any]:
+    """Scalar subqueries over the quotas of the user's groups: how many groups have one,
+    and per limit how many leave it at the site default (NULL) and the largest."""
+    mine = group_quota.join(member, member.c.group_id == group_quota.c.group_id)
+
+    def scalar(column: Any, *where: Any) -> Any:
+        return select(column).select_from(mine).where(member.c.user_id == _USER, *where)
+
+    figures = [scalar(func.count()).scalar_subquery().label("group_quotas")]
+    for name in ("max_future_reservations", "max_hours_per_week"):
+        column = group_quota.c[name]
+        figures.append(
+            scalar(func.count(), column.is_(None)).scalar_subquery().label(f"g_{name}_default")
+        )
+        figures.append(scalar(func.max(column)).scalar_subquery().label(f"g_{name}"))
+    return figures
+
+
+@cache
+def standing_statement() -> Any:
+    """One row: the user's role, the room's policy (NULLs without one), whether the room
+    names groups and the user is in one of them, and the user's quota figures."""
+    room_groups = select(room_policy_group.c.group_id).where(room_policy_group.c.room_id == _ROOM)
+    in_named_group = exists(
+        select(literal_column("1"))
+        .select_from(member)
+        .where(member.c.user_id == _USER, member.c.group_id.in_(room_groups))
+    )
+    return (
+        select(
+            usr.c.role_name,
+            room_policy.c.max_minutes,
+            room_policy.c.max_days_ahead,
+            room_policy.c.min_notice_minutes,
+            room_policy.c.allowed_roles,
+            exists(room_groups).label("names_groups"),
+            in_named_group.label("in_named_group"),
+            override.c.user_id.label("override_user_id"),
+            override.c.max_future_reservations.label("o_max_future_reservations"),
+            override.c.max_hours_per_week.label("o_max_hours_per_week"),
+            *_group_quota_figures(),
+        )
+        .select_from(
+            usr.outerjoin(room_policy, room_policy.c.room_id == _ROOM).outerjoin(
+                override, override.c.user_id == usr.c.user_id
+            )
+        )
+        .where(usr.c.user_id == _USER)
+    )
+
+
+def quota_from(settings: Settings, row: Any) -> Quota:
+    """The quota in force for the user of a `standing_statement` row."""
+    return rules.resolve_quota(
+        site_quota(settings),
+        override=Quota(row.o_max_future_reservations, row.o_max_hours_per_week)
+        if row.override_user_id is not None
+        else None,
+        groups=(
+            rules.GroupLimit(
+                bool(row.g_max_future_reservations_default), row.g_max_future_reservations
+            ),
+            rules.GroupLimit(bool(row.g_max_hours_per_week_default), row.g_max_hours_per_week),
+        )
+        if row.group_quotas
+        else None,
+    )
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What one user may do in one room: admins are not bound by either."""
+
+    role: str
+    limits: Limits
+    in_named_group: bool
+    quota: Quota
+
+
+async def standing(
+    db: Database,
+    *,
+    settings: Settings,
+    user_id: str,
+    room_id: int,
+    session: AsyncSession | None = None,
+) -> Standing:
+    """The user's standing in the room, read in one statement (in `session` when given)."""
+    params = {"user_id": user_id, "room_id": room_id}
+    if session is None:
+        rows = await db.read(standing_statement(), params)
+    else:
+        rows = (await session.execute(standing_statement(), params)).all()
+    if not rows:  # no such user (deleted meanwhile): bound like anyone, never an admin
+        return Standing("USER", site_limits(settings), False, site_quota(settings))
+    row = rows[0]
+    return Standing(
+        role=row.role_name,
+        limits=effective_limits(
+            settings,
+            max_minutes=row.max_minutes,
+            max_days_ahead=row.max_days_ahead,
+            min_notice_minutes=row.min_notice_minutes,
+            roles=rules.parse_roles(row.allowed_roles),
+            names_groups=bool(row.names_groups),
+        ),
+        in_named_group=bool(row.in_named_group),
+        quota=quota_from(settings, row),
+    )
+
+
+async def check_booking(
+    db: Database,
+    *,
+    settings: Settings,
+    user_id: str,
+    room_id: int,
+    slots: Sequence[Slot],
+    now: datetime,
+    session: AsyncSession | None = None,
+) -> Quota | None:
+    """Refuse the booking of `slots` in the room when the policy forbids it (the refusal
+    names the rule). The quota the caller must then hold (`hold_quota`) in its writing
+    transaction, or None when none applies (an admin, or no limit): the fast path."""
+    found = await standing(db, settings=settings, user_id=user_id, room_id=room_id, session=session)
+    if found.role == rules.ADMIN_ROLE:
+        return None
+    rules.check_policy(
+        found.limits,
+        slots,
+        role=found.role,
+        in_named_group=found.in_named_group,
+        now=now,
+        tz=settings.tz,
+    )
+    return found.quota if found.quota.applies else None
+
+
+def ungoverned(room_id: Any, user_id: Any) -> Any:
+    """SQL: no room policy and no user quota (override or group) govern this booking,
+    so the site-wide limits (checked beforehand, `site_allows`) are all there is."""
+    one: Any = literal_column("1")
+    return ~or_(
+        exists(select(one).select_from(room_policy).where(room_policy.c.room_id == room_id)),
+        exists(select(one).select_from(override).where(override.c.user_id == user_id)),
+        exists(
+            select(one)
+            .select_from(group_quota.join(member, member.c.group_id == group_quota.c.group_id))
+            .where(member.c.user_id == user_id)
+        ),
+    )
+
+
+def site_allows(settings: Settings, slots: Sequence[Slot], *, now: datetime) -> bool:
+    """Whether the booking passes the site-wide limits and no site quota applies (pure):
+    then an `ungoverned` booking needs no other check."""
+    if site_quota(settings).applies:
+        return False
+    try:
+        rules.check_policy(
+            site_limits(settings),
+            slots,
+            role="USER",
+            in_named_group=False,
+            now=now,
+            tz=settings.tz,
+        )
+    except InvalidInput:
+        return False
+    return True
+
+
+_LOCK_USER = select(usr.c.user_id).where(usr.c.user_id == _USER)
+
+
+def _still_to_come(today: date, minute: int) -> Any:
+    return or_(
+        reservation.c.reserved_date > today,
+        and_(reservation.c.reserved_date == today, reservation.c.end_minute > minute),
+    )
+
+
+async def usage(
+    session: AsyncSession,
+    *,
+    user_id: str,
+    weeks: Collection[date],
+    now: datetime,
+    settings: Settings,
+    excluding: Collection[int] = (),
+) -> tuple[int, dict[date, int]]:
+    """The user's active reservations not yet ended, and their booked minutes in each
+    ISO week of `weeks` (Mondays), leaving out the reservations `excluding`."""
+    local = now.astimezone(settings.tz)
+    mine = [
+        reservation.c.user_id == user_id,
+        reservation.c.status == ReservationStatus.ACTIVE.value,
+    ]
+    if excluding:
+        mine.append(reservation.c.reservation_id.not_in(list(excluding)))
+    future = await session.scalar(
+        select(func.count())
+        .select_from(reservation)
+        .where(*mine, _still_to_come(local.date(), local.hour * 60 + local.minute))
+    )
+    minutes: dict[date, int] = {}
+    if weeks:
+        first, last = min(weeks), max(weeks) + timedelta(days=6)
+        rows = await session.execute(
+            select(
+                reservation.c.reserved_date,
+                func.sum(reservation.c.end_minute - reservation.c.start_minute),
+            )
+            .where(*mine, reservation.c.reserved_date.between(first, last))
+            .group_by(reservation.c.reserved_date)
+        )
+        for day, total in rows:
+            monday = rules.week_start(day)
+            if monday in weeks:
+                minutes[monday] = minutes.get(monday, 0) + int(total or 0)
+    return int(future or 0), minutes
+
+
+async def lock_user(session: AsyncSession, *, dialect: str, user_id: str) -> None:
+    """Lock the user's row for this transaction (PostgreSQL: FOR NO KEY UPDATE, which
+    leaves foreign keys to it free; SQLite's writer lock already serialises)."""
+    lock = _LOCK_USER.with_for_update(key_share=True) if dialect == "postgresql" else _LOCK_USER
+    await session.execute(lock, {"user_id": user_id})
+
+
+async def check_quota(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    user_id: str,
+    quota: Quota,
+    slots: Sequence[Slot],
+    now: datetime,
+    excluding: Collection[int] = (),
+    count_future: bool = True,
+) -> None:
+    """Count the user's reservations (after `lock_user`) and refuse when `slots` would
+    pass the quota. `excluding`: reservations the write replaces; `count_future` False
+    for a change that adds no reservation (a move)."""
+    future, minutes = await usage(
+        session,
+        user_id=user_id,
+        weeks={rules.week_start(slot.day) for slot in slots},
+        now=now,
+        settings=settings,
+        excluding=excluding,
+    )
+    if not count_future:
+        quota = Quota(None, quota.max_hours_per_week)
+    rules.check_quota(quota, slots, future_count=future, week_minutes=minutes)
+
+
+async def hold_quota(
+    session: AsyncSession,
+    *,
+    dialect: str,
+    settings: Settings,
+    user_id: str,
+    quota: Quota,
+    slots: Sequence[Slot],
+    now: datetime,
+    excluding: Collection[int] = (),
+    count_future: bool = True,
+) -> None:
+    """Within the writing transaction, before the insert: lock the user's row, count,
+    and refuse when `slots` would pass the quota (`check_quota`)."""
+    await lock_user(session, dialect=dialect, user_id=user_id)
+    await check_quota(
+        session,
+        settings=settings,
+        user_id=user_id,
+        quota=quota,
+        slots=slots,
+        now=now,
+        excluding=excluding,
+        count_future=count_future,
+    )
