@@ -365,6 +365,7 @@ def login_tokens(base_url: str, user_ids: Sequence[str], password: str) -> list[
 
 def truncate_reservations(database_url: str) -> None:
     """Empty the reservation table (PostgreSQL), keeping users, rooms and opened dates;
-    the idempotency keys that point at reservations go with it."""
+    the idempotency keys and attendees that point at reservations go with it (CASCADE:
+    every table referring to `reservation`)."""
     with psycopg.connect(_conninfo(database_url), autocommit=True) as conn:
-        conn.execute("TRUNCATE reservation, idempotency_key RESTART IDENTITY")
+        conn.execute("TRUNCATE reservation, idempotency_key RESTART IDENTITY CASCADE")
