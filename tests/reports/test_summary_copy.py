@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from mrs.cli import app as cli
 from mrs.db.engine import make_sync_engine
+from mrs.db.migrate import downgrade, upgrade
 from mrs.ops.copy import copy_database
 from mrs.reports import summary
 from mrs.settings import Settings
@@ -68,5 +70,23 @@ def test_the_rebuild_command_repairs_a_summary_changed_by_hand(
         assert result.exit_code == 0, result.output
         assert "reports summary rebuilt: 6 room-days" in result.output
         assert _contents(engine) == right
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("url_fixture", ["database_url", "sqlite_url"])
+def test_the_migration_fills_the_summary_from_the_reservations_already_there(
+    tmp_path: Path, url_fixture: str, request: pytest.FixtureRequest
+) -> None:
+    engine = make_sync_engine(_settings(tmp_path, request.getfixturevalue(url_fixture)))
+    try:
+        downgrade(engine, "0016")
+        fill(engine, rooms=3, days=4, slots=3)
+        upgrade(engine)
+        filled = _contents(engine)
+        assert len(filled["report_room_day"]) == 3 * 4
+        with engine.begin() as connection:
+            summary.rebuild(connection)
+        assert _contents(engine) == filled
     finally:
         engine.dispose()

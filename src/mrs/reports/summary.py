@@ -112,12 +112,17 @@ def rebuild(connection: Connection) -> Rebuilt:
 
     On PostgreSQL the reservations and the room state are first locked against writes
     (SHARE: reads go on), so no booking commits between the delete and the refill: its
-    trigger would otherwise add to rows the refill counted already or not yet.
+    trigger would otherwise add to rows the refill counted already or not yet. Bookings
+    wait for the rebuild's commit.
     """
     if connection.dialect.name == "postgresql":
         connection.execute(
             text("LOCK TABLE reservation, reservable_room, meeting_room IN SHARE MODE")
         )
+        # A whole history is read: no request's statement timeout, and room for the
+        # aggregate's hash (a year of 1,000 rooms: 365,000 groups) to stay in memory.
+        connection.execute(text("SET LOCAL statement_timeout = 0"))
+        connection.execute(text("SET LOCAL work_mem = '64MB'"))
     figures = _figures()
     connection.execute(delete(room_day))
     connection.execute(delete(user_day))
