@@ -507,7 +507,8 @@ def reports_rebuild() -> None:
     finally:
         engine.dispose()
     typer.echo(
-        f"reports summary rebuilt: {rebuilt.room_days} room-days, {rebuilt.user_days} user-days"
+        f"reports summary rebuilt: {rebuilt.room_days} room-days, "
+        f"{rebuilt.user_days} user-days, {rebuilt.hour_days} hour-days"
     )
 
 

@@ -58,8 +58,9 @@ async def _expected(db: Database) -> dict[str, list[tuple[Any, ...]]]:
                 )
             )
         ).all()
-    by_room: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 27)
+    by_room: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 3)
     by_user: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 3)
+    by_hour: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 24)
     for meeting in meetings:
         day = str(meeting.reserved_date)
         room = rooms[meeting.room_id]
@@ -77,14 +78,19 @@ async def _expected(db: Database) -> dict[str, list[tuple[Any, ...]]]:
             for hour in range(24)
         ]
         for figures, values in (
-            (by_room[(str(meeting.room_id), day)], [booked, 1, cancelled, *hours]),
+            (by_room[(str(meeting.room_id), day)], [booked, 1, cancelled]),
             (by_user[(meeting.user_id, day)], [booked, 1, cancelled]),
         ):
             for index, value in enumerate(values):
                 figures[index] += value
+        if active:  # the hours have a row per date and room bucket with active meetings
+            figures = by_hour[(day, str(meeting.room_id % summary.BUCKETS))]
+            for index, value in enumerate(hours):
+                figures[index] += value
     return {
         "report_room_day": sorted((key[0], key[1], *values) for key, values in by_room.items()),
         "report_user_day": sorted((key[0], key[1], *values) for key, values in by_user.items()),
+        "report_hour_day": sorted((key[0], key[1], *values) for key, values in by_hour.items()),
     }
 
 
@@ -296,4 +302,8 @@ async def test_bulk_statements_and_a_past_meeting_outside_the_hours(
     await assert_exact(db)
     async with db.transaction() as session:
         await session.execute(text("DELETE FROM reservation"))
-    assert await _contents(db) == {"report_room_day": [], "report_user_day": []}
+    assert await _contents(db) == {
+        "report_room_day": [],
+        "report_user_day": [],
+        "report_hour_day": [],
+    }

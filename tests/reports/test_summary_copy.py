@@ -59,7 +59,8 @@ def test_the_rebuild_command_repairs_a_summary_changed_by_hand(
         fill(engine, rooms=2, days=3, slots=4)
         right = _contents(engine)
         with engine.begin() as connection:
-            connection.execute(text("UPDATE report_room_day SET booked_minutes = 0, h10 = 7"))
+            connection.execute(text("UPDATE report_room_day SET booked_minutes = 0"))
+            connection.execute(text("UPDATE report_hour_day SET h10 = 7"))
             connection.execute(text("DELETE FROM report_user_day"))
         assert _contents(engine) != right
         result = CliRunner().invoke(

@@ -1,9 +1,9 @@
 """The reports' summary tables (migration 0017) and their rebuild from scratch.
 
 The reports read these instead of every reservation: `report_room_day` per room and
-date (counted booked minutes, reservations, cancelled, and `h00`..`h23`, the minutes of
-active reservations in each hour of the day) and `report_user_day` per owner and date
-(counted booked minutes, reservations, cancelled). Database triggers keep them exact on
+date and `report_user_day` per owner and date (counted booked minutes, reservations,
+cancelled), and `report_hour_day` per date and room bucket (`room_id % 16`): `h00`..`h23`,
+the minutes of active reservations in each hour of the day. Database triggers keep them exact on
 every insert, update and delete of a reservation and on every change of a room's hours,
 use or open dates (the migration explains the rule). They are derived data, so they are
 declared on their own MetaData, not the application's: a database copy neither copies
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Date,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     and_,
@@ -41,6 +42,7 @@ from mrs.rooms.availability import meeting_room, reservable_room
 
 HOUR_COLUMNS = tuple(f"h{hour:02d}" for hour in range(24))
 FIGURES = ("booked_minutes", "reservations", "cancelled")
+BUCKETS = 16
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -50,7 +52,6 @@ room_day = Table(
     Column("room_id", Integer, primary_key=True),
     Column("reserved_date", Date, primary_key=True),
     *(Column(name, Integer, nullable=False) for name in FIGURES),
-    *(Column(name, Integer, nullable=False) for name in HOUR_COLUMNS),
 )
 
 user_day = Table(
@@ -59,6 +60,14 @@ user_day = Table(
     Column("user_id", String(32), primary_key=True),
     Column("reserved_date", Date, primary_key=True),
     *(Column(name, Integer, nullable=False) for name in FIGURES),
+)
+
+hour_day = Table(
+    "report_hour_day",
+    metadata,
+    Column("reserved_date", Date, primary_key=True),
+    Column("room_bucket", SmallInteger, primary_key=True),
+    *(Column(name, Integer, nullable=False) for name in HOUR_COLUMNS),
 )
 
 reservation: Table = Reservation.__table__  # type: ignore[assignment]
@@ -105,6 +114,7 @@ def _sources() -> Any:
 class Rebuilt:
     room_days: int
     user_days: int
+    hour_days: int
 
 
 def rebuild(connection: Connection) -> Rebuilt:
@@ -126,14 +136,14 @@ def rebuild(connection: Connection) -> Rebuilt:
     figures = _figures()
     connection.execute(delete(room_day))
     connection.execute(delete(user_day))
-    room_columns = ["room_id", "reserved_date", *FIGURES, *HOUR_COLUMNS]
+    connection.execute(delete(hour_day))
     connection.execute(
         insert(room_day).from_select(
-            room_columns,
+            ["room_id", "reserved_date", *FIGURES],
             select(
                 reservation.c.room_id,
                 reservation.c.reserved_date,
-                *(func.sum(figure) for figure in figures),
+                *(func.sum(figure) for figure in figures[: len(FIGURES)]),
             )
             .select_from(_sources())
             .group_by(reservation.c.room_id, reservation.c.reserved_date),
@@ -151,16 +161,31 @@ def rebuild(connection: Connection) -> Rebuilt:
             .group_by(reservation.c.user_id, reservation.c.reserved_date),
         )
     )
-    return Rebuilt(
-        room_days=int(connection.scalar(select(func.count()).select_from(room_day)) or 0),
-        user_days=int(connection.scalar(select(func.count()).select_from(user_day)) or 0),
+    bucket = reservation.c.room_id % BUCKETS
+    connection.execute(
+        insert(hour_day).from_select(
+            ["room_bucket", "reserved_date", *HOUR_COLUMNS],
+            select(
+                bucket,
+                reservation.c.reserved_date,
+                *(func.sum(figure) for figure in figures[len(FIGURES) :]),
+            )
+            .select_from(_sources())
+            .where(reservation.c.status == ReservationStatus.ACTIVE.value)
+            .group_by(bucket, reservation.c.reserved_date),
+        )
     )
+
+    def count(table: Table) -> int:
+        return int(connection.scalar(select(func.count()).select_from(table)) or 0)
+
+    return Rebuilt(room_days=count(room_day), user_days=count(user_day), hour_days=count(hour_day))
 
 
 def contents(connection: Connection) -> dict[str, list[tuple[Any, ...]]]:
     """Both tables' rows in key order (dates as ISO text): what a rebuild must reproduce."""
     result = {}
-    for table in (room_day, user_day):
+    for table in (room_day, user_day, hour_day):
         keys = [column for column in table.primary_key.columns]
         rows = connection.execute(select(table).order_by(*keys)).all()
         result[table.name] = [

@@ -2,10 +2,13 @@
 exact by triggers on both dialects.
 
 - `report_room_day` (room, date): the counted booked minutes, the reservations (any
-  status), the cancelled ones, and `h00`..`h23`: the minutes of ACTIVE reservations in
-  each hour of the day (unclipped: the busiest hours count every active meeting).
+  status) and the cancelled ones.
 - `report_user_day` (owner, date): counted booked minutes, reservations, cancelled (the
   per-group figures join it with the group memberships at report time).
+- `report_hour_day` (date, room bucket = room_id % 16): `h00`..`h23`, the minutes of
+  ACTIVE reservations in each hour of the day (unclipped: the busiest hours count every
+  active meeting). A year is 5,840 rows instead of 365,000; the buckets spread the
+  bookings of one date over 16 rows, so they rarely wait for each other's row lock.
 
 "Counted" booked minutes are the reports' rule under the rooms' CURRENT state: ACTIVE,
 on a date the room is open (`reservable_room.is_open`) while the room is in use
@@ -18,7 +21,7 @@ the room state too:
 - `reservable_room.is_open` and `meeting_room` (`open_minute`, `close_minute`,
   `active`) changes add the difference they make to the affected rows.
 
-A row whose reservations drop to 0 is deleted, so the summary equals a rebuild from
+A row whose reservations (hours: minutes) drop to 0 is deleted, so the summary equals a rebuild from
 scratch (`mrs reports rebuild`, `mrs.reports.summary.rebuild`) row for row. The tables
 are derived data: not part of the copied and verified data tables (a copy rebuilds them).
 
@@ -43,7 +46,8 @@ depends_on = None
 
 HOURS = [f"h{hour:02d}" for hour in range(24)]
 FIGURES = ["booked_minutes", "reservations", "cancelled"]
-ROOM_FIGURES = [*FIGURES, *HOURS]
+ROOM_FIGURES = [*FIGURES, *HOURS]  # what `_figures` gives, in order
+BUCKETS = 16
 
 
 def _clip(dialect: str, start: str, end: str, low: str, high: str) -> str:
@@ -83,18 +87,31 @@ def _rebuild_sql(dialect: str) -> list[str]:
     """Empty the summary and fill it from every reservation (the migration's backfill;
     `mrs.reports.summary.rebuild` runs the same statements)."""
     figures = _figures(dialect, "r", "1")
-    room_values = ", ".join(f"sum({figure})" for figure in figures)
-    user_values = ", ".join(f"sum({figure})" for figure in figures[:3])
+    counts = ", ".join(f"sum({figure})" for figure in figures[:3])
+    hours = ", ".join(f"sum({figure})" for figure in figures[3:])
     return [
         "DELETE FROM report_room_day",
         "DELETE FROM report_user_day",
-        f"INSERT INTO report_room_day (room_id, reserved_date, {', '.join(ROOM_FIGURES)}) "
-        f"SELECT r.room_id, r.reserved_date, {room_values} FROM reservation AS r "
+        "DELETE FROM report_hour_day",
+        f"INSERT INTO report_room_day (room_id, reserved_date, {', '.join(FIGURES)}) "
+        f"SELECT r.room_id, r.reserved_date, {counts} FROM reservation AS r "
         f"{_room_joins('r')} GROUP BY r.room_id, r.reserved_date",
         f"INSERT INTO report_user_day (user_id, reserved_date, {', '.join(FIGURES)}) "
-        f"SELECT r.user_id, r.reserved_date, {user_values} FROM reservation AS r "
+        f"SELECT r.user_id, r.reserved_date, {counts} FROM reservation AS r "
         f"{_room_joins('r')} GROUP BY r.user_id, r.reserved_date",
+        f"INSERT INTO report_hour_day (room_bucket, reserved_date, {', '.join(HOURS)}) "
+        f"SELECT r.room_id % {BUCKETS}, r.reserved_date, {hours} FROM reservation AS r "
+        f"{_room_joins('r')} WHERE r.status = 'ACTIVE' "
+        f"GROUP BY r.room_id % {BUCKETS}, r.reserved_date",
     ]
+
+
+# (table, its key column besides the date, the figures it holds, "nothing left")
+_TABLES = (
+    ("report_room_day", "room_id", FIGURES, "reservations = 0"),
+    ("report_user_day", "user_id", FIGURES, "reservations = 0"),
+    ("report_hour_day", "room_bucket", HOURS, " + ".join(HOURS) + " = 0"),
+)
 
 
 # PostgreSQL: statement triggers over the transition tables ----------------------------
@@ -113,14 +130,11 @@ def _pg_upserts(sources: list[tuple[str, int]]) -> str:
         f"{figure} AS {name}" for figure, name in zip(figures, ROOM_FIGURES, strict=True)
     )
     contributions = (
-        f"SELECT c.room_id, c.reserved_date, c.user_id, {columns} "
-        f"FROM ({changed}) AS c {_room_joins('c')}"
+        f"SELECT c.room_id, c.reserved_date, c.user_id, c.room_id % {BUCKETS} AS room_bucket, "
+        f"{columns} FROM ({changed}) AS c {_room_joins('c')}"
     )
     statements = []
-    for table, key, names in (
-        ("report_room_day", "room_id", ROOM_FIGURES),
-        ("report_user_day", "user_id", FIGURES),
-    ):
+    for table, key, names, _ in _TABLES:
         sums = ", ".join(f"sum({name})" for name in names)
         changes = " OR ".join(f"sum({name}) <> 0" for name in names)
         updates = ", ".join(f"{name} = s.{name} + EXCLUDED.{name}" for name in names)
@@ -134,12 +148,17 @@ def _pg_upserts(sources: list[tuple[str, int]]) -> str:
 
 
 def _pg_prune(table: str) -> str:
-    """Delete the rows the old rows' keys left without reservations."""
+    """Delete the rows the old rows' keys left with nothing."""
+    keys = {
+        "room_id": "room_id",
+        "user_id": "user_id",
+        "room_bucket": f"room_id % {BUCKETS} AS room_bucket",
+    }
     return "\n".join(
-        f"DELETE FROM {summary} AS s USING (SELECT DISTINCT {key}, reserved_date FROM {table}) "
-        f"AS o WHERE s.{key} = o.{key} AND s.reserved_date = o.reserved_date "
-        f"AND s.reservations = 0;"
-        for summary, key in (("report_room_day", "room_id"), ("report_user_day", "user_id"))
+        f"DELETE FROM {summary} AS s USING (SELECT DISTINCT {keys[key]}, reserved_date "
+        f"FROM {table}) AS o WHERE s.{key} = o.{key} AND s.reserved_date = o.reserved_date "
+        f"AND {empty.replace('h', 's.h') if key == 'room_bucket' else 's.' + empty};"
+        for summary, key, _, empty in _TABLES
     )
 
 
@@ -211,7 +230,7 @@ def _upgrade_postgresql() -> None:
             _pg_upserts([("new_rows", 1), ("old_rows", -1)]) + _pg_prune("old_rows")
         ),
         "report_reservation_truncated": "DELETE FROM report_room_day;\n"
-        "DELETE FROM report_user_day;",
+        "DELETE FROM report_user_day;\nDELETE FROM report_hour_day;",
         "report_room_date_opened": ";\n".join(_room_date_opened_sql("postgresql")) + ";",
         "report_room_changed": ";\n".join(_room_changed_sql("postgresql")) + ";",
     }
@@ -252,11 +271,8 @@ def _upgrade_postgresql() -> None:
 def _sqlite_upserts(row: str, sign: str) -> list[str]:
     figures = _figures("sqlite", row, sign)
     statements = []
-    for table, key, names in (
-        ("report_room_day", "room_id", ROOM_FIGURES),
-        ("report_user_day", "user_id", FIGURES),
-    ):
-        values = ", ".join(figures[: len(names)])
+    for table, key, names, _ in _TABLES[:2]:
+        values = ", ".join(figures[:3])
         updates = ", ".join(f"{name} = {name} + excluded.{name}" for name in names)
         statements.append(
             f"INSERT INTO {table} ({key}, reserved_date, {', '.join(names)}) "
@@ -265,14 +281,27 @@ def _sqlite_upserts(row: str, sign: str) -> list[str]:
             f"AND rr.reserved_date = {row}.reserved_date WHERE m.room_id = {row}.room_id "
             f"ON CONFLICT ({key}, reserved_date) DO UPDATE SET {updates}"
         )
+    # Hours: only an active meeting has any (no row for a cancelled one).
+    updates = ", ".join(f"{name} = {name} + excluded.{name}" for name in HOURS)
+    statements.append(
+        f"INSERT INTO report_hour_day (room_bucket, reserved_date, {', '.join(HOURS)}) "
+        f"SELECT {row}.room_id % {BUCKETS}, {row}.reserved_date, {', '.join(figures[3:])} "
+        f"WHERE {row}.status = 'ACTIVE' "
+        f"ON CONFLICT (room_bucket, reserved_date) DO UPDATE SET {updates}"
+    )
     return statements
 
 
 def _sqlite_prune() -> list[str]:
+    keys = {
+        "room_id": "OLD.room_id",
+        "user_id": "OLD.user_id",
+        "room_bucket": f"OLD.room_id % {BUCKETS}",
+    }
     return [
-        f"DELETE FROM {summary} WHERE {key} = OLD.{key} AND reserved_date = OLD.reserved_date "
-        "AND reservations = 0"
-        for summary, key in (("report_room_day", "room_id"), ("report_user_day", "user_id"))
+        f"DELETE FROM {summary} WHERE {key} = {keys[key]} "
+        f"AND reserved_date = OLD.reserved_date AND {empty}"
+        for summary, key, _, empty in _TABLES
     ]
 
 
@@ -323,7 +352,6 @@ def upgrade() -> None:
         sa.Column("room_id", sa.Integer(), nullable=False),
         sa.Column("reserved_date", sa.Date(), nullable=False),
         *figure,
-        *(sa.Column(name, sa.Integer(), server_default="0", nullable=False) for name in HOURS),
         sa.PrimaryKeyConstraint("room_id", "reserved_date", name="pk_report_room_day"),
     )
     op.create_table(
@@ -332,6 +360,13 @@ def upgrade() -> None:
         sa.Column("reserved_date", sa.Date(), nullable=False),
         *(sa.Column(c.name, c.type, server_default="0", nullable=False) for c in figure),
         sa.PrimaryKeyConstraint("user_id", "reserved_date", name="pk_report_user_day"),
+    )
+    op.create_table(
+        "report_hour_day",
+        sa.Column("reserved_date", sa.Date(), nullable=False),
+        sa.Column("room_bucket", sa.SmallInteger(), nullable=False),
+        *(sa.Column(name, sa.Integer(), server_default="0", nullable=False) for name in HOURS),
+        sa.PrimaryKeyConstraint("reserved_date", "room_bucket", name="pk_report_hour_day"),
     )
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
@@ -360,5 +395,6 @@ def downgrade() -> None:
     else:
         for name in _TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    op.drop_table("report_hour_day")
     op.drop_table("report_user_day")
     op.drop_table("report_room_day")
