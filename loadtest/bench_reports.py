@@ -10,7 +10,10 @@
 The data: 1,000 rooms open on weekdays for one year (closed at weekends), 500 users in
 20 groups (each user in one group, every fifth also in a second), and four meetings a
 day in every room on every date (about 1.46 million reservations, one in twenty
-cancelled), inserted with generate_series and then ANALYZEd. One server process (uvicorn,
+cancelled), inserted with generate_series — the database's triggers fill the reports'
+summary (migration 0017) during that INSERT, as they would for any booking — and then
+ANALYZEd. The summary the triggers left is checked against `mrs reports rebuild`'s (its
+totals), and the rebuild is timed. One server process (uvicorn,
 one worker); the requests run one at a time, so each time is the request's round trip on
 the loopback (server time plus well under a millisecond), the median of `--runs` after
 one warm-up; the server's CPU per request is printed beside it. Then EXPLAIN ANALYZE of
@@ -38,8 +41,10 @@ from loadtest import harness
 from loadtest.bench_feeds import timed_gets
 from loadtest.bench_series import latency
 from loadtest.bench_views import analyze
-from mrs.reports import service
+from mrs.db.engine import make_sync_engine
+from mrs.reports import service, summary
 from mrs.reports.periods import Period
+from mrs.settings import Settings
 
 TARGET_MS = 500.0
 ROOMS = 1000
@@ -111,6 +116,40 @@ def load(url: str, first_room: int, period: Period) -> int:
     return booked
 
 
+TOTALS = (
+    "SELECT (SELECT count(*) FROM report_room_day), (SELECT count(*) FROM report_user_day),"
+    " (SELECT count(*) FROM report_hour_day),"
+    " (SELECT sum(booked_minutes) || '/' || sum(reservations) || '/' || sum(cancelled)"
+    "  FROM report_room_day),"
+    " (SELECT sum(booked_minutes) || '/' || sum(reservations) || '/' || sum(cancelled)"
+    "  FROM report_user_day),"
+    " (SELECT sum(h08 + h09 + h10 + h11 + h12 + h13 + h14 + h15 + h16 + h17)"
+    "  FROM report_hour_day)"
+)
+
+
+def check_rebuild(url: str) -> str:
+    """The triggers' summary against a rebuild's (row counts and totals), and its time."""
+    with psycopg.connect(harness._conninfo(url)) as conn:
+        incremental = conn.execute(TOTALS).fetchone()
+    settings = Settings(data_dir=Path(tempfile.gettempdir()), database_url=url)
+    engine = make_sync_engine(settings)
+    started = time.perf_counter()
+    try:
+        with engine.begin() as connection:
+            summary.rebuild(connection)
+    finally:
+        engine.dispose()
+    seconds = time.perf_counter() - started
+    # The rebuild's delete left the triggers' rows dead: vacuumed as autovacuum would.
+    with psycopg.connect(harness._conninfo(url), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE report_room_day, report_user_day, report_hour_day")
+    with psycopg.connect(harness._conninfo(url)) as conn:
+        rebuilt = conn.execute(TOTALS).fetchone()
+    verdict = "equal" if rebuilt == incremental else f"DIFFERENT: {incremental} vs {rebuilt}"
+    return f"summary by the triggers vs rebuilt ({seconds:.1f} s): {verdict} {rebuilt}"
+
+
 SCAN = re.compile(r"(Parallel )?(Seq|Index|Index Only|Bitmap Heap) Scan (using \w+ )?on \w+")
 
 
@@ -144,7 +183,10 @@ def main(argv: list[str] | None = None) -> int:
             conn.execute("UPDATE usr SET role_name = 'ADMIN' WHERE user_id = %s", (admin,))
         query = f"from={span.first.isoformat()}&to={span.last.isoformat()}"
         options = harness.ServerOptions(database_url=url, data_dir=workdir, workers=1)
-        lines = [f"{ROOMS:,} rooms, {DAYS} days, {booked:,} reservations, {GROUPS} groups"]
+        lines = [
+            f"{ROOMS:,} rooms, {DAYS} days, {booked:,} reservations, {GROUPS} groups",
+            check_rebuild(url),
+        ]
         with harness.running_server(options) as server:
             (token,) = harness.login_tokens(server.base_url, [admin], dataset.password)
             for name, path, headers in (

@@ -29,6 +29,8 @@ mail_app = typer.Typer(no_args_is_help=True, help="Mail: test the SMTP set-up, s
 app.add_typer(mail_app, name="mail")
 audit_app = typer.Typer(no_args_is_help=True, help="The audit log: prune old rows.")
 app.add_typer(audit_app, name="audit")
+reports_app = typer.Typer(no_args_is_help=True, help="Reports: their summary of reservations.")
+app.add_typer(reports_app, name="reports")
 app.add_typer(ops_cli.backup_app, name="backup")
 ops_cli.register_db_commands(db_app)
 
@@ -487,6 +489,27 @@ def audit_prune(
 
     removed = asyncio.run(run())
     typer.echo(f"audit log: {removed} rows older than {days} days deleted")
+
+
+@reports_app.command("rebuild")
+def reports_rebuild() -> None:
+    """Recompute the reports' summary from every reservation (triggers keep it exact;
+    this is for after a repair by hand). Bookings wait while it runs."""
+    from mrs.db.engine import make_sync_engine
+    from mrs.reports import summary
+
+    settings = settings_or_exit()
+    _upgrade(settings)
+    engine = make_sync_engine(settings)
+    try:
+        with engine.begin() as connection:
+            rebuilt = summary.rebuild(connection)
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"reports summary rebuilt: {rebuilt.room_days} room-days, "
+        f"{rebuilt.user_days} user-days, {rebuilt.hour_days} hour-days"
+    )
 
 
 def main() -> None:

@@ -1,5 +1,7 @@
 """The reports' figures, each computed by SQL aggregates over the rooms' open dates and
-the reservations (never by reading every reservation into Python).
+the reservations' summary (`mrs.reports.summary`: per room and date, per owner and date,
+kept exact by triggers), never over every reservation: a year of a thousand rooms has
+1.46 million reservations but 365,000 summary rows per room and date.
 
 What counts:
 - bookable minutes: for each date of the period on which the room is bookable (the one
@@ -23,17 +25,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Integer, Select, Table, and_, case, func, literal, select, union_all
+from sqlalchemy import Select, Table, func, literal, select
 
 from mrs.accounts import groups as groups_service
 from mrs.accounts.models import UserGroupMember
 from mrs.db.engine import Database
 from mrs.reports.periods import Period, share
-from mrs.reservations.models import Reservation, ReservationStatus
+from mrs.reports.summary import HOUR_COLUMNS, hour_day, room_day, user_day
 from mrs.rooms import service as rooms_service
 from mrs.rooms.availability import is_bookable, meeting_room, reservable_room, room_days
 
-reservation: Table = Reservation.__table__  # type: ignore[assignment]
 member: Table = UserGroupMember.__table__  # type: ignore[assignment]
 
 HOURS = range(24)
@@ -117,55 +118,28 @@ def _bookable_minutes(period: Period) -> Select[Any]:
     )
 
 
-def _counted_columns() -> list[Any]:
-    """booked, reservations, cancelled: aggregates over `_reservation_days()` rows."""
-    # The part of the reservation inside the room's bookable hours (CASE, not
-    # GREATEST/LEAST: SQLite has neither).
-    start = case(
-        (reservation.c.start_minute < meeting_room.c.open_minute, meeting_room.c.open_minute),
-        else_=reservation.c.start_minute,
-    )
-    end = case(
-        (reservation.c.end_minute > meeting_room.c.close_minute, meeting_room.c.close_minute),
-        else_=reservation.c.end_minute,
-    )
-    counted = and_(
-        reservation.c.status == ReservationStatus.ACTIVE.value, is_bookable(), end > start
-    )
+def _sums(table: Table) -> list[Any]:
+    """booked, reservations, cancelled: the summary's figures summed."""
     return [
-        func.coalesce(func.sum(case((counted, end - start), else_=0)), 0).label("booked"),
-        func.count().label("reservations"),
-        func.count(case((reservation.c.status == ReservationStatus.CANCELLED.value, 1))).label(
-            "cancelled"
-        ),
+        func.coalesce(func.sum(table.c.booked_minutes), 0).label("booked"),
+        func.coalesce(func.sum(table.c.reservations), 0).label("reservations"),
+        func.coalesce(func.sum(table.c.cancelled), 0).label("cancelled"),
     ]
-
-
-def _reservation_days() -> Any:
-    """Reservations with their date's row and their room."""
-    return reservation.join(
-        reservable_room,
-        and_(
-            reservable_room.c.room_id == reservation.c.room_id,
-            reservable_room.c.reserved_date == reservation.c.reserved_date,
-        ),
-    ).join(meeting_room, meeting_room.c.room_id == reservation.c.room_id)
 
 
 def _reservation_counts(period: Period) -> Select[Any]:
     return (
-        select(reservation.c.room_id, *_counted_columns())
-        .select_from(_reservation_days())
-        .where(_in_period(reservation.c.reserved_date, period))
-        .group_by(reservation.c.room_id)
+        select(room_day.c.room_id, *_sums(room_day))
+        .where(_in_period(room_day.c.reserved_date, period))
+        .group_by(room_day.c.room_id)
     )
 
 
 def _group_counts(period: Period) -> Select[Any]:
     return (
-        select(member.c.group_id, *_counted_columns())
-        .select_from(_reservation_days().join(member, member.c.user_id == reservation.c.user_id))
-        .where(_in_period(reservation.c.reserved_date, period))
+        select(member.c.group_id, *_sums(user_day))
+        .select_from(user_day.join(member, member.c.user_id == user_day.c.user_id))
+        .where(_in_period(user_day.c.reserved_date, period))
         .group_by(member.c.group_id)
     )
 
@@ -182,13 +156,19 @@ def _total_bookable_minutes(period: Period) -> Select[Any]:
     )
 
 
-async def group_utilisation(db: Database, *, period: Period) -> list[GroupUtilisation]:
+async def group_utilisation(
+    db: Database, *, period: Period, all_rooms_bookable: int | None = None
+) -> list[GroupUtilisation]:
     """Per group (every group, by name; a group without members or reservations has 0s):
     its members' booked minutes over all rooms' bookable minutes, reservations and
-    cancellations."""
+    cancellations. `all_rooms_bookable`: that denominator when the caller has it already
+    (the sum of `utilisation()` over every room), saving a pass over the open dates."""
     groups = await groups_service.list_groups(db)
     async with db.snapshot() as session:
-        bookable = int((await session.execute(_total_bookable_minutes(period))).scalar_one())
+        if all_rooms_bookable is None:
+            query = _total_bookable_minutes(period)
+            all_rooms_bookable = int((await session.execute(query)).scalar_one())
+        bookable = all_rooms_bookable
         counts = {row.group_id: row for row in await session.execute(_group_counts(period))}
     result = []
     for summary in groups:
@@ -216,7 +196,7 @@ async def utilisation(
     counts_query = _reservation_counts(period)
     if room_id is not None:
         bookable_query = bookable_query.where(reservable_room.c.room_id == room_id)
-        counts_query = counts_query.where(reservation.c.room_id == room_id)
+        counts_query = counts_query.where(room_day.c.room_id == room_id)
     async with db.snapshot() as session:
         bookable = {row.room_id: int(row.minutes) for row in await session.execute(bookable_query)}
         counts = {row.room_id: row for row in await session.execute(counts_query)}
@@ -232,53 +212,22 @@ async def utilisation(
     return result
 
 
-def _hours() -> Any:
-    """A 24-row table of the hours of the day (portable: no VALUES list, no series)."""
-    return union_all(*(select(literal(hour, Integer()).label("hour")) for hour in HOURS)).subquery(
-        "hours"
-    )
-
-
 def _minutes_by_date_and_hour(period: Period) -> Select[Any]:
-    # The meetings are first counted per date and (start, end): a year of a thousand
-    # rooms has millions of meetings but only thousands of such slots, so the join with
-    # the 24 hours (an inequality join, a nested loop) runs over the slots, not the
-    # meetings (3.8 s → well under a second on the benchmark's year).
-    slots = (
-        select(
-            reservation.c.reserved_date,
-            reservation.c.start_minute,
-            reservation.c.end_minute,
-            func.count().label("meetings"),
-        )
-        .where(
-            _in_period(reservation.c.reserved_date, period),
-            reservation.c.status == ReservationStatus.ACTIVE.value,
-        )
-        .group_by(reservation.c.reserved_date, reservation.c.start_minute, reservation.c.end_minute)
-        .subquery("slots")
-    )
-    hours = _hours()
-    hour_start = hours.c.hour * 60
-    hour_end = hours.c.hour * 60 + 60
-    start = case((slots.c.start_minute > hour_start, slots.c.start_minute), else_=hour_start)
-    end = case((slots.c.end_minute < hour_end, slots.c.end_minute), else_=hour_end)
+    """Per date of the period, the summary's minutes in each hour (`h00`..`h23`)."""
     return (
         select(
-            slots.c.reserved_date,
-            hours.c.hour,
-            func.sum((end - start) * slots.c.meetings).label("minutes"),
+            hour_day.c.reserved_date,
+            *(func.sum(hour_day.c[name]).label(name) for name in HOUR_COLUMNS),
         )
-        .select_from(slots)
-        .join(hours, and_(slots.c.start_minute < hour_end, slots.c.end_minute > hour_start))
-        .group_by(slots.c.reserved_date, hours.c.hour)
+        .where(_in_period(hour_day.c.reserved_date, period))
+        .group_by(hour_day.c.reserved_date)
     )
 
 
 async def busiest_hours(db: Database, *, period: Period) -> BusiestHours:
     """Booked minutes of ACTIVE reservations by weekday and hour of the day.
 
-    SQL sums the minutes per date and hour (at most 366 × 24 rows); the dates are then
+    SQL sums the summary's hour columns per date (at most 366 rows); the dates are then
     folded into weekdays here, which keeps the query the same on both databases.
     """
     query = _minutes_by_date_and_hour(period)
@@ -287,7 +236,8 @@ async def busiest_hours(db: Database, *, period: Period) -> BusiestHours:
         rows = (await session.execute(query)).all()
     for row in rows:
         day = row.reserved_date
-        if not isinstance(day, date):  # SQLite through a subquery-joined select
+        if not isinstance(day, date):
             day = date.fromisoformat(str(day))
-        minutes[day.isoweekday()][int(row.hour)] += int(row.minutes)
+        for hour, name in zip(HOURS, HOUR_COLUMNS, strict=True):
+            minutes[day.isoweekday()][hour] += int(row._mapping[name] or 0)
     return BusiestHours(minutes=minutes)

@@ -100,7 +100,14 @@ async def reports(page: Page, _admin: PageAdmin) -> Response:
         span, room_id = asked
         rows = await attempt(state, service.utilisation(page.db, period=span, room_id=room_id))
         hours = await service.busiest_hours(page.db, period=span)
-        groups = await service.group_utilisation(page.db, period=span)
+        every_room = rows if rows is not None and room_id is None else None
+        groups = await service.group_utilisation(
+            page.db,
+            period=span,
+            all_rooms_bookable=(
+                sum(row.bookable_minutes for row in every_room) if every_room else None
+            ),
+        )
         if rows is not None:
             context["report"] = _report(page.locale, span, room_id, rows, hours)
             context["report"]["groups"] = _groups(span, groups)
