@@ -323,6 +323,32 @@ async def _revoke_feed(w: World) -> httpx.Response:
     return await w.client.delete("/api/me/calendar-feed", headers=w.user_headers)
 
 
+async def _room_policy(w: World) -> httpx.Response:
+    body = {"max_minutes": 120, "max_days_ahead": 30, "allowed_roles": ["USER"]}
+    return await w.client.put(
+        f"/api/admin/rooms/{w.room_id}/policy", json=body, headers=w.admin_headers
+    )
+
+
+async def _group_quota(w: World) -> httpx.Response:
+    body = {"max_future_reservations": 10, "max_hours_per_week": 8}
+    return await w.client.put(
+        f"/api/admin/groups/{await w.group()}/quota", json=body, headers=w.admin_headers
+    )
+
+
+async def _user_quota(w: World) -> httpx.Response:
+    body = {"max_future_reservations": 40, "reason": "Organises the quarterly reviews"}
+    return await w.client.put(
+        f"/api/admin/users/{w.user}/quota", json=body, headers=w.admin_headers
+    )
+
+
+async def _delete_user_quota(w: World) -> httpx.Response:
+    await w.ok(await _user_quota(w))
+    return await w.client.delete(f"/api/admin/users/{w.user}/quota", headers=w.admin_headers)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "POST /api/me/password": Scenario("user.password", "user", _change_password),
     "POST /api/users/register": Scenario("user.register", "applicant", _register),
@@ -358,6 +384,12 @@ SCENARIOS: dict[str, Scenario] = {
     "PUT /api/me/mail-preferences": Scenario("user.mail_preferences", "user", _mail_preferences),
     "POST /api/me/calendar-feed": Scenario("calendar_feed.create", "user", _create_feed),
     "DELETE /api/me/calendar-feed": Scenario("calendar_feed.revoke", "user", _revoke_feed),
+    "PUT /api/admin/rooms/{room_id}/policy": Scenario("room.policy", "admin", _room_policy),
+    "PUT /api/admin/groups/{group_id}/quota": Scenario("group.quota", "admin", _group_quota),
+    "PUT /api/admin/users/{user_id}/quota": Scenario("user.quota", "admin", _user_quota),
+    "DELETE /api/admin/users/{user_id}/quota": Scenario(
+        "user.quota.delete", "admin", _delete_user_quota
+    ),
 }
 
 
