@@ -13,7 +13,7 @@ Adding a scenario is a few lines: an `async def` that makes what the call needs 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -49,7 +49,7 @@ EXCLUDED: dict[str, str] = {
 @dataclass
 class World:
     """What a scenario works with: the client, an administrator and a user (their ids
-    and headers), a room open for the coming days, and what a scenario made."""
+    and headers), a room open for the coming days, and the factories to make more."""
 
     client: httpx.AsyncClient
     make_user: UserFactory
@@ -61,7 +61,6 @@ class World:
     user_headers: dict[str, str]
     room_id: int
     today: date
-    made: dict[str, Any] = field(default_factory=dict)
 
     @property
     def tomorrow(self) -> date:

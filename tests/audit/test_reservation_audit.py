@@ -283,3 +283,20 @@ async def test_one_occurrence_changed_or_cancelled_on_its_own_is_an_occurrence_r
     )
     assert (cancel.action, cancel.subject_id) == ("occurrence.cancel", str(second))
     assert (cancel.actor_id, cancel.on_behalf_of) == ("boss", "owner")
+
+
+async def test_an_admin_moving_someones_meeting_is_recorded_with_the_reason_given(
+    app: Any, client: httpx.AsyncClient, people: dict[str, Headers], room: int, tomorrow: date
+) -> None:
+    made = _ok(await _reserve(client, room, people["owner"], tomorrow))
+    response = await client.patch(
+        f"/api/reservations/{made['reservation_id']}",
+        json={"start_time": "15:00", "end_time": "16:00", "reason": "Board meeting"},
+        headers=people["admin"],
+    )
+    _ok(response)
+    [row] = await _rows(app, "reservation.update")
+    assert (row.actor_id, row.on_behalf_of) == ("boss", "owner")
+    assert _json(row.before) == {"start": "10:00", "end": "11:00"}
+    assert _json(row.after) == {"start": "15:00", "end": "16:00", "reason": "Board meeting"}
+    assert row.request_id == response.headers["X-Request-ID"]

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import event, select
 
 from mrs.accounts import users
+from mrs.audit.models import AuditEntry
 from mrs.clock import FixedClock
 from mrs.db.engine import Database
 from mrs.reservations import reads, service
@@ -106,9 +107,10 @@ async def test_a_reservation_comes_back_complete_from_one_statement(
         "ACTIVE",
     )
     assert view.created_at == clock()
-    # SQLite cannot put an INSERT in a WITH clause, so it records the change and reads
-    # back in the same transaction; PostgreSQL's one statement does all three.
-    expected = 1 if any_db.dialect == "postgresql" else 3
+    # SQLite cannot put an INSERT in a WITH clause, so it records the change and its
+    # audit row and reads back in the same transaction; PostgreSQL's one statement does
+    # all four.
+    expected = 1 if any_db.dialect == "postgresql" else 4
     assert len([s for s in statements if not s.startswith("BEGIN")]) == expected, statements
     async with any_db.snapshot() as session:
         [change] = (await session.scalars(select(ReservationChange))).all()
@@ -118,6 +120,18 @@ async def test_a_reservation_comes_back_complete_from_one_statement(
         "hana",
     )
     assert (change.created_at, change.notified_at) == (clock(), None)
+    async with any_db.snapshot() as session:
+        [audited] = (
+            await session.scalars(
+                select(AuditEntry).where(AuditEntry.subject_type == "reservation")
+            )
+        ).all()
+    assert (audited.action, audited.subject_id, audited.actor_id, audited.at) == (
+        "reservation.create",
+        str(view.reservation_id),
+        "hana",
+        clock(),
+    )
 
 
 async def test_an_overlap_and_a_closed_day_are_still_refused(

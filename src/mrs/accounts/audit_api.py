@@ -30,7 +30,11 @@ async def audit_log(
     db: DatabaseDep,
     settings: SettingsDep,
     actor_id: Annotated[
-        str | None, Query(pattern=rules.ACTOR_PATTERN, description="Who acted (user id)")
+        str | None,
+        Query(
+            pattern=rules.ACTOR_PATTERN,
+            description="Who acted, or on whose behalf an administrator did (user id)",
+        ),
     ] = None,
     action: Annotated[
         str | None,

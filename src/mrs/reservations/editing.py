@@ -317,6 +317,8 @@ async def edit(
                     _fields_before(current, attendees=None if invited is None else before),
                     _fields_after(params, attendees=invited),
                 )
+                if by_admin and reason:
+                    now_is["reason"] = reason  # what the owner is told
                 await changes.record(
                     session,
                     ChangeKind.CHANGED,
