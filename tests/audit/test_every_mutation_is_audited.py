@@ -452,10 +452,8 @@ async def world(
     )
 
 
-@pytest.mark.parametrize("operation", OPERATIONS)
+@pytest.mark.parametrize("operation", [op for op in OPERATIONS if op not in EXCLUDED])
 async def test_the_operation_leaves_an_audit_row(operation: str, world: World, app: Any) -> None:
-    if operation in EXCLUDED:
-        pytest.skip(f"excluded: {EXCLUDED[operation]}")
     scenario = SCENARIOS.get(operation)
     assert scenario is not None, (
         f"{operation} changes something and is not audited by any test: "
