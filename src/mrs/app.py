@@ -34,10 +34,10 @@ from mrs.monitoring import pages as monitoring_pages
 from mrs.notifications import worker as notifications_worker
 from mrs.ops import schedule as ops_schedule
 from mrs.policies import api as policies_api
-from mrs.policies import pages as policies_pages
 from mrs.reports import api as reports_api
 from mrs.reservations import api as reservations_api
 from mrs.reservations import jobs as reservations_jobs
+from mrs.reservations import quota_api as reservations_quota_api
 from mrs.reservations import series_api as reservations_series_api
 from mrs.reservations import views_api as reservations_views_api
 from mrs.rooms import api as rooms_api
@@ -63,7 +63,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     reports_api.router,
     audit_api.router,
     policies_api.router,
-    policies_pages.router,
+    reservations_quota_api.router,
 )
 JOBS: tuple[JobSource, ...] = (
     ops_schedule.jobs,

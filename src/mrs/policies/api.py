@@ -1,5 +1,5 @@
 """Policy and quota routes: administrators set each room's policy, each group's quota
-and a user's override; everyone reads their own quota and usage."""
+and a user's override (everyone's own quota and usage: `mrs.reservations.quota_api`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from mrs.accounts.dependencies import AdminUser, CurrentUser
+from mrs.accounts.dependencies import AdminUser
 from mrs.http.dependencies import DatabaseDep, NowDep, SettingsDep
 from mrs.http.types import RoomIdPath
 from mrs.policies import quotas, service
@@ -15,9 +15,7 @@ from mrs.policies.rules import Quota
 from mrs.policies.schemas import (
     EffectiveLimits,
     GroupQuotaRead,
-    MyQuotaRead,
     QuotaLimits,
-    QuotaUsage,
     QuotaWrite,
     RoomPolicyRead,
     RoomPolicyWrite,
@@ -96,13 +94,6 @@ async def write_room_policy(
     return _policy(view)
 
 
-def _limits(quota: Quota) -> QuotaLimits:
-    return QuotaLimits(
-        max_future_reservations=quota.max_future_reservations,
-        max_hours_per_week=quota.max_hours_per_week,
-    )
-
-
 def _group_quota(view: quotas.GroupQuotaView) -> GroupQuotaRead:
     quota = view.quota or Quota()
     return GroupQuotaRead(
@@ -148,7 +139,7 @@ def _user_quota(view: quotas.UserQuotaView) -> UserQuotaRead:
             max_hours_per_week=override.quota.max_hours_per_week,
             reason=override.reason,
         ),
-        effective=_limits(view.effective),
+        effective=QuotaLimits.of(view.effective),
     )
 
 
@@ -191,19 +182,3 @@ async def delete_user_quota(
         db, settings=settings, user_id=user_id, actor_id=admin.user_id, now=now
     )
     return _user_quota(view)
-
-
-@router.get("/me/quota", response_model=MyQuotaRead)
-async def my_quota(
-    user: CurrentUser, db: DatabaseDep, settings: SettingsDep, now: NowDep
-) -> MyQuotaRead:
-    """My limits (null: no limit) and usage: reservations to come, hours booked this week."""
-    quota, used = await quotas.my_quota(db, settings=settings, user_id=user.user_id, now=now)
-    return MyQuotaRead(
-        limits=_limits(quota),
-        usage=QuotaUsage(
-            future_reservations=used.future_reservations,
-            week_start=used.week_start,
-            hours_this_week=round(used.minutes_this_week / 60, 2),
-        ),
-    )

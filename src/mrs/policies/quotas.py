@@ -4,7 +4,7 @@ and what a user's limits and usage are now. Every change is audited in its trans
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -14,7 +14,7 @@ from mrs.accounts.errors import GroupNotFound, UserNotFound
 from mrs.accounts.models import User, UserGroup
 from mrs.audit import service as audit
 from mrs.db.engine import Database
-from mrs.policies import enforcement, rules
+from mrs.policies import enforcement
 from mrs.policies.models import GroupQuota, UserQuotaOverride
 from mrs.policies.rules import Quota
 from mrs.settings import Settings
@@ -39,13 +39,6 @@ class UserQuotaView:
     user_id: str
     override: Override | None
     effective: Quota
-
-
-@dataclass(frozen=True)
-class Usage:
-    future_reservations: int
-    week_start: date
-    minutes_this_week: int
 
 
 def _figures(quota: Quota | None) -> dict[str, Any] | None:
@@ -221,19 +214,3 @@ async def delete_user_quota(
                 at=now,
             )
     return await get_user_quota(db, settings=settings, user_id=user_id)
-
-
-async def my_quota(
-    db: Database, *, settings: Settings, user_id: str, now: datetime
-) -> tuple[Quota, Usage]:
-    """The user's quota in force and usage now: reservations to come, and booked minutes
-    in this ISO week."""
-    quota = await quota_of(db, settings=settings, user_id=user_id)
-    monday = rules.week_start(now.astimezone(settings.tz).date())
-    async with db.snapshot() as session:
-        future, minutes = await enforcement.usage(
-            session, user_id=user_id, weeks={monday}, now=now, settings=settings
-        )
-    return quota, Usage(
-        future_reservations=future, week_start=monday, minutes_this_week=minutes.get(monday, 0)
-    )

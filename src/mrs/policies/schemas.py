@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mrs.policies.rules import Quota
+
 # The schema's limits (the columns are INTEGER; these keep them sensible).
 MAX_MINUTES = 24 * 60
 MAX_DAYS_AHEAD = 3660
@@ -127,6 +129,13 @@ class UserQuotaWrite(QuotaWrite):
 
 class QuotaLimits(QuotaWrite):
     """Limits in force; null: no limit."""
+
+    @classmethod
+    def of(cls, quota: Quota) -> QuotaLimits:
+        return cls(
+            max_future_reservations=quota.max_future_reservations,
+            max_hours_per_week=quota.max_hours_per_week,
+        )
 
 
 class UserQuotaRead(BaseModel):

@@ -21,7 +21,7 @@ from mrs.db.engine import Database
 from mrs.i18n import DEFAULT_LOCALE
 from mrs.policies import enforcement as policies
 from mrs.policies.rules import Slot
-from mrs.reservations import changes, events, rules, statements
+from mrs.reservations import changes, events, quota_usage, rules, statements
 from mrs.reservations.errors import AlreadyCancelled, ReservationNotFound, StaleVersion
 from mrs.reservations.events import ReservationEvent
 from mrs.reservations.models import (
@@ -182,7 +182,7 @@ async def _check_move(
         session=session,
     )
     if quota is not None and quota.max_hours_per_week is not None:
-        await policies.hold_quota(
+        await quota_usage.hold_quota(
             session,
             dialect=db.dialect,
             settings=settings,

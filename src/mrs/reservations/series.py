@@ -32,7 +32,16 @@ from mrs.errors import InvalidInput
 from mrs.i18n import DEFAULT_LOCALE, display_name
 from mrs.policies import enforcement as policies
 from mrs.policies.rules import Quota, Slot
-from mrs.reservations import changes, editing, events, recurrence, rules, service, statements
+from mrs.reservations import (
+    changes,
+    editing,
+    events,
+    quota_usage,
+    recurrence,
+    rules,
+    service,
+    statements,
+)
 from mrs.reservations.errors import (
     CancelNotAllowed,
     EditNotAllowed,
@@ -247,7 +256,7 @@ async def _check_policy(
         session=session,
     )
     if quota is not None:
-        await policies.lock_user(session, dialect=db.dialect, user_id=user_id)
+        await quota_usage.lock_user(session, dialect=db.dialect, user_id=user_id)
     return quota
 
 
@@ -361,7 +370,7 @@ async def _write(
         raise series_conflict(refused)
     free = [each.date for each in planned if each.state is DateState.FREE]
     if quota is not None:
-        await policies.check_quota(
+        await quota_usage.check_quota(
             session,
             settings=settings,
             user_id=target.user_id,

@@ -28,7 +28,7 @@ from mrs.db.types import UTCDateTime
 from mrs.i18n import DEFAULT_LOCALE
 from mrs.policies import enforcement as policies
 from mrs.policies.rules import Quota, Slot
-from mrs.reservations import changes, events, rules, statements
+from mrs.reservations import changes, events, quota_usage, rules, statements
 from mrs.reservations.errors import (
     IdempotencyKeyInProgress,
     IdempotencyKeyReused,
@@ -260,7 +260,7 @@ async def _hold(
     session: AsyncSession, dialect: str, settings: Settings, quota: Quota, params: dict[str, Any]
 ) -> None:
     """Hold the user's quota for the booking `params` (user's row first, then the date's)."""
-    await policies.hold_quota(
+    await quota_usage.hold_quota(
         session,
         dialect=dialect,
         settings=settings,

@@ -18,6 +18,7 @@ from mrs.web.pages import (
     admin_equipment,
     admin_groups,
     admin_mail,
+    admin_policies,
     admin_reports,
     admin_rooms,
     admin_users,
@@ -56,5 +57,6 @@ for area in (
     admin_mail,
     admin_reports,
     admin_audit,
+    admin_policies,
 ):
     router.include_router(area.router)

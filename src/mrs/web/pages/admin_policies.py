@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
@@ -17,13 +17,13 @@ from mrs.policies import quotas, service
 from mrs.policies.rules import ROLES, Quota
 from mrs.policies.schemas import QuotaWrite, RoomPolicyWrite, UserQuotaWrite
 from mrs.rooms import service as rooms_service
-from mrs.web.dependencies import Page, PageAdmin, PageContext, mark_page
+from mrs.web.dependencies import Page, PageAdmin, PageContext
 from mrs.web.forms import FormState, no_fields, submit, text_values
 from mrs.web.i18n import N_
 from mrs.web.pages.common import redirect
 from mrs.web.rendering import render
 
-router = APIRouter(dependencies=[Depends(mark_page)], include_in_schema=False)
+router = APIRouter()
 
 GroupIdPath = Annotated[int, Path(ge=1, le=2**62)]
 UserIdPath = Annotated[str, Path(min_length=1, max_length=64)]
