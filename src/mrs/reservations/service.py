@@ -6,8 +6,8 @@ happens only when the room is bookable that day (`mrs.rooms.availability`) and n
 reservation overlaps. Outcomes are announced as `events`, whichever door called. On
 PostgreSQL the exclusion constraint is the real guarantee: writes of one room on one day
 take turns on its date row, and a racing insert that still saw "free" then fails with
-23P01 (40P01 when two series deadlock); both become ReservationConflict. On SQLite, write transactions are serialised (BEGIN IMMEDIATE), so the
-check cannot race.
+23P01 (40P01 when two series deadlock); both become ReservationConflict. On SQLite, write
+transactions are serialised (BEGIN IMMEDIATE), so the check cannot race.
 """
 
 from __future__ import annotations
