@@ -36,8 +36,22 @@ from mrs.db.types import UTCDateTime
 
 
 class ReservationStatus(enum.StrEnum):
+    """A booking's state. ACTIVE and PENDING hold their slot (`SLOT_HOLDING`); the others
+    are history: CANCELLED by a person, REJECTED by a room manager, RELEASED because nobody
+    checked in by start + grace."""
+
     ACTIVE = "ACTIVE"
+    PENDING = "PENDING"
     CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+    RELEASED = "RELEASED"
+
+
+# The statuses that hold a slot: the exclusion constraint, the day index and every read of
+# who has a room cover exactly these. The SQL spelling must stay textually equal to the
+# index predicate so SQLite can use the partial index (migration 0018).
+SLOT_HOLDING = (ReservationStatus.ACTIVE.value, ReservationStatus.PENDING.value)
+SLOT_HOLDING_SQL = "status IN ('ACTIVE', 'PENDING')"
 
 
 class Visibility(enum.StrEnum):
@@ -57,7 +71,10 @@ class Reservation(Base):
         ),
         CheckConstraint("end_minute > start_minute", name="end_after_start"),
         CheckConstraint("start_minute >= 0 AND end_minute <= 1440", name="within_day"),
-        CheckConstraint("status IN ('ACTIVE', 'CANCELLED')", name="status"),
+        CheckConstraint(
+            "status IN ('ACTIVE', 'PENDING', 'CANCELLED', 'REJECTED', 'RELEASED')",
+            name="status",
+        ),
         CheckConstraint("visibility IN ('PUBLIC', 'PRIVATE')", name="visibility"),
         CheckConstraint(
             "(series_id IS NULL) = (occurrence_date IS NULL)", name="occurrence_of_series"
@@ -66,15 +83,24 @@ class Reservation(Base):
         UniqueConstraint("series_id", "occurrence_date"),
         Index("ix_reservation_room_day", "room_id", "reserved_date", "start_minute"),
         Index("ix_reservation_user_day", "user_id", "reserved_date", "start_minute"),
-        # The active reservations of a day, room by room: the day timeline, the free-room
-        # search and the rooms page (migration 0011).
+        # The slot-holding reservations of a day, room by room: the day timeline, the
+        # free-room search and the rooms page (migrations 0011, 0018).
         Index(
             "ix_reservation_active_day",
             "reserved_date",
             "room_id",
             "start_minute",
-            postgresql_where=text("status = 'ACTIVE'"),
-            sqlite_where=text("status = 'ACTIVE'"),
+            postgresql_where=text(SLOT_HOLDING_SQL),
+            sqlite_where=text(SLOT_HOLDING_SQL),
+        ),
+        # Bookings waiting for a room manager's decision (migration 0018).
+        Index(
+            "ix_reservation_pending",
+            "room_id",
+            "reserved_date",
+            "start_minute",
+            postgresql_where=text("status = 'PENDING'"),
+            sqlite_where=text("status = 'PENDING'"),
         ),
     )
 
@@ -110,6 +136,17 @@ class Reservation(Base):
     # The meeting's UID in calendars (an occurrence appears under its series' UID): 32
     # random hex digits the database fills on every insert path (migration 0013).
     ical_uid: Mapped[str] = mapped_column(String(64), server_default=FetchedValue())
+    # Who made the booking when it was not the owner: a delegate or an admin.
+    booked_by: Mapped[str | None] = mapped_column(ForeignKey("usr.user_id"))
+    # A room manager's decision on a PENDING booking, and the last reminder to decide.
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(ForeignKey("usr.user_id"))
+    decision_reason: Mapped[str | None] = mapped_column(String(500))
+    approval_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Check-in in rooms that require it; RELEASED bookings say when they were released.
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_in_by: Mapped[str | None] = mapped_column(ForeignKey("usr.user_id"))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SeriesStatus(enum.StrEnum):
@@ -253,3 +290,21 @@ class ReservationChange(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # When the invitation job turned it into mail (None: not yet).
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReservationDelegate(Base):
+    """A user the principal lets book, edit and cancel on their behalf (代理予約)."""
+
+    __tablename__ = "reservation_delegate"
+    __table_args__ = (
+        CheckConstraint("principal_id <> delegate_id", name="other"),
+        Index("ix_reservation_delegate_delegate_id", "delegate_id"),
+    )
+
+    principal_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("usr.user_id", ondelete="CASCADE"), primary_key=True
+    )
+    delegate_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("usr.user_id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -76,6 +76,20 @@ class RoomEquipment(Base):
     )
 
 
+class RoomManager(Base):
+    """A user who approves or rejects bookings of a room that requires approval (admins
+    always may)."""
+
+    __tablename__ = "room_manager"
+
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting_room.room_id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("usr.user_id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
 class ReservableRoom(Base):
     """A room opened for reservation on one date.
 
