@@ -1,13 +1,15 @@
 """Fixtures shared by all tests.
 
-Every test that needs a database gets its own PostgreSQL database, copied from a
-migrated template made once per run, so tests never see each other's data. The server is
+Every test that needs a database gets its own PostgreSQL database (or SQLite file),
+copied from a migrated template made once per run, so tests never see each other's data
+and no test pays for running every migration. The server is
 looked for only when a test asks for a database (`postgres_server`): pure tests need none.
 """
 
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
@@ -89,14 +91,26 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    """A fresh, migrated SQLite database for one test."""
-    url = f"sqlite:///{tmp_path / 'test.sqlite3'}"
-    engine = make_sync_engine(Settings(data_dir=tmp_path, database_url=url))
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file to copy for each test."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.sqlite3"
+    engine = make_sync_engine(Settings(data_dir=folder, database_url=f"sqlite:///{path}"))
     upgrade(engine)
     engine.dispose()
-    return url
+    # Closing the last connection folds the write-ahead log into the file; a copy of the
+    # file alone is then the whole database.
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A fresh, migrated SQLite database for one test."""
+    path = tmp_path / "test.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture
