@@ -241,3 +241,27 @@ async def test_a_check_in_racing_the_release_either_wins_or_loses(
             assert status == ReservationStatus.ACTIVE
     audits = await _released_audits(app)
     assert all(count == 1 for count in audits.values())
+
+
+async def test_a_released_booking_can_no_longer_be_changed_or_cancelled(
+    app: Any,
+    client: httpx.AsyncClient,
+    login: LoginFactory,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    clock: FixedClock,
+    tomorrow: date,
+) -> None:
+    owner = await make_user()
+    room = await make_room()
+    await require_checkin(app, room)
+    booked = await book(app, clock, owner, room, tomorrow, START, START + 120)
+    set_wall(app, clock, tomorrow, START + GRACE + 1)
+    assert await _run(app, clock) == [booked]
+    headers = {**await login(owner), "Accept-Language": "en"}
+    cancel = await client.delete(f"/api/reservations/{booked}", headers=headers)
+    edit = await client.patch(f"/api/reservations/{booked}", json={"title": "x"}, headers=headers)
+    for refused in (cancel, edit):
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["error"]["code"] == "reservation_released"
+    assert (await _status(app, booked))[0] == ReservationStatus.RELEASED

@@ -239,3 +239,11 @@ class CheckinReleased(Conflict):
 class CheckinNotActive(Conflict):
     code = "checkin_not_active"
     message = "Only an active reservation can be checked in to (this one is {status})."
+
+
+class ReleasedUnchangeable(Conflict):
+    code = "reservation_released"
+    message = (
+        "This reservation was released because nobody checked in, and can no longer be "
+        "changed or cancelled. Book the room again if it is still free."
+    )

@@ -54,7 +54,7 @@ def _may_change(
     """Whether the edit and cancel buttons are offered (the service decides again)."""
     return (
         (user.is_admin or view.user_id == user.user_id)
-        and view.status != "CANCELLED"
+        and view.status not in ("CANCELLED", "RELEASED")
         and wall_instant(view.date, view.end_time, page.settings.tz) > page.now
     )
 
