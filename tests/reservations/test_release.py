@@ -218,7 +218,7 @@ async def test_a_check_in_racing_the_release_either_wins_or_loses(
         runner = Database(db.settings)
         try:
             outcome = await asyncio.gather(
-                release.release_batch(runner, [reservation_id], now=at_deadline),
+                release.release_batch(runner, {reservation_id: 1}, now=at_deadline),
                 checkin.check_in(
                     db,
                     settings=db.settings,
@@ -265,3 +265,26 @@ async def test_a_released_booking_can_no_longer_be_changed_or_cancelled(
         assert refused.status_code == 409, refused.text
         assert refused.json()["error"]["code"] == "reservation_released"
     assert (await _status(app, booked))[0] == ReservationStatus.RELEASED
+
+
+async def test_a_booking_moved_after_the_job_read_it_is_left_for_the_next_round(
+    app: Any, make_user: UserFactory, make_room: RoomFactory, clock: FixedClock, tomorrow: date
+) -> None:
+    owner = await make_user()
+    room = await make_room()
+    await require_checkin(app, room)
+    booked = await book(app, clock, owner, room, tomorrow, START, START + 60)
+    db = app.state.db
+    set_wall(app, clock, tomorrow, START + GRACE + 1)
+    found = await release.overdue(db, settings=db.settings, now=clock())
+    assert found == {booked: 1}
+    # An administrator moves it to the evening before the job writes.
+    async with db.transaction() as session:
+        await session.execute(
+            update(Reservation)
+            .where(Reservation.reservation_id == booked)
+            .values(start_minute=18 * 60, end_minute=19 * 60, version=Reservation.version + 1)
+        )
+    assert await release.release_batch(db, found, now=clock()) == []
+    assert (await _status(app, booked))[0] == ReservationStatus.ACTIVE
+    assert await _run(app, clock) == []  # its new deadline (18:15) has not passed

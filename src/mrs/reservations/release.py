@@ -14,9 +14,10 @@ and a second runner finds nothing left to change: each no-show is released once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from mrs.background import Job, JobContext
 from mrs.db.engine import Database
@@ -34,14 +35,16 @@ BATCH_SIZE = 200
 _LOOKBACK_DAYS = 2
 
 
-async def overdue(db: Database, *, settings: Settings, now: datetime) -> list[int]:
-    """The ids of ACTIVE bookings in check-in rooms not checked in by start + grace."""
+async def overdue(db: Database, *, settings: Settings, now: datetime) -> dict[int, int]:
+    """ACTIVE bookings in check-in rooms not checked in by start + grace: id → version
+    (the version read, so a booking moved meanwhile is left for the next round)."""
     today = now.astimezone(settings.tz).date()
     async with db.snapshot() as session:
         rows = (
             await session.execute(
                 select(
                     Reservation.reservation_id,
+                    Reservation.version,
                     Reservation.reserved_date,
                     Reservation.start_minute,
                     RoomPolicy.checkin_grace_minutes,
@@ -57,8 +60,8 @@ async def overdue(db: Database, *, settings: Settings, now: datetime) -> list[in
                 .order_by(Reservation.reservation_id)
             )
         ).all()
-    return [
-        row.reservation_id
+    return {
+        row.reservation_id: row.version
         for row in rows
         if checkin.checkin_window(
             row.reserved_date,
@@ -68,20 +71,27 @@ async def overdue(db: Database, *, settings: Settings, now: datetime) -> list[in
             tz=settings.tz,
         ).closes_at
         < now
-    ]
+    }
 
 
-async def release_batch(db: Database, reservation_ids: list[int], *, now: datetime) -> list[int]:
-    """Release those of `reservation_ids` still ACTIVE and not checked in, in one UPDATE;
-    audit and mail each one released. The ids released."""
-    if not reservation_ids:
+async def release_batch(db: Database, candidates: Mapping[int, int], *, now: datetime) -> list[int]:
+    """Release those of `candidates` (id → version read) still ACTIVE, not checked in and
+    unchanged, in one UPDATE; audit and mail each one released. The ids released."""
+    if not candidates:
         return []
     async with db.transaction() as session:
         released = (
             await session.execute(
                 update(Reservation)
                 .where(
-                    Reservation.reservation_id.in_(reservation_ids),
+                    Reservation.reservation_id.in_(list(candidates)),
+                    # Moved or changed since it was read: its deadline may be another now.
+                    or_(
+                        *(
+                            and_(Reservation.reservation_id == each, Reservation.version == version)
+                            for each, version in candidates.items()
+                        )
+                    ),
                     # The same condition as a check-in's: one of the two changes the row.
                     Reservation.status == ReservationStatus.ACTIVE.value,
                     Reservation.checked_in_at.is_(None),
@@ -108,10 +118,12 @@ async def release_batch(db: Database, reservation_ids: list[int], *, now: dateti
 
 async def release_no_shows(db: Database, *, settings: Settings, now: datetime) -> list[int]:
     """One round of the job: release every overdue booking, batch by batch."""
-    ids = await overdue(db, settings=settings, now=now)
+    found = await overdue(db, settings=settings, now=now)
+    ids = sorted(found)
     released: list[int] = []
     for start in range(0, len(ids), BATCH_SIZE):
-        released += await release_batch(db, ids[start : start + BATCH_SIZE], now=now)
+        batch = {each: found[each] for each in ids[start : start + BATCH_SIZE]}
+        released += await release_batch(db, batch, now=now)
     if released:
         logger.info("check-in: released %s booking(s) nobody checked in to", len(released))
     return released
