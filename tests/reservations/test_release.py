@@ -14,12 +14,14 @@ import pytest
 from sqlalchemy import func, select, update
 
 from mrs.accounts.models import User
+from mrs.app import create_app
 from mrs.audit.models import AuditEntry
 from mrs.clock import FixedClock
 from mrs.db.engine import Database
 from mrs.reservations import checkin, release, rules
 from mrs.reservations.errors import CheckinReleased
 from mrs.reservations.models import Reservation, ReservationStatus
+from mrs.settings import Settings
 from tests.conftest import LoginFactory, RoomFactory, UserFactory
 from tests.mail import deliver_outbox, parts, run_invitation_job
 from tests.reservations.checkin_support import GRACE, book, require_checkin, set_wall
@@ -288,3 +290,59 @@ async def test_a_booking_moved_after_the_job_read_it_is_left_for_the_next_round(
     assert await release.release_batch(db, found, now=clock()) == []
     assert (await _status(app, booked))[0] == ReservationStatus.ACTIVE
     assert await _run(app, clock) == []  # its new deadline (18:15) has not passed
+
+
+async def test_two_apps_runners_through_the_leader_lock_release_and_mail_each_once(
+    app: Any,
+    settings: Settings,
+    make_user: UserFactory,
+    make_room: RoomFactory,
+    clock: FixedClock,
+    tomorrow: date,
+) -> None:
+    """Two apps on one database (two processes' runners and pools) run the job's rounds
+    at the same moments, minute by minute: each no-show is released, audited and mailed
+    once; a checked-in meeting never."""
+    owner = await make_user()
+    room = await make_room()
+    await require_checkin(app, room)
+    booked = [
+        await book(app, clock, owner, room, tomorrow, START + 60 * n, START + 60 * n + 30)
+        for n in range(4)
+    ]
+    came = booked[1]
+    other_clock = FixedClock(clock())
+    other = create_app(settings, clock=other_clock)
+    try:
+        for minute in range(START - 10, START + 3 * 60 + GRACE + 3):
+            set_wall(app, clock, tomorrow, minute)
+            other_clock.now = clock()
+            if minute == START + 60 + 5:
+                await checkin.check_in(
+                    app.state.db,
+                    settings=settings,
+                    actor=rules.Actor(user_id=owner, is_admin=False),
+                    reservation_id=came,
+                    now=clock(),
+                )
+            await asyncio.gather(
+                app.state.background.run_once(release.JOB_NAME),
+                other.state.background.run_once(release.JOB_NAME),
+            )
+        states = [
+            next(s for s in runner.state.background.states() if s.name == release.JOB_NAME)
+            for runner in (app, other)
+        ]
+    finally:
+        await other.state.db.dispose()
+    assert [s.last_error for s in states] == [None, None]
+    assert all(s.leader_lock == release.JOB_NAME for s in states)
+    no_shows = [each for each in booked if each != came]
+    assert await _released_audits(app) == {str(each): 1 for each in no_shows}
+    assert (await _status(app, came))[0] == ReservationStatus.ACTIVE
+    await run_invitation_job(app)
+    await run_invitation_job(app)
+    messages = await deliver_outbox(app)
+    # Beside the four bookings' own mail: one release mail per no-show, none twice.
+    released_mails = [m for m in messages if "released" in str(m["Subject"])]
+    assert len(released_mails) == len(no_shows)
