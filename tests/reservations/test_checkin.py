@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from mrs.accounts.models import Role
 from mrs.audit.models import AuditEntry
 from mrs.clock import FixedClock
-from mrs.reservations import checkin, release
+from mrs.reservations import checkin, release, rules
 from mrs.reservations.models import Reservation, ReservationChange
 from tests.conftest import LoginFactory, RoomFactory, UserFactory
 from tests.reservations.checkin_support import (
@@ -242,3 +242,21 @@ def test_the_window_follows_the_site_wall_clock_across_a_dst_change() -> None:
     window = checkin.checkin_window(day, 180, grace_minutes=15, opens_minutes=10, tz=tz)
     assert window.opens_at == wall_instant(day, 110, tz)
     assert window.closes_at == wall_instant(day, 195, tz)
+
+
+@pytest.mark.parametrize(
+    ("actor", "attendee", "delegate", "may"),
+    [
+        (rules.Actor(user_id="owner", is_admin=False), False, False, True),
+        (rules.Actor(user_id="guest", is_admin=False), True, False, True),
+        (rules.Actor(user_id="secretary", is_admin=False), False, True, True),
+        (rules.Actor(user_id="root", is_admin=True), False, False, True),
+        (rules.Actor(user_id="stranger", is_admin=False), False, False, False),
+    ],
+)
+def test_who_may_check_in_pure(
+    actor: rules.Actor, attendee: bool, delegate: bool, may: bool
+) -> None:
+    assert (
+        checkin.may_check_in(actor, owner_id="owner", attendee=attendee, delegate=delegate) is may
+    )
