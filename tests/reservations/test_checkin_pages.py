@@ -14,6 +14,7 @@ import pytest
 
 from mrs.accounts.models import Role
 from mrs.clock import FixedClock
+from mrs.reservations import release
 from mrs.web.pages.checkin import door_qr_svg
 from tests.conftest import PageLogin, RoomFactory, UserFactory, browser_like_client
 from tests.reservations.checkin_support import book, require_checkin, set_wall
@@ -153,3 +154,30 @@ async def test_the_qr_code_is_for_admins_only(
     await page_login(booked["owner"])
     refused = await client.get(f"/admin/rooms/{booked['room']}/door-qr.svg")
     assert refused.status_code == 403
+
+
+async def test_a_released_booking_is_shown_as_released_without_change_or_cancel(
+    app: Any,
+    client: httpx.AsyncClient,
+    page_login: PageLogin,
+    clock: FixedClock,
+    tomorrow: date,
+    booked: dict[str, Any],
+) -> None:
+    set_wall(app, clock, tomorrow, START + 16)
+    db = app.state.db
+    assert await release.release_no_shows(db, settings=db.settings, now=clock()) == [
+        booked["first"]
+    ]
+    await page_login(booked["owner"])
+    url = f"/reservations/{booked['first']}"
+    page = await client.get(url, headers={"Accept-Language": "en"})
+    assert "Released: nobody checked in" in page.text
+    assert f'href="{url}/edit"' not in page.text
+    assert f'href="{url}/cancel' not in page.text
+    mine = await client.get("/reservations", headers={"Accept-Language": "ja"})
+    upcoming, _, past = mine.text.partition('id="past-heading"')
+    assert f'href="{url}"' not in upcoming
+    assert f'href="/reservations/{booked["second"]}"' in upcoming
+    assert f'href="{url}"' in past
+    assert "解放済み: チェックインがありませんでした" in past
