@@ -36,8 +36,10 @@ from mrs.ops import schedule as ops_schedule
 from mrs.policies import api as policies_api
 from mrs.reports import api as reports_api
 from mrs.reservations import api as reservations_api
+from mrs.reservations import checkin_api as reservations_checkin_api
 from mrs.reservations import jobs as reservations_jobs
 from mrs.reservations import quota_api as reservations_quota_api
+from mrs.reservations import release as reservations_release
 from mrs.reservations import series_api as reservations_series_api
 from mrs.reservations import views_api as reservations_views_api
 from mrs.rooms import api as rooms_api
@@ -64,6 +66,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     audit_api.router,
     policies_api.router,
     reservations_quota_api.router,
+    reservations_checkin_api.router,
 )
 JOBS: tuple[JobSource, ...] = (
     ops_schedule.jobs,
@@ -71,6 +74,7 @@ JOBS: tuple[JobSource, ...] = (
     calendars_invitations.jobs,
     accounts_jobs.jobs,
     reservations_jobs.jobs,
+    reservations_release.jobs,
     rooms_jobs.jobs,
     calendars_reminders.jobs,
     monitoring_install.jobs,

@@ -338,6 +338,11 @@ class Settings(BaseSettings):
     # week (Monday to Sunday in MRS_TIMEZONE).
     policy_max_future_reservations: int | None = Field(default=None, ge=0, le=100_000)
     policy_max_hours_per_week: int | None = Field(default=None, ge=0, le=7 * 24)
+    # Check-in in rooms whose policy requires it: minutes after the start a booking stays
+    # held without a check-in (a room's policy may give its own), after which the release
+    # job frees the slot; and how many minutes before the start check-in opens.
+    policy_checkin_grace_minutes: int = Field(default=15, ge=0, le=24 * 60)
+    checkin_opens_minutes: int = Field(default=10, ge=0, le=24 * 60)
     # --- end policies ---
 
     @field_validator("slot_minutes")

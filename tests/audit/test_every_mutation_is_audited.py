@@ -348,6 +348,26 @@ async def _delete_user_quota(w: World) -> httpx.Response:
     return await w.client.delete(f"/api/admin/users/{w.user}/quota", headers=w.admin_headers)
 
 
+async def _check_in(w: World) -> httpx.Response:
+    """Today 09:00 in a room asking for check-in: the pinned now (09:00) is in its window."""
+    await w.ok(
+        await w.client.put(
+            f"/api/admin/rooms/{w.room_id}/policy",
+            json={"checkin_required": True, "checkin_grace_minutes": 15},
+            headers=w.admin_headers,
+        )
+    )
+    body = {"date": w.today.isoformat(), "start_time": "09:00", "end_time": "10:00"}
+    made = await w.ok(
+        await w.client.post(
+            f"/api/rooms/{w.room_id}/reservations", json=body, headers=w.user_headers
+        )
+    )
+    return await w.client.post(
+        f"/api/reservations/{made.json()['reservation_id']}/check-in", headers=w.user_headers
+    )
+
+
 SCENARIOS: dict[str, Scenario] = {
     "POST /api/me/password": Scenario("user.password", "user", _change_password),
     "POST /api/users/register": Scenario("user.register", "applicant", _register),
@@ -377,6 +397,9 @@ SCENARIOS: dict[str, Scenario] = {
     "POST /api/rooms/{room_id}/reservations": Scenario("reservation.create", "user", _reserve),
     "DELETE /api/reservations/{reservation_id}": Scenario("reservation.cancel", "user", _cancel),
     "PATCH /api/reservations/{reservation_id}": Scenario("reservation.update", "user", _change),
+    "POST /api/reservations/{reservation_id}/check-in": Scenario(
+        "reservation.checkin", "user", _check_in
+    ),
     "POST /api/rooms/{room_id}/series": Scenario("series.create", "user", _create_series),
     "PATCH /api/series/{series_id}": Scenario("series.update", "user", _change_series),
     "DELETE /api/series/{series_id}": Scenario("series.cancel", "user", _cancel_series),

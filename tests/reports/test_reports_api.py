@@ -149,6 +149,7 @@ async def test_utilisation_matches_sql_written_independently(
         "reservations": 0,
         "cancelled": 0,
         "cancelled_share": 0.0,
+        "no_shows": {"started": 0, "released": 0, "rate": 0.0},
     }
 
 

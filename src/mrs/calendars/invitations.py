@@ -68,11 +68,13 @@ class _Subject:
 
     reservation_ids: tuple[int, ...]
     series_ids: tuple[int, ...]
-    cancelled: bool  # the meeting, or the whole series, is cancelled now
+    cancelled: bool  # the meeting, or the whole series, is cancelled (or released) now
     # An occurrence of a series changed or cancelled on its own: its row.
     occurrence: Any | None = None
     # A series: its row (for its rule in words).
     series: Any | None = None
+    # Released: nobody checked in by start + grace (`mrs.reservations.release`).
+    released: bool = False
 
 
 async def send_pending(
@@ -213,12 +215,18 @@ async def _subject_of(session: AsyncSession, change: ReservationChange) -> _Subj
         ).first()
         if row is None:
             return None
-        cancelled = row.status == ReservationStatus.CANCELLED
+        released = row.status == ReservationStatus.RELEASED
+        cancelled = row.status == ReservationStatus.CANCELLED or released
         if row.series_id is None:
-            return _Subject((row.reservation_id,), (), cancelled=cancelled)
+            return _Subject((row.reservation_id,), (), cancelled=cancelled, released=released)
         series = await _series_row(session, row.series_id)
         return _Subject(
-            (row.reservation_id,), (), cancelled=cancelled, occurrence=row, series=series
+            (row.reservation_id,),
+            (),
+            cancelled=cancelled,
+            occurrence=row,
+            series=series,
+            released=released,
         )
     assert change.series_id is not None  # a change names a reservation or a series
     series = await _series_row(session, change.series_id)
@@ -278,6 +286,8 @@ async def _mail_change(
         ChangeKind.CHANGED: Happening.CHANGED,
         ChangeKind.CANCELLED: Happening.CANCELLED,
     }[kind]
+    if kind is ChangeKind.CANCELLED and subject.released:
+        happening = Happening.RELEASED
     cancelled_dates = sorted(
         date.fromisoformat(day) for day in details.get("occurrence_dates") or ()
     )

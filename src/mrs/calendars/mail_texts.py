@@ -23,6 +23,8 @@ class Happening(enum.StrEnum):
     CANCELLED = "cancelled"
     # The reader was taken off the meeting's attendees: it is cancelled for them.
     REMOVED = "removed"
+    # Nobody checked in by start + grace: the booking was released (`mrs.reservations.release`).
+    RELEASED = "released"
 
 
 @dataclass(frozen=True)
@@ -67,12 +69,14 @@ _SUBJECTS = {
     Happening.CHANGED: "Changed: {title} ({when}, {place})",
     Happening.CANCELLED: "Cancelled: {title} ({when}, {place})",
     Happening.REMOVED: "Cancelled: {title} ({when}, {place})",
+    Happening.RELEASED: "Released: {title} ({when}, {place})",
 }
 _OWNER_SUBJECTS = {
     Happening.CREATED: "Booked: {title} ({when}, {place})",
     Happening.CHANGED: "Your reservation of {place} was changed",
     Happening.CANCELLED: "Your reservation of {place} was cancelled",
     Happening.REMOVED: "Your reservation of {place} was cancelled",
+    Happening.RELEASED: "Your reservation of {place} was released: nobody checked in",
 }
 
 
@@ -80,6 +84,12 @@ def _lead(happening: Happening, telling: Telling) -> str:
     """The first sentence: what happened, told to this reader."""
     actor = telling.actor_name or "MRS"
     loc = telling.locale
+    if happening is Happening.RELEASED:
+        return translate(
+            loc,
+            "Nobody checked in by the end of the grace period, so the reservation was "
+            "released and the room is free for others.",
+        )
     if telling.as_owner:
         if telling.by_admin:
             if happening is Happening.CHANGED:

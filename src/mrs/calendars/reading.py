@@ -23,6 +23,7 @@ from mrs.accounts.models import User, UserStatus
 from mrs.calendars.ical import CalendarEvent, OccurrenceState, Person, series_events, uid_of
 from mrs.i18n import display_name, supported_locale, translate
 from mrs.reservations.models import (
+    SLOT_HOLDING,
     Reservation,
     ReservationAttendee,
     ReservationSeries,
@@ -215,7 +216,8 @@ def _single_event(
         owner=shown.owner,
         attendees=shown.attendees,
         private=row.visibility == Visibility.PRIVATE,
-        cancelled=row.status == ReservationStatus.CANCELLED,
+        # Cancelled, released or rejected: gone from the calendar.
+        cancelled=row.status not in SLOT_HOLDING,
         updated_at=_latest(row.created_at, row.updated_at, row.cancelled_at),
     )
 

@@ -7,14 +7,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from mrs.accounts.dependencies import AdminUser
-from mrs.http.dependencies import DatabaseDep
+from mrs.http.dependencies import DatabaseDep, NowDep, SettingsDep
 from mrs.http.types import MAX_INT32, IsoDate
-from mrs.reports import export, service
+from mrs.reports import export, no_shows, service
 from mrs.reports.periods import period
 from mrs.reports.schemas import (
     BusiestHoursReport,
     GroupUtilisationRead,
     GroupUtilisationReport,
+    NoShowRead,
     RoomUtilisationRead,
     UtilisationReport,
 )
@@ -35,15 +36,21 @@ async def utilisation(
     last: ToDate,
     _admin: AdminUser,
     db: DatabaseDep,
+    settings: SettingsDep,
+    now: NowDep,
     room_id: Annotated[int | None, Query(ge=1, le=MAX_INT32)] = None,
     format: Format = "json",
 ) -> Any:
-    """Per room: booked ÷ bookable minutes, and cancellations, over the period (at most
-    366 days)."""
+    """Per room: booked ÷ bookable minutes, cancellations, and no-shows (released ÷
+    bookings in check-in rooms that started), over the period (at most 366 days)."""
     span = period(first, last)
     rows = await service.utilisation(db, period=span, room_id=room_id)
+    missed = await no_shows.no_shows(db, period=span, now=now, tz=settings.tz, room_id=room_id)
     report = UtilisationReport(
-        from_date=first, to_date=last, rooms=[RoomUtilisationRead.of(row) for row in rows]
+        from_date=first,
+        to_date=last,
+        rooms=[RoomUtilisationRead.of(row, missed.get(row.room_id)) for row in rows],
+        no_shows=NoShowRead.of(no_shows.total(missed)),
     )
     if format == "csv":
         return export.csv_response(export.utilisation_csv(report), name="utilisation", period=span)

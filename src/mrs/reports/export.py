@@ -17,6 +17,9 @@ UTILISATION_HEADER = (
     "reservations",
     "cancelled",
     "cancelled_share",
+    "checkin_bookings_started",
+    "no_shows",
+    "no_show_rate",
 )
 
 
@@ -33,6 +36,9 @@ def utilisation_csv(report: UtilisationReport) -> str:
                 r.reservations,
                 r.cancelled,
                 r.cancelled_share,
+                r.no_shows.started,
+                r.no_shows.released,
+                r.no_shows.rate,
             )
             for r in report.rooms
         ),

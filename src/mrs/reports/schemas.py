@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from mrs.reports.no_shows import NoShows
 from mrs.reports.service import BusiestHours, GroupUtilisation, RoomUtilisation, Usage
 
 
@@ -30,19 +31,40 @@ class UsageRead(BaseModel):
         }
 
 
+class NoShowRead(BaseModel):
+    """Bookings in check-in rooms that started in the period, those released because
+    nobody checked in, and released ÷ started."""
+
+    started: int
+    released: int
+    rate: float
+
+    @classmethod
+    def of(cls, row: NoShows) -> NoShowRead:
+        return cls(started=row.started, released=row.released, rate=round(row.rate, 4))
+
+
 class RoomUtilisationRead(UsageRead):
     room_id: int
     room_name: str
+    no_shows: NoShowRead
 
     @classmethod
-    def of(cls, row: RoomUtilisation) -> RoomUtilisationRead:
-        return cls(room_id=row.room_id, room_name=row.room_name, **cls.fields_of(row))
+    def of(cls, row: RoomUtilisation, no_shows: NoShows | None = None) -> RoomUtilisationRead:
+        return cls(
+            room_id=row.room_id,
+            room_name=row.room_name,
+            no_shows=NoShowRead.of(no_shows or NoShows()),
+            **cls.fields_of(row),
+        )
 
 
 class UtilisationReport(BaseModel):
     from_date: date
     to_date: date
     rooms: list[RoomUtilisationRead]
+    # Every room's (or the one asked for) together.
+    no_shows: NoShowRead
 
 
 class GroupUtilisationRead(UsageRead):

@@ -101,10 +101,14 @@ async def record(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     occurrence: bool = False,
+    action: str | None = None,
+    mail: bool = True,
 ) -> None:
     """Add one change row and its audit row to the caller's transaction (they exist only
     if that commits). `owner_id`: whose reservation or series it is (None: the actor's);
-    `before`/`after`: the changed fields; `occurrence`: the reservation is one of a series."""
+    `before`/`after`: the changed fields; `occurrence`: the reservation is one of a series;
+    `action`: the audit action when the kind's own does not say it (a check-in, a
+    release); `mail` False: nothing to tell anyone (the row is written as notified)."""
     if reservation_id is None and series_id is None:
         raise ValueError("a change is about a reservation or a series")
     by_admin = owner_id is not None and owner_id != actor_id
@@ -126,12 +130,15 @@ async def record(
             reason=reason,
             details=json.dumps(details, separators=(",", ":")),
             created_at=now,
+            notified_at=None if mail else now,
         )
     )
-    action, subject_type = audit_action(kind, reservation_id=reservation_id, occurrence=occurrence)
+    kind_action, subject_type = audit_action(
+        kind, reservation_id=reservation_id, occurrence=occurrence
+    )
     await audit.record(
         session,
-        action=action,
+        action=action or kind_action,
         subject_type=subject_type,
         subject_id=reservation_id if reservation_id is not None else series_id,
         before=before,

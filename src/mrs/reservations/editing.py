@@ -22,7 +22,12 @@ from mrs.i18n import DEFAULT_LOCALE
 from mrs.policies import enforcement as policies
 from mrs.policies.rules import Slot
 from mrs.reservations import changes, events, quota_usage, rules, statements
-from mrs.reservations.errors import AlreadyCancelled, ReservationNotFound, StaleVersion
+from mrs.reservations.errors import (
+    AlreadyCancelled,
+    ReleasedUnchangeable,
+    ReservationNotFound,
+    StaleVersion,
+)
 from mrs.reservations.events import ReservationEvent
 from mrs.reservations.models import (
     ChangeKind,
@@ -81,6 +86,8 @@ async def cancel(
         )
         if row.status == ReservationStatus.CANCELLED:
             raise AlreadyCancelled()
+        if row.status == ReservationStatus.RELEASED:
+            raise ReleasedUnchangeable()
         await session.execute(
             update(Reservation)
             .where(Reservation.reservation_id == reservation_id)

@@ -209,3 +209,41 @@ class FromDateRequired(InvalidInput):
     code = "from_date_required"
     field = "from_date"
     message = "Say from which date the change applies (from_date)."
+
+
+class CheckinNotRequired(InvalidInput):
+    code = "checkin_not_required"
+    message = "This room does not ask for check-in."
+
+
+class CheckinTooEarly(InvalidInput):
+    code = "checkin_too_early"
+    message = "Check-in opens at {opens} ({minutes} minutes before the start)."
+
+
+class CheckinNotAllowed(Forbidden):
+    code = "checkin_not_allowed"
+    message = (
+        "Only the person who booked, an attendee, their delegate or an administrator can check in."
+    )
+
+
+class CheckinReleased(Conflict):
+    code = "checkin_released"
+    message = (
+        "Nobody checked in by {deadline}: the reservation was released and the room is free "
+        "for others."
+    )
+
+
+class CheckinNotActive(Conflict):
+    code = "checkin_not_active"
+    message = "Only an active reservation can be checked in to (this one is {status})."
+
+
+class ReleasedUnchangeable(Conflict):
+    code = "reservation_released"
+    message = (
+        "This reservation was released because nobody checked in, and can no longer be "
+        "changed or cancelled. Book the room again if it is still free."
+    )

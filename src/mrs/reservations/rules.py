@@ -19,6 +19,7 @@ from mrs.reservations.errors import (
     InvalidDateRange,
     InvalidTimeRange,
     OutsideDay,
+    ReleasedUnchangeable,
     ReservationAlreadyEnded,
     ReservationOver,
     SlotMisaligned,
@@ -138,6 +139,8 @@ def check_can_edit(
         raise EditNotAllowed()
     if status == ReservationStatus.CANCELLED:
         raise CancelledUnchangeable()
+    if status == ReservationStatus.RELEASED:
+        raise ReleasedUnchangeable()
     if wall_instant(day, end_minute, tz) <= now:
         raise ReservationOver()
 

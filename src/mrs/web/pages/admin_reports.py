@@ -14,7 +14,7 @@ from starlette.responses import Response
 from mrs.errors import DomainError
 from mrs.http.types import MAX_INT32, IsoDate
 from mrs.i18n import translate
-from mrs.reports import service
+from mrs.reports import no_shows, service
 from mrs.reports.periods import Period, default_period, period
 from mrs.rooms import service as rooms_service
 from mrs.web.charts import bar_chart
@@ -111,8 +111,36 @@ async def reports(page: Page, _admin: PageAdmin) -> Response:
         if rows is not None:
             context["report"] = _report(page.locale, span, room_id, rows, hours)
             context["report"]["groups"] = _groups(span, groups)
+            missed = await no_shows.no_shows(
+                page.db, period=span, now=page.now, tz=page.settings.tz, room_id=room_id
+            )
+            context["report"]["no_shows"] = _no_shows(rows, missed)
     status = (state.status_code if state.refusal else 422) if state.errors else 200
     return render(page.request, "admin/reports.html", context, status_code=status)
+
+
+def _no_shows(
+    rows: list[service.RoomUtilisation], missed: dict[int, no_shows.NoShows]
+) -> dict[str, Any]:
+    """The rooms asking for check-in in which a booking started, and all of them together."""
+    names = {row.room_id: row.room_name for row in rows}
+
+    def shown(name: str, each: no_shows.NoShows) -> dict[str, Any]:
+        return {
+            "name": name,
+            "started": each.started,
+            "released": each.released,
+            "rate": _percent(each.rate),
+        }
+
+    return {
+        "rows": [
+            shown(names[room_id], each)
+            for room_id, each in sorted(missed.items(), key=lambda item: names.get(item[0], ""))
+            if room_id in names
+        ],
+        "total": shown("", no_shows.total(missed)),
+    }
 
 
 def _groups(span: Period, rows: list[service.GroupUtilisation]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ DONE_MESSAGES = {
     "reserved": N_("Your reservation is confirmed."),
     "cancelled": N_("The reservation was cancelled."),
     "changed": N_("The reservation was changed."),
+    "checked_in": N_("You are checked in."),
     "series_created": N_("The repeating meeting is reserved on every date below."),
     "series_created_skipped": N_(
         "The repeating meeting is reserved; {count} date(s) that were taken were skipped."

@@ -28,6 +28,7 @@ from mrs.wallclock import MINUTES_PER_DAY, format_minute, wall_instant
 from mrs.web.dependencies import Page, PageContext, PageUser
 from mrs.web.forms import FormState, submit, text_values
 from mrs.web.i18n import N_
+from mrs.web.pages import checkin as checkin_pages
 from mrs.web.pages import series as series_pages
 from mrs.web.pages import series_booking
 from mrs.web.pages.common import done_message, redirect
@@ -53,7 +54,7 @@ def _may_change(
     """Whether the edit and cancel buttons are offered (the service decides again)."""
     return (
         (user.is_admin or view.user_id == user.user_id)
-        and view.status != "CANCELLED"
+        and view.status not in ("CANCELLED", "RELEASED")
         and wall_instant(view.date, view.end_time, page.settings.tz) > page.now
     )
 
@@ -73,6 +74,7 @@ async def reservation_page(
             "r": view,
             "may_change": _may_change(page, user, view),
             "done": done_message(page.request, page.locale),
+            "checkin": await checkin_pages.offer(page, user, reservation_id),
         },
     )
 

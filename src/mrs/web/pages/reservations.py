@@ -36,11 +36,13 @@ async def _my_reservations_page(page: PageContext, state: FormState, *, user_id:
     views = await reservations_reads.reservations_of_user(
         page.db, user_id=user_id, now=now, settings=settings, locale=page.locale
     )
-    # A cancelled reservation is no longer something to come: it moves to the history.
+    # A cancelled (or released) reservation is no longer something to come: it moves to
+    # the history.
     upcoming = [
         v
         for v in views
-        if v.status != "CANCELLED" and wall_instant(v.date, v.end_time, settings.tz) > now
+        if v.status not in ("CANCELLED", "RELEASED")
+        and wall_instant(v.date, v.end_time, settings.tz) > now
     ]
     past = [v for v in views if v not in upcoming]
     return render(
