@@ -209,3 +209,29 @@ class FromDateRequired(InvalidInput):
     code = "from_date_required"
     field = "from_date"
     message = "Say from which date the change applies (from_date)."
+
+
+# --- delegates (代理予約) ---
+
+
+class NotADelegate(Forbidden):
+    code = "not_a_delegate"
+    message = "You cannot book or act for {user_id}: they have not named you as a delegate."
+
+
+class InvalidDelegates(InvalidInput):
+    code = "invalid_delegates"
+    field = "user_ids"
+    message = "These users cannot be your delegates: {user_ids}."
+
+
+class TooManyDelegates(InvalidInput):
+    code = "too_many_delegates"
+    field = "user_ids"
+    message = "At most {max_delegates} delegates can be named."
+
+
+class UnknownPrincipal(InvalidInput):
+    code = "unknown_principal"
+    field = "on_behalf_of"
+    message = "There is no active user {user_id} to book for."
