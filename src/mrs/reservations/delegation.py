@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import and_, delete, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mrs.accounts import users
 from mrs.accounts.models import User, UserStatus
 from mrs.accounts.rules import normalize_user_id
 from mrs.audit import service as audit
@@ -28,6 +29,8 @@ from mrs.reservations import rules
 from mrs.reservations.errors import (
     InvalidDelegates,
     NotADelegate,
+    PersonAmbiguous,
+    PersonNotFound,
     TooManyDelegates,
     UnknownPrincipal,
 )
@@ -186,6 +189,44 @@ async def replace_delegates(
         return await _delegation_in(session, principal_id, locale)
 
 
+async def names_of(
+    db: Database, user_ids: Iterable[str | None], locale: str = DEFAULT_LOCALE
+) -> dict[str, str]:
+    """The names of the given users in the reader's language (pages saying who booked
+    a reservation for its owner: "booked by X for Y")."""
+    wanted = sorted({user_id for user_id in user_ids if user_id})
+    if not wanted:
+        return {}
+    async with db.snapshot() as session:
+        rows = await session.execute(
+            select(User.user_id, User.first_name, User.last_name).where(User.user_id.in_(wanted))
+        )
+        return {
+            row.user_id: display_name(locale, row.first_name, row.last_name) or row.user_id
+            for row in rows
+        }
+
+
+async def person_named(db: Database, *, text: str) -> str:
+    """The active user `text` names, as a person types it on the page: their user id,
+    else the one user whose name (either order), id or email starts with it; refused when
+    nobody or several match (then naming them, so the id can be given)."""
+    wanted = " ".join(text.split())
+    found = await users.lookup_users(db, query=wanted)
+    exact = [user.user_id for user in found if user.user_id == normalize_user_id(wanted)]
+    if exact:
+        return exact[0]
+    if not found:
+        raise PersonNotFound(person=wanted)
+    if len(found) > 1:
+        raise PersonAmbiguous(
+            details={"field": "person", "user_ids": [user.user_id for user in found]},
+            person=wanted,
+            user_ids=", ".join(user.user_id for user in found),
+        )
+    return found[0].user_id
+
+
 # --- the lookup behind `rules.may_act_for` ---
 
 
@@ -233,3 +274,10 @@ async def booking_owner(
     if not rules.may_act_for(judged, owner_id=owner_id):
         raise NotADelegate(user_id=owner_id)
     return owner_id, actor.user_id
+
+
+async def may_act_for(db: Database, actor: rules.Actor, owner_id: str) -> bool:
+    """`rules.may_act_for` with the lookup, outside a change (pages deciding whether to
+    offer the edit and cancel buttons; the change itself asks again in its transaction)."""
+    async with db.snapshot() as session:
+        return rules.may_act_for(await acting_for(session, actor, owner_id), owner_id=owner_id)

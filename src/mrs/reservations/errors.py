@@ -235,3 +235,15 @@ class UnknownPrincipal(InvalidInput):
     code = "unknown_principal"
     field = "on_behalf_of"
     message = "There is no active user {user_id} to book for."
+
+
+class PersonNotFound(InvalidInput):
+    code = "person_not_found"
+    field = "person"
+    message = "No active user has the id or name {person}."
+
+
+class PersonAmbiguous(InvalidInput):
+    code = "person_ambiguous"
+    field = "person"
+    message = "Several users match {person}: give their user id ({user_ids})."

@@ -131,12 +131,15 @@ async def reserve_series(
     meeting: ReservationCreate,
     rule: RecurrenceRule,
     on_conflict: OnConflict,
+    booked_by: str | None = None,
 ) -> str:
-    """Reserve the series; the address of its page with the confirmation."""
+    """Reserve the series (for `user_id` by `booked_by`, a delegate, when given); the
+    address of its page with the confirmation."""
     booked = await series_service.create(
         page.db,
         settings=page.settings,
         user_id=user_id,
+        booked_by=booked_by,
         fields=series_fields(room_id, meeting, rule),
         on_conflict=on_conflict,
         now=page.now,
