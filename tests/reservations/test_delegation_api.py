@@ -340,7 +340,8 @@ async def test_a_delegate_edits_moves_and_cancels_the_principals_booking_but_no_
         assert row is not None
         assert (row.status, row.cancelled_by) == ("CANCELLED", "secretary")
         other = await session.get(Reservation, other_id)
-        assert other is not None and other.status == "ACTIVE"
+        assert other is not None
+        assert other.status == "ACTIVE"
 
 
 async def test_a_delegate_changes_and_cancels_the_principals_series(

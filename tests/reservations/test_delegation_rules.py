@@ -3,7 +3,7 @@ lists are refused before anything is read."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +12,7 @@ from mrs.reservations import delegation, rules
 from mrs.reservations.errors import CancelNotAllowed, EditNotAllowed, TooManyDelegates
 
 TOKYO = ZoneInfo("Asia/Tokyo")
-NOW = datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 LATER = date(2026, 12, 3)
 
 
