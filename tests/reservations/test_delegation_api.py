@@ -209,6 +209,22 @@ async def test_a_delegate_books_a_series_for_the_principal(
     )
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "not_a_delegate"
+    preview = {
+        "start_date": tomorrow.isoformat(),
+        "start_time": "09:00",
+        "end_time": "09:30",
+        "rule": "FREQ=DAILY;COUNT=2",
+        "on_behalf_of": "manager",
+    }
+    not_theirs = await client.post(
+        f"/api/rooms/{room}/series/preview", json=preview, headers=people["colleague"]
+    )
+    assert not_theirs.status_code == 403
+    planned = await client.post(
+        f"/api/rooms/{room}/series/preview", json=preview, headers=people["secretary"]
+    )
+    assert planned.status_code == 200, planned.text
+    assert [each["state"] for each in planned.json()["dates"]] == ["conflict", "conflict"]
 
 
 async def test_a_non_delegate_is_refused_and_nothing_is_written(

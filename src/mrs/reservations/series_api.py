@@ -136,7 +136,10 @@ async def create_series(
 @router.post(
     "/rooms/{room_id}/series/preview",
     response_model=SeriesPreviewRead,
-    responses={422: {"description": "Invalid request or rule, or the series too long"}},
+    responses={
+        403: {"description": "`on_behalf_of` has not named the caller as a delegate"},
+        422: {"description": "Invalid request or rule, or the series too long"},
+    },
     tags=_TAGS,
 )
 async def preview_series(
@@ -148,9 +151,12 @@ async def preview_series(
     now: NowDep,
 ) -> SeriesPreviewRead:
     """Every date the rule gives: free, taken (by which reservation) or not bookable
-    (why). Nothing is written."""
+    (why), judged for `on_behalf_of` when given. Nothing is written."""
+    owner_id, _ = await delegation.booking_owner(
+        db, actor=actor_of(user), on_behalf_of=body.on_behalf_of
+    )
     planned = await series.preview(
-        db, settings=settings, user_id=user.user_id, fields=_fields(room_id, body), now=now
+        db, settings=settings, user_id=owner_id, fields=_fields(room_id, body), now=now
     )
     return SeriesPreviewRead(
         dates=[
