@@ -129,6 +129,9 @@ async def test_a_delegate_books_for_the_principal_with_the_book_for_select(
     mine = await client.get("/reservations")
     assert "Booked by Test Secretary for Test Manager" in _text(mine.text)
     assert f"/reservations/{row.reservation_id}/cancel" in mine.text
+    # The delegate is offered the edit form and the cancel page of the principal's booking.
+    assert (await client.get(f"/reservations/{row.reservation_id}/edit")).status_code == 200
+    assert (await client.get(f"/reservations/{row.reservation_id}/cancel")).status_code == 200
 
     # Someone who is not a delegate cannot book for the manager by sending the field.
     await page_login("colleague")
@@ -144,6 +147,7 @@ async def test_a_delegate_books_for_the_principal_with_the_book_for_select(
     )
     assert refused.status_code == 403
     assert "they have not named you as a delegate" in _text(refused.text)
+    assert (await client.get(f"/reservations/{row.reservation_id}/edit")).status_code == 403
 
     await page_login("manager")
     theirs = await client.get("/reservations", headers={"accept-language": "ja"})

@@ -276,8 +276,15 @@ async def booking_owner(
     return owner_id, actor.user_id
 
 
-async def may_act_for(db: Database, actor: rules.Actor, owner_id: str) -> bool:
-    """`rules.may_act_for` with the lookup, outside a change (pages deciding whether to
-    offer the edit and cancel buttons; the change itself asks again in its transaction)."""
+async def actor_for(db: Database, actor: rules.Actor, owner_id: str) -> rules.Actor:
+    """`acting_for` outside a change (pages deciding what to offer; the change itself
+    asks again in its own transaction). No read for the owner or an administrator."""
+    if actor.is_admin or actor.user_id == owner_id:
+        return actor
     async with db.snapshot() as session:
-        return rules.may_act_for(await acting_for(session, actor, owner_id), owner_id=owner_id)
+        return await acting_for(session, actor, owner_id)
+
+
+async def may_act_for(db: Database, actor: rules.Actor, owner_id: str) -> bool:
+    """`rules.may_act_for` with the lookup (`actor_for`)."""
+    return rules.may_act_for(await actor_for(db, actor, owner_id), owner_id=owner_id)

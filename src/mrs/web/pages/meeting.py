@@ -105,12 +105,8 @@ async def _edit_page(
     view = await reservations_reads.get_reservation(
         page.db, reservation_id=reservation_id, viewer=_actor(user), locale=page.locale
     )
-    actor = _actor(user)
-    if view.user_id != user.user_id and not user.is_admin:
-        async with page.db.snapshot() as session:
-            actor = await delegation.acting_for(session, actor, view.user_id)
     rules.check_can_edit(
-        actor,
+        await delegation.actor_for(page.db, _actor(user), view.user_id),
         owner_id=view.user_id,
         status=view.status,
         day=view.date,
