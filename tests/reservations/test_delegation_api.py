@@ -465,3 +465,46 @@ async def test_the_booker_and_the_owner_are_both_mailed(
         "cancelled your reservation as your delegate"
         in parts(messages["manager@example.com"])["text/plain"].get_content()
     )
+
+
+async def test_the_room_policy_is_judged_on_the_principals_groups_not_the_delegates(
+    client: httpx.AsyncClient,
+    people: dict[str, Headers],
+    make_room: RoomFactory,
+    tomorrow: date,
+    db: Database,
+) -> None:
+    await _name(client, people["manager"], "secretary")
+    made = await client.post("/api/admin/groups", json={"name": "Board"}, headers=people["boss"])
+    group_id = made.json()["group_id"]
+    await client.put(
+        f"/api/admin/groups/{group_id}/members",
+        json={"user_ids": ["manager"]},
+        headers=people["boss"],
+    )
+    room = await make_room("Board room")
+    policy = await client.put(
+        f"/api/admin/rooms/{room}/policy",
+        json={"allowed_group_ids": [group_id]},
+        headers=people["boss"],
+    )
+    assert policy.status_code == 200, policy.text
+    own = await client.post(
+        f"/api/rooms/{room}/reservations", json=_body(tomorrow), headers=people["secretary"]
+    )
+    assert own.status_code == 422
+    assert own.json()["error"]["code"] == "policy_not_allowed"
+    for_manager = await client.post(
+        f"/api/rooms/{room}/reservations",
+        json=_body(tomorrow, on_behalf_of="manager"),
+        headers=people["secretary"],
+    )
+    assert for_manager.status_code == 201, for_manager.text
+    # Moved by the delegate: still judged on the manager, so allowed.
+    moved = await client.patch(
+        f"/api/reservations/{for_manager.json()['reservation_id']}",
+        json={"start_time": "12:00", "end_time": "13:00"},
+        headers=people["secretary"],
+    )
+    assert moved.status_code == 200, moved.text
+    assert await _count(db) == 1
