@@ -37,6 +37,7 @@ from mrs.policies import api as policies_api
 from mrs.reports import api as reports_api
 from mrs.reservations import api as reservations_api
 from mrs.reservations import checkin_api as reservations_checkin_api
+from mrs.reservations import delegation_api as reservations_delegation_api
 from mrs.reservations import jobs as reservations_jobs
 from mrs.reservations import quota_api as reservations_quota_api
 from mrs.reservations import release as reservations_release
@@ -67,6 +68,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     policies_api.router,
     reservations_quota_api.router,
     reservations_checkin_api.router,
+    reservations_delegation_api.router,
 )
 JOBS: tuple[JobSource, ...] = (
     ops_schedule.jobs,

@@ -313,6 +313,12 @@ async def _mail_preferences(w: World) -> httpx.Response:
     return await w.client.put("/api/me/mail-preferences", json=body, headers=w.user_headers)
 
 
+async def _delegates(w: World) -> httpx.Response:
+    delegate = await w.make_user("walkdelegate")
+    body = {"user_ids": [delegate]}
+    return await w.client.put("/api/me/delegates", json=body, headers=w.user_headers)
+
+
 async def _create_feed(w: World) -> httpx.Response:
     return await w.client.post("/api/me/calendar-feed", headers=w.user_headers)
 
@@ -404,6 +410,7 @@ SCENARIOS: dict[str, Scenario] = {
     "PATCH /api/series/{series_id}": Scenario("series.update", "user", _change_series),
     "DELETE /api/series/{series_id}": Scenario("series.cancel", "user", _cancel_series),
     "PUT /api/me/mail-preferences": Scenario("user.mail_preferences", "user", _mail_preferences),
+    "PUT /api/me/delegates": Scenario("user.delegates", "user", _delegates),
     "POST /api/me/calendar-feed": Scenario("calendar_feed.create", "user", _create_feed),
     "DELETE /api/me/calendar-feed": Scenario("calendar_feed.revoke", "user", _revoke_feed),
     "PUT /api/admin/rooms/{room_id}/policy": Scenario("room.policy", "admin", _room_policy),

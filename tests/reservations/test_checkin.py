@@ -245,18 +245,18 @@ def test_the_window_follows_the_site_wall_clock_across_a_dst_change() -> None:
 
 
 @pytest.mark.parametrize(
-    ("actor", "attendee", "delegate", "may"),
+    ("actor", "attendee", "may"),
     [
-        (rules.Actor(user_id="owner", is_admin=False), False, False, True),
-        (rules.Actor(user_id="guest", is_admin=False), True, False, True),
-        (rules.Actor(user_id="secretary", is_admin=False), False, True, True),
-        (rules.Actor(user_id="root", is_admin=True), False, False, True),
-        (rules.Actor(user_id="stranger", is_admin=False), False, False, False),
+        (rules.Actor(user_id="owner", is_admin=False), False, True),
+        (rules.Actor(user_id="guest", is_admin=False), True, True),
+        (
+            rules.Actor(user_id="secretary", is_admin=False, principals=frozenset({"owner"})),
+            False,
+            True,
+        ),
+        (rules.Actor(user_id="root", is_admin=True), False, True),
+        (rules.Actor(user_id="stranger", is_admin=False), False, False),
     ],
 )
-def test_who_may_check_in_pure(
-    actor: rules.Actor, attendee: bool, delegate: bool, may: bool
-) -> None:
-    assert (
-        checkin.may_check_in(actor, owner_id="owner", attendee=attendee, delegate=delegate) is may
-    )
+def test_who_may_check_in_pure(actor: rules.Actor, attendee: bool, may: bool) -> None:
+    assert checkin.may_check_in(actor, owner_id="owner", attendee=attendee) is may

@@ -8,7 +8,8 @@ the same transaction, renders the mail from the rows as they are now and queues 
 outbox, then marks the changes notified: each change is mailed once, and a change that
 rolled back is never mailed.
 
-Who is told: the owner and every attendee, each in their own language and each with the
+Who is told: the owner, who booked it for them (a delegate, `booked_by`), and every
+attendee, each in their own language and each with the
 calendar as they may see it (METHOD:REQUEST for created and changed, METHOD:CANCEL for
 cancelled); people taken off the attendees get a CANCEL. Mail preferences are honoured:
 `own_bookings` off spares the owner mail about their own changes (an administrator's
@@ -28,7 +29,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mrs.accounts.models import User, UserStatus
+from mrs.accounts.models import Role, User, UserStatus
 from mrs.background import Job, JobContext
 from mrs.calendars import ical, reading
 from mrs.calendars.mail_texts import Happening, Meeting, Telling, compose
@@ -275,12 +276,21 @@ async def _mail_change(
         for each in await _people(session, details.get("removed_attendees") or (), active_only=True)
         if each.user_id not in still_invited
     ]
-    everyone = [*recipients, *removed]
+    owner = next((each for each in recipients if each.is_owner), None)
+    booker = [
+        each
+        for each in await _people(session, await _booked_by(session, change), active_only=True)
+        if each.user_id not in still_invited
+    ]
+    everyone = [*recipients, *removed, *booker]
     preferences = await preferences_of(session, [each.user_id for each in everyone])
-    # Usually the owner, already read; an administrator or the system otherwise.
-    actor = [each for each in recipients if each.user_id == change.actor_id] or await _people(
+    # Usually the owner, already read; a delegate, an administrator or the system otherwise.
+    actor = [each for each in everyone if each.user_id == change.actor_id] or await _people(
         session, [change.actor_id] if change.actor_id else []
     )
+    # Someone else acted for the owner: a delegate unless an administrator.
+    by_delegate = by_admin and not await _is_admin(session, change.actor_id)
+    by_admin = by_admin and not by_delegate
     happening = {
         ChangeKind.CREATED: Happening.CREATED,
         ChangeKind.CHANGED: Happening.CHANGED,
@@ -292,7 +302,7 @@ async def _mail_change(
         date.fromisoformat(day) for day in details.get("occurrence_dates") or ()
     )
     for person in everyone:
-        if not _wants(person, preferences[person.user_id], by_admin=by_admin):
+        if not _wants(person, preferences[person.user_id], by_admin=by_admin or by_delegate):
             continue
         locale = supported_locale(person.locale)
         events = await reading.events_of(
@@ -323,12 +333,15 @@ async def _mail_change(
             tz=settings.tz,
             stamp=now,
         )
+        as_booker = person in booker
         telling = Telling(
             locale=locale,
             reader_name=person.name(locale),
-            as_owner=person.is_owner,
+            as_owner=person.is_owner or as_booker,
             actor_name=actor[0].name(locale) if actor else None,
             by_admin=by_admin and person.is_owner,
+            by_delegate=by_delegate and person.is_owner,
+            booked_for=owner.name(locale) if as_booker and owner is not None else None,
             reason=change.reason if by_admin and person.is_owner else None,
             occurrence=subject.occurrence.occurrence_date if subject.occurrence else None,
             cancelled_count=len(cancelled_dates),
@@ -346,6 +359,26 @@ async def _mail_change(
             calendar_method=method.value,
             per_recipient_limit=settings.calendar_mail_max_per_recipient,
         )
+
+
+async def _booked_by(session: AsyncSession, change: ReservationChange) -> list[str]:
+    """Who booked the meeting for its owner (`booked_by`; for a series, its occurrences'),
+    told of every change as the owner is (代理予約: mails go to both)."""
+    if change.reservation_id is not None:
+        where = Reservation.reservation_id == change.reservation_id
+    else:
+        where = Reservation.series_id == change.series_id
+    booked_by = await session.scalar(
+        select(Reservation.booked_by).where(where, Reservation.booked_by.is_not(None)).limit(1)
+    )
+    return [booked_by] if booked_by else []
+
+
+async def _is_admin(session: AsyncSession, user_id: str | None) -> bool:
+    if user_id is None:
+        return False
+    role = await session.scalar(select(User.role_name).where(User.user_id == user_id))
+    return bool(role == Role.ADMIN.value)
 
 
 def _cancelled(events: Sequence[ical.CalendarEvent], subject: _Subject) -> list[ical.CalendarEvent]:

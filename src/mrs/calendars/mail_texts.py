@@ -49,6 +49,9 @@ class Telling:
     as_owner: bool
     actor_name: str | None  # who made the change (None: the system)
     by_admin: bool = False  # an administrator changed someone else's meeting
+    by_delegate: bool = False  # a delegate of the owner (the actor) acted for them
+    # The reader booked it for this owner as their delegate (told as an owner is).
+    booked_for: str | None = None
     reason: str | None = None
     # One occurrence of a series, changed or cancelled on its own (its date).
     occurrence: date | None = None
@@ -90,6 +93,35 @@ def _lead(happening: Happening, telling: Telling) -> str:
             "Nobody checked in by the end of the grace period, so the reservation was "
             "released and the room is free for others.",
         )
+    if telling.booked_for is not None:
+        owner = telling.booked_for
+        return {
+            Happening.CREATED: translate(loc, "You booked this for {owner}.", owner=owner),
+            Happening.CHANGED: translate(
+                loc, "The reservation you made for {owner} was changed.", owner=owner
+            ),
+            Happening.CANCELLED: translate(
+                loc, "The reservation you made for {owner} was cancelled.", owner=owner
+            ),
+            Happening.REMOVED: translate(
+                loc, "The reservation you made for {owner} was cancelled.", owner=owner
+            ),
+        }[happening]
+    if telling.as_owner and telling.by_delegate:
+        return {
+            Happening.CREATED: translate(
+                loc, "{actor} booked this for you as your delegate.", actor=actor
+            ),
+            Happening.CHANGED: translate(
+                loc, "{actor} changed your reservation as your delegate.", actor=actor
+            ),
+            Happening.CANCELLED: translate(
+                loc, "{actor} cancelled your reservation as your delegate.", actor=actor
+            ),
+            Happening.REMOVED: translate(
+                loc, "{actor} cancelled your reservation as your delegate.", actor=actor
+            ),
+        }[happening]
     if telling.as_owner:
         if telling.by_admin:
             if happening is Happening.CHANGED:

@@ -14,7 +14,7 @@ from mrs.accounts.sessions import AuthenticatedUser
 from mrs.errors import InvalidInput
 from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
 from mrs.http.types import IsoDate, ReservationIdPath, RoomIdPath
-from mrs.reservations import closing, editing, reads, rules, service, timelines
+from mrs.reservations import closing, delegation, editing, reads, rules, service, timelines
 from mrs.reservations.schemas import (
     BookingConfigRead,
     IdempotencyKeyHeader,
@@ -157,13 +157,18 @@ async def room_day(
     response_model=ReservationRead,
     status_code=status.HTTP_201_CREATED,
     responses={
+        403: {
+            "description": "`on_behalf_of` names a user who has not named the caller as a "
+            "delegate (not_a_delegate)"
+        },
         404: {"description": "Room not reservable that date"},
         409: {"description": "Overlaps another reservation, or the room is out of use"},
         422: {
             "description": "Invalid request, its Idempotency-Key was used with another one, "
             "or the room's policy or the user's quota refuses it (codes policy_max_length, "
             "policy_too_far_ahead, policy_min_notice, policy_not_allowed, "
-            "quota_future_reservations, quota_hours_per_week)"
+            "quota_future_reservations, quota_hours_per_week; judged for the owner when "
+            "booking on behalf), or `on_behalf_of` is not an active user (unknown_principal)"
         },
     },
     tags=_TAGS,
@@ -189,11 +194,16 @@ async def reserve(
     ] = None,
 ) -> reads.ReservationView | Response:
     """Reserve a room for a time range on a date, as a meeting: optionally a title (else
-    the owner's name is shown), a description, PUBLIC or PRIVATE, and attendees."""
+    the owner's name is shown), a description, PUBLIC or PRIVATE, and attendees; with
+    `on_behalf_of`, for a user who named the caller as a delegate (`booked_by`)."""
+    owner_id, booked_by = await delegation.booking_owner(
+        db, actor=actor_of(user), on_behalf_of=body.on_behalf_of
+    )
     answer = await service.reserve(
         db,
         settings=settings,
-        user_id=user.user_id,
+        user_id=owner_id,
+        booked_by=booked_by,
         room_id=room_id,
         day=body.date,
         start_minute=body.start_time,
@@ -270,7 +280,7 @@ async def reservation(
     "/reservations/{reservation_id}",
     response_model=ReservationRead,
     responses={
-        403: {"description": "Neither the owner nor an administrator"},
+        403: {"description": "Neither the owner, a delegate of the owner, nor an administrator"},
         404: {"description": "No such reservation, or the target room not reservable that date"},
         409: {
             "description": "The target time is taken (details.reservation_id), the room "
@@ -300,8 +310,8 @@ async def change(
         ),
     ] = None,
 ) -> reads.ReservationView:
-    """Change or move a reservation: its owner or an administrator. A move that is not
-    possible leaves it exactly as it was."""
+    """Change or move a reservation: its owner, a delegate of the owner, or an
+    administrator. A move that is not possible leaves it exactly as it was."""
     fields = body.model_fields_set
     view = await editing.edit(
         db,

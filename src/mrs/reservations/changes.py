@@ -24,7 +24,18 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import String, Table, bindparam, cast, insert, literal_column, select
+from sqlalchemy import (
+    String,
+    Table,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    literal_column,
+    null,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mrs.audit import service as audit
@@ -41,6 +52,8 @@ _VERBS = {
     ChangeKind.CANCELLED: "cancel",
 }
 RESERVATION_CREATE = "reservation.create"
+# The details `record` writes when someone other than the owner acted, as SQL text.
+_BY_OTHER = literal_column("""'{"by_admin":true}'""", String())
 
 
 def audit_action(
@@ -162,7 +175,8 @@ def creation_params(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 def creations_of(made: Any) -> list[Any]:
     """`record(CREATED)` for every row of `made` (a CTE of new reservations with their
-    `reservation_id`, `user_id` and `created_at`) as INSERT … SELECTs to put in the same
+    `reservation_id`, `user_id`, `booked_by` and `created_at`; the actor is who booked it,
+    on behalf of the owner when that is someone else) as INSERT … SELECTs to put in the same
     statement (the change row, the audit row): PostgreSQL's one-statement booking records
     its change without another round trip. Literal values and named parameters only (the
     fast path sends only the statement's parameters: `creation_params`)."""
@@ -171,8 +185,8 @@ def creations_of(made: Any) -> list[Any]:
         select(
             literal_column(f"'{ChangeKind.CREATED.value}'", String()),
             made.c.reservation_id,
-            made.c.user_id,
-            literal_column("'{}'", String()),
+            func.coalesce(made.c.booked_by, made.c.user_id),
+            case((made.c.booked_by.is_(None), literal_column("'{}'", String())), else_=_BY_OTHER),
             made.c.created_at,
         ),
     )
@@ -180,6 +194,7 @@ def creations_of(made: Any) -> list[Any]:
         [
             "at",
             "actor_id",
+            "on_behalf_of",
             "action",
             "subject_type",
             "subject_id",
@@ -189,7 +204,8 @@ def creations_of(made: Any) -> list[Any]:
         ],
         select(
             made.c.created_at,
-            made.c.user_id,
+            func.coalesce(made.c.booked_by, made.c.user_id),
+            case((made.c.booked_by.is_(None), null()), else_=made.c.user_id),
             literal_column(f"'{RESERVATION_CREATE}'", String()),
             literal_column("'reservation'", String()),
             cast(made.c.reservation_id, String()),

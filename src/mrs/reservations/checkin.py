@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mrs.db.engine import Database
 from mrs.policies.models import RoomPolicy
-from mrs.reservations import changes, rules
+from mrs.reservations import changes, delegation, rules
 from mrs.reservations.errors import (
     CheckinNotActive,
     CheckinNotAllowed,
@@ -33,7 +33,6 @@ from mrs.reservations.models import (
     ChangeKind,
     Reservation,
     ReservationAttendee,
-    ReservationDelegate,
     ReservationStatus,
 )
 from mrs.settings import Settings
@@ -80,9 +79,10 @@ def grace_of(settings: Settings, room_grace: int | None) -> int:
     return settings.policy_checkin_grace_minutes if room_grace is None else room_grace
 
 
-def may_check_in(actor: rules.Actor, *, owner_id: str, attendee: bool, delegate: bool) -> bool:
-    """Who may check in: the owner, an attendee, a delegate of the owner, an admin."""
-    return rules.is_owner_or_admin(actor, owner_id=owner_id) or attendee or delegate
+def may_check_in(actor: rules.Actor, *, owner_id: str, attendee: bool) -> bool:
+    """Who may check in: whoever may act for the owner (`rules.may_act_for`: the owner,
+    a delegate, an admin), and the attendees."""
+    return rules.may_act_for(actor, owner_id=owner_id) or attendee
 
 
 def check_time(window: CheckinWindow, now: datetime, *, tz: ZoneInfo, opens_minutes: int) -> None:
@@ -139,7 +139,8 @@ def _state(settings: Settings, row: Any) -> CheckinState:
 async def _may(
     session: AsyncSession, actor: rules.Actor, *, reservation_id: int, owner_id: str
 ) -> bool:
-    if rules.is_owner_or_admin(actor, owner_id=owner_id):
+    actor = await delegation.acting_for(session, actor, owner_id)
+    if rules.may_act_for(actor, owner_id=owner_id):
         return True
     attendee = await session.scalar(
         select(
@@ -149,15 +150,7 @@ async def _may(
             )
         )
     )
-    delegate = await session.scalar(
-        select(
-            exists().where(
-                ReservationDelegate.principal_id == owner_id,
-                ReservationDelegate.delegate_id == actor.user_id,
-            )
-        )
-    )
-    return may_check_in(actor, owner_id=owner_id, attendee=bool(attendee), delegate=bool(delegate))
+    return may_check_in(actor, owner_id=owner_id, attendee=bool(attendee))
 
 
 async def check_in(

@@ -1,4 +1,5 @@
-"""Changing a reservation: cancel it, or edit and move it (owner or administrator).
+"""Changing a reservation: cancel it, or edit and move it (its owner, a delegate of the
+owner, or an administrator: `rules.may_act_for`, with `delegation.acting_for`).
 
 A move is one UPDATE that succeeds only when the target is bookable and free; the reasons
 for a refusal are asked the same way as for a new booking (`service.why_not_inserted`).
@@ -21,7 +22,7 @@ from mrs.db.engine import Database
 from mrs.i18n import DEFAULT_LOCALE
 from mrs.policies import enforcement as policies
 from mrs.policies.rules import Slot
-from mrs.reservations import changes, events, quota_usage, rules, statements
+from mrs.reservations import changes, delegation, events, quota_usage, rules, statements
 from mrs.reservations.errors import (
     AlreadyCancelled,
     ReleasedUnchangeable,
@@ -77,7 +78,7 @@ async def cancel(
         if row is None:
             raise ReservationNotFound(reservation_id=reservation_id)
         rules.check_can_cancel(
-            actor,
+            await delegation.acting_for(session, actor, row.user_id),
             owner_id=row.user_id,
             day=row.reserved_date,
             end_minute=row.end_minute,
@@ -236,7 +237,7 @@ async def edit(
             if current is None:
                 raise ReservationNotFound(reservation_id=reservation_id)
             rules.check_can_edit(
-                actor,
+                await delegation.acting_for(session, actor, current.user_id),
                 owner_id=current.user_id,
                 status=current.status,
                 day=current.reserved_date,

@@ -247,3 +247,41 @@ class ReleasedUnchangeable(Conflict):
         "This reservation was released because nobody checked in, and can no longer be "
         "changed or cancelled. Book the room again if it is still free."
     )
+
+
+# --- delegates (代理予約) ---
+
+
+class NotADelegate(Forbidden):
+    code = "not_a_delegate"
+    message = "You cannot book or act for {user_id}: they have not named you as a delegate."
+
+
+class InvalidDelegates(InvalidInput):
+    code = "invalid_delegates"
+    field = "user_ids"
+    message = "These users cannot be your delegates: {user_ids}."
+
+
+class TooManyDelegates(InvalidInput):
+    code = "too_many_delegates"
+    field = "user_ids"
+    message = "At most {max_delegates} delegates can be named."
+
+
+class UnknownPrincipal(InvalidInput):
+    code = "unknown_principal"
+    field = "on_behalf_of"
+    message = "There is no active user {user_id} to book for."
+
+
+class PersonNotFound(InvalidInput):
+    code = "person_not_found"
+    field = "person"
+    message = "No active user has the id or name {person}."
+
+
+class PersonAmbiguous(InvalidInput):
+    code = "person_ambiguous"
+    field = "person"
+    message = "Several users match {person}: give their user id ({user_ids})."

@@ -55,12 +55,15 @@ class ReservationView:
     owner: str = ""
     version: int = 1
     updated_at: datetime | None = None
-    # The reader's part in the meeting: "owner", "attendee" or none.
-    role: Literal["owner", "attendee"] | None = None
+    # The reader's part in the meeting: "owner", "attendee", "delegate" (booked it for
+    # the owner) or none.
+    role: Literal["owner", "attendee", "delegate"] | None = None
     # The series it is an occurrence of (None for a single booking), and whether it was
     # changed or cancelled on its own (a series edit then leaves it alone).
     series_id: int | None = None
     is_exception: bool = False
+    # Who booked it for the owner (a delegate or an administrator); None: the owner did.
+    booked_by: str | None = None
 
 
 def _attendee_rows(packed: Any) -> list[tuple[str, str, str]]:
@@ -87,11 +90,14 @@ def to_view(
         attendee_ids=attendee_ids,
     )
     owner = display_name(locale, row.first_name, row.last_name) or row.user_id
-    role: Literal["owner", "attendee"] | None = None
+    booked_by = getattr(row, "booked_by", None)
+    role: Literal["owner", "attendee", "delegate"] | None = None
     if viewer is not None and viewer.user_id == row.user_id:
         role = "owner"
     elif viewer is not None and viewer.user_id in attendee_ids:
         role = "attendee"
+    elif viewer is not None and booked_by is not None and viewer.user_id == booked_by:
+        role = "delegate"
     title = rules.shown_title(locale, visible=visible, title=row.title, owner_name=owner)
     return ReservationView(
         reservation_id=row.reservation_id,
@@ -126,6 +132,7 @@ def to_view(
         role=role,
         series_id=row.series_id,
         is_exception=bool(row.is_exception),
+        booked_by=booked_by,
     )
 
 
@@ -186,11 +193,18 @@ async def reservations_of_user(
     limit: int = 500,
     locale: str = DEFAULT_LOCALE,
 ) -> list[ReservationView]:
-    """The reservations a user made or attends (`role` says which): upcoming ones first
+    """The reservations a user owns (a delegate's bookings for them too), attends, or
+    booked as a delegate for their principals (`role` says which): upcoming ones first
     (soonest first), then past ones (latest first)."""
-    rows = await db.read(statements.of_user(db.dialect), {"user_id": user_id, "limit": limit})
+    params = {"user_id": user_id, "limit": limit}
+    rows = list(await db.read(statements.of_user(db.dialect), params))
+    seen = {row.reservation_id for row in rows}
+    for row in await db.read(statements.booked_for_principals(db.dialect), params):
+        if row.reservation_id not in seen:
+            rows.append(row)
+    rows.sort(key=lambda row: (row.reserved_date, row.start_minute), reverse=True)
     viewer = rules.Actor(user_id, is_admin=False)
-    views = [to_view(row, settings.tz, viewer=viewer, locale=locale) for row in rows]
+    views = [to_view(row, settings.tz, viewer=viewer, locale=locale) for row in rows[:limit]]
     upcoming: list[ReservationView] = []
     past: list[ReservationView] = []
     for view in views:

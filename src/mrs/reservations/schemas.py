@@ -70,6 +70,14 @@ Attendees = Annotated[
         "owner are left out.",
     ),
 ]
+OnBehalfOf = Annotated[
+    AttendeeId | None,
+    Field(
+        description="Book for this user (代理予約): allowed when they named the caller "
+        "as a delegate, or for an administrator. The reservation is theirs (`user_id`, "
+        "their policies and quota) and records the caller as `booked_by`."
+    ),
+]
 
 
 class ReservationCreate(BaseModel):
@@ -82,6 +90,7 @@ class ReservationCreate(BaseModel):
     description: Description = ""
     visibility: Visibility = Visibility.PUBLIC
     attendees: Attendees = []
+    on_behalf_of: OnBehalfOf = None
 
 
 class ReservationUpdate(BaseModel):
@@ -153,8 +162,8 @@ class ReservationRead(BaseModel):
     owner: str = Field(description="The owner's name in the reader's language.")
     version: int = Field(description="Rises with every change; the reservation's ETag.")
     updated_at: datetime | None
-    role: Literal["owner", "attendee"] | None = Field(
-        description="The reader's part in the meeting, if any."
+    role: Literal["owner", "attendee", "delegate"] | None = Field(
+        description="The reader's part in the meeting, if any (delegate: booked it for the owner)."
     )
     series_id: int | None = Field(
         default=None, description="The recurring series it belongs to; null for a single booking."
@@ -162,6 +171,11 @@ class ReservationRead(BaseModel):
     is_exception: bool = Field(
         default=False,
         description="An occurrence changed or cancelled on its own: series edits leave it alone.",
+    )
+    booked_by: str | None = Field(
+        default=None,
+        description="Who booked it for the owner (a delegate, or an administrator); "
+        "null when the owner booked it.",
     )
 
 
@@ -221,6 +235,7 @@ class SeriesCreate(BaseModel):
     description: Description = ""
     visibility: Visibility = Visibility.PUBLIC
     attendees: Attendees = []
+    on_behalf_of: OnBehalfOf = None
 
 
 class SkippedDateRead(BaseModel):

@@ -34,6 +34,7 @@ from mrs.policies import enforcement as policies
 from mrs.policies.rules import Quota, Slot
 from mrs.reservations import (
     changes,
+    delegation,
     editing,
     events,
     quota_usage,
@@ -276,6 +277,8 @@ class _Occurrences:
     description: str
     visibility: str
     invited: Sequence[str]
+    # Who booked them for the owner (a delegate or administrator); None: the owner.
+    booked_by: str | None = None
 
 
 async def _insert_occurrences(
@@ -295,6 +298,7 @@ async def _insert_occurrences(
             "start_minute": target.start_minute,
             "end_minute": target.end_minute,
             "user_id": target.user_id,
+            "booked_by": target.booked_by,
             "now": now,
             "title": target.title,
             "description": target.description,
@@ -311,6 +315,7 @@ async def _insert_occurrences(
             "start_minute": target.start_minute,
             "end_minute": target.end_minute,
             "user_id": target.user_id,
+            "booked_by": target.booked_by,
             "status": ReservationStatus.ACTIVE.value,
             "created_at": now,
             "title": target.title,
@@ -459,10 +464,12 @@ async def create(
     on_conflict: OnConflict,
     now: datetime,
     locale: str = DEFAULT_LOCALE,
+    booked_by: str | None = None,
 ) -> Booked:
     """Book a recurring series, all or nothing in one transaction: with `fail` any date
     that is taken or cannot be booked refuses it all (SeriesConflict naming every such
-    date); with `skip` those dates are left out and listed."""
+    date); with `skip` those dates are left out and listed. `booked_by`: who books it
+    for `user_id` (allowed by `delegation.booking_owner`; the owner's policies apply)."""
     rule = recurrence.parse_rule(fields.rule)
     rules.check_time_range(fields.start_minute, fields.end_minute, settings.slot_minutes)
     dates = rule_dates(settings, rule, fields.start_date)
@@ -477,6 +484,7 @@ async def create(
         description=fields.description,
         visibility=str(fields.visibility),
         invited=invited,
+        booked_by=booked_by,
     )
     for attempt in range(RACE_ATTEMPTS):
         try:
@@ -510,7 +518,8 @@ async def create(
                     session,
                     ChangeKind.CREATED,
                     now=now,
-                    actor_id=user_id,
+                    actor_id=booked_by or user_id,
+                    owner_id=user_id,
                     series_id=series_id,
                     after=_created(target, rule.text(), fields.start_date, skipped),
                 )
@@ -791,7 +800,8 @@ async def _locked_series(
     refused: type[EditNotAllowed] | type[CancelNotAllowed],
 ) -> Any:
     """The series row (with its owner's mail and names) locked for a change, after the
-    permission (owner or administrator), version and status checks."""
+    permission (owner, a delegate of the owner, or administrator), version and status
+    checks."""
     found = (
         await session.execute(
             _SERIES.where(ReservationSeries.series_id == series_id).with_for_update(
@@ -802,7 +812,9 @@ async def _locked_series(
     if found is None:
         raise SeriesNotFound(series_id=series_id)
     series: ReservationSeries = found.ReservationSeries
-    if not rules.is_owner_or_admin(actor, owner_id=series.user_id):
+    if not rules.may_act_for(
+        await delegation.acting_for(session, actor, series.user_id), owner_id=series.user_id
+    ):
         raise refused()
     if expected_versions is not None and series.version not in expected_versions:
         raise SeriesStaleVersion(version=series.version)

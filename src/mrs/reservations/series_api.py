@@ -11,7 +11,7 @@ from starlette.responses import Response
 from mrs.accounts.dependencies import CurrentUser
 from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
 from mrs.http.types import MAX_INT64, IsoDate, RoomIdPath
-from mrs.reservations import series
+from mrs.reservations import delegation, series
 from mrs.reservations.api import actor_of, if_match_versions
 from mrs.reservations.editing import KEEP
 from mrs.reservations.schemas import (
@@ -89,8 +89,12 @@ def _series(view: series.SeriesView) -> dict[str, Any]:
     response_model=SeriesCreated,
     status_code=status.HTTP_201_CREATED,
     responses={
+        403: {"description": "`on_behalf_of` has not named the caller as a delegate"},
         409: {"description": "With on_conflict=fail: dates taken or not bookable (details.dates)"},
-        422: {"description": "Invalid request or rule, or the series too long"},
+        422: {
+            "description": "Invalid request or rule, the series too long, or `on_behalf_of` "
+            "not an active user"
+        },
     },
     tags=_TAGS,
 )
@@ -103,11 +107,16 @@ async def create_series(
     now: NowDep,
     locale: LocaleDep,
 ) -> SeriesCreated:
-    """Book a recurring series of reservations, all or nothing."""
+    """Book a recurring series of reservations, all or nothing; with `on_behalf_of`, for
+    a user who named the caller as a delegate (each occurrence's `booked_by`)."""
+    owner_id, booked_by = await delegation.booking_owner(
+        db, actor=actor_of(user), on_behalf_of=body.on_behalf_of
+    )
     booked = await series.create(
         db,
         settings=settings,
-        user_id=user.user_id,
+        user_id=owner_id,
+        booked_by=booked_by,
         fields=_fields(room_id, body),
         on_conflict=body.on_conflict,
         now=now,
@@ -127,7 +136,10 @@ async def create_series(
 @router.post(
     "/rooms/{room_id}/series/preview",
     response_model=SeriesPreviewRead,
-    responses={422: {"description": "Invalid request or rule, or the series too long"}},
+    responses={
+        403: {"description": "`on_behalf_of` has not named the caller as a delegate"},
+        422: {"description": "Invalid request or rule, or the series too long"},
+    },
     tags=_TAGS,
 )
 async def preview_series(
@@ -139,9 +151,12 @@ async def preview_series(
     now: NowDep,
 ) -> SeriesPreviewRead:
     """Every date the rule gives: free, taken (by which reservation) or not bookable
-    (why). Nothing is written."""
+    (why), judged for `on_behalf_of` when given. Nothing is written."""
+    owner_id, _ = await delegation.booking_owner(
+        db, actor=actor_of(user), on_behalf_of=body.on_behalf_of
+    )
     planned = await series.preview(
-        db, settings=settings, user_id=user.user_id, fields=_fields(room_id, body), now=now
+        db, settings=settings, user_id=owner_id, fields=_fields(room_id, body), now=now
     )
     return SeriesPreviewRead(
         dates=[

@@ -182,8 +182,9 @@ async def _insert_in(
             session,
             ChangeKind.CREATED,
             now=params["now"],
-            actor_id=params["user_id"],
+            actor_id=params.get("booked_by") or params["user_id"],
             reservation_id=inserted.reservation_id,
+            owner_id=params["user_id"],
             after=fields,
         )
     if invited:
@@ -207,8 +208,14 @@ def _created_fields(params: dict[str, Any], invited: Sequence[str]) -> dict[str,
     )
 
 
-# A reservation's meeting fields when none are given (a seed-style booking).
-_NO_MEETING: dict[str, Any] = {"title": None, "description": "", "visibility": "PUBLIC"}
+# A reservation's meeting fields when none are given (a seed-style booking), made by its
+# owner (`booked_by` NULL).
+_NO_MEETING: dict[str, Any] = {
+    "title": None,
+    "description": "",
+    "visibility": "PUBLIC",
+    "booked_by": None,
+}
 
 
 async def _insert_if_free(
@@ -307,6 +314,7 @@ def _booking(
     title: str | None = None,
     description: str = "",
     visibility: str = Visibility.PUBLIC,
+    booked_by: str | None = None,
 ) -> dict[str, Any]:
     """The parameters of the insert-if-free statement (and of asking why not)."""
     return {
@@ -315,6 +323,7 @@ def _booking(
         "start_minute": start,
         "end_minute": end,
         "user_id": user_id,
+        "booked_by": booked_by,
         "now": now,
         "title": title,
         "description": description,
@@ -342,6 +351,7 @@ async def _reserve_now(
     visibility: Visibility = Visibility.PUBLIC,
     attendees: Collection[str] = (),
     locale: str = DEFAULT_LOCALE,
+    booked_by: str | None = None,
 ) -> ReservationView:
     """`reserve` without an Idempotency-Key: the new reservation as its owner sees it."""
     check_request(settings, day=day, start_minute=start_minute, end_minute=end_minute, now=now)
@@ -356,6 +366,7 @@ async def _reserve_now(
         title=title,
         description=description,
         visibility=visibility,
+        booked_by=booked_by,
     )
     try:
         row = None
@@ -454,10 +465,15 @@ async def reserve(
     attendees: Collection[str] = (),
     idempotency_key: str | None = None,
     locale: str = DEFAULT_LOCALE,
+    booked_by: str | None = None,
 ) -> Answer:
     """Reserve a room for a time range on a day, as a meeting (title, description,
     visibility, attendees: active users of the site), or raise why not. The one entry
-    point of every door (API, pages): with an `idempotency_key`, at most once per key."""
+    point of every door (API, pages): with an `idempotency_key`, at most once per key.
+
+    `booked_by`: who books it for `user_id` (a delegate or administrator, allowed by
+    `delegation.booking_owner`); the owner's policies and quota apply, and the key is
+    the booker's."""
     meeting: dict[str, Any] = {
         "settings": settings,
         "user_id": user_id,
@@ -471,6 +487,7 @@ async def reserve(
         "visibility": visibility,
         "attendees": attendees,
         "locale": locale,
+        "booked_by": booked_by,
     }
     if idempotency_key is not None:
         return await _reserve_once(db, idempotency_key=idempotency_key, **meeting)
@@ -494,8 +511,10 @@ async def _reserve_once(
     visibility: Visibility = Visibility.PUBLIC,
     attendees: Collection[str] = (),
     locale: str = DEFAULT_LOCALE,
+    booked_by: str | None = None,
 ) -> Answer:
-    """`reserve` at most once per `idempotency_key` of the user: within the key's
+    """`reserve` at most once per `idempotency_key` of the user (the booker's, when
+    booking for someone else): within the key's
     lifetime a retry of the same request gets the first answer again (`replayed`), the
     same key with another request is refused (IdempotencyKeyReused).
 
@@ -513,9 +532,11 @@ async def _reserve_once(
         description=description,
         visibility=visibility,
         attendee_ids=invited,
+        owner_id=user_id if booked_by is not None else None,
     )
+    key_owner = booked_by or user_id
     key = {
-        "user_id": user_id,
+        "user_id": key_owner,
         "idem_key": idempotency_key,
         "fingerprint": fingerprint,
         "now": now,
@@ -531,6 +552,7 @@ async def _reserve_once(
         title=title,
         description=description,
         visibility=visibility,
+        booked_by=booked_by,
     )
     try:
         async with db.transaction() as session:
@@ -538,7 +560,7 @@ async def _reserve_once(
                 stored = (
                     await session.execute(
                         select(IdempotencyKey).where(
-                            IdempotencyKey.user_id == user_id,
+                            IdempotencyKey.user_id == key_owner,
                             IdempotencyKey.idem_key == idempotency_key,
                         )
                     )
@@ -571,7 +593,8 @@ async def _reserve_once(
             await session.execute(
                 update(IdempotencyKey)
                 .where(
-                    IdempotencyKey.user_id == user_id, IdempotencyKey.idem_key == idempotency_key
+                    IdempotencyKey.user_id == key_owner,
+                    IdempotencyKey.idem_key == idempotency_key,
                 )
                 .values(reservation_id=view.reservation_id, response_status=201, response_body=body)
             )

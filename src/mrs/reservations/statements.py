@@ -41,6 +41,7 @@ from mrs.reservations import changes
 from mrs.reservations.models import (
     Reservation,
     ReservationAttendee,
+    ReservationDelegate,
     ReservationSeries,
     ReservationStatus,
     SeriesAttendee,
@@ -54,6 +55,7 @@ usr: Table = User.__table__  # type: ignore[assignment]
 reservation_attendee: Table = ReservationAttendee.__table__  # type: ignore[assignment]
 reservation_series: Table = ReservationSeries.__table__  # type: ignore[assignment]
 series_attendee: Table = SeriesAttendee.__table__  # type: ignore[assignment]
+reservation_delegate: Table = ReservationDelegate.__table__  # type: ignore[assignment]
 
 ROOM_ID = bindparam("room_id", type_=Integer())
 DAY = bindparam("day", type_=Date())
@@ -73,6 +75,8 @@ _MEETING = {
     "description": bindparam("description", type_=String()),
     "visibility": bindparam("visibility", type_=String()),
 }
+# Who made the booking when not its owner (a delegate or an administrator); NULL else.
+_BOOKED_BY = bindparam("booked_by", type_=String())
 _ACTIVE_USER = literal_column(f"'{UserStatus.ACTIVE.value}'", String())
 _ACTIVE_VALUE = literal_column(f"'{ReservationStatus.ACTIVE.value}'", String())
 
@@ -130,6 +134,7 @@ def _view(dialect: str) -> Select[Any]:
         reservation.c.updated_at,
         reservation.c.series_id,
         reservation.c.is_exception,
+        reservation.c.booked_by,
         _attendees(dialect),
     ).select_from(
         reservation.join(meeting_room, meeting_room.c.room_id == reservation.c.room_id).join(
@@ -174,7 +179,8 @@ def room_range(dialect: str) -> Select[Any]:
 
 @cache
 def of_user(dialect: str) -> Select[Any]:
-    """The reservations a user made or attends, latest first."""
+    """The reservations a user owns (also those a delegate booked for them) or attends,
+    latest first."""
     user_id = bindparam("user_id", type_=String())
     attending = select(reservation_attendee.c.reservation_id).where(
         reservation_attendee.c.user_id == user_id
@@ -182,6 +188,23 @@ def of_user(dialect: str) -> Select[Any]:
     return (
         _view(dialect)
         .where((reservation.c.user_id == user_id) | reservation.c.reservation_id.in_(attending))
+        .order_by(reservation.c.reserved_date.desc(), reservation.c.start_minute.desc())
+        .limit(bindparam("limit", type_=Integer()))
+    )
+
+
+@cache
+def booked_for_principals(dialect: str) -> Select[Any]:
+    """The reservations the delegate `user_id` booked for the users who name them now,
+    latest first. Reached through the owners (`ix_reservation_user_day`): `booked_by`
+    has no index of its own, and a delegate's principals are few."""
+    user_id = bindparam("user_id", type_=String())
+    principals = select(reservation_delegate.c.principal_id).where(
+        reservation_delegate.c.delegate_id == user_id
+    )
+    return (
+        _view(dialect)
+        .where(reservation.c.user_id.in_(principals), reservation.c.booked_by == user_id)
         .order_by(reservation.c.reserved_date.desc(), reservation.c.start_minute.desc())
         .limit(bindparam("limit", type_=Integer()))
     )
@@ -218,6 +241,7 @@ def insert_occurrences() -> Any:
         _START,
         _END,
         bindparam("user_id", type_=String()),
+        _BOOKED_BY,
         _ACTIVE_VALUE,
         _NOW,
         *_MEETING.values(),
@@ -234,6 +258,7 @@ def insert_occurrences() -> Any:
                 "start_minute",
                 "end_minute",
                 "user_id",
+                "booked_by",
                 "status",
                 "created_at",
                 *_MEETING,
@@ -378,6 +403,7 @@ def _new_reservation(with_attendees: bool, ungoverned: bool = False) -> Any:
             _START,
             _END,
             bindparam("user_id", type_=String()),
+            _BOOKED_BY,
             _ACTIVE_VALUE,
             _NOW,
             *_MEETING.values(),
@@ -392,6 +418,7 @@ def _new_reservation(with_attendees: bool, ungoverned: bool = False) -> Any:
             "start_minute",
             "end_minute",
             "user_id",
+            "booked_by",
             "status",
             "created_at",
             *_MEETING,

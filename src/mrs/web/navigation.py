@@ -24,6 +24,7 @@ MAIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("My reservations"), "/reservations"),
     NavItem(N_("Mail and reminders"), "/account/mail"),
     NavItem(N_("Calendar subscription"), "/account/calendar"),
+    NavItem(N_("Delegates"), "/account/delegates"),
     NavItem(N_("My sessions"), "/account/sessions"),
     NavItem(N_("Change password"), "/account/password"),
 )

@@ -52,6 +52,7 @@ ACTION_LABELS: dict[str, str] = {
     "series.create": N_("Series made"),
     "series.update": N_("Series changed"),
     "user.approve": N_("Registration approved"),
+    "user.delegates": N_("Delegates changed"),
     "user.disable": N_("User disabled"),
     "user.enable": N_("User enabled"),
     "user.end_sessions": N_("User's sessions ended"),

@@ -43,6 +43,8 @@ DONE_MESSAGES = {
         "Your password was changed. You stay logged in here; your other sessions have ended."
     ),
     "mail_saved": N_("Your mail preferences were saved."),
+    "delegate_added": N_("The delegate was added: they may now book for you."),
+    "delegate_removed": N_("The delegate was removed: they may no longer book for you."),
     "session_ended": N_("The session was ended."),
     "sessions_ended": N_("{count} other session(s) ended."),
     "approved": N_(

@@ -13,9 +13,9 @@ from starlette.responses import Response
 from mrs.accounts.sessions import AuthenticatedUser
 from mrs.errors import DomainError
 from mrs.http.types import ReservationIdPath
+from mrs.reservations import delegation, rules
 from mrs.reservations import editing as reservations_editing
 from mrs.reservations import reads as reservations_reads
-from mrs.reservations import rules
 from mrs.reservations.errors import ReservationConflict
 from mrs.reservations.schemas import (
     DESCRIPTION_MAX_LENGTH,
@@ -48,14 +48,14 @@ def _actor(user: AuthenticatedUser) -> rules.Actor:
     return rules.Actor(user_id=user.user_id, is_admin=user.is_admin)
 
 
-def _may_change(
+async def _may_change(
     page: PageContext, user: AuthenticatedUser, view: reservations_reads.ReservationView
 ) -> bool:
     """Whether the edit and cancel buttons are offered (the service decides again)."""
     return (
-        (user.is_admin or view.user_id == user.user_id)
-        and view.status not in ("CANCELLED", "RELEASED")
+        view.status not in ("CANCELLED", "RELEASED")
         and wall_instant(view.date, view.end_time, page.settings.tz) > page.now
+        and await delegation.may_act_for(page.db, _actor(user), view.user_id)
     )
 
 
@@ -72,7 +72,10 @@ async def reservation_page(
         "reservation.html",
         {
             "r": view,
-            "may_change": _may_change(page, user, view),
+            "may_change": await _may_change(page, user, view),
+            "booker": (await delegation.names_of(page.db, [view.booked_by], page.locale)).get(
+                view.booked_by or ""
+            ),
             "done": done_message(page.request, page.locale),
             "checkin": await checkin_pages.offer(page, user, reservation_id),
         },
@@ -105,7 +108,7 @@ async def _edit_page(
         page.db, reservation_id=reservation_id, viewer=_actor(user), locale=page.locale
     )
     rules.check_can_edit(
-        _actor(user),
+        await delegation.actor_for(page.db, _actor(user), view.user_id),
         owner_id=view.user_id,
         status=view.status,
         day=view.date,

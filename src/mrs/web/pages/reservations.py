@@ -11,9 +11,9 @@ from starlette.responses import Response
 
 from mrs.accounts.sessions import AuthenticatedUser
 from mrs.http.types import ReservationIdPath
+from mrs.reservations import delegation, rules
 from mrs.reservations import editing as reservations_editing
 from mrs.reservations import reads as reservations_reads
-from mrs.reservations import rules
 from mrs.reservations.errors import AlreadyCancelled, CancelNotAllowed
 from mrs.wallclock import wall_instant
 from mrs.web.dependencies import Page, PageContext, PageUser
@@ -51,6 +51,9 @@ async def _my_reservations_page(page: PageContext, state: FormState, *, user_id:
         {
             "upcoming": upcoming,
             "past": past,
+            "bookers": await delegation.names_of(
+                page.db, (v.booked_by for v in views), page.locale
+            ),
             "done": None if state.errors else done_message(page.request, page.locale),
             "error": state.errors.form,
         },
@@ -76,7 +79,8 @@ async def _cancel_page(
 ) -> Response:
     """Ask before cancelling (a page, not a script dialog: the CSP forbids inline script)."""
     reservation = await reservations_reads.get_reservation(page.db, reservation_id=reservation_id)
-    if reservation.user_id != user.user_id and not user.is_admin:
+    actor = rules.Actor(user_id=user.user_id, is_admin=user.is_admin)
+    if not await delegation.may_act_for(page.db, actor, reservation.user_id):
         raise CancelNotAllowed()
     if reservation.status == "CANCELLED":
         raise AlreadyCancelled()

@@ -14,8 +14,8 @@ from starlette.responses import Response
 from mrs.errors import DomainError
 from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
 from mrs.http.types import RoomIdPath, parse_iso_date
+from mrs.reservations import delegation, rules, timelines
 from mrs.reservations import reads as reservations_reads
-from mrs.reservations import rules, timelines
 from mrs.reservations import service as reservations_service
 from mrs.reservations.errors import ReservationConflict, SeriesConflict
 from mrs.reservations.recurrence import WEEKDAY_CODES, RecurrenceRule
@@ -182,6 +182,10 @@ async def _room_day_page(
         bookable=grid_hours,
     )
     local_now = site_now(now, settings)
+    principals = (
+        await delegation.delegation_of(db, user_id=viewer.user_id, locale=page.locale)
+    ).principals
+    bookers = await delegation.names_of(db, (r.booked_by for r in reservations), page.locale)
     missing = missing_boundaries(day, settings.tz, settings.slot_minutes)
     gone = minutes_gone(day, now, settings.tz)
     slots = day_slots(
@@ -225,6 +229,9 @@ async def _room_day_page(
             "monthly_options": monthly_options(day, page.locale),
             "preview": preview,
             "me": viewer.user_id,
+            # A delegate books for themself or for one of these (the "Book for" select).
+            "principals": principals,
+            "bookers": bookers,
             "title_max": TITLE_MAX_LENGTH,
             "description_max": DESCRIPTION_MAX_LENGTH,
             "done": done,
@@ -275,7 +282,9 @@ def _parse_reservation(form: FormData, state: FormState) -> _Booking | None:
     """The meeting to reserve, the form's idempotency key (None when it has none), and
     the repeat rule when one is chosen (its fields' messages recorded otherwise)."""
     state.values = {
-        **text_values(form, ("date", "start_time", "end_time", "intent", "on_conflict")),
+        **text_values(
+            form, ("date", "start_time", "end_time", "intent", "on_conflict", "on_behalf_of")
+        ),
         **meeting_values(form),
         **repeat_values(form),
     }
@@ -286,6 +295,7 @@ def _parse_reservation(form: FormData, state: FormState) -> _Booking | None:
             "start_time": state.values["start_time"],
             "end_time": state.values["end_time"],
             **meeting_data(state.values),
+            "on_behalf_of": state.values["on_behalf_of"] or None,
         },
     )
     attendee_messages_on_the_field(state)
@@ -320,6 +330,9 @@ async def reserve(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
     async def book(parsed: _Booking) -> Response:
         asked.append(parsed)
         body = parsed.meeting
+        owner_id, booked_by = await delegation.booking_owner(
+            db, actor=viewer, on_behalf_of=body.on_behalf_of
+        )
         if parsed.rule is not None:
             if parsed.intent != "series":
                 return await _room_day_page(
@@ -334,7 +347,8 @@ async def reserve(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
                 )
             created = await series_booking.reserve_series(
                 page,
-                user_id=user.user_id,
+                user_id=owner_id,
+                booked_by=booked_by,
                 room_id=room_id,
                 meeting=body,
                 rule=parsed.rule,
@@ -344,7 +358,8 @@ async def reserve(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
         await reservations_service.reserve(
             db,
             settings=settings,
-            user_id=user.user_id,
+            user_id=owner_id,
+            booked_by=booked_by,
             room_id=room_id,
             day=body.date,
             start_minute=body.start_time,

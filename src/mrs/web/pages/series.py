@@ -17,7 +17,7 @@ from mrs.accounts.sessions import AuthenticatedUser
 from mrs.errors import DomainError
 from mrs.http.types import parse_iso_date
 from mrs.i18n import translate
-from mrs.reservations import rules
+from mrs.reservations import delegation, rules
 from mrs.reservations import series as series_service
 from mrs.reservations.errors import CancelNotAllowed, EditNotAllowed
 from mrs.reservations.schemas import (
@@ -105,9 +105,11 @@ def occurrence_rows(
     return rows
 
 
-def _may_change(user: AuthenticatedUser, series: SeriesView) -> bool:
+async def _may_change(page: PageContext, user: AuthenticatedUser, series: SeriesView) -> bool:
     """Whether the change and cancel buttons are offered (the service decides again)."""
-    return (user.is_admin or series.user_id == user.user_id) and series.status != "CANCELLED"
+    return series.status != "CANCELLED" and await delegation.may_act_for(
+        page.db, _actor(user), series.user_id
+    )
 
 
 async def _series(page: PageContext, user: AuthenticatedUser, series_id: int) -> SeriesView:
@@ -133,7 +135,7 @@ async def series_page(series_id: SeriesIdPath, page: Page, user: PageUser) -> Re
         {
             "s": series,
             "occurrences": occurrence_rows(page, series, names),
-            "may_change": _may_change(user, series),
+            "may_change": await _may_change(page, user, series),
             "done": done_message(page.request, page.locale),
         },
     )
@@ -230,7 +232,7 @@ async def _edit_page(
     page: PageContext, state: FormState, *, user: AuthenticatedUser, series_id: int
 ) -> Response:
     series = await _series(page, user, series_id)
-    if not _may_change(user, series):
+    if not await _may_change(page, user, series):
         raise EditNotAllowed()
     starts, ends = offered_times(
         slot_minutes=page.settings.slot_minutes,
@@ -313,7 +315,7 @@ async def _cancel_page(
     page: PageContext, state: FormState, *, user: AuthenticatedUser, series_id: int
 ) -> Response:
     series = await _series(page, user, series_id)
-    if not _may_change(user, series):
+    if not await _may_change(page, user, series):
         raise CancelNotAllowed()
     today = site_now(page.now, page.settings).date()
     return render(

@@ -12,8 +12,8 @@ from datetime import date
 from mrs.errors import DomainError
 from mrs.http.types import parse_iso_date
 from mrs.i18n import format_day, translate
+from mrs.reservations import delegation, rules
 from mrs.reservations import reads as reservations_reads
-from mrs.reservations import rules
 from mrs.reservations import series as series_service
 from mrs.reservations.errors import SeriesConflict
 from mrs.reservations.recurrence import RecurrenceRule, describe
@@ -100,11 +100,15 @@ async def preview(
     meeting: ReservationCreate,
     rule: RecurrenceRule,
 ) -> SeriesPreview:
-    """Every date the rule gives, as the series would find it now (nothing written)."""
+    """Every date the rule gives, as the series would find it now (nothing written),
+    judged for the one it is booked for (`meeting.on_behalf_of`, a delegate's principal)."""
+    owner_id, _ = await delegation.booking_owner(
+        page.db, actor=viewer, on_behalf_of=meeting.on_behalf_of
+    )
     planned = await series_service.preview(
         page.db,
         settings=page.settings,
-        user_id=viewer.user_id,
+        user_id=owner_id,
         fields=series_fields(room_id, meeting, rule),
         now=page.now,
     )
@@ -131,12 +135,15 @@ async def reserve_series(
     meeting: ReservationCreate,
     rule: RecurrenceRule,
     on_conflict: OnConflict,
+    booked_by: str | None = None,
 ) -> str:
-    """Reserve the series; the address of its page with the confirmation."""
+    """Reserve the series (for `user_id` by `booked_by`, a delegate, when given); the
+    address of its page with the confirmation."""
     booked = await series_service.create(
         page.db,
         settings=page.settings,
         user_id=user_id,
+        booked_by=booked_by,
         fields=series_fields(room_id, meeting, rule),
         on_conflict=on_conflict,
         now=page.now,
