@@ -25,6 +25,7 @@ from mrs.reservations import changes, events, quota_usage, rules, statements
 from mrs.reservations.errors import AlreadyCancelled, ReservationNotFound, StaleVersion
 from mrs.reservations.events import ReservationEvent
 from mrs.reservations.models import (
+    SLOT_HOLDING,
     ChangeKind,
     Reservation,
     ReservationAttendee,
@@ -79,7 +80,9 @@ async def cancel(
             now=now,
             tz=settings.tz,
         )
-        if row.status == ReservationStatus.CANCELLED:
+        # Only a booking holding its slot can be cancelled (a rejected or released one is
+        # already over: as "already cancelled").
+        if row.status not in SLOT_HOLDING:
             raise AlreadyCancelled()
         await session.execute(
             update(Reservation)
@@ -101,7 +104,7 @@ async def cancel(
             reservation_id=reservation_id,
             owner_id=row.user_id,
             reason=reason if by_admin else None,
-            before={"status": ReservationStatus.ACTIVE.value},
+            before={"status": row.status},
             after=_cancelled(reason if by_admin else None),
             occurrence=row.series_id is not None,
         )
