@@ -36,6 +36,7 @@ from mrs.ops import schedule as ops_schedule
 from mrs.policies import api as policies_api
 from mrs.reports import api as reports_api
 from mrs.reservations import api as reservations_api
+from mrs.reservations import approvals_api as reservations_approvals_api
 from mrs.reservations import jobs as reservations_jobs
 from mrs.reservations import quota_api as reservations_quota_api
 from mrs.reservations import series_api as reservations_series_api
@@ -64,6 +65,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     audit_api.router,
     policies_api.router,
     reservations_quota_api.router,
+    reservations_approvals_api.router,
 )
 JOBS: tuple[JobSource, ...] = (
     ops_schedule.jobs,

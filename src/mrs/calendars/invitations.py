@@ -40,11 +40,11 @@ from mrs.notifications.service import enqueue_mail
 from mrs.reservations import recurrence
 from mrs.reservations.changes import read_details
 from mrs.reservations.models import (
+    SLOT_HOLDING,
     ChangeKind,
     Reservation,
     ReservationChange,
     ReservationSeries,
-    ReservationStatus,
     SeriesStatus,
 )
 from mrs.settings import Settings
@@ -213,7 +213,7 @@ async def _subject_of(session: AsyncSession, change: ReservationChange) -> _Subj
         ).first()
         if row is None:
             return None
-        cancelled = row.status == ReservationStatus.CANCELLED
+        cancelled = row.status not in SLOT_HOLDING  # cancelled, rejected or released
         if row.series_id is None:
             return _Subject((row.reservation_id,), (), cancelled=cancelled)
         series = await _series_row(session, row.series_id)

@@ -23,6 +23,7 @@ from mrs.accounts.models import User, UserStatus
 from mrs.calendars.ical import CalendarEvent, OccurrenceState, Person, series_events, uid_of
 from mrs.i18n import display_name, supported_locale, translate
 from mrs.reservations.models import (
+    SLOT_HOLDING,
     Reservation,
     ReservationAttendee,
     ReservationSeries,
@@ -215,7 +216,9 @@ def _single_event(
         owner=shown.owner,
         attendees=shown.attendees,
         private=row.visibility == Visibility.PRIVATE,
-        cancelled=row.status == ReservationStatus.CANCELLED,
+        # Rejected or released: over, as a cancelled one.
+        cancelled=row.status not in SLOT_HOLDING,
+        tentative=row.status == ReservationStatus.PENDING,
         updated_at=_latest(row.created_at, row.updated_at, row.cancelled_at),
     )
 
@@ -350,7 +353,7 @@ async def _series_events(
                     day=row.reserved_date,
                     start_minute=row.start_minute,
                     end_minute=row.end_minute,
-                    active=row.status == ReservationStatus.ACTIVE,
+                    active=row.status in SLOT_HOLDING,
                     summary=seen.summary,
                     description=seen.description,
                     location=location_of(row.room_name, row.location),

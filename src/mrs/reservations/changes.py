@@ -101,10 +101,13 @@ async def record(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     occurrence: bool = False,
+    action: str | None = None,
 ) -> None:
     """Add one change row and its audit row to the caller's transaction (they exist only
     if that commits). `owner_id`: whose reservation or series it is (None: the actor's);
-    `before`/`after`: the changed fields; `occurrence`: the reservation is one of a series."""
+    `before`/`after`: the changed fields; `occurrence`: the reservation is one of a series;
+    `action`: the audit action when the kind's verb says too little (an approval is a
+    change, a rejection a cancellation, for the mail; the audit log names them)."""
     if reservation_id is None and series_id is None:
         raise ValueError("a change is about a reservation or a series")
     by_admin = owner_id is not None and owner_id != actor_id
@@ -128,10 +131,12 @@ async def record(
             created_at=now,
         )
     )
-    action, subject_type = audit_action(kind, reservation_id=reservation_id, occurrence=occurrence)
+    verb_action, subject_type = audit_action(
+        kind, reservation_id=reservation_id, occurrence=occurrence
+    )
     await audit.record(
         session,
-        action=action,
+        action=action or verb_action,
         subject_type=subject_type,
         subject_id=reservation_id if reservation_id is not None else series_id,
         before=before,
