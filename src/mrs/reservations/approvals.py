@@ -14,13 +14,25 @@ approval as an updated invitation (REQUEST, CONFIRMED) and a rejection as a canc
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mrs.accounts.models import Role, User, UserStatus
@@ -110,6 +122,7 @@ async def set_managers(
             await session.execute(
                 insert(RoomManager), [{"room_id": room_id, "user_id": each} for each in wanted]
             )
+        _manager_cache.clear()
         await audit.record(
             session,
             action=MANAGERS_ACTION,
@@ -121,6 +134,32 @@ async def set_managers(
             at=now,
         )
     return wanted
+
+
+_MANAGES_ANY = (
+    select(RoomManager.room_id)
+    .where(RoomManager.user_id == bindparam("user_id", type_=String()))
+    .limit(literal_column("1", Integer()))
+)
+# Whether a user manages any room, per process for a minute: the navigation asks on every
+# page (to show managers the approvals link), and a query per page for that is too dear.
+# A change of managers here clears it; another process's change shows within the minute.
+_MANAGER_CACHE_SECONDS = 60.0
+_manager_cache: dict[tuple[int, str], tuple[float, bool]] = {}
+
+
+async def manages_any_room(db: Database, *, user_id: str) -> bool:
+    """Whether the user manages some room (cached for a minute in this process)."""
+    key = (id(db), user_id)
+    now = time.monotonic()
+    cached = _manager_cache.get(key)
+    if cached is not None and now - cached[0] < _MANAGER_CACHE_SECONDS:
+        return cached[1]
+    found = bool(await db.read(_MANAGES_ANY, {"user_id": user_id}))
+    if len(_manager_cache) > 10_000:
+        _manager_cache.clear()
+    _manager_cache[key] = (now, found)
+    return found
 
 
 async def _managed_rooms(session: AsyncSession, user_id: str) -> list[int]:

@@ -12,6 +12,7 @@ transactions are serialised (BEGIN IMMEDIATE), so the check cannot race.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -42,6 +43,7 @@ from mrs.reservations.models import (
     ChangeKind,
     IdempotencyKey,
     ReservationAttendee,
+    ReservationStatus,
     Visibility,
 )
 from mrs.reservations.reads import ReservationView, to_view
@@ -428,6 +430,17 @@ class Answer:
     status: int = 201
     body: str = ""
     replayed: bool = False
+
+    @property
+    def pending(self) -> bool:
+        """Whether the booking waits for a room manager's approval (also when replayed)."""
+        if self.view is not None:
+            return self.view.status == ReservationStatus.PENDING
+        try:
+            stored = json.loads(self.body)
+        except ValueError:
+            return False
+        return isinstance(stored, dict) and stored.get("status") == ReservationStatus.PENDING
 
 
 def _replayed(stored: Any, fingerprint: str) -> Answer:
