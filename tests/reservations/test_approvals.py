@@ -392,3 +392,27 @@ async def test_the_reminder_job_reminds_managers_once_per_period(
     # A period later, reminded again.
     again = later + timedelta(minutes=settings.approval_remind_after_minutes)
     assert await approvals.remind_pending(db, settings=settings, now=again) == 2
+
+
+def test_slot_holding_reads_use_the_partial_day_index_on_sqlite(tmp_path: Any) -> None:
+    """`status IN ('ACTIVE', 'PENDING')` is spelled as literals, textually the index's
+    predicate: SQLite then answers a day's timelines from `ix_reservation_active_day`
+    (bound parameters would not match the partial index)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.dialects import sqlite
+
+    import mrs.app  # noqa: F401 - every model's table
+    from mrs.db.base import Base
+    from mrs.reservations import statements
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    Base.metadata.create_all(engine)
+    compiled = statements.timelines_of_day("sqlite").compile(dialect=sqlite.dialect())
+    assert "status IN ('ACTIVE', 'PENDING')" in str(compiled)
+    with engine.connect() as connection:
+        plan = connection.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {compiled}",
+            tuple("2026-12-02" for _ in compiled.positiontup or ()),
+        ).all()
+    engine.dispose()
+    assert any("ix_reservation_active_day" in str(row[-1]) for row in plan), plan
