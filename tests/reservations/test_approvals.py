@@ -416,3 +416,58 @@ def test_slot_holding_reads_use_the_partial_day_index_on_sqlite(tmp_path: Any) -
         ).all()
     engine.dispose()
     assert any("ix_reservation_active_day" in str(row[-1]) for row in plan), plan
+
+
+async def test_the_owner_is_mailed_each_decision_in_their_language(
+    app: Any,
+    client: httpx.AsyncClient,
+    admin_headers: Headers,
+    make_user: UserFactory,
+    login: LoginFactory,
+    make_room: RoomFactory,
+    tomorrow: date,
+    clock: FixedClock,
+    db: Database,
+) -> None:
+    from sqlalchemy import update
+
+    from mrs.accounts.models import User
+    from mrs.calendars import invitations
+
+    room = await _approval_room(client, make_room, admin_headers)
+    owner = await make_user(email="owner@example.com")
+    async with db.transaction() as session:
+        await session.execute(update(User).where(User.user_id == owner).values(locale="ja"))
+    owner_headers = await login(owner)
+    one = (await _book(client, room, owner_headers, tomorrow, "09:00", "10:00")).json()
+    two = (await _book(client, room, owner_headers, tomorrow, "10:00", "11:00")).json()
+    settings = app.state.db.settings
+    await invitations.send_pending(db, settings, now=clock())  # the booked mails
+    await client.post(_decide_url(one["reservation_id"], "approve"), headers=admin_headers)
+    await client.post(
+        _decide_url(two["reservation_id"], "reject"),
+        json={"reason": "役員会のため"},
+        headers=admin_headers,
+    )
+    await invitations.send_pending(db, settings, now=clock())
+    async with db.transaction() as session:
+        mails = (
+            await session.execute(
+                select(
+                    OutboxMail.subject,
+                    OutboxMail.body,
+                    OutboxMail.calendar,
+                    OutboxMail.calendar_method,
+                )
+                .where(OutboxMail.recipient == "owner@example.com")
+                .order_by(OutboxMail.mail_id)
+            )
+        ).all()
+    booked, approved, rejected = mails[-4], mails[-2], mails[-1]
+    assert "STATUS:TENTATIVE" in (booked.calendar or "")  # pending: tentative
+    assert approved.subject.startswith("承認されました")
+    assert approved.calendar_method == "REQUEST"
+    assert "STATUS:CONFIRMED" in (approved.calendar or "")
+    assert rejected.subject.startswith("承認されませんでした")
+    assert "役員会のため" in rejected.body
+    assert rejected.calendar_method == "CANCEL"

@@ -278,6 +278,13 @@ async def _mail_change(
         ChangeKind.CHANGED: Happening.CHANGED,
         ChangeKind.CANCELLED: Happening.CANCELLED,
     }[kind]
+    # A room manager's decision on a booking waiting for approval: an approval is sent as
+    # a change (REQUEST, now CONFIRMED), a rejection as a cancellation (CANCEL).
+    decision = details.get("decision")
+    if decision == "approved":
+        happening = Happening.APPROVED
+    elif decision == "rejected":
+        happening = Happening.REJECTED
     cancelled_dates = sorted(
         date.fromisoformat(day) for day in details.get("occurrence_dates") or ()
     )

@@ -23,6 +23,9 @@ class Happening(enum.StrEnum):
     CANCELLED = "cancelled"
     # The reader was taken off the meeting's attendees: it is cancelled for them.
     REMOVED = "removed"
+    # A room manager decided on a booking waiting for approval.
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 @dataclass(frozen=True)
@@ -67,12 +70,16 @@ _SUBJECTS = {
     Happening.CHANGED: "Changed: {title} ({when}, {place})",
     Happening.CANCELLED: "Cancelled: {title} ({when}, {place})",
     Happening.REMOVED: "Cancelled: {title} ({when}, {place})",
+    Happening.APPROVED: "Confirmed: {title} ({when}, {place})",
+    Happening.REJECTED: "Cancelled: {title} ({when}, {place})",
 }
 _OWNER_SUBJECTS = {
     Happening.CREATED: "Booked: {title} ({when}, {place})",
     Happening.CHANGED: "Your reservation of {place} was changed",
     Happening.CANCELLED: "Your reservation of {place} was cancelled",
     Happening.REMOVED: "Your reservation of {place} was cancelled",
+    Happening.APPROVED: "Approved: your reservation of {place} ({when})",
+    Happening.REJECTED: "Not approved: your reservation of {place} ({when})",
 }
 
 
@@ -80,6 +87,19 @@ def _lead(happening: Happening, telling: Telling) -> str:
     """The first sentence: what happened, told to this reader."""
     actor = telling.actor_name or "MRS"
     loc = telling.locale
+    if happening is Happening.APPROVED:
+        if telling.as_owner:
+            return translate(loc, "{actor} approved your reservation.", actor=actor)
+        return translate(loc, "A meeting you are invited to is approved and confirmed.")
+    if happening is Happening.REJECTED:
+        if telling.as_owner:
+            return translate(
+                loc,
+                "{actor} did not approve your reservation: it is cancelled and the time is "
+                "free again.",
+                actor=actor,
+            )
+        return translate(loc, "A meeting you were invited to was not approved: it is cancelled.")
     if telling.as_owner:
         if telling.by_admin:
             if happening is Happening.CHANGED:

@@ -348,6 +348,7 @@ async def decide(
             after=after,
             occurrence=row.series_id is not None,
             action=APPROVED_ACTION if approve else REJECTED_ACTION,
+            decision="approved" if approve else "rejected",
         )
     return Decision(reservation_id, status.value, now, actor.user_id, reason)
 
