@@ -11,14 +11,19 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, update
+from sqlalchemy.dialects import sqlite
 
-from mrs.accounts.models import Role
+import mrs.app  # noqa: F401 - every model's table, for the plan test
+from mrs.accounts.models import Role, User
 from mrs.audit.models import AuditEntry
+from mrs.calendars import invitations
 from mrs.clock import FixedClock
+from mrs.db.base import Base
 from mrs.db.engine import Database
 from mrs.notifications.models import OutboxMail
-from mrs.reservations import approvals
+from mrs.reservations import approvals, statements
+from mrs.reservations.errors import DecisionReasonRequired
 from mrs.reservations.models import Reservation, ReservationChange
 from tests.conftest import LoginFactory, RoomFactory, UserFactory
 
@@ -398,12 +403,6 @@ def test_slot_holding_reads_use_the_partial_day_index_on_sqlite(tmp_path: Any) -
     """`status IN ('ACTIVE', 'PENDING')` is spelled as literals, textually the index's
     predicate: SQLite then answers a day's timelines from `ix_reservation_active_day`
     (bound parameters would not match the partial index)."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.dialects import sqlite
-
-    import mrs.app  # noqa: F401 - every model's table
-    from mrs.db.base import Base
-    from mrs.reservations import statements
 
     engine = create_engine(f"sqlite:///{tmp_path / 'plan.db'}")
     Base.metadata.create_all(engine)
@@ -429,11 +428,6 @@ async def test_the_owner_is_mailed_each_decision_in_their_language(
     clock: FixedClock,
     db: Database,
 ) -> None:
-    from sqlalchemy import update
-
-    from mrs.accounts.models import User
-    from mrs.calendars import invitations
-
     room = await _approval_room(client, make_room, admin_headers)
     owner = await make_user(email="owner@example.com")
     async with db.transaction() as session:
@@ -471,3 +465,15 @@ async def test_the_owner_is_mailed_each_decision_in_their_language(
     assert rejected.subject.startswith("承認されませんでした")
     assert "役員会のため" in rejected.body
     assert rejected.calendar_method == "CANCEL"
+
+
+def test_the_pure_rules_of_deciding() -> None:
+    """Admins decide everywhere, managers in their rooms; a rejection needs a reason."""
+
+    assert approvals.may_decide(is_admin=True, managed_rooms=[], room_id=3)
+    assert approvals.may_decide(is_admin=False, managed_rooms=[1, 3], room_id=3)
+    assert not approvals.may_decide(is_admin=False, managed_rooms=[1], room_id=3)
+    assert approvals.rejection_reason("  Board  ") == "Board"
+    for blank in (None, "", "   "):
+        with pytest.raises(DecisionReasonRequired):
+            approvals.rejection_reason(blank)

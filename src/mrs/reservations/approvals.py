@@ -168,14 +168,6 @@ async def _managed_rooms(session: AsyncSession, user_id: str) -> list[int]:
     )
 
 
-async def is_approver(db: Database, *, actor: AuthenticatedUser) -> bool:
-    """Whether the user decides on any bookings (an admin, or a manager of some room)."""
-    if actor.is_admin:
-        return True
-    async with db.transaction() as session:
-        return bool(await _managed_rooms(session, actor.user_id))
-
-
 # --- the pending bookings ---
 
 
@@ -312,7 +304,7 @@ async def decide(
         if not may_decide(is_admin=actor.is_admin, managed_rooms=managed, room_id=row.room_id):
             raise NotAnApprover()
         if row.status != ReservationStatus.PENDING:
-            raise NotPending(reservation_id=reservation_id, status=row.status)
+            raise NotPending(reservation_id=reservation_id)
         status = ReservationStatus.ACTIVE if approve else ReservationStatus.REJECTED
         values: dict[str, Any] = {
             "status": status.value,
@@ -332,7 +324,7 @@ async def decide(
             .values(**values)
         )
         if done.rowcount != 1:  # type: ignore[attr-defined]
-            raise NotPending(reservation_id=reservation_id, status="?")
+            raise NotPending(reservation_id=reservation_id)
         after: dict[str, Any] = {"status": status.value}
         if reason is not None:
             after["reason"] = reason
