@@ -6,6 +6,7 @@ job reminds once per period."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from typing import Any
 
@@ -477,3 +478,45 @@ def test_the_pure_rules_of_deciding() -> None:
     for blank in (None, "", "   "):
         with pytest.raises(DecisionReasonRequired):
             approvals.rejection_reason(blank)
+
+
+async def test_moving_into_or_out_of_an_approval_room_follows_the_target_room(
+    client: httpx.AsyncClient,
+    admin_headers: Headers,
+    make_user: UserFactory,
+    login: LoginFactory,
+    make_room: RoomFactory,
+    tomorrow: date,
+    db: Database,
+) -> None:
+    approval_room = await _approval_room(client, make_room, admin_headers)
+    plain_room = await make_room()
+    owner_headers = await login(await make_user())
+    booked = (await _book(client, plain_room, owner_headers, tomorrow)).json()
+    assert booked["status"] == "ACTIVE"
+    into = await client.patch(
+        f"/api/reservations/{booked['reservation_id']}",
+        json={"room_id": approval_room},
+        headers=owner_headers,
+    )
+    assert into.status_code == 200, into.text
+    assert into.json()["status"] == "PENDING"
+    back = await client.patch(
+        f"/api/reservations/{booked['reservation_id']}",
+        json={"room_id": plain_room},
+        headers=owner_headers,
+    )
+    assert back.json()["status"] == "ACTIVE", back.text
+    async with db.transaction() as session:
+        statuses = (
+            await session.execute(
+                select(AuditEntry.before, AuditEntry.after)
+                .where(
+                    AuditEntry.action == "reservation.update",
+                    AuditEntry.subject_id == str(booked["reservation_id"]),
+                )
+                .order_by(AuditEntry.audit_id)
+            )
+        ).all()
+    afters = [json.loads(after or "{}").get("status") for _, after in statuses]
+    assert afters == ["PENDING", "ACTIVE"]
