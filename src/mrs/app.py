@@ -36,6 +36,7 @@ from mrs.ops import schedule as ops_schedule
 from mrs.policies import api as policies_api
 from mrs.reports import api as reports_api
 from mrs.reservations import api as reservations_api
+from mrs.reservations import approvals_api as reservations_approvals_api
 from mrs.reservations import checkin_api as reservations_checkin_api
 from mrs.reservations import delegation_api as reservations_delegation_api
 from mrs.reservations import jobs as reservations_jobs
@@ -69,6 +70,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     reservations_quota_api.router,
     reservations_checkin_api.router,
     reservations_delegation_api.router,
+    reservations_approvals_api.router,
 )
 JOBS: tuple[JobSource, ...] = (
     ops_schedule.jobs,

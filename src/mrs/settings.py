@@ -292,6 +292,9 @@ class Settings(BaseSettings):
     # this many occurrences; a rule asking for more is refused (422), never cut short.
     series_horizon_days: int = Field(default=730, ge=1, le=3660)
     series_max_occurrences: int = Field(default=500, ge=1, le=5000)
+    # A booking waiting for approval this long reminds the room's managers (admins when
+    # it has none), at most once per such period.
+    approval_remind_after_minutes: int = Field(default=1440, ge=1, le=60 * 24 * 30)
     # --- end reservations ---
 
     # --- calendars: invitation mail, reminders, feeds ---

@@ -374,6 +374,41 @@ async def _check_in(w: World) -> httpx.Response:
     )
 
 
+async def _pending_booking(w: World) -> int:
+    """A booking of the user's waiting for approval (the room now requires it)."""
+    body = {"approval_required": True}
+    await w.ok(
+        await w.client.put(
+            f"/api/admin/rooms/{w.room_id}/policy", json=body, headers=w.admin_headers
+        )
+    )
+    return await w.reserve()
+
+
+async def _approve_booking(w: World) -> httpx.Response:
+    pending = await _pending_booking(w)
+    return await w.client.post(
+        f"/api/admin/pending-reservations/{pending}/approve", headers=w.admin_headers
+    )
+
+
+async def _reject_booking(w: World) -> httpx.Response:
+    pending = await _pending_booking(w)
+    return await w.client.post(
+        f"/api/admin/pending-reservations/{pending}/reject",
+        json={"reason": "The board meets then"},
+        headers=w.admin_headers,
+    )
+
+
+async def _room_managers(w: World) -> httpx.Response:
+    return await w.client.put(
+        f"/api/admin/rooms/{w.room_id}/managers",
+        json={"user_ids": [w.user]},
+        headers=w.admin_headers,
+    )
+
+
 SCENARIOS: dict[str, Scenario] = {
     "POST /api/me/password": Scenario("user.password", "user", _change_password),
     "POST /api/users/register": Scenario("user.register", "applicant", _register),
@@ -418,6 +453,15 @@ SCENARIOS: dict[str, Scenario] = {
     "PUT /api/admin/users/{user_id}/quota": Scenario("user.quota", "admin", _user_quota),
     "DELETE /api/admin/users/{user_id}/quota": Scenario(
         "user.quota.delete", "admin", _delete_user_quota
+    ),
+    "POST /api/admin/pending-reservations/{reservation_id}/approve": Scenario(
+        "reservation.approved", "admin", _approve_booking
+    ),
+    "POST /api/admin/pending-reservations/{reservation_id}/reject": Scenario(
+        "reservation.rejected", "admin", _reject_booking
+    ),
+    "PUT /api/admin/rooms/{room_id}/managers": Scenario(
+        "room.managers.update", "admin", _room_managers
     ),
 }
 

@@ -36,11 +36,11 @@ from mrs.calendars.feed_tokens import is_token_shaped, token_hash
 from mrs.calendars.models import CalendarFeed
 from mrs.db.engine import Database
 from mrs.errors import NotFound
+from mrs.reservations import statements
 from mrs.reservations.models import (
     Reservation,
     ReservationAttendee,
     ReservationSeries,
-    ReservationStatus,
 )
 from mrs.rooms.models import MeetingRoom
 from mrs.settings import Settings
@@ -229,7 +229,7 @@ def _subjects_statement(room: bool) -> Executable:
         select(Reservation.reservation_id, Reservation.series_id)
         .where(
             Reservation.reservation_id.in_(_reservation_ids(room).scalar_subquery()),
-            Reservation.status == bindparam("active"),
+            statements.holds_slot(statements.reservation),
         )
         .order_by(Reservation.reservation_id)
     )
@@ -242,7 +242,7 @@ _SUBJECTS = {room: _subjects_statement(room) for room in (False, True)}
 async def _subjects(db: Database, feed: Feed) -> tuple[list[int], list[int]]:
     """The active meetings of the feed: single reservations' ids and series' ids."""
     statement = _SUBJECTS[feed.room_id is not None]
-    rows = await db.read(statement, _params(feed) | {"active": ReservationStatus.ACTIVE.value})
+    rows = await db.read(statement, _params(feed))
     singles = [row.reservation_id for row in rows if row.series_id is None]
     series = sorted({row.series_id for row in rows if row.series_id is not None})
     return singles, series

@@ -56,6 +56,8 @@ class CalendarEvent:
     attendees: tuple[Person, ...] = ()
     private: bool = False
     cancelled: bool = False
+    # Waiting for a room manager's approval: STATUS:TENTATIVE until decided.
+    tentative: bool = False
     # A series master: its rule (canonical RRULE text, `recurrence.parse_rule`) and the
     # rule dates that have no occurrence (cancelled, or never booked).
     rrule: str | None = None
@@ -115,7 +117,9 @@ def _vevent(event: CalendarEvent, *, tz: ZoneInfo, stamp: datetime, method: Meth
         vevent.add("location", event.location)
     vevent.add("class", "PRIVATE" if event.private else "PUBLIC")
     cancelled = event.cancelled or method is Method.CANCEL
-    vevent.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    vevent.add(
+        "status", "CANCELLED" if cancelled else "TENTATIVE" if event.tentative else "CONFIRMED"
+    )
     vevent.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
     if event.updated_at is not None:
         vevent.add("last-modified", event.updated_at.astimezone(UTC))

@@ -41,6 +41,7 @@ from mrs.notifications.service import enqueue_mail
 from mrs.reservations import recurrence
 from mrs.reservations.changes import read_details
 from mrs.reservations.models import (
+    SLOT_HOLDING,
     ChangeKind,
     Reservation,
     ReservationChange,
@@ -217,7 +218,7 @@ async def _subject_of(session: AsyncSession, change: ReservationChange) -> _Subj
         if row is None:
             return None
         released = row.status == ReservationStatus.RELEASED
-        cancelled = row.status == ReservationStatus.CANCELLED or released
+        cancelled = row.status not in SLOT_HOLDING  # cancelled, rejected or released
         if row.series_id is None:
             return _Subject((row.reservation_id,), (), cancelled=cancelled, released=released)
         series = await _series_row(session, row.series_id)
@@ -288,8 +289,14 @@ async def _mail_change(
     actor = [each for each in everyone if each.user_id == change.actor_id] or await _people(
         session, [change.actor_id] if change.actor_id else []
     )
-    # Someone else acted for the owner: a delegate unless an administrator.
-    by_delegate = by_admin and not await _is_admin(session, change.actor_id)
+    # Someone else acted for the owner: a delegate unless an administrator, a room
+    # manager deciding on it, or the system (a release).
+    by_delegate = (
+        by_admin
+        and change.actor_id is not None
+        and details.get("decision") is None
+        and not await _is_admin(session, change.actor_id)
+    )
     by_admin = by_admin and not by_delegate
     happening = {
         ChangeKind.CREATED: Happening.CREATED,
@@ -298,6 +305,13 @@ async def _mail_change(
     }[kind]
     if kind is ChangeKind.CANCELLED and subject.released:
         happening = Happening.RELEASED
+    # A room manager's decision on a booking waiting for approval: an approval is sent as
+    # a change (REQUEST, now CONFIRMED), a rejection as a cancellation (CANCEL).
+    decision = details.get("decision")
+    if decision == "approved":
+        happening = Happening.APPROVED
+    elif decision == "rejected":
+        happening = Happening.REJECTED
     cancelled_dates = sorted(
         date.fromisoformat(day) for day in details.get("occurrence_dates") or ()
     )

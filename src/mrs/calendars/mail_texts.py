@@ -25,6 +25,9 @@ class Happening(enum.StrEnum):
     REMOVED = "removed"
     # Nobody checked in by start + grace: the booking was released (`mrs.reservations.release`).
     RELEASED = "released"
+    # A room manager decided on a booking waiting for approval.
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ _SUBJECTS = {
     Happening.CANCELLED: "Cancelled: {title} ({when}, {place})",
     Happening.REMOVED: "Cancelled: {title} ({when}, {place})",
     Happening.RELEASED: "Released: {title} ({when}, {place})",
+    Happening.APPROVED: "Confirmed: {title} ({when}, {place})",
+    Happening.REJECTED: "Cancelled: {title} ({when}, {place})",
 }
 _OWNER_SUBJECTS = {
     Happening.CREATED: "Booked: {title} ({when}, {place})",
@@ -80,6 +85,8 @@ _OWNER_SUBJECTS = {
     Happening.CANCELLED: "Your reservation of {place} was cancelled",
     Happening.REMOVED: "Your reservation of {place} was cancelled",
     Happening.RELEASED: "Your reservation of {place} was released: nobody checked in",
+    Happening.APPROVED: "Approved: your reservation of {place} ({when})",
+    Happening.REJECTED: "Not approved: your reservation of {place} ({when})",
 }
 
 
@@ -93,6 +100,19 @@ def _lead(happening: Happening, telling: Telling) -> str:
             "Nobody checked in by the end of the grace period, so the reservation was "
             "released and the room is free for others.",
         )
+    if happening is Happening.APPROVED:
+        if telling.as_owner:
+            return translate(loc, "{actor} approved your reservation.", actor=actor)
+        return translate(loc, "A meeting you are invited to is approved and confirmed.")
+    if happening is Happening.REJECTED:
+        if telling.as_owner:
+            return translate(
+                loc,
+                "{actor} did not approve your reservation: it is cancelled and the time is "
+                "free again.",
+                actor=actor,
+            )
+        return translate(loc, "A meeting you were invited to was not approved: it is cancelled.")
     if telling.booked_for is not None:
         owner = telling.booked_for
         return {

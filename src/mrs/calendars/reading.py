@@ -216,8 +216,9 @@ def _single_event(
         owner=shown.owner,
         attendees=shown.attendees,
         private=row.visibility == Visibility.PRIVATE,
-        # Cancelled, released or rejected: gone from the calendar.
+        # Cancelled, rejected or released: over, gone from the calendar.
         cancelled=row.status not in SLOT_HOLDING,
+        tentative=row.status == ReservationStatus.PENDING,
         updated_at=_latest(row.created_at, row.updated_at, row.cancelled_at),
     )
 
@@ -352,7 +353,7 @@ async def _series_events(
                     day=row.reserved_date,
                     start_minute=row.start_minute,
                     end_minute=row.end_minute,
-                    active=row.status == ReservationStatus.ACTIVE,
+                    active=row.status in SLOT_HOLDING,
                     summary=seen.summary,
                     description=seen.description,
                     location=location_of(row.room_name, row.location),

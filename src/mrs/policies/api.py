@@ -29,8 +29,9 @@ GroupIdPath = Annotated[int, Path(ge=1, le=2**62, description="Group id")]
 UserIdPath = Annotated[str, Path(min_length=1, max_length=64, description="User id")]
 
 _STORED_ONLY = (
-    " `approval_required`, `checkin_required` and `checkin_grace_minutes` are stored and "
-    "returned only: the approval and check-in features act on them, booking does not."
+    " With `approval_required`, bookings by users other than administrators and the "
+    "room's managers are PENDING until a manager approves them. `checkin_required` and "
+    "`checkin_grace_minutes` are stored and returned only: the check-in feature acts on them."
 )
 
 

@@ -34,6 +34,7 @@ from mrs.errors import InvalidInput
 from mrs.policies import rules
 from mrs.policies.models import GroupQuota, RoomPolicy, RoomPolicyGroup, UserQuotaOverride
 from mrs.policies.rules import Limits, Quota, Slot
+from mrs.rooms.models import RoomManager
 from mrs.settings import Settings
 
 usr: Table = User.__table__  # type: ignore[assignment]
@@ -42,6 +43,7 @@ room_policy: Table = RoomPolicy.__table__  # type: ignore[assignment]
 room_policy_group: Table = RoomPolicyGroup.__table__  # type: ignore[assignment]
 group_quota: Table = GroupQuota.__table__  # type: ignore[assignment]
 override: Table = UserQuotaOverride.__table__  # type: ignore[assignment]
+room_manager: Table = RoomManager.__table__  # type: ignore[assignment]
 
 _USER = bindparam("user_id", type_=String())
 _ROOM = bindparam("room_id", type_=Integer())
@@ -120,6 +122,12 @@ def standing_statement() -> Any:
             room_policy.c.max_days_ahead,
             room_policy.c.min_notice_minutes,
             room_policy.c.allowed_roles,
+            room_policy.c.approval_required,
+            exists(
+                select(literal_column("1"))
+                .select_from(room_manager)
+                .where(room_manager.c.room_id == _ROOM, room_manager.c.user_id == _USER)
+            ).label("manages_room"),
             exists(room_groups).label("names_groups"),
             in_named_group.label("in_named_group"),
             override.c.user_id.label("override_user_id"),
@@ -156,12 +164,15 @@ def quota_from(settings: Settings, row: Any) -> Quota:
 
 @dataclass(frozen=True)
 class Standing:
-    """What one user may do in one room: admins are not bound by either."""
+    """What one user may do in one room: admins are not bound by either.
+    `needs_approval`: the room requires approval and the user neither is an admin nor
+    manages the room, so their bookings wait as PENDING."""
 
     role: str
     limits: Limits
     in_named_group: bool
     quota: Quota
+    needs_approval: bool = False
 
 
 async def standing(
@@ -193,7 +204,19 @@ async def standing(
         ),
         in_named_group=bool(row.in_named_group),
         quota=quota_from(settings, row),
+        needs_approval=bool(row.approval_required)
+        and row.role_name != rules.ADMIN_ROLE
+        and not row.manages_room,
     )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A booking the policy allows: the quota to hold (None: none applies) and whether it
+    waits for a room manager's approval (PENDING)."""
+
+    quota: Quota | None
+    pending: bool
 
 
 async def check_booking(
@@ -206,12 +229,36 @@ async def check_booking(
     now: datetime,
     session: AsyncSession | None = None,
 ) -> Quota | None:
+    """`judge_booking`'s quota, for the doors where approval does not matter (a change of
+    a booking keeps its status)."""
+    verdict = await judge_booking(
+        db,
+        settings=settings,
+        user_id=user_id,
+        room_id=room_id,
+        slots=slots,
+        now=now,
+        session=session,
+    )
+    return verdict.quota
+
+
+async def judge_booking(
+    db: Database,
+    *,
+    settings: Settings,
+    user_id: str,
+    room_id: int,
+    slots: Sequence[Slot],
+    now: datetime,
+    session: AsyncSession | None = None,
+) -> Verdict:
     """Refuse the booking of `slots` in the room when the policy forbids it (the refusal
     names the rule). The quota the caller must then hold (`hold_quota`) in its writing
     transaction, or None when none applies (an admin, or no limit): the fast path."""
     found = await standing(db, settings=settings, user_id=user_id, room_id=room_id, session=session)
     if found.role == rules.ADMIN_ROLE:
-        return None
+        return Verdict(None, pending=False)
     rules.check_policy(
         found.limits,
         slots,
@@ -220,7 +267,7 @@ async def check_booking(
         now=now,
         tz=settings.tz,
     )
-    return found.quota if found.quota.applies else None
+    return Verdict(found.quota if found.quota.applies else None, pending=found.needs_approval)
 
 
 def ungoverned(room_id: Any, user_id: Any) -> Any:

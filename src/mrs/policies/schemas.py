@@ -57,7 +57,9 @@ class RoomPolicyWrite(PolicyLimits):
         description="Groups whose members may book.",
     )
     approval_required: bool = Field(
-        default=False, description="Stored only: the approval feature acts on it."
+        default=False,
+        description="Bookings by users other than administrators and the room's managers "
+        "wait PENDING for a manager's approval.",
     )
     checkin_required: bool = Field(
         default=False, description="Stored only: the check-in feature acts on it."

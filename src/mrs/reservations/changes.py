@@ -7,7 +7,8 @@ there. `details` says what a reader cannot see in the rows afterwards:
 - `removed_attendees`: user ids no longer invited (they are told it is cancelled for them);
 - `occurrence_dates`: ISO dates of the occurrences of a series this change touched
   (an occurrence edited or cancelled on its own is recorded with its `reservation_id`);
-- `by_admin`: true when the actor is not the owner (the owner is always told, with `reason`).
+- `by_admin`: true when the actor is not the owner (the owner is always told, with `reason`);
+- `decision`: "approved" or "rejected", a room manager's decision on a PENDING booking.
 
 The same call writes the change's audit row (`mrs.audit`): one rule, one place, so no
 reservation or series change can be recorded for the mail and missed by the audit log.
@@ -116,12 +117,14 @@ async def record(
     occurrence: bool = False,
     action: str | None = None,
     mail: bool = True,
+    decision: str | None = None,
 ) -> None:
     """Add one change row and its audit row to the caller's transaction (they exist only
     if that commits). `owner_id`: whose reservation or series it is (None: the actor's);
     `before`/`after`: the changed fields; `occurrence`: the reservation is one of a series;
     `action`: the audit action when the kind's own does not say it (a check-in, a
-    release); `mail` False: nothing to tell anyone (the row is written as notified)."""
+    release, an approval, a rejection); `mail` False: nothing to tell anyone (the row is
+    written as notified); `decision`: "approved" or "rejected", so the mail words it so."""
     if reservation_id is None and series_id is None:
         raise ValueError("a change is about a reservation or a series")
     by_admin = owner_id is not None and owner_id != actor_id
@@ -134,6 +137,8 @@ async def record(
         details["occurrence_dates"] = dates
     if by_admin:
         details["by_admin"] = True
+    if decision is not None:
+        details["decision"] = decision
     session.add(
         ReservationChange(
             kind=kind.value,

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mrs.audit import service as audit
 from mrs.db.engine import Database
 from mrs.reservations.errors import RoomHasReservations
-from mrs.reservations.models import Reservation, ReservationStatus
+from mrs.reservations.models import SLOT_HOLDING, Reservation
 from mrs.rooms import opening as rooms_opening
 from mrs.rooms import service as rooms_service
 from mrs.rooms.models import ClosureDay
@@ -101,7 +101,7 @@ async def _active_on(
             .where(
                 Reservation.room_id.in_(room_ids),
                 Reservation.reserved_date.in_(days),
-                Reservation.status == ReservationStatus.ACTIVE,
+                Reservation.status.in_(SLOT_HOLDING),
             )
             .order_by(Reservation.reserved_date, Reservation.start_minute, Reservation.room_id)
         )

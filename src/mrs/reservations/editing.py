@@ -31,6 +31,7 @@ from mrs.reservations.errors import (
 )
 from mrs.reservations.events import ReservationEvent
 from mrs.reservations.models import (
+    SLOT_HOLDING,
     ChangeKind,
     Reservation,
     ReservationAttendee,
@@ -85,7 +86,9 @@ async def cancel(
             now=now,
             tz=settings.tz,
         )
-        if row.status == ReservationStatus.CANCELLED:
+        # Only a booking holding its slot can be cancelled (a rejected or released one is
+        # already over: as "already cancelled").
+        if row.status not in SLOT_HOLDING:
             raise AlreadyCancelled()
         if row.status == ReservationStatus.RELEASED:
             raise ReleasedUnchangeable()
@@ -109,7 +112,7 @@ async def cancel(
             reservation_id=reservation_id,
             owner_id=row.user_id,
             reason=reason if by_admin else None,
-            before={"status": ReservationStatus.ACTIVE.value},
+            before={"status": row.status},
             after=_cancelled(reason if by_admin else None),
             occurrence=row.series_id is not None,
         )
@@ -176,11 +179,12 @@ async def _check_move(
     owner_id: str,
     params: dict[str, Any],
     now: datetime,
-) -> None:
+) -> bool:
     """The room's policy and the owner's hours per week for the moved reservation (the
-    number of reservations does not change); the owner's row is locked before the move."""
+    number of reservations does not change); the owner's row is locked before the move.
+    Whether the target room makes the owner's booking wait for approval."""
     slot = Slot(params["day"], params["start_minute"], params["end_minute"])
-    quota = await policies.check_booking(
+    verdict = await policies.judge_booking(
         db,
         settings=settings,
         user_id=owner_id,
@@ -189,6 +193,7 @@ async def _check_move(
         now=now,
         session=session,
     )
+    quota = verdict.quota
     if quota is not None and quota.max_hours_per_week is not None:
         await quota_usage.hold_quota(
             session,
@@ -201,6 +206,7 @@ async def _check_move(
             excluding=[params["moving_id"]],
             count_future=False,
         )
+    return verdict.pending
 
 
 def _matches(version: int, expected_versions: Collection[int] | None) -> bool:
@@ -276,6 +282,7 @@ async def edit(
                 current.start_minute,
                 current.end_minute,
             )
+            new_status = current.status
             if moved:
                 check_request(
                     settings,
@@ -285,7 +292,13 @@ async def edit(
                     now=now,
                 )
                 if not actor.is_admin:  # administrators are not bound by policies
-                    await _check_move(session, db, settings, current.user_id, params, now)
+                    pending = await _check_move(session, db, settings, current.user_id, params, now)
+                    if params["room_id"] != current.room_id:
+                        # Into another room, the booking waits for approval as a new
+                        # booking there would (a move within a room keeps its status).
+                        new_status = (
+                            ReservationStatus.PENDING if pending else ReservationStatus.ACTIVE
+                        ).value
             invited = None
             before: set[str] = set()
             if change.attendees is not None:
@@ -319,6 +332,12 @@ async def edit(
                     raise await why_not_inserted(db, params, statements.FIRST_OVERLAP_OF_MOVE)
                 if invited is not None:
                     await set_attendees(session, [reservation_id], invited, replace=True)
+                if new_status != current.status:
+                    await session.execute(
+                        update(Reservation)
+                        .where(Reservation.reservation_id == reservation_id)
+                        .values(status=new_status)
+                    )
             if moved or details_changed or invited is not None:
                 by_admin = actor.user_id != current.user_id
                 was, now_is = audit.changed(
@@ -327,6 +346,8 @@ async def edit(
                 )
                 if by_admin and reason:
                     now_is["reason"] = reason  # what the owner is told
+                if new_status != current.status:
+                    was["status"], now_is["status"] = current.status, new_status
                 await changes.record(
                     session,
                     ChangeKind.CHANGED,

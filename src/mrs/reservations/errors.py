@@ -285,3 +285,28 @@ class PersonAmbiguous(InvalidInput):
     code = "person_ambiguous"
     field = "person"
     message = "Several users match {person}: give their user id ({user_ids})."
+
+
+# --- approval rooms ---
+
+
+class NotAnApprover(Forbidden):
+    code = "not_an_approver"
+    message = "Only an administrator or a manager of the room can decide on bookings waiting for approval."
+
+
+class NotPending(Conflict):
+    code = "reservation_not_pending"
+    message = "Reservation {reservation_id} is no longer waiting for approval: it has been decided, changed or cancelled."
+
+
+class DecisionReasonRequired(InvalidInput):
+    code = "reason_required"
+    field = "reason"
+    message = "Give a reason for the rejection: the owner is told it."
+
+
+class UnknownManagers(InvalidInput):
+    code = "unknown_managers"
+    field = "user_ids"
+    message = "These users do not exist: {user_ids}."

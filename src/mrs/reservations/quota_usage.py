@@ -23,7 +23,7 @@ from mrs.db.engine import Database
 from mrs.policies import rules
 from mrs.policies.quotas import quota_of
 from mrs.policies.rules import Quota, Slot
-from mrs.reservations.models import Reservation, ReservationStatus
+from mrs.reservations.models import SLOT_HOLDING, Reservation
 from mrs.settings import Settings
 
 usr: Table = User.__table__  # type: ignore[assignment]
@@ -56,7 +56,7 @@ async def usage(
     local = now.astimezone(settings.tz)
     mine = [
         reservation.c.user_id == user_id,
-        reservation.c.status == ReservationStatus.ACTIVE.value,
+        reservation.c.status.in_(SLOT_HOLDING),
     ]
     if excluding:
         mine.append(reservation.c.reservation_id.not_in(list(excluding)))

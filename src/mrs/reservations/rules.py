@@ -26,7 +26,7 @@ from mrs.reservations.errors import (
     StartInPast,
     TimeDoesNotExist,
 )
-from mrs.reservations.models import ReservationStatus, Visibility
+from mrs.reservations.models import SLOT_HOLDING, ReservationStatus, Visibility
 from mrs.wallclock import MINUTES_PER_DAY, format_minute, wall_instant, wall_time_exists
 
 
@@ -143,14 +143,15 @@ def check_can_edit(
     now: datetime,
     tz: ZoneInfo,
 ) -> None:
-    """The owner, a delegate or an admin may change a reservation while it is active and
-    not over."""
+    """The owner, a delegate or an admin may change a reservation while it holds its slot
+    (active or waiting for approval) and is not over: a rejected or released one is as
+    cancelled."""
     if not may_act_for(actor, owner_id=owner_id):
         raise EditNotAllowed()
-    if status == ReservationStatus.CANCELLED:
-        raise CancelledUnchangeable()
     if status == ReservationStatus.RELEASED:
         raise ReleasedUnchangeable()
+    if status not in SLOT_HOLDING:
+        raise CancelledUnchangeable()
     if wall_instant(day, end_minute, tz) <= now:
         raise ReservationOver()
 

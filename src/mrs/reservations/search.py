@@ -23,15 +23,14 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
-    literal_column,
     select,
 )
 
 from mrs.db.engine import Database
 from mrs.errors import InvalidInput
-from mrs.reservations import rules, timelines
+from mrs.reservations import rules, statements, timelines
 from mrs.reservations.errors import TooManyEquipmentCodes, UnknownEquipmentCode
-from mrs.reservations.models import Reservation, ReservationStatus
+from mrs.reservations.models import Reservation
 from mrs.rooms import availability
 from mrs.rooms.models import Equipment, RoomEquipment
 from mrs.settings import Settings
@@ -45,7 +44,6 @@ _room_equipment: Table = RoomEquipment.__table__  # type: ignore[assignment]
 _equipment: Table = Equipment.__table__  # type: ignore[assignment]
 _meeting_room = availability.meeting_room
 _reservable_room = availability.reservable_room
-_ACTIVE = literal_column(f"'{ReservationStatus.ACTIVE.value}'", String())
 
 
 @dataclass(frozen=True)
@@ -110,7 +108,7 @@ def _free_rooms(dialect: str, codes: int, with_capacity: bool) -> Select[Any]:
     overlapping = exists().where(
         _reservation.c.room_id == _meeting_room.c.room_id,
         _reservation.c.reserved_date == day,
-        _reservation.c.status == _ACTIVE,
+        statements.holds_slot(_reservation),
         _reservation.c.start_minute < end,
         _reservation.c.end_minute > start,
     )

@@ -56,6 +56,7 @@ from mrs.reservations.errors import (
 )
 from mrs.reservations.events import ReservationEvent
 from mrs.reservations.models import (
+    SLOT_HOLDING,
     ChangeKind,
     Reservation,
     ReservationAttendee,
@@ -243,11 +244,11 @@ async def _check_policy(
     start_minute: int,
     end_minute: int,
     now: datetime,
-) -> Quota | None:
+) -> policies.Verdict:
     """Every date of the series passes the room's policy (else the first refusal); under
     a quota the owner's row is locked now, before the dates' rows, and the quota returned
-    for `_write` to hold."""
-    quota = await policies.check_booking(
+    for `_write` to hold (with whether the occurrences wait for approval)."""
+    verdict = await policies.judge_booking(
         db,
         settings=settings,
         user_id=user_id,
@@ -256,9 +257,9 @@ async def _check_policy(
         now=now,
         session=session,
     )
-    if quota is not None:
+    if verdict.quota is not None:
         await quota_usage.lock_user(session, dialect=db.dialect, user_id=user_id)
-    return quota
+    return verdict
 
 
 # --- writing occurrences ---
@@ -279,6 +280,8 @@ class _Occurrences:
     invited: Sequence[str]
     # Who booked them for the owner (a delegate or administrator); None: the owner.
     booked_by: str | None = None
+    # The new occurrences wait for a room manager's approval (PENDING).
+    pending: bool = False
 
 
 async def _insert_occurrences(
@@ -307,7 +310,7 @@ async def _insert_occurrences(
             "attendees": list(target.invited),
         }
         made = await session.execute(statements.insert_occurrences(), params)
-        return [int(row.reservation_id) for row in made]
+        return await _mark_pending(session, target, [int(row.reservation_id) for row in made])
     rows = [
         {
             "room_id": target.room_id,
@@ -332,6 +335,18 @@ async def _insert_occurrences(
     )
     ids = [int(row.reservation_id) for row in result]
     await service.set_attendees(session, ids, target.invited, replace=False)
+    return await _mark_pending(session, target, ids)
+
+
+async def _mark_pending(session: AsyncSession, target: _Occurrences, ids: list[int]) -> list[int]:
+    """The new occurrences `ids` of a series in a room requiring approval wait as PENDING
+    (in the inserting transaction: they hold their slots either way)."""
+    if target.pending and ids:
+        await session.execute(
+            update(Reservation)
+            .where(Reservation.reservation_id.in_(ids))
+            .values(status=ReservationStatus.PENDING.value)
+        )
     return ids
 
 
@@ -490,7 +505,7 @@ async def create(
         try:
             async with db.transaction() as session:
                 await service.check_attendees(session, invited)
-                quota = await _check_policy(
+                verdict = await _check_policy(
                     session,
                     db,
                     settings=settings,
@@ -501,8 +516,9 @@ async def create(
                     end_minute=fields.end_minute,
                     now=now,
                 )
+                quota = verdict.quota
                 series_id = await _insert_series(session, target, fields.start_date, rule, now)
-                target = replace(target, series_id=series_id)
+                target = replace(target, series_id=series_id, pending=verdict.pending)
                 inserted, skipped = await _write(
                     session,
                     db,
@@ -898,7 +914,7 @@ async def change(
                     row.occurrence_date: row.reservation_id
                     for row in occurrences
                     if not row.is_exception
-                    and row.status == ReservationStatus.ACTIVE
+                    and row.status in SLOT_HOLDING
                     and _still_to_come(row, from_date=from_date, now=now, settings=settings)
                 }
                 kept_dates = {row.occurrence_date for row in occurrences} - set(regenerated)
@@ -991,7 +1007,7 @@ async def change(
                             )
                 quota = None
                 if not actor.is_admin:  # administrators are not bound by policies
-                    quota = await _check_policy(
+                    verdict = await _check_policy(
                         session,
                         db,
                         settings=settings,
@@ -1002,6 +1018,8 @@ async def change(
                         end_minute=end,
                         now=now,
                     )
+                    quota = verdict.quota
+                    target = replace(target, pending=verdict.pending)
                 inserted, skipped = await _write(
                     session,
                     db,
@@ -1101,7 +1119,7 @@ async def cancel(
         cancelled = [
             row
             for row in occurrences
-            if row.status == ReservationStatus.ACTIVE
+            if row.status in SLOT_HOLDING
             and _still_to_come(row, from_date=start, now=now, settings=settings)
         ]
         if cancelled:
@@ -1117,7 +1135,7 @@ async def cancel(
         remaining = [
             row
             for row in occurrences
-            if row.status == ReservationStatus.ACTIVE
+            if row.status in SLOT_HOLDING
             and _still_to_come(row, from_date=today, now=now, settings=settings)
             and row not in cancelled
         ]

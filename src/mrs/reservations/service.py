@@ -12,6 +12,7 @@ transactions are serialised (BEGIN IMMEDIATE), so the check cannot race.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -42,6 +43,7 @@ from mrs.reservations.models import (
     ChangeKind,
     IdempotencyKey,
     ReservationAttendee,
+    ReservationStatus,
     Visibility,
 )
 from mrs.reservations.reads import ReservationView, to_view
@@ -165,15 +167,16 @@ async def _insert_in(
     params: dict[str, Any],
     invited: Sequence[str] = (),
     ungoverned: bool = False,
+    pending: bool = False,
 ) -> Any | None:
     """Within `session`'s transaction: the new reservation's view row (with `invited` as
     its attendees, its change recorded), or None when the room is closed or the time taken
-    (`ungoverned`: or a policy governs it)."""
+    (`ungoverned`: or a policy governs it). `pending`: it waits for approval."""
     await check_attendees(session, invited)
     fields = _created_fields(params, invited)
     if dialect == "postgresql":
         params = {**params, **changes.creation_params(fields)}
-    statement = statements.insert_if_free(dialect, ungoverned)
+    statement = statements.insert_if_free(dialect, ungoverned, pending)
     inserted = (await session.execute(statement, params)).first()
     if inserted is None:
         return None
@@ -226,19 +229,21 @@ async def _insert_if_free(
     settings: Settings | None = None,
     quota: Quota | None = None,
     ungoverned: bool = False,
+    pending: bool = False,
 ) -> Any | None:
     """The new reservation's view row, or None when the room is closed or the time taken
     (or, `ungoverned`, when a room policy or user quota governs it: see the statement).
 
     On PostgreSQL one statement in autocommit (the fast path), with or without attendees;
-    under a `quota`, a transaction that holds it (the user's row locked) before inserting."""
+    under a `quota`, a transaction that holds it (the user's row locked) before inserting;
+    `pending` (waiting for approval, never on the fast path) also in a transaction."""
     params = {**_NO_MEETING, **params}
-    if db.dialect != "postgresql" or quota is not None:
+    if db.dialect != "postgresql" or quota is not None or pending:
         async with db.transaction() as session:
             if quota is not None:
                 assert settings is not None  # a quota comes from the settings' site
                 await _hold(session, db.dialect, settings, quota, params)
-            return await _insert_in(session, db.dialect, params, invited, ungoverned)
+            return await _insert_in(session, db.dialect, params, invited, ungoverned, pending)
     params |= changes.creation_params(_created_fields(params, invited))
     if not invited:
         rows = await db.write(statements.insert_if_free(db.dialect, ungoverned), params)
@@ -289,10 +294,10 @@ async def check_policy(
     end_minute: int,
     now: datetime,
     session: AsyncSession | None = None,
-) -> Quota | None:
-    """The room's policy for this booking by `user_id` (refused with the rule's error);
-    the quota to hold when one applies."""
-    return await policies.check_booking(
+) -> policies.Verdict:
+    """The room's policy for this booking by `user_id` (refused with the rule's error):
+    the quota to hold when one applies, and whether it waits for approval."""
+    return await policies.judge_booking(
         db,
         settings=settings,
         user_id=user_id,
@@ -376,7 +381,7 @@ async def _reserve_now(
         if fast:
             row = await _insert_if_free(db, params, invited, ungoverned=True)
         if row is None:
-            quota = await check_policy(
+            verdict = await check_policy(
                 db,
                 settings=settings,
                 user_id=user_id,
@@ -386,7 +391,14 @@ async def _reserve_now(
                 end_minute=end_minute,
                 now=now,
             )
-            row = await _insert_if_free(db, params, invited, settings=settings, quota=quota)
+            row = await _insert_if_free(
+                db,
+                params,
+                invited,
+                settings=settings,
+                quota=verdict.quota,
+                pending=verdict.pending,
+            )
     except DBAPIError as exc:
         if not inserted_or_why_not(exc):
             raise
@@ -429,6 +441,17 @@ class Answer:
     status: int = 201
     body: str = ""
     replayed: bool = False
+
+    @property
+    def pending(self) -> bool:
+        """Whether the booking waits for a room manager's approval (also when replayed)."""
+        if self.view is not None:
+            return self.view.status == ReservationStatus.PENDING
+        try:
+            stored = json.loads(self.body)
+        except ValueError:
+            return False
+        return isinstance(stored, dict) and stored.get("status") == ReservationStatus.PENDING
 
 
 def _replayed(stored: Any, fingerprint: str) -> Answer:
@@ -570,7 +593,7 @@ async def _reserve_once(
             check_request(
                 settings, day=day, start_minute=start_minute, end_minute=end_minute, now=now
             )
-            quota = await check_policy(
+            verdict = await check_policy(
                 db,
                 settings=settings,
                 user_id=user_id,
@@ -581,9 +604,9 @@ async def _reserve_once(
                 now=now,
                 session=session,
             )
-            if quota is not None:
-                await _hold(session, db.dialect, settings, quota, params)
-            row = await _insert_in(session, db.dialect, params, invited)
+            if verdict.quota is not None:
+                await _hold(session, db.dialect, settings, verdict.quota, params)
+            row = await _insert_in(session, db.dialect, params, invited, pending=verdict.pending)
             if row is None:
                 raise await why_not_inserted(db, params)
             view = to_view(

@@ -39,6 +39,7 @@ from mrs.db.types import UTCDateTime
 from mrs.policies import enforcement as policies
 from mrs.reservations import changes
 from mrs.reservations.models import (
+    SLOT_HOLDING,
     Reservation,
     ReservationAttendee,
     ReservationDelegate,
@@ -81,8 +82,17 @@ _ACTIVE_USER = literal_column(f"'{UserStatus.ACTIVE.value}'", String())
 _ACTIVE_VALUE = literal_column(f"'{ReservationStatus.ACTIVE.value}'", String())
 
 
-def _active(table: Any) -> ColumnElement[bool]:
-    return table.c.status == _ACTIVE_VALUE  # type: ignore[no-any-return]
+_PENDING_VALUE = literal_column(f"'{ReservationStatus.PENDING.value}'", String())
+# `SLOT_HOLDING` as literals: renders `status IN ('ACTIVE', 'PENDING')`, textually the
+# partial index's predicate, so SQLite uses `ix_reservation_active_day` (bound parameters
+# would not match it).
+_SLOT_HOLDING_VALUES = [literal_column(f"'{status}'", String()) for status in SLOT_HOLDING]
+
+
+def holds_slot(table: Any) -> ColumnElement[bool]:
+    """The reservations of `table` (the table or an alias) that hold their slot: ACTIVE
+    and PENDING (a booking waiting for approval keeps its time until it is decided)."""
+    return table.c.status.in_(_SLOT_HOLDING_VALUES)  # type: ignore[no-any-return]
 
 
 def _attendees(dialect: str) -> Any:
@@ -156,7 +166,7 @@ def room_day(dialect: str) -> Select[Any]:
         .where(
             reservation.c.room_id == ROOM_ID,
             reservation.c.reserved_date == DAY,
-            _active(reservation),
+            holds_slot(reservation),
         )
         .order_by(reservation.c.start_minute)
     )
@@ -171,7 +181,7 @@ def room_range(dialect: str) -> Select[Any]:
             reservation.c.room_id == ROOM_ID,
             reservation.c.reserved_date >= bindparam("from_day", type_=Date()),
             reservation.c.reserved_date <= bindparam("to_day", type_=Date()),
-            _active(reservation),
+            holds_slot(reservation),
         )
         .order_by(reservation.c.reserved_date, reservation.c.start_minute)
     )
@@ -322,7 +332,7 @@ def taken_between() -> Select[Any]:
             reservation.c.room_id == ROOM_ID,
             reservation.c.reserved_date >= _FROM_DAY,
             reservation.c.reserved_date <= _TO_DAY_INCLUSIVE,
-            _active(reservation),
+            holds_slot(reservation),
             reservation.c.start_minute < _END,
             reservation.c.end_minute > _START,
         )
@@ -338,7 +348,7 @@ def _overlapping(
     return and_(
         table.c.room_id == room_id,
         table.c.reserved_date == day,
-        _active(table),
+        holds_slot(table),
         table.c.start_minute < end,
         table.c.end_minute > start,
     )
@@ -377,12 +387,13 @@ def _lock_date(slot: Select[Any]) -> Select[Any]:
     return slot.with_for_update(key_share=True, of=availability.reservable_room)
 
 
-def _new_reservation(with_attendees: bool, ungoverned: bool = False) -> Any:
+def _new_reservation(with_attendees: bool, ungoverned: bool = False, pending: bool = False) -> Any:
     """INSERT … SELECT of a reservation that only inserts when the room is bookable that
     day within its hours (the one rule, in the same statement: never only a pre-check), no
     active reservation overlaps and, `with_attendees`, every invited id is an active user.
     `ungoverned`: and only when no room policy or user quota governs the booking (the
-    fast path; otherwise the policy is checked first and the plain statement used)."""
+    fast path; otherwise the policy is checked first and the plain statement used).
+    `pending`: the booking waits for a room manager's approval (status PENDING)."""
     slot = _lock_date(availability.bookable_slot(ROOM_ID, DAY, _START, _END)).cte("slot")
     other = reservation.alias("other")
     conditions = [~exists().where(_overlapping(other))]
@@ -404,7 +415,7 @@ def _new_reservation(with_attendees: bool, ungoverned: bool = False) -> Any:
             _END,
             bindparam("user_id", type_=String()),
             _BOOKED_BY,
-            _ACTIVE_VALUE,
+            _PENDING_VALUE if pending else _ACTIVE_VALUE,
             _NOW,
             *_MEETING.values(),
         )
@@ -435,15 +446,16 @@ def _recorded(made: Any) -> list[Any]:
 
 
 @cache
-def insert_if_free(dialect: str, ungoverned: bool = False) -> Any:
-    """Insert the reservation when it is free (`_new_reservation`, `ungoverned` as there).
+def insert_if_free(dialect: str, ungoverned: bool = False, pending: bool = False) -> Any:
+    """Insert the reservation when it is free (`_new_reservation`, `ungoverned` and
+    `pending` as there).
 
     PostgreSQL: one round trip that also records the change and its audit row
     (`changes.creations_of`, parameters `changes.creation_params`) and reads the new
     reservation's view back. SQLite allows no INSERT inside a WITH clause: it
     returns the id only, to be recorded and read after.
     """
-    new = _new_reservation(with_attendees=False, ungoverned=ungoverned)
+    new = _new_reservation(with_attendees=False, ungoverned=ungoverned, pending=pending)
     if dialect != "postgresql":
         return new.returning(reservation.c.reservation_id)
     made = new.returning(*reservation.c).cte("new")
@@ -534,7 +546,7 @@ def change_if_free() -> Any:
         update(reservation)
         .where(
             reservation.c.reservation_id == _MOVING_ID,
-            _active(reservation),
+            holds_slot(reservation),
             exists(bookable),
             ~exists().where(
                 _overlapping(other, _TO_ROOM_ID, _TO_DAY, _TO_START, _TO_END),
@@ -568,7 +580,7 @@ def change_details() -> Any:
     or where: no bookable or overlap condition. No row back: it is no longer active."""
     return (
         update(reservation)
-        .where(reservation.c.reservation_id == _MOVING_ID, _active(reservation))
+        .where(reservation.c.reservation_id == _MOVING_ID, holds_slot(reservation))
         .values(**_changed_details())
         .returning(reservation.c.reservation_id, reservation.c.version)
     )
@@ -587,7 +599,7 @@ def timelines_of_day(dialect: str) -> Select[Any]:
     )
     taken = (
         select(reservation.c.room_id, aggregate(packed, literal_column("','")).label("ranges"))
-        .where(reservation.c.reserved_date == DAY, _active(reservation))
+        .where(reservation.c.reserved_date == DAY, holds_slot(reservation))
         .group_by(reservation.c.room_id)
         .subquery("taken")
     )

@@ -27,7 +27,7 @@ from mrs.accounts.models import User
 from mrs.db.engine import Database
 from mrs.i18n import display_name
 from mrs.reservations import rules, statements
-from mrs.reservations.models import Reservation, ReservationAttendee, ReservationStatus
+from mrs.reservations.models import Reservation, ReservationAttendee
 from mrs.rooms import availability
 from mrs.rooms.errors import RoomNotFound
 from mrs.rooms.models import RoomEquipment
@@ -111,7 +111,6 @@ _DAY = bindparam("day", type_=Date())
 _FROM = bindparam("from_day", type_=Date())
 _TO = bindparam("to_day", type_=Date())
 _VIEWER = bindparam("viewer_id", type_=String())
-_ACTIVE = literal_column(f"'{ReservationStatus.ACTIVE.value}'", String())
 
 
 class Booking(NamedTuple):
@@ -216,7 +215,7 @@ def _with_bookings(rooms: Any, day: Any) -> Any:
         and_(
             _reservation.c.room_id == _meeting_room.c.room_id,
             _reservation.c.reserved_date == day,
-            _reservation.c.status == _ACTIVE,
+            statements.holds_slot(_reservation),
         ),
     ).outerjoin(_usr, _usr.c.user_id == _reservation.c.user_id)
 

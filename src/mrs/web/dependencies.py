@@ -16,6 +16,7 @@ from mrs.accounts.tokens import decode_token
 from mrs.db.engine import Database
 from mrs.errors import Unauthenticated
 from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep, SettingsDep
+from mrs.reservations import approvals
 from mrs.settings import Settings
 
 
@@ -39,6 +40,8 @@ async def page_visitor(
     except Unauthenticated:  # expired, revoked or for a disabled account
         return None
     request.state.user = user
+    if not user.is_admin:  # the navigation shows room managers the approvals page
+        request.state.approver = await approvals.manages_any_room(db, user_id=user.user_id)
     return user
 
 

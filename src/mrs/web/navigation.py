@@ -14,6 +14,8 @@ class NavItem:
     label: str  # an English msgid, translated in the template
     href: str
     admin_only: bool = False
+    # For administrators and room managers (who decide on bookings in approval rooms).
+    approver_only: bool = False
 
 
 MAIN_NAV: tuple[NavItem, ...] = (
@@ -33,6 +35,7 @@ ADMIN_NAV: tuple[NavItem, ...] = (
     NavItem(N_("Equipment"), "/admin/equipment", admin_only=True),
     NavItem(N_("Closure days"), "/admin/closure-days", admin_only=True),
     NavItem(N_("Registrations"), "/admin/registrations", admin_only=True),
+    NavItem(N_("Approvals"), "/admin/approvals", approver_only=True),
     NavItem(N_("Users"), "/admin/users", admin_only=True),
     NavItem(N_("Groups"), "/admin/groups", admin_only=True),
     NavItem(N_("Quotas"), "/admin/quotas", admin_only=True),
@@ -44,8 +47,14 @@ ADMIN_NAV: tuple[NavItem, ...] = (
 )
 
 
-def nav_for(user: AuthenticatedUser | None) -> list[NavItem]:
-    """The links a visitor sees: none before login, admin links only for admins."""
+def nav_for(user: AuthenticatedUser | None, *, approver: bool = False) -> list[NavItem]:
+    """The links a visitor sees: none before login, admin links only for admins, the
+    approvals link for admins and room managers (`approver`)."""
     if user is None:
         return []
-    return [item for item in (*MAIN_NAV, *ADMIN_NAV) if not item.admin_only or user.is_admin]
+    return [
+        item
+        for item in (*MAIN_NAV, *ADMIN_NAV)
+        if (not item.admin_only or user.is_admin)
+        and (not item.approver_only or user.is_admin or approver)
+    ]

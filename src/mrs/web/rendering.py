@@ -199,7 +199,7 @@ def render(
         "locale": locale,
         "settings": settings,
         "user": user,
-        "nav": nav_for(user),
+        "nav": nav_for(user, approver=getattr(request.state, "approver", False)),
         "current_path": request.url.path,
         "here": _here(request),
         "done": None,

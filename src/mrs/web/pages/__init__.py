@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends
 from mrs.web.dependencies import mark_page
 from mrs.web.pages import (
     account,
+    admin_approvals,
     admin_audit,
     admin_closure_days,
     admin_equipment,
@@ -62,5 +63,6 @@ for area in (
     admin_reports,
     admin_audit,
     admin_policies,
+    admin_approvals,
 ):
     router.include_router(area.router)

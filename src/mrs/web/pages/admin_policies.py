@@ -16,6 +16,7 @@ from mrs.i18n import translate
 from mrs.policies import quotas, service
 from mrs.policies.rules import ROLES, Quota
 from mrs.policies.schemas import QuotaWrite, RoomPolicyWrite, UserQuotaWrite
+from mrs.reservations import approvals
 from mrs.rooms import service as rooms_service
 from mrs.web.dependencies import Page, PageAdmin, PageContext
 from mrs.web.forms import FormState, no_fields, submit, text_values
@@ -30,8 +31,10 @@ UserIdPath = Annotated[str, Path(min_length=1, max_length=64)]
 
 LIMIT_FIELDS = ("max_minutes", "max_days_ahead", "min_notice_minutes", "checkin_grace_minutes")
 QUOTA_FIELDS = ("max_future_reservations", "max_hours_per_week")
+MAX_MANAGERS = 100
 DONE = {
     "policy_saved": N_("The room's policy is saved."),
+    "managers_saved": N_("The room's managers are saved."),
     "quota_saved": N_("The quota is saved."),
     "override_removed": N_("The override is removed."),
 }
@@ -62,8 +65,17 @@ def _policy_values(view: service.PolicyView) -> dict[str, Any]:
     return shown
 
 
-async def _policy_page(page: PageContext, room_id: int, state: FormState | None) -> Response:
+async def _policy_page(
+    page: PageContext,
+    room_id: int,
+    state: FormState | None,
+    managers_state: FormState | None = None,
+) -> Response:
     room = await rooms_service.get_room(page.db, room_id=room_id)
+    managers = managers_state or FormState(
+        locale=page.locale,
+        values={"user_ids": "\n".join(await approvals.managers_of(page.db, room_id=room_id))},
+    )
     view = await service.get_policy(page.db, settings=page.settings, room_id=room_id)
     shown = state or FormState(locale=page.locale, values=_policy_values(view))
     return render(
@@ -76,9 +88,11 @@ async def _policy_page(page: PageContext, room_id: int, state: FormState | None)
             "roles": ROLES,
             "values": shown.values,
             "errors": shown.errors,
+            "managers": managers.values,
+            "managers_errors": managers.errors,
             "done": _done(page),
         },
-        status_code=shown.status_code,
+        status_code=managers_state.status_code if managers_state else shown.status_code,
     )
 
 
@@ -124,6 +138,34 @@ async def policy_save(room_id: RoomIdPath, page: Page, admin: PageAdmin) -> Resp
 
     return await submit(
         page.request, locale=page.locale, parse=_parse_policy, action=save, render_again=again
+    )
+
+
+def _parse_managers(form: FormData, state: FormState) -> list[str] | None:
+    """The managers' user ids, one per line (or separated by commas or spaces)."""
+    raw = text_values(form, ("user_ids",))["user_ids"]
+    state.values = {"user_ids": raw}
+    ids = [each for each in raw.replace(",", " ").split() if each]
+    if len(ids) > MAX_MANAGERS:
+        state.add_error("user_ids", N_("Name at most {max} managers."), max=MAX_MANAGERS)
+    elif any(len(each) > 32 for each in ids):
+        state.add_error("user_ids", N_("A user id has at most 32 characters."))
+    return ids
+
+
+@router.post("/admin/rooms/{room_id}/managers")
+async def managers_save(room_id: RoomIdPath, page: Page, admin: PageAdmin) -> Response:
+    async def save(user_ids: list[str]) -> Response:
+        await approvals.set_managers(
+            page.db, room_id=room_id, user_ids=user_ids, actor_id=admin.user_id, now=page.now
+        )
+        return redirect(f"/admin/rooms/{room_id}/policy?done=managers_saved")
+
+    async def again(state: FormState) -> Response:
+        return await _policy_page(page, room_id, None, state)
+
+    return await submit(
+        page.request, locale=page.locale, parse=_parse_managers, action=save, render_again=again
     )
 
 

@@ -15,6 +15,14 @@ from mrs.web.i18n import N_
 # Confirmations shown after a redirect (?done=...); only these keys are honoured.
 DONE_MESSAGES = {
     "reserved": N_("Your reservation is confirmed."),
+    "reserved_pending": N_(
+        "Your reservation is waiting for approval: the room's manager decides, and you "
+        "are told by mail. Until then the time is held for you."
+    ),
+    "series_pending": N_(
+        "The repeating meeting is reserved and waiting for approval: the room's manager "
+        "decides, and you are told by mail."
+    ),
     "cancelled": N_("The reservation was cancelled."),
     "changed": N_("The reservation was changed."),
     "checked_in": N_("You are checked in."),

@@ -355,7 +355,7 @@ async def reserve(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
                 on_conflict=parsed.on_conflict,
             )
             return redirect(created)
-        await reservations_service.reserve(
+        answer = await reservations_service.reserve(
             db,
             settings=settings,
             user_id=owner_id,
@@ -372,7 +372,8 @@ async def reserve(room_id: RoomIdPath, page: Page, user: PageUser) -> Response:
             idempotency_key=parsed.key,
             locale=page.locale,
         )
-        return redirect(f"/rooms/{room_id}?date={body.date.isoformat()}&done=reserved")
+        done = "reserved_pending" if answer.pending else "reserved"
+        return redirect(f"/rooms/{room_id}?date={body.date.isoformat()}&done={done}")
 
     async def explain(exc: DomainError) -> str | None:
         if isinstance(exc, ReservationConflict):

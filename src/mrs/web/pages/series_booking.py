@@ -16,6 +16,7 @@ from mrs.reservations import delegation, rules
 from mrs.reservations import reads as reservations_reads
 from mrs.reservations import series as series_service
 from mrs.reservations.errors import SeriesConflict
+from mrs.reservations.models import ReservationStatus
 from mrs.reservations.recurrence import RecurrenceRule, describe
 from mrs.reservations.schemas import ReservationCreate
 from mrs.reservations.series import DateState, OnConflict, SeriesFields
@@ -151,6 +152,8 @@ async def reserve_series(
     )
     if booked.skipped:
         return f"/series/{booked.series_id}?done=series_created_skipped&n={len(booked.skipped)}"
+    if any(each.status == ReservationStatus.PENDING for each in booked.occurrences):
+        return f"/series/{booked.series_id}?done=series_pending"
     return f"/series/{booked.series_id}?done=series_created"
 
 

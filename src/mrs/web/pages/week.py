@@ -14,7 +14,7 @@ from mrs.http.types import RoomIdPath
 from mrs.i18n import translate
 from mrs.reservations import reads as reservations_reads
 from mrs.reservations import rules, timelines
-from mrs.reservations.models import ReservationStatus
+from mrs.reservations.models import SLOT_HOLDING
 from mrs.wallclock import MINUTES_PER_DAY, format_minute, minutes_gone
 from mrs.web.dependencies import PageUser
 from mrs.web.grids import segments, week_rows
@@ -137,7 +137,7 @@ async def my_week(
     )
     by_day: dict[date, list[reservations_reads.ReservationView]] = {each: [] for each in days}
     for reservation in mine:
-        if reservation.date in by_day and reservation.status == ReservationStatus.ACTIVE:
+        if reservation.date in by_day and reservation.status in SLOT_HOLDING:
             by_day[reservation.date].append(reservation)
     for reservations in by_day.values():
         reservations.sort(key=lambda r: (r.start_time, r.room_name))
