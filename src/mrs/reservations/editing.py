@@ -86,12 +86,12 @@ async def cancel(
             now=now,
             tz=settings.tz,
         )
-        # Only a booking holding its slot can be cancelled (a rejected or released one is
-        # already over: as "already cancelled").
-        if row.status not in SLOT_HOLDING:
-            raise AlreadyCancelled()
+        # Only a booking holding its slot can be cancelled: a released one says why it
+        # cannot, a rejected one is over, as "already cancelled".
         if row.status == ReservationStatus.RELEASED:
             raise ReleasedUnchangeable()
+        if row.status not in SLOT_HOLDING:
+            raise AlreadyCancelled()
         await session.execute(
             update(Reservation)
             .where(Reservation.reservation_id == reservation_id)
