@@ -71,6 +71,15 @@ class Visit:
     def assert_clean(self) -> None:
         assert self.problems == [], "\n".join(self.problems)
 
+    def assert_accessible(self) -> None:
+        """axe-core finds nothing on the page, and nothing is wider than the window."""
+        from axe_playwright_python.sync_playwright import Axe
+
+        results = Axe().run(self.page)
+        assert results.violations_count == 0, results.generate_report()
+        width = self.page.evaluate("() => window.innerWidth")
+        assert self.page.evaluate("() => document.documentElement.scrollWidth") <= width
+
     def t(self, msgid: str, **params: Any) -> str:
         """The text the page shows for `msgid` in this visit's language."""
         return translate(self.language, msgid, **params)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browsing import SITE_TZ, Visit, open_room
+from tests.e2e.browsing import SITE_TZ, open_room
 from tests.e2e.conftest import (  # noqa: F401 - the e2e fixtures, used by name
     ADMIN,
     ALICE,
@@ -25,18 +25,10 @@ from tests.e2e.conftest import (  # noqa: F401 - the e2e fixtures, used by name
 
 pytestmark = pytest.mark.slow
 
-axe_playwright = pytest.importorskip("axe_playwright_python.sync_playwright")
+pytest.importorskip("axe_playwright_python.sync_playwright")
 
 PHONE = {"width": 390, "height": 844}
 SLOT = 30
-
-
-def _checked(visit: Visit) -> None:
-    """axe-core finds nothing, and nothing is wider than the window."""
-    results = axe_playwright.Axe().run(visit.page)
-    assert results.violations_count == 0, results.generate_report()
-    width = visit.page.evaluate("() => window.innerWidth")
-    assert visit.page.evaluate("() => document.documentElement.scrollWidth") <= width
 
 
 def _book_next_slot(site: str, room_id: int) -> bool:
@@ -86,7 +78,7 @@ def test_the_door_page_and_its_qr_code(
     qr = page.locator(f'img[src="/admin/rooms/{room_id}/door-qr.svg"]')
     expect(qr).to_be_visible()
     assert page.evaluate("(img) => img.naturalWidth", qr.element_handle()) > 0
-    _checked(admin)
+    admin.assert_accessible()
 
     alice = open_visit(language, name=f"door-alice-{language}", **size)
     door = alice.goto(f"/rooms/{room_id}/door")
@@ -102,4 +94,4 @@ def test_the_door_page_and_its_qr_code(
         expect(
             door.get_by_text(alice.t("The room is free for the rest of the day."))
         ).to_be_visible()
-    _checked(alice)
+    alice.assert_accessible()
