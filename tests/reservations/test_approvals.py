@@ -460,6 +460,8 @@ async def test_the_owner_is_mailed_each_decision_in_their_language(
         ).all()
     booked, approved, rejected = mails[-4], mails[-2], mails[-1]
     assert "STATUS:TENTATIVE" in (booked.calendar or "")  # pending: tentative
+    assert "承認待ち" in booked.body  # and the mail says it still waits
+    assert "承認待ち" not in approved.body
     assert approved.subject.startswith("承認されました")
     assert approved.calendar_method == "REQUEST"
     assert "STATUS:CONFIRMED" in (approved.calendar or "")

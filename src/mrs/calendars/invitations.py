@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -77,6 +77,8 @@ class _Subject:
     series: Any | None = None
     # Released: nobody checked in by start + grace (`mrs.reservations.release`).
     released: bool = False
+    # Waiting for a room manager's approval (the booking, or occurrences of the series).
+    waiting: bool = False
 
 
 async def send_pending(
@@ -219,8 +221,11 @@ async def _subject_of(session: AsyncSession, change: ReservationChange) -> _Subj
             return None
         released = row.status == ReservationStatus.RELEASED
         cancelled = row.status not in SLOT_HOLDING  # cancelled, rejected or released
+        waiting = row.status == ReservationStatus.PENDING
         if row.series_id is None:
-            return _Subject((row.reservation_id,), (), cancelled=cancelled, released=released)
+            return _Subject(
+                (row.reservation_id,), (), cancelled=cancelled, released=released, waiting=waiting
+            )
         series = await _series_row(session, row.series_id)
         return _Subject(
             (row.reservation_id,),
@@ -229,13 +234,26 @@ async def _subject_of(session: AsyncSession, change: ReservationChange) -> _Subj
             occurrence=row,
             series=series,
             released=released,
+            waiting=waiting,
         )
     assert change.series_id is not None  # a change names a reservation or a series
     series = await _series_row(session, change.series_id)
     if series is None:
         return None
+    waiting = await session.scalar(
+        select(
+            exists().where(
+                Reservation.series_id == series.series_id,
+                Reservation.status == ReservationStatus.PENDING.value,
+            )
+        )
+    )
     return _Subject(
-        (), (series.series_id,), cancelled=series.status == SeriesStatus.CANCELLED, series=series
+        (),
+        (series.series_id,),
+        cancelled=series.status == SeriesStatus.CANCELLED,
+        series=series,
+        waiting=bool(waiting),
     )
 
 
@@ -360,6 +378,7 @@ async def _mail_change(
             occurrence=subject.occurrence.occurrence_date if subject.occurrence else None,
             cancelled_count=len(cancelled_dates),
             cancelled_from=cancelled_dates[0] if cancelled_dates else None,
+            waiting=subject.waiting and happening in (Happening.CREATED, Happening.CHANGED),
         )
         text = compose(told, _meeting(sent, subject, locale), telling)
         await enqueue_mail(

@@ -61,6 +61,9 @@ class Telling:
     # A series cancelled from a date: how many occurrences and from when.
     cancelled_count: int = 0
     cancelled_from: date | None = None
+    # The booking waits for a room manager's approval (PENDING): said, so nobody takes a
+    # booked mail for a confirmed room.
+    waiting: bool = False
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,14 @@ def _notes(telling: Telling) -> list[str]:
         )
     if telling.reason:
         notes.append(translate(loc, "Reason given: {reason}", reason=telling.reason))
+    if telling.waiting:
+        notes.append(
+            translate(
+                loc,
+                "This booking waits for a room manager's approval; you will be told when "
+                "it is decided.",
+            )
+        )
     return notes
 
 

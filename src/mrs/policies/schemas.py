@@ -62,13 +62,16 @@ class RoomPolicyWrite(PolicyLimits):
         "wait PENDING for a manager's approval.",
     )
     checkin_required: bool = Field(
-        default=False, description="Stored only: the check-in feature acts on it."
+        default=False,
+        description="Someone must check in from shortly before the start until start + "
+        "grace, or the booking is RELEASED and the room is free again.",
     )
     checkin_grace_minutes: int | None = Field(
         default=None,
         ge=0,
         le=MAX_GRACE_MINUTES,
-        description="Stored only: the check-in feature acts on it.",
+        description="Minutes after the start within which to check in (empty: the site "
+        "default, MRS_POLICY_CHECKIN_GRACE_MINUTES).",
     )
 
     @field_validator("allowed_group_ids")
