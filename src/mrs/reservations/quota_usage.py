@@ -51,36 +51,44 @@ async def usage(
     settings: Settings,
     excluding: Collection[int] = (),
 ) -> tuple[int, dict[date, int]]:
-    """The user's active reservations not yet ended, and their booked minutes in each
-    ISO week of `weeks` (Mondays), leaving out the reservations `excluding`."""
+    """The user's slot-holding reservations not yet ended, and their booked minutes in
+    each ISO week of `weeks` (Mondays), leaving out the reservations `excluding`.
+
+    One statement (a booking under a quota waits for it with the user's row locked): the
+    user's reservations that are still to come or fall in those weeks, counted and summed
+    per date and per "still to come"."""
     local = now.astimezone(settings.tz)
+    upcoming = _still_to_come(local.date(), local.hour * 60 + local.minute)
+    wanted = [upcoming]
+    if weeks:
+        first, last = min(weeks), max(weeks) + timedelta(days=6)
+        wanted.append(reservation.c.reserved_date.between(first, last))
     mine = [
         reservation.c.user_id == user_id,
         reservation.c.status.in_(SLOT_HOLDING),
+        or_(*wanted),
     ]
     if excluding:
         mine.append(reservation.c.reservation_id.not_in(list(excluding)))
-    future = await session.scalar(
-        select(func.count())
-        .select_from(reservation)
-        .where(*mine, _still_to_come(local.date(), local.hour * 60 + local.minute))
-    )
-    minutes: dict[date, int] = {}
-    if weeks:
-        first, last = min(weeks), max(weeks) + timedelta(days=6)
-        rows = await session.execute(
-            select(
-                reservation.c.reserved_date,
-                func.sum(reservation.c.end_minute - reservation.c.start_minute),
-            )
-            .where(*mine, reservation.c.reserved_date.between(first, last))
-            .group_by(reservation.c.reserved_date)
+    rows = await session.execute(
+        select(
+            reservation.c.reserved_date,
+            upcoming.label("upcoming"),
+            func.count().label("reservations"),
+            func.sum(reservation.c.end_minute - reservation.c.start_minute).label("minutes"),
         )
-        for day, total in rows:
-            monday = rules.week_start(day)
-            if monday in weeks:
-                minutes[monday] = minutes.get(monday, 0) + int(total or 0)
-    return int(future or 0), minutes
+        .where(*mine)
+        .group_by(reservation.c.reserved_date, upcoming)
+    )
+    future = 0
+    minutes: dict[date, int] = {}
+    for row in rows:
+        if row.upcoming:
+            future += int(row.reservations)
+        monday = rules.week_start(row.reserved_date)
+        if monday in weeks:
+            minutes[monday] = minutes.get(monday, 0) + int(row.minutes or 0)
+    return future, minutes
 
 
 async def lock_user(session: AsyncSession, *, dialect: str, user_id: str) -> None:
