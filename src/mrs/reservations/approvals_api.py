@@ -6,15 +6,29 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from mrs.accounts.dependencies import AdminUser, CurrentUser
+from mrs.accounts.sessions import AuthenticatedUser
 from mrs.http.dependencies import DatabaseDep, LocaleDep, NowDep
 from mrs.http.types import ReservationIdPath, RoomIdPath
 from mrs.reservations import approvals
+from mrs.reservations.errors import NotAnApprover
 
 router = APIRouter(prefix="/api", tags=["approvals"])
+
+
+async def approver_user(user: CurrentUser, db: DatabaseDep) -> AuthenticatedUser:
+    """An administrator or a manager of some room; anyone else is refused before their
+    request is read (403 `not_an_approver`, whatever the reservation or the body). Which
+    rooms a manager may decide on is the service's question, in its transaction."""
+    if not user.is_admin and not await approvals.manages_any_room(db, user_id=user.user_id):
+        raise NotAnApprover()
+    return user
+
+
+ApproverUser = Annotated[AuthenticatedUser, Depends(approver_user)]
 
 
 class RoomManagers(BaseModel):
@@ -110,7 +124,7 @@ def _decision(decision: approvals.Decision) -> DecisionRead:
     responses={403: {"description": "Neither an administrator nor a room manager."}},
 )
 async def pending_reservations(
-    user: CurrentUser,
+    user: ApproverUser,
     db: DatabaseDep,
     locale: LocaleDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -156,7 +170,7 @@ _DECISION_ERRORS: dict[int | str, dict[str, str]] = {
 )
 async def approve(
     reservation_id: ReservationIdPath,
-    user: CurrentUser,
+    user: ApproverUser,
     db: DatabaseDep,
     now: NowDep,
     body: ApproveRequest | None = None,
@@ -181,7 +195,7 @@ async def approve(
 async def reject(
     reservation_id: ReservationIdPath,
     body: RejectRequest,
-    user: CurrentUser,
+    user: ApproverUser,
     db: DatabaseDep,
     now: NowDep,
 ) -> DecisionRead:
