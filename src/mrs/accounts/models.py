@@ -187,9 +187,7 @@ class PasswordResetToken(Base):
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("usr.user_id", ondelete="CASCADE")
-    )
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("usr.user_id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

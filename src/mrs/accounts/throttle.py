@@ -31,10 +31,11 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
 from mrs.accounts import metrics
-from mrs.accounts.errors import LoginThrottled, RegistrationThrottled
+from mrs.accounts.errors import LoginThrottled, PasswordResetThrottled, RegistrationThrottled
 from mrs.accounts.models import (
     LoginAttempt,
     LoginOutcome,
+    PasswordResetRequest,
     RegistrationAttempt,
     RegistrationOutcome,
     ThrottleKey,
@@ -339,3 +340,62 @@ async def settle_registration(
         .where(RegistrationAttempt.attempt_id == attempt_id)
         .values(outcome=outcome.value, user_id=user_id)
     )
+
+
+# --- password reset requests -----------------------------------------------------------
+
+
+async def admit_password_reset(
+    db: Database,
+    settings: Settings,
+    *,
+    client_address: str,
+    account_key: str,
+    now: datetime,
+) -> None:
+    """Admit one "forgot password" request, or raise PasswordResetThrottled (429).
+
+    Counted per client address and per account key (the id or email as typed, whether
+    or not such an account exists: the refusal says nothing about the account), every
+    request recorded before any lookup, under the keys' row locks like the other throttles.
+    """
+    address = (client_address or "unknown")[:MAX_ADDRESS_LENGTH]
+    account_key = account_key[:320]
+    window = timedelta(minutes=settings.password_reset_window_minutes)
+    since = now - window
+    async with db.transaction() as session:
+        await lock_keys(
+            session, [f"reset-address:{address}", f"reset-account:{account_key}"], now=now
+        )
+        limits = (
+            (
+                PasswordResetRequest.client_address == address,
+                settings.password_reset_max_per_address,
+            ),
+            (
+                PasswordResetRequest.account_key == account_key,
+                settings.password_reset_max_per_account,
+            ),
+        )
+        waits = [
+            _wait(
+                await _nth_latest(
+                    session,
+                    PasswordResetRequest.requested_at,
+                    where=[matching, PasswordResetRequest.requested_at > since],
+                    nth=limit,
+                ),
+                window,
+                now,
+            )
+            for matching, limit in limits
+        ]
+        blocking = [wait for wait in waits if wait is not None]
+        if not blocking:
+            session.add(
+                PasswordResetRequest(
+                    requested_at=now, client_address=address, account_key=account_key
+                )
+            )
+            return
+    raise PasswordResetThrottled(retry_after=max(blocking))

@@ -70,9 +70,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_password_reset_request_account_key", table_name="password_reset_request")
-    op.drop_index(
-        "ix_password_reset_request_client_address", table_name="password_reset_request"
-    )
+    op.drop_index("ix_password_reset_request_client_address", table_name="password_reset_request")
     op.drop_table("password_reset_request")
     op.drop_index("ix_password_reset_token_user_id", table_name="password_reset_token")
     op.drop_table("password_reset_token")
