@@ -197,7 +197,8 @@ async def test_a_reset_ends_every_session(
     assert (await client.get("/api/me", headers=laptop)).status_code == 401
     actions = await _audit_actions(app, "busy")
     reset = [after for action, _, after in actions if action == "user.password_reset"]
-    assert reset and '"sessions_ended": 2' in reset[0]
+    assert len(reset) == 1
+    assert '"sessions_ended": 2' in reset[0]
 
 
 # --- no enumeration ----------------------------------------------------------------------
@@ -352,7 +353,8 @@ async def test_an_admin_sends_the_reset_mail(
     token = await _mailed_token(app, "forgetful@example.com")
     actions = await _audit_actions(app, "forgetful")
     assert [a for a, _, _ in actions] == ["user.password_reset_sent"]
-    assert actions[0][1] is not None and actions[0][1].startswith("user")
+    assert actions[0][1] is not None
+    assert actions[0][1].startswith("user")
     assert (await _confirm(client, token)).status_code == 204
 
 
