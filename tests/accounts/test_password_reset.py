@@ -406,3 +406,23 @@ async def test_the_service_refuses_with_the_right_errors(
     )
     with pytest.raises(ResetTokenUsed):
         await password_reset.check_token(db, token=token, now=auth_clock())
+
+
+async def test_old_requests_and_links_are_pruned(
+    client: httpx.AsyncClient, app: Any, make_user: UserFactory, auth_clock: FixedClock
+) -> None:
+    await make_user("oldtimer")
+    await _ask(client, "oldtimer@example.com")
+    db, settings = app.state.db, app.state.settings
+
+    async def counts() -> tuple[int, int]:
+        async with db.snapshot() as session:
+            requests = await session.scalar(select(func.count()).select_from(PasswordResetRequest))
+            tokens = await session.scalar(select(func.count()).select_from(PasswordResetToken))
+        return int(requests or 0), int(tokens or 0)
+
+    await password_reset.prune_history(db, settings, now=auth_clock() + timedelta(days=1))
+    assert await counts() == (1, 1)
+    later = auth_clock() + timedelta(days=settings.login_history_days, hours=1)
+    await password_reset.prune_history(db, settings, now=later)
+    assert await counts() == (0, 0)

@@ -16,7 +16,7 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mrs.accounts import passwords, rules, throttle
@@ -28,7 +28,7 @@ from mrs.accounts.errors import (
     UserNotFound,
     policy_error,
 )
-from mrs.accounts.models import PasswordResetToken, User, UserStatus
+from mrs.accounts.models import PasswordResetRequest, PasswordResetToken, User, UserStatus
 from mrs.accounts.notices import password_reset_mail
 from mrs.accounts.sessions import changing_sessions, revoke_all
 from mrs.accounts.users import locked_user
@@ -320,3 +320,16 @@ async def set_password(db: Database, *, user_id: str, password: str, now: dateti
         )
     logger.info("password set for %s from the CLI; all sessions ended", user.user_id)
     return ended
+
+
+async def prune_history(db: Database, settings: Settings, *, now: datetime) -> None:
+    """Forget reset requests and links older than the login history period (the
+    throttle looks back an hour at most; an expired link is of no use to anybody)."""
+    cutoff = now - timedelta(days=settings.login_history_days)
+    async with db.transaction() as session:
+        await session.execute(
+            delete(PasswordResetRequest).where(PasswordResetRequest.requested_at < cutoff)
+        )
+        await session.execute(
+            delete(PasswordResetToken).where(PasswordResetToken.expires_at < cutoff)
+        )
