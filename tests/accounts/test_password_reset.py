@@ -110,6 +110,12 @@ async def test_a_user_id_works_as_well_as_the_email(
     assert (await _confirm(client, await _mailed_token(app, "yui@example.com"))).status_code == 204
 
 
+async def test_a_blank_account_is_a_clear_422(client: httpx.AsyncClient) -> None:
+    response = await _ask(client, "   ")
+    assert response.status_code == 422
+    assert response.json()["error"]["message"] == "Enter your email address or user ID."
+
+
 async def test_the_link_expires_at_the_edge(
     client: httpx.AsyncClient, app: Any, make_user: UserFactory, auth_clock: FixedClock
 ) -> None:

@@ -16,7 +16,7 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mrs.accounts import passwords, rules, throttle
@@ -34,6 +34,7 @@ from mrs.accounts.sessions import changing_sessions, revoke_all
 from mrs.accounts.users import locked_user
 from mrs.audit import service as audit
 from mrs.db.engine import Database
+from mrs.errors import InvalidInput
 from mrs.notifications.service import enqueue_mail
 from mrs.settings import Settings
 
@@ -88,6 +89,7 @@ async def _issue(
     *,
     user: User,
     token: str,
+    token_hash: str,
     base_url: str,
     now: datetime,
     requested_by: str | None,
@@ -104,7 +106,7 @@ async def _issue(
     )
     session.add(
         PasswordResetToken(
-            token_hash=hash_token(token),
+            token_hash=token_hash,
             user_id=user.user_id,
             created_at=now,
             expires_at=now + timedelta(minutes=settings.password_reset_minutes),
@@ -140,29 +142,28 @@ async def request_reset(
     and they are not visible to the caller.
     """
     key = account_key(account)
+    if not key:
+        raise InvalidInput("Enter your email address or user ID.", details={"field": "email"})
     await throttle.admit_password_reset(
         db, settings, client_address=client_address, account_key=key, now=now
     )
+    # Made and hashed before the lookup: the same work whether or not the account exists.
     token = new_token()
-    digest = hash_token(token)  # the same hashing work on every path
+    token_hash = hash_token(token)
     async with db.transaction() as session:
-        user = (
-            await session.scalar(
-                select(User)
-                .where(or_(User.user_id == key[:32], func.lower(User.email) == key))
-                .limit(1)
-            )
-            if key
-            else None
+        # Emails are stored lower-cased; user ids never contain "@", so one row at most.
+        user = await session.scalar(
+            select(User).where(or_(User.user_id == key[:32], User.email == key)).limit(1)
         )
         if user is None or user.status != UserStatus.ACTIVE:
-            logger.info("password reset asked for no active account (%s)", len(digest))
+            # Nothing stored, nothing mailed, and nothing said to the caller about it.
             return
         await _issue(
             session,
             settings,
             user=user,
             token=token,
+            token_hash=token_hash,
             base_url=base_url,
             now=now,
             requested_by=None,
@@ -194,11 +195,13 @@ async def send_reset(
         user = await locked_user(session, user_id)
         if user.status != UserStatus.ACTIVE:
             raise InvalidUserState(user_id=user.user_id, status=user.status)
+        token = new_token()
         await _issue(
             session,
             settings,
             user=user,
-            token=new_token(),
+            token=token,
+            token_hash=hash_token(token),
             base_url=base_url,
             now=now,
             requested_by=admin_id,
