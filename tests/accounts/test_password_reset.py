@@ -116,6 +116,13 @@ async def test_a_blank_account_is_a_clear_422(client: httpx.AsyncClient) -> None
     assert response.json()["error"]["message"] == "Enter your email address or user ID."
 
 
+async def test_the_longest_input_is_answered_like_any_other(client: httpx.AsyncClient) -> None:
+    longest = "x" * 300 + "@example.com"
+    assert len(longest) <= 320
+    for _ in range(2):
+        assert (await _ask(client, longest[:320])).status_code == 202
+
+
 async def test_the_link_expires_at_the_edge(
     client: httpx.AsyncClient, app: Any, make_user: UserFactory, auth_clock: FixedClock
 ) -> None:

@@ -43,8 +43,9 @@ logger = logging.getLogger(__name__)
 # What secrets.token_urlsafe(32) makes: 43 URL-safe base64 characters. Anything else is
 # refused before the database is asked.
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
-# Longest account text looked at (an email address at most).
-MAX_ACCOUNT_LENGTH = 320
+# Longest account text looked at: the longest email an account can have (longer input
+# names no account; the throttle counts it under its first 254 characters).
+MAX_ACCOUNT_LENGTH = 254
 
 
 def new_token() -> str:
