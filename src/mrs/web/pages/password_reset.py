@@ -22,7 +22,6 @@ from mrs.web.rendering import render
 
 router = APIRouter()
 
-MAX_ACCOUNT_LENGTH = 320
 PASSWORD_RULES = {"min_length": rules.MIN_PASSWORD_LENGTH, "max_length": rules.MAX_PASSWORD_LENGTH}
 _TOKEN_ERRORS = (ResetTokenInvalid, ResetTokenExpired, ResetTokenUsed)
 
@@ -43,7 +42,11 @@ async def forgot_form(request: Request, locale: LocaleDep) -> Response:
 
 def _parse_forgot(form: FormData, state: FormState) -> str | None:
     value = form.get("email")
-    account = " ".join(value.split())[:MAX_ACCOUNT_LENGTH] if isinstance(value, str) else ""
+    account = (
+        " ".join(value.split())[: password_reset.MAX_ACCOUNT_LENGTH]
+        if isinstance(value, str)
+        else ""
+    )
     state.values = {"email": account}
     if not account:
         state.add_error("email", N_("Enter your email address or user ID."))
