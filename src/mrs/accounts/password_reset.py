@@ -62,8 +62,20 @@ def is_token_shaped(token: str) -> bool:
 
 
 def account_key(account: str) -> str:
-    """The throttle key of what was typed (an email or a user id), existing or not."""
-    return " ".join(account.split()).lower()[:MAX_ACCOUNT_LENGTH]
+    """What was typed, checked for shape only: an email address (with "@") or a user id,
+    normalised as accounts store them; InvalidInput (422) otherwise. Syntax alone, so the
+    refusal says nothing about whether such an account exists. It is also the key the
+    throttle counts under, existing account or not."""
+    text = " ".join(account.split())
+    if not text:
+        raise InvalidInput("Enter your email address or user ID.", details={"field": "email"})
+    try:
+        key = rules.check_email(text) if "@" in text else rules.check_user_id(text)
+    except rules.PolicyViolation as violation:
+        raise InvalidInput(
+            "Enter a valid email address or user ID.", details={"field": "email"}
+        ) from violation
+    return key[:MAX_ACCOUNT_LENGTH]
 
 
 def reset_link(base_url: str, token: str) -> str:
@@ -143,8 +155,6 @@ async def request_reset(
     and they are not visible to the caller.
     """
     key = account_key(account)
-    if not key:
-        raise InvalidInput("Enter your email address or user ID.", details={"field": "email"})
     await throttle.admit_password_reset(
         db, settings, client_address=client_address, account_key=key, now=now
     )
@@ -152,7 +162,7 @@ async def request_reset(
     token = new_token()
     token_hash = hash_token(token)
     async with db.transaction() as session:
-        # Emails are stored lower-cased; user ids never contain "@", so one row at most.
+        # Emails are stored as check_email leaves them; user ids never contain "@".
         user = await session.scalar(
             select(User).where(or_(User.user_id == key[:32], User.email == key)).limit(1)
         )
