@@ -18,6 +18,7 @@ from mrs.accounts import api as accounts_api
 from mrs.accounts import audit_api
 from mrs.accounts import groups_api as accounts_groups_api
 from mrs.accounts import jobs as accounts_jobs
+from mrs.accounts import password_reset_api as accounts_password_reset_api
 from mrs.background import BackgroundRunner, JobContext, JobSource
 from mrs.calendars import feeds as calendars_feeds
 from mrs.calendars import feeds_api as calendars_feeds_api
@@ -55,6 +56,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     # Before the rooms' routes: /api/rooms/available is not /api/rooms/{room_id}.
     reservations_views_api.router,
     accounts_api.router,
+    accounts_password_reset_api.router,
     accounts_groups_api.router,
     rooms_api.router,
     reservations_api.router,

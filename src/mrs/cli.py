@@ -460,6 +460,40 @@ def mail_status() -> None:
         typer.echo(f"{key:<24} {value}")
 
 
+@user_app.command("set-password")
+def user_set_password(
+    user_id: Annotated[str, typer.Argument(help="The user whose password to set.")],
+) -> None:
+    """Set a user's password and end all their sessions (audited as done by the CLI).
+
+    The password comes from MRS_PASSWORD or a prompt, never argv."""
+    from mrs.accounts import password_reset
+    from mrs.clock import system_clock
+    from mrs.db.engine import Database
+    from mrs.errors import DomainError
+
+    password = os.environ.get("MRS_PASSWORD") or typer.prompt(
+        "New password", hide_input=True, confirmation_prompt=True
+    )
+    settings = settings_or_exit()
+    _upgrade(settings)
+
+    async def run() -> int:
+        db = Database(settings)
+        try:
+            return await password_reset.set_password(
+                db, user_id=user_id, password=password, now=system_clock()
+            )
+        finally:
+            await db.dispose()
+
+    try:
+        ended = asyncio.run(run())
+    except DomainError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"password of {user_id.lower()} set; {ended} session(s) ended")
+
+
 @audit_app.command("prune")
 def audit_prune(
     older_than_days: Annotated[

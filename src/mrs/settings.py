@@ -89,6 +89,13 @@ class Settings(BaseSettings):
     registration_max_per_address: int = Field(default=10, ge=1, le=100_000)
     registration_max_per_domain: int = Field(default=50, ge=1, le=1_000_000)
     registration_window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    # Password reset by mail: a link is valid this long; "forgot password" requests are
+    # throttled per client address and per account (the id or email typed, existing or
+    # not) within the window.
+    password_reset_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    password_reset_max_per_address: int = Field(default=10, ge=1, le=100_000)
+    password_reset_max_per_account: int = Field(default=3, ge=1, le=1000)
+    password_reset_window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     # At most this many mails are queued for one recipient within the window; the rest
     # are dropped (logged and counted in mrs_mail_suppressed_total), never sent.
     mail_max_per_recipient: int = Field(default=20, ge=1, le=100_000)

@@ -15,15 +15,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from mrs.accounts.models import Role, UserStatus
+from mrs.accounts import password_reset
+from mrs.accounts.models import PasswordResetToken, Role, UserStatus
 from mrs.app import spec_app
 from mrs.audit.models import AuditEntry
+from mrs.clock import system_clock
 from mrs.db.engine import Database
 from tests.conftest import DEFAULT_PASSWORD, LoginFactory, RoomFactory, UserFactory
 
@@ -61,6 +63,9 @@ class World:
     user_headers: dict[str, str]
     room_id: int
     today: date
+    db: Database
+    # The actor of what the system does for an anonymous caller (audit actor_id NULL).
+    system: ClassVar[None] = None
 
     @property
     def tomorrow(self) -> date:
@@ -409,9 +414,44 @@ async def _room_managers(w: World) -> httpx.Response:
     )
 
 
+async def _ask_password_reset(w: World) -> httpx.Response:
+    # An active account: audited with no actor (nobody is logged in). An unknown one
+    # writes no audit row (tests/accounts/test_password_reset.py), and either way the
+    # caller gets the same answer, so the audit reveals nothing to the caller.
+    return await w.client.post("/api/auth/password-reset", json={"email": f"{w.user}@example.com"})
+
+
+async def _confirm_password_reset(w: World) -> httpx.Response:
+    token = password_reset.new_token()
+    async with w.db.transaction() as session:
+        session.add(
+            PasswordResetToken(
+                token_hash=password_reset.hash_token(token),
+                user_id=w.user,
+                created_at=system_clock(),
+                expires_at=system_clock() + timedelta(minutes=30),
+            )
+        )
+    body = {"token": token, "new_password": "a-reset-long-passphrase-7"}
+    return await w.client.post("/api/auth/password-reset/confirm", json=body)
+
+
+async def _admin_password_reset(w: World) -> httpx.Response:
+    return await w.client.post(f"/api/admin/users/{w.user}/password-reset", headers=w.admin_headers)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "POST /api/me/password": Scenario("user.password", "user", _change_password),
     "POST /api/users/register": Scenario("user.register", "applicant", _register),
+    "POST /api/auth/password-reset": Scenario(
+        "user.password_reset_request", "system", _ask_password_reset
+    ),
+    "POST /api/auth/password-reset/confirm": Scenario(
+        "user.password_reset", "user", _confirm_password_reset
+    ),
+    "POST /api/admin/users/{user_id}/password-reset": Scenario(
+        "user.password_reset_sent", "admin", _admin_password_reset
+    ),
     "POST /api/admin/approve-user/{user_id}": Scenario("user.approve", "admin", _approve),
     "POST /api/admin/reject-user/{user_id}": Scenario("user.reject", "admin", _reject),
     "POST /api/admin/users/{user_id}/disable": Scenario("user.disable", "admin", _disable),
@@ -509,6 +549,7 @@ async def world(
     login: LoginFactory,
     make_room: RoomFactory,
     today: date,
+    app: Any,
 ) -> World:
     admin = await make_user("walkadmin", role=Role.ADMIN)
     user = await make_user("walkuser")
@@ -523,6 +564,7 @@ async def world(
         user_headers=await login(user),
         room_id=await make_room("Walk room", days=14),
         today=today,
+        db=app.state.db,
     )
 
 

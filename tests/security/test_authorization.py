@@ -23,6 +23,10 @@ PUBLIC = {
     ("POST", "/api/auth/login"),
     ("GET", "/api/auth/csrf-token"),
     ("POST", "/api/users/register"),
+    # Password reset by mail: ask for a link (same answer for any account), then use it
+    # (the mailed token is the credential).
+    ("POST", "/api/auth/password-reset"),
+    ("POST", "/api/auth/password-reset/confirm"),
     # Health probes for load balancers (details only for admins).
     ("GET", "/health"),
     ("GET", "/health/liveness"),
@@ -34,6 +38,7 @@ PUBLIC = {
 ADMIN_PREFIX = "/api/admin/"
 # Operations that must be among the admin-only ones (so a moved route is noticed).
 ADMIN_ONLY = {
+    ("POST", "/api/admin/users/{user_id}/password-reset"),
     ("GET", "/api/admin/groups"),
     ("POST", "/api/admin/groups"),
     ("GET", "/api/admin/groups/{group_id}"),

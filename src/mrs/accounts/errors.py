@@ -69,6 +69,32 @@ class RegistrationThrottled(TooManyRequests):
     message = "Too many registrations from here. Try again in {retry_after} seconds."
 
 
+class PasswordResetThrottled(TooManyRequests):
+    code = "password_reset_throttled"
+    message = "Too many password reset requests. Try again in {retry_after} seconds."
+
+
+class ResetTokenInvalid(InvalidInput):
+    code = "reset_token_invalid"
+    status = 400
+    field = "token"
+    message = "This password reset link is not valid. Ask for a new one."
+
+
+class ResetTokenExpired(InvalidInput):
+    code = "reset_token_expired"
+    status = 410
+    field = "token"
+    message = "This password reset link has expired. Ask for a new one."
+
+
+class ResetTokenUsed(InvalidInput):
+    code = "reset_token_used"
+    status = 410
+    field = "token"
+    message = "This password reset link has already been used or replaced by a newer one."
+
+
 class RegistrationClosed(Forbidden):
     code = "registration_closed"
     message = "Self-registration is turned off. Ask an administrator for an account."

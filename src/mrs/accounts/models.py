@@ -173,3 +173,42 @@ class UserGroupMember(Base):
     user_id: Mapped[str] = mapped_column(
         String(32), ForeignKey("usr.user_id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class PasswordResetToken(Base):
+    """A password-reset link sent by mail: only the SHA-256 of its secret is kept, so the
+    table cannot be read for working links. Used once (`used_at`); a newer link for the
+    user ends the older unused ones (`superseded_at`); valid until `expires_at`."""
+
+    __tablename__ = "password_reset_token"
+    __table_args__ = (Index("ix_password_reset_token_user_id", "user_id", "used_at"),)
+
+    token_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("usr.user_id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The administrator who sent it; NULL when the user asked for it.
+    requested_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class PasswordResetRequest(Base):
+    """Every "forgot password" request, whether or not the account exists: the reset
+    throttle counts them per client address and per account key (the id or email typed)."""
+
+    __tablename__ = "password_reset_request"
+    __table_args__ = (
+        Index("ix_password_reset_request_client_address", "client_address", "requested_at"),
+        Index("ix_password_reset_request_account_key", "account_key", "requested_at"),
+    )
+
+    request_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    client_address: Mapped[str] = mapped_column(String(64))
+    account_key: Mapped[str] = mapped_column(String(320))

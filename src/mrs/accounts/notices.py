@@ -68,3 +68,20 @@ def registration_for_admins(*, user_id: str, first_name: str, last_name: str, em
     ja = _render("ja", subject, body, **params)
     en = _render("en", subject, body, **params)
     return Notice(f"{ja.subject} / {en.subject}", f"{ja.body}\n\n----\n\n{en.body}\n\n— MRS")
+
+
+def password_reset_mail(
+    locale: str | None, *, first_name: str, user_id: str, link: str, minutes: int
+) -> Notice:
+    return _render(
+        supported_locale(locale),
+        "Reset your MRS password",
+        "Hello {first_name},\n\nSomeone (hopefully you) asked to reset the password of your "
+        "account {user_id}. Open this link within {minutes} minutes to choose a new one:\n\n"
+        "{link}\n\nThe link works once. If you did not ask for it, ignore this mail: your "
+        "password stays as it is.\n\n— MRS",
+        first_name=first_name,
+        user_id=user_id,
+        link=link,
+        minutes=str(minutes),
+    )

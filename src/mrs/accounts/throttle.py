@@ -31,10 +31,11 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
 from mrs.accounts import metrics
-from mrs.accounts.errors import LoginThrottled, RegistrationThrottled
+from mrs.accounts.errors import LoginThrottled, PasswordResetThrottled, RegistrationThrottled
 from mrs.accounts.models import (
     LoginAttempt,
     LoginOutcome,
+    PasswordResetRequest,
     RegistrationAttempt,
     RegistrationOutcome,
     ThrottleKey,
@@ -87,6 +88,28 @@ async def _nth_latest(
     return await session.scalar(
         select(column).where(*where).order_by(column.desc()).offset(nth - 1).limit(1)
     )
+
+
+async def _window_retry_after(
+    session: AsyncSession,
+    column: InstrumentedAttribute[datetime],
+    limits: Sequence[tuple[ColumnElement[bool], int]],
+    *,
+    window: timedelta,
+    now: datetime,
+) -> int | None:
+    """Seconds until every (rows matching, limit) pair has room again within `window`
+    (None: all have room now): the count behind the registration and reset throttles."""
+    waits = [
+        _wait(
+            await _nth_latest(session, column, where=[matching, column > now - window], nth=limit),
+            window,
+            now,
+        )
+        for matching, limit in limits
+    ]
+    blocking = [wait for wait in waits if wait is not None]
+    return max(blocking) if blocking else None
 
 
 # --- password checks (login, and the current password of a password change) ----------
@@ -279,7 +302,6 @@ async def admit_registration(
     """
     address = (client_address or "unknown")[:MAX_ADDRESS_LENGTH]
     window = timedelta(minutes=settings.registration_window_minutes)
-    since = now - window
     keys = [f"register-address:{address}"]
     if email_domain:
         keys.append(f"register-domain:{email_domain}")
@@ -296,23 +318,10 @@ async def admit_registration(
                     settings.registration_max_per_domain,
                 )
             )
-        waits = [
-            _wait(
-                await _nth_latest(
-                    session,
-                    RegistrationAttempt.attempted_at,
-                    where=[matching, RegistrationAttempt.attempted_at > since],
-                    nth=limit,
-                ),
-                window,
-                now,
-            )
-            for matching, limit in limits
-        ]
-        blocking = [wait for wait in waits if wait is not None]
-        if blocking:
-            retry_after = max(blocking)
-        else:
+        retry_after = await _window_retry_after(
+            session, RegistrationAttempt.attempted_at, limits, window=window, now=now
+        )
+        if retry_after is None:
             attempt = RegistrationAttempt(
                 attempted_at=now,
                 outcome=RegistrationOutcome.INVALID.value,
@@ -339,3 +348,51 @@ async def settle_registration(
         .where(RegistrationAttempt.attempt_id == attempt_id)
         .values(outcome=outcome.value, user_id=user_id)
     )
+
+
+# --- password reset requests -----------------------------------------------------------
+
+
+async def admit_password_reset(
+    db: Database,
+    settings: Settings,
+    *,
+    client_address: str,
+    account_key: str,
+    now: datetime,
+) -> None:
+    """Admit one "forgot password" request, or raise PasswordResetThrottled (429).
+
+    Counted per client address and per account key (the id or email as typed, whether
+    or not such an account exists: the refusal says nothing about the account), every
+    request recorded before any lookup, under the keys' row locks like the other throttles.
+    """
+    address = (client_address or "unknown")[:MAX_ADDRESS_LENGTH]
+    # Fits `throttle_key` (320) with its prefix; password_reset.account_key cuts it already.
+    account_key = account_key[:254]
+    window = timedelta(minutes=settings.password_reset_window_minutes)
+    async with db.transaction() as session:
+        await lock_keys(
+            session, [f"reset-address:{address}", f"reset-account:{account_key}"], now=now
+        )
+        limits = (
+            (
+                PasswordResetRequest.client_address == address,
+                settings.password_reset_max_per_address,
+            ),
+            (
+                PasswordResetRequest.account_key == account_key,
+                settings.password_reset_max_per_account,
+            ),
+        )
+        retry_after = await _window_retry_after(
+            session, PasswordResetRequest.requested_at, limits, window=window, now=now
+        )
+        if retry_after is None:
+            session.add(
+                PasswordResetRequest(
+                    requested_at=now, client_address=address, account_key=account_key
+                )
+            )
+            return
+    raise PasswordResetThrottled(retry_after=retry_after)

@@ -29,6 +29,7 @@ from mrs.web.pages import (
     mail_preferences,
     meeting,
     my_account,
+    password_reset,
     registration,
     reservations,
     rooms,
@@ -42,6 +43,7 @@ router = APIRouter(dependencies=[Depends(mark_page)], include_in_schema=False)
 for area in (
     account,
     registration,
+    password_reset,
     my_account,
     mail_preferences,
     calendar_feed,

@@ -1,5 +1,5 @@
 """Administrators: pending registrations (approve / reject), users (disable, enable, end
-sessions) and the state of the notification mail outbox."""
+sessions, send a password reset mail) and the state of the notification mail outbox."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from fastapi import APIRouter, Path
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from mrs.accounts import registration, rules
+from mrs.accounts import password_reset, registration, rules
 from mrs.accounts import users as accounts_users
 from mrs.accounts.dependencies import AuthNowDep
 from mrs.accounts.models import Role
+from mrs.accounts.password_reset_api import site_base
 from mrs.notifications import service as mail_service
 from mrs.notifications.models import MailState
 from mrs.web.dependencies import Page, PageAdmin, PageContext
@@ -211,6 +212,27 @@ async def end_sessions(
             page.db, user_id=user_id, now=now, admin_id=admin.user_id
         ),
         done_url="/admin/users?done=user_sessions_ended",
+        list_page=_users_page,
+    )
+
+
+@router.post("/admin/users/{user_id}/password-reset")
+async def send_password_reset(
+    user_id: UserIdPath, page: Page, admin: PageAdmin, now: AuthNowDep
+) -> Response:
+    """Mail the user a password reset link (the same mail as "forgot password")."""
+    return await _act(
+        page,
+        parse=no_fields,
+        action=lambda _: password_reset.send_reset(
+            page.db,
+            page.settings,
+            user_id=user_id,
+            admin_id=admin.user_id,
+            base_url=site_base(page.settings, page.request),
+            now=now,
+        ),
+        done_url="/admin/users?done=password_reset_sent",
         list_page=_users_page,
     )
 

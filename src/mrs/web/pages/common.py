@@ -64,6 +64,7 @@ DONE_MESSAGES = {
     "disabled": N_("The user was disabled and logged out everywhere."),
     "enabled": N_("The user was enabled and can log in again."),
     "user_sessions_ended": N_("{count} session(s) of the user ended."),
+    "password_reset_sent": N_("The password reset mail is on its way to the user."),
     "feed_revoked": N_(
         "The subscription link was turned off. Calendars subscribed with it no longer update."
     ),
