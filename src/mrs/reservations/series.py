@@ -283,6 +283,11 @@ class _Occurrences:
     # The new occurrences wait for a room manager's approval (PENDING).
     pending: bool = False
 
+    @property
+    def status(self) -> str:
+        """The new occurrences' status."""
+        return (ReservationStatus.PENDING if self.pending else ReservationStatus.ACTIVE).value
+
 
 async def _insert_occurrences(
     session: AsyncSession,
@@ -302,6 +307,7 @@ async def _insert_occurrences(
             "end_minute": target.end_minute,
             "user_id": target.user_id,
             "booked_by": target.booked_by,
+            "status": target.status,
             "now": now,
             "title": target.title,
             "description": target.description,
@@ -310,7 +316,7 @@ async def _insert_occurrences(
             "attendees": list(target.invited),
         }
         made = await session.execute(statements.insert_occurrences(), params)
-        return await _mark_pending(session, target, [int(row.reservation_id) for row in made])
+        return [int(row.reservation_id) for row in made]
     rows = [
         {
             "room_id": target.room_id,
@@ -319,7 +325,7 @@ async def _insert_occurrences(
             "end_minute": target.end_minute,
             "user_id": target.user_id,
             "booked_by": target.booked_by,
-            "status": ReservationStatus.ACTIVE.value,
+            "status": target.status,
             "created_at": now,
             "title": target.title,
             "description": target.description,
@@ -335,18 +341,6 @@ async def _insert_occurrences(
     )
     ids = [int(row.reservation_id) for row in result]
     await service.set_attendees(session, ids, target.invited, replace=False)
-    return await _mark_pending(session, target, ids)
-
-
-async def _mark_pending(session: AsyncSession, target: _Occurrences, ids: list[int]) -> list[int]:
-    """The new occurrences `ids` of a series in a room requiring approval wait as PENDING
-    (in the inserting transaction: they hold their slots either way)."""
-    if target.pending and ids:
-        await session.execute(
-            update(Reservation)
-            .where(Reservation.reservation_id.in_(ids))
-            .values(status=ReservationStatus.PENDING.value)
-        )
     return ids
 
 

@@ -239,9 +239,9 @@ def series_occurrences(dialect: str) -> Select[Any]:
 def insert_occurrences() -> Any:
     """PostgreSQL only: the occurrences of a series on `days` (an array of dates), with
     `attendees` (an array of user ids) as each one's attendees, in one statement; their ids.
-    Parameters as `insert_if_free` (without `day`) plus `series_id`. No bookable or overlap
-    condition here: the dates were judged in the same transaction, and the exclusion
-    constraint refuses a race."""
+    Parameters as `insert_if_free` (without `day`) plus `series_id` and `status` (PENDING
+    in a room requiring approval). No bookable or overlap condition here: the dates were
+    judged in the same transaction, and the exclusion constraint refuses a race."""
     rule_day = (
         func.unnest(bindparam("days", type_=ARRAY(Date()))).table_valued("day").render_derived()
     )
@@ -252,7 +252,7 @@ def insert_occurrences() -> Any:
         _END,
         bindparam("user_id", type_=String()),
         _BOOKED_BY,
-        _ACTIVE_VALUE,
+        bindparam("status", type_=String()),
         _NOW,
         *_MEETING.values(),
         _SERIES_ID,
