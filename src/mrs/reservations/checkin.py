@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mrs.db.engine import Database
@@ -77,6 +77,15 @@ def checkin_window(
 def grace_of(settings: Settings, room_grace: int | None) -> int:
     """The room's grace period, else the site default (MRS_POLICY_CHECKIN_GRACE_MINUTES)."""
     return settings.policy_checkin_grace_minutes if room_grace is None else room_grace
+
+
+def awaiting_checkin() -> ColumnElement[bool]:
+    """The rows a check-in and the release job may both change: still ACTIVE and not
+    checked in. Both write under this one condition, so exactly one of them wins."""
+    return and_(
+        Reservation.status == ReservationStatus.ACTIVE.value,
+        Reservation.checked_in_at.is_(None),
+    )
 
 
 def may_check_in(actor: rules.Actor, *, owner_id: str, attendee: bool) -> bool:
@@ -184,12 +193,7 @@ async def check_in(
         check_time(state.window, now, tz=settings.tz, opens_minutes=settings.checkin_opens_minutes)
         done = await session.execute(
             update(Reservation)
-            .where(
-                Reservation.reservation_id == reservation_id,
-                # The release job writes under the same condition: one of the two wins.
-                Reservation.status == ReservationStatus.ACTIVE.value,
-                Reservation.checked_in_at.is_(None),
-            )
+            .where(Reservation.reservation_id == reservation_id, awaiting_checkin())
             .values(checked_in_at=now, checked_in_by=actor.user_id)
         )
         if done.rowcount != 1:  # type: ignore[attr-defined]

@@ -52,8 +52,7 @@ async def overdue(db: Database, *, settings: Settings, now: datetime) -> dict[in
                 .join(RoomPolicy, RoomPolicy.room_id == Reservation.room_id)
                 .where(
                     RoomPolicy.checkin_required.is_(True),
-                    Reservation.status == ReservationStatus.ACTIVE.value,
-                    Reservation.checked_in_at.is_(None),
+                    checkin.awaiting_checkin(),
                     Reservation.reserved_date >= today - timedelta(days=_LOOKBACK_DAYS),
                     Reservation.reserved_date <= today,
                 )
@@ -92,9 +91,7 @@ async def release_batch(db: Database, candidates: Mapping[int, int], *, now: dat
                             for each, version in candidates.items()
                         )
                     ),
-                    # The same condition as a check-in's: one of the two changes the row.
-                    Reservation.status == ReservationStatus.ACTIVE.value,
-                    Reservation.checked_in_at.is_(None),
+                    checkin.awaiting_checkin(),
                 )
                 .values(status=ReservationStatus.RELEASED.value, released_at=now)
                 .returning(Reservation.reservation_id, Reservation.user_id, Reservation.series_id)
