@@ -1,6 +1,6 @@
 """Checking a booking against the room's policy and the user's quota.
 
-Every booking door calls `check_booking` before it writes: one read gives the user's
+Every booking door calls `judge_booking` before it writes: one read gives the user's
 role, the room's policy and the user's quota (room value, else site default), the pure
 rules (`mrs.policies.rules`) judge it, and administrators are not bound. When a quota
 applies, the caller writes in a transaction that first holds it
@@ -217,30 +217,6 @@ class Verdict:
 
     quota: Quota | None
     pending: bool
-
-
-async def check_booking(
-    db: Database,
-    *,
-    settings: Settings,
-    user_id: str,
-    room_id: int,
-    slots: Sequence[Slot],
-    now: datetime,
-    session: AsyncSession | None = None,
-) -> Quota | None:
-    """`judge_booking`'s quota, for the doors where approval does not matter (a change of
-    a booking keeps its status)."""
-    verdict = await judge_booking(
-        db,
-        settings=settings,
-        user_id=user_id,
-        room_id=room_id,
-        slots=slots,
-        now=now,
-        session=session,
-    )
-    return verdict.quota
 
 
 async def judge_booking(
